@@ -1,0 +1,56 @@
+//! The command line. With no flags every command targets a local `agentctl dev` on its
+//! default addresses; flags or `AGENTAUTH_*` environment variables point elsewhere.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{clients, dev};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agentctl",
+    version,
+    about = "Operate agentauth: run it locally, manage clients"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run identity, token and JWKS services in one process (local development).
+    Dev(dev::DevArgs),
+    /// Manage machine clients (client_credentials).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create a client; prints its client_id and client_secret (the secret only once).
+    Create(clients::CreateArgs),
+}
+
+/// Where token-service's internal gRPC port is.
+#[derive(Debug, Clone, Args)]
+pub struct TokenTarget {
+    /// token-service internal gRPC URL.
+    #[arg(long, env = "AGENTAUTH_TOKEN_GRPC", default_value = "http://127.0.0.1:50051")]
+    pub token_grpc: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Dev(#[from] dev::DevError),
+    #[error(transparent)]
+    Clients(#[from] clients::ClientsError),
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Dev(args) => dev::run(args, shared::shutdown::signal()).await?,
+        Command::Clients(ClientsCommand::Create(args)) => clients::create(args).await?,
+    }
+    Ok(())
+}

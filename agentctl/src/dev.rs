@@ -1,0 +1,178 @@
+//! `agentctl dev`: the whole system in one process for local work. The three services
+//! keep their own settings and stores and still talk gRPC to each other over loopback;
+//! their HTTP routes share one port, as they would behind the ingress.
+
+use std::future::Future;
+
+use actix_web::web;
+use clap::Args;
+use identity_service::startup::IdentityService;
+use jwks_service::startup::JwksService;
+use shared::grpc::ServeError;
+use shared::health::HealthProbe;
+use shared::serve::{BindError, Listeners, Mountable, Service};
+use shared::settings::{ListenSettings, PeerSettings, Profile, SettingsError, Sources, StoreBackend, StoreSettings};
+use shared::shutdown::Draining;
+use token_service::startup::TokenService;
+use tonic::service::RoutesBuilder;
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// HTTP listen address for every public route.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+    /// Internal gRPC listen address (the services' own calls, and agentctl's).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub grpc: String,
+    /// Use this Redis instead of the in-memory store (e.g. redis://127.0.0.1:6379).
+    #[arg(long, env = "AGENTAUTH_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Public base URL (the issuer); defaults to http://<http address>.
+    #[arg(long)]
+    pub public_base_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("bad listen address `{0}`: expected host:port")]
+    BadAddress(String),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("jwks-service: {0}")]
+    Jwks(#[from] jwks_service::error::StartupError),
+    #[error("identity-service: {0}")]
+    Identity(#[from] identity_service::error::StartupError),
+    #[error("token-service: {0}")]
+    Token(#[from] token_service::error::StartupError),
+    #[error("server failed: {0}")]
+    Serve(ServeError),
+}
+
+/// The three services, built and pointed at each other.
+#[derive(Debug)]
+pub struct DevSystem {
+    listeners: Listeners,
+    pub issuer: String,
+    jwks: JwksService,
+    identity: IdentityService,
+    token: TokenService,
+}
+
+impl DevSystem {
+    /// Binds both ports, then builds every service against them. Settings start from
+    /// each service's defaults in the development profile; `AGENTAUTH_CONFIG` and
+    /// `AGENTAUTH__…` still apply on top.
+    pub async fn build(args: &DevArgs, sources: Sources) -> Result<Self, DevError> {
+        let listeners = Listeners::bind(&listen(&args.http)?, &listen(&args.grpc)?)?;
+        let issuer = args
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", listeners.http_addr()));
+        let peer = PeerSettings::new(&format!("http://{}", listeners.grpc_addr()));
+        let store = match &args.redis_url {
+            Some(url) => StoreSettings {
+                backend: StoreBackend::Redis,
+                redis_url: url.clone(),
+                ..StoreSettings::default()
+            },
+            None => StoreSettings {
+                backend: StoreBackend::Memory,
+                ..StoreSettings::default()
+            },
+        };
+
+        let jwks = jwks_service::settings::Settings {
+            profile: Profile::Development,
+            store: store.clone(),
+            ..Default::default()
+        };
+        let identity = identity_service::settings::Settings {
+            profile: Profile::Development,
+            public_base_url: issuer.clone(),
+            store: store.clone(),
+            jwks: peer.clone(),
+            ..Default::default()
+        };
+        let token = token_service::settings::Settings {
+            profile: Profile::Development,
+            public_base_url: issuer.clone(),
+            store,
+            identity: peer.clone(),
+            jwks: peer,
+            ..Default::default()
+        };
+        Ok(Self {
+            jwks: JwksService::build(&shared::settings::load(&jwks, sources.clone())?).await?,
+            identity: IdentityService::build(&shared::settings::load(&identity, sources.clone())?).await?,
+            token: TokenService::build(&shared::settings::load(&token, sources)?).await?,
+            listeners,
+            issuer,
+        })
+    }
+
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.listeners.http_addr()
+    }
+
+    pub fn grpc_addr(&self) -> std::net::SocketAddr {
+        self.listeners.grpc_addr()
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), DevError> {
+        let draining = Draining::default();
+        let checks = [
+            self.jwks.readiness_checks(),
+            self.identity.readiness_checks(),
+            self.token.readiness_checks(),
+        ];
+        let probe = HealthProbe::new(draining.clone()).with_checks(checks.into_iter().flatten());
+        let mut routes = RoutesBuilder::default();
+        self.jwks.add_grpc(&mut routes);
+        self.identity.add_grpc(&mut routes);
+        self.token.add_grpc(&mut routes);
+        let (jwks, identity, token) = (self.jwks.configure(), self.identity.configure(), self.token.configure());
+        let configure = move |cfg: &mut web::ServiceConfig| {
+            jwks(cfg);
+            identity(cfg);
+            token(cfg);
+        };
+        shared::serve::run(self.listeners, configure, routes.routes(), probe, draining, shutdown)
+            .await
+            .map_err(DevError::Serve)
+    }
+}
+
+fn listen(address: &str) -> Result<ListenSettings, DevError> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse().ok()?)))
+        .ok_or_else(|| DevError::BadAddress(address.to_owned()))?;
+    Ok(ListenSettings::new(
+        host.trim_start_matches('[').trim_end_matches(']'),
+        port,
+    ))
+}
+
+pub async fn run(args: DevArgs, shutdown: impl Future<Output = ()>) -> Result<(), DevError> {
+    let system = DevSystem::build(&args, Sources::from_process()).await?;
+    let store = match &args.redis_url {
+        Some(url) => format!("redis at {url}"),
+        None => "in-memory (everything is lost on exit)".to_owned(),
+    };
+    println!("agentauth dev is running");
+    println!("  http:      http://{}", system.http_addr());
+    println!(
+        "  grpc:      http://{} (internal: agentctl, service-to-service)",
+        system.grpc_addr()
+    );
+    println!("  store:     {store}");
+    println!("  discovery: {}/.well-known/oauth-authorization-server", system.issuer);
+    println!("register an agent:");
+    println!(
+        "  curl -s -X POST {}/agent/identity -H 'Content-Type: application/json' -d '{{\"type\":\"anonymous\"}}'",
+        system.issuer
+    );
+    system.run_until(shutdown).await
+}

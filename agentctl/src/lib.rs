@@ -1,0 +1,14 @@
+//! agentctl: the operator CLI of agentauth and its all-in-one local runner.
+//!
+//! - [`dev`]: `agentctl dev`, the three services in one process: real gRPC between them
+//!   over loopback, every HTTP route on one port, the in-memory store unless a Redis URL
+//!   is given.
+//! - [`clients`]: `agentctl clients create`, through token-service's internal
+//!   `ClientAdmin` gRPC API (never the public HTTP surface).
+//! - [`cli`]: the command line.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod clients;
+pub mod dev;

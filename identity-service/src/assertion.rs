@@ -1,0 +1,102 @@
+//! Identity assertions (DESIGN §4): JWS with `typ: oauth-id-jag+jwt`, `aud` = `iss` = our
+//! issuer. An agent reuses one until `exp` to get fresh access tokens.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shared::jose::{Expectations, KeyRing, SigningKey, VerifyError};
+
+use crate::registration::Registration;
+
+pub const ASSERTION_TYP: &str = "oauth-id-jag+jwt";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssertionClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub client_id: String,
+    pub registration_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+}
+
+/// Why an assertion is refused before its registration is even read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssertionRejected {
+    #[error(transparent)]
+    Token(#[from] VerifyError),
+    #[error("assertion lifetime exceeds the maximum this server accepts")]
+    LifetimeTooLong,
+    #[error("assertion is issued in the future")]
+    IssuedInTheFuture,
+}
+
+/// Mints and verifies assertions for one issuer.
+#[derive(Debug, Clone)]
+pub struct Assertions {
+    issuer: String,
+    ttl: Duration,
+    max_lifetime: Duration,
+    leeway: Duration,
+}
+
+impl Assertions {
+    pub fn new(issuer: &str, ttl: Duration, max_lifetime: Duration, leeway: Duration) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            ttl,
+            max_lifetime,
+            leeway,
+        }
+    }
+
+    /// Signs an assertion for `registration`; returns it with its `exp`.
+    pub fn mint(
+        &self,
+        signer: &SigningKey,
+        registration: &Registration,
+        now: i64,
+    ) -> Result<(String, i64), shared::jose::JoseError> {
+        let exp = now + self.ttl.as_secs() as i64;
+        let claims = AssertionClaims {
+            iss: self.issuer.clone(),
+            sub: registration.id.to_string(),
+            aud: self.issuer.clone(),
+            jti: shared::secrets::random_token(16),
+            iat: now,
+            exp,
+            client_id: registration.client_id.clone(),
+            registration_type: registration.registration_type.as_str().to_owned(),
+            email: None,
+            email_verified: None,
+            amr: None,
+        };
+        Ok((signer.sign(ASSERTION_TYP, &claims)?, exp))
+    }
+
+    /// One signature check, then the time rules jsonwebtoken does not enforce.
+    pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, AssertionRejected> {
+        let expect = Expectations {
+            typ: ASSERTION_TYP,
+            issuer: self.issuer.clone(),
+            audience: Some(self.issuer.clone()),
+            leeway_secs: self.leeway.as_secs(),
+        };
+        let claims = keys.verify::<AssertionClaims>(token, &expect)?.claims;
+        if claims.iat > now + self.leeway.as_secs() as i64 {
+            return Err(AssertionRejected::IssuedInTheFuture);
+        }
+        if claims.exp - claims.iat > self.max_lifetime.as_secs() as i64 {
+            return Err(AssertionRejected::LifetimeTooLong);
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,36 @@
+//! RFC 8414 authorization server metadata, plus the `agent_auth` block (DESIGN §4).
+
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
+    let client_auth = ["client_secret_basic", "client_secret_post"];
+    let body = json!({
+        "issuer": state.issuer,
+        "token_endpoint": state.url("/oauth2/token"),
+        "revocation_endpoint": state.url("/oauth2/revoke"),
+        "introspection_endpoint": state.url("/oauth2/introspect"),
+        "jwks_uri": state.url("/.well-known/jwks.json"),
+        "grant_types_supported": [JWT_BEARER, "client_credentials"],
+        // Agents exchanging an assertion are public clients (RFC 7523 §3.1).
+        "token_endpoint_auth_methods_supported": ["none", client_auth[0], client_auth[1]],
+        "revocation_endpoint_auth_methods_supported": ["none", client_auth[0], client_auth[1]],
+        "introspection_endpoint_auth_methods_supported": client_auth,
+        // No authorization endpoint: no response type is supported.
+        "response_types_supported": [],
+        "scopes_supported": state.scopes_supported.to_strings(),
+        "agent_auth": {
+            "identity_endpoint": state.url("/agent/identity"),
+            "claim_endpoint": state.url("/agent/identity/claim"),
+            "identity_types_supported": ["anonymous"],
+        },
+    });
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .json(body)
+}

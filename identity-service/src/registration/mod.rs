@@ -1,0 +1,232 @@
+//! Registrations and their status. Status is derived from timestamps, never stored
+//! (DESIGN §5), so every replica agrees on it without coordination.
+
+mod anonymous;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use shared::scope::ScopeSet;
+
+pub use anonymous::{AnonymousRegistration, RegistrationPolicy, register_anonymous};
+
+/// `reg_` followed by 32 lowercase hex digits (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegistrationId(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("not a registration id")]
+pub struct InvalidRegistrationId;
+
+impl RegistrationId {
+    const PREFIX: &'static str = "reg_";
+
+    pub fn random() -> Self {
+        let hex: String = shared::secrets::random_bytes(16)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self(format!("{}{hex}", Self::PREFIX))
+    }
+
+    pub fn parse(value: &str) -> Result<Self, InvalidRegistrationId> {
+        let hex = value.strip_prefix(Self::PREFIX).ok_or(InvalidRegistrationId)?;
+        let valid = hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidRegistrationId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RegistrationId {
+    type Error = InvalidRegistrationId;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RegistrationId> for String {
+    fn from(id: RegistrationId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for RegistrationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistrationType {
+    Anonymous,
+    EmailVerification,
+    IdentityAssertion,
+}
+
+impl RegistrationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::EmailVerification => "email-verification",
+            Self::IdentityAssertion => "identity-assertion",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationStatus {
+    Unclaimed,
+    PendingClaim,
+    Claimed,
+    Expired,
+    Revoked,
+}
+
+/// A registration as stored. Secrets appear only as keyed hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub id: RegistrationId,
+    pub registration_type: RegistrationType,
+    /// The OAuth `client_id` this agent acts as; carried into its tokens.
+    pub client_id: String,
+    /// Unix seconds, like every time below.
+    pub created_at: i64,
+    /// End of the claim window; an unclaimed registration is expired after it.
+    pub claim_expires_at: i64,
+    /// HMAC of the claim token's secret part; `None` once the claim handle is dropped.
+    pub claim_token_hash: Option<String>,
+    pub pre_claim_scopes: ScopeSet,
+    pub post_claim_scopes: ScopeSet,
+    /// End of the claim attempt in flight, if any.
+    pub claim_attempt_expires_at: Option<i64>,
+    pub claimed_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Why a registration may not be granted a token now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRefusal {
+    Revoked,
+    Expired,
+    UserAuthenticationRequired,
+}
+
+impl Registration {
+    /// DESIGN §5, first match wins.
+    pub fn status(&self, now: i64) -> RegistrationStatus {
+        if self.revoked_at.is_some() {
+            RegistrationStatus::Revoked
+        } else if self.claimed_at.is_some() {
+            RegistrationStatus::Claimed
+        } else if now >= self.claim_expires_at {
+            RegistrationStatus::Expired
+        } else if self.claim_attempt_expires_at.is_some_and(|end| now < end) {
+            RegistrationStatus::PendingClaim
+        } else {
+            RegistrationStatus::Unclaimed
+        }
+    }
+
+    /// What a token for this registration may carry now. Anonymous registrations get
+    /// their pre-claim scopes until claimed (a claim in flight stays capped); other kinds
+    /// get nothing until a human completes the claim.
+    pub fn grantable_scopes(&self, now: i64) -> Result<(RegistrationStatus, ScopeSet), GrantRefusal> {
+        let status = self.status(now);
+        match status {
+            RegistrationStatus::Revoked => Err(GrantRefusal::Revoked),
+            RegistrationStatus::Expired => Err(GrantRefusal::Expired),
+            RegistrationStatus::Claimed => Ok((status, self.post_claim_scopes.clone())),
+            RegistrationStatus::Unclaimed | RegistrationStatus::PendingClaim => match self.registration_type {
+                RegistrationType::Anonymous => Ok((status, self.pre_claim_scopes.clone())),
+                _ => Err(GrantRefusal::UserAuthenticationRequired),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(kind: RegistrationType) -> Registration {
+        Registration {
+            id: RegistrationId::random(),
+            registration_type: kind,
+            client_id: "c".into(),
+            created_at: 0,
+            claim_expires_at: 100,
+            claim_token_hash: Some("h".into()),
+            pre_claim_scopes: ScopeSet::parse("read").expect("scope"),
+            post_claim_scopes: ScopeSet::parse("read write").expect("scope"),
+            claim_attempt_expires_at: None,
+            claimed_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_design_order() {
+        let mut r = registration(RegistrationType::Anonymous);
+        assert_eq!(r.status(10), RegistrationStatus::Unclaimed);
+        r.claim_attempt_expires_at = Some(50);
+        assert_eq!(r.status(10), RegistrationStatus::PendingClaim);
+        assert_eq!(r.status(60), RegistrationStatus::Unclaimed, "attempt over");
+        assert_eq!(r.status(100), RegistrationStatus::Expired);
+        r.claimed_at = Some(20);
+        assert_eq!(
+            r.status(100),
+            RegistrationStatus::Claimed,
+            "claimed outlives the window"
+        );
+        r.revoked_at = Some(30);
+        assert_eq!(r.status(10), RegistrationStatus::Revoked);
+    }
+
+    #[test]
+    fn anonymous_gets_pre_claim_scopes_until_claimed() {
+        let mut r = registration(RegistrationType::Anonymous);
+        assert_eq!(r.grantable_scopes(10).expect("grant").1.to_string(), "read");
+        r.claim_attempt_expires_at = Some(50);
+        assert_eq!(r.grantable_scopes(10).expect("grant").1.to_string(), "read");
+        r.claimed_at = Some(20);
+        assert_eq!(r.grantable_scopes(30).expect("grant").1.to_string(), "read write");
+    }
+
+    #[test]
+    fn refusals() {
+        let r = registration(RegistrationType::EmailVerification);
+        assert_eq!(r.grantable_scopes(10), Err(GrantRefusal::UserAuthenticationRequired));
+        let r = registration(RegistrationType::Anonymous);
+        assert_eq!(r.grantable_scopes(100), Err(GrantRefusal::Expired));
+        let mut r = registration(RegistrationType::Anonymous);
+        r.revoked_at = Some(1);
+        assert_eq!(r.grantable_scopes(10), Err(GrantRefusal::Revoked));
+    }
+
+    #[test]
+    fn registration_ids_parse_strictly() {
+        let id = RegistrationId::random();
+        assert_eq!(
+            RegistrationId::parse(id.as_str()).expect("own id").as_str(),
+            id.as_str()
+        );
+        for bad in [
+            "",
+            "reg_",
+            "reg_XYZ",
+            "usr_0123456789abcdef0123456789abcdef",
+            "reg_0123456789ABCDEF0123456789abcdef",
+        ] {
+            assert!(RegistrationId::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shared::scope::ScopeSet;
+use shared::settings::{
+    self, ListenSettings, PeerSettings, Profile, SecretSetting, SettingsError, Sources, StoreSettings,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub profile: Profile,
+    /// Public base URL of the whole deployment (the ingress). It is the `issuer`: no
+    /// trailing slash, and every token's `iss` equals it exactly (RFC 8414 §2).
+    pub public_base_url: String,
+    pub http: ListenSettings,
+    /// Internal port: `IdentityService` for token-service.
+    pub grpc: ListenSettings,
+    pub store: StoreSettings,
+    /// jwks-service's internal gRPC port, for the signing key stream.
+    pub jwks: PeerSettings,
+    /// Pepper for keyed hashes of claim tokens; required in production.
+    pub hash_pepper: SecretSetting,
+    pub assertion: AssertionSettings,
+    pub registration: RegistrationSettings,
+    /// Advertised as `scopes_supported`; every scope granted must be listed here.
+    pub scopes_supported: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssertionSettings {
+    /// Lifetime of the identity assertions we issue.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// Longest `exp - iat` accepted at validation, whoever signed it.
+    #[serde(with = "humantime_serde")]
+    pub max_lifetime: Duration,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegistrationSettings {
+    pub anonymous_enabled: bool,
+    /// How long a new registration can be claimed; an unclaimed registration expires then.
+    #[serde(with = "humantime_serde")]
+    pub claim_window: Duration,
+    /// How long an expired, unclaimed registration is kept before the store drops it.
+    #[serde(with = "humantime_serde")]
+    pub retention_after_expiry: Duration,
+    pub pre_claim_scopes: Vec<String>,
+    pub post_claim_scopes: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Production,
+            public_base_url: "http://127.0.0.1:8080".into(),
+            http: ListenSettings::new("0.0.0.0", 8080),
+            grpc: ListenSettings::new("0.0.0.0", 50051),
+            store: StoreSettings::default(),
+            jwks: PeerSettings::new("http://jwks-service:50051"),
+            hash_pepper: SecretSetting::default(),
+            assertion: AssertionSettings {
+                ttl: Duration::from_secs(3600),
+                max_lifetime: Duration::from_secs(3600),
+                leeway: Duration::from_secs(60),
+            },
+            registration: RegistrationSettings {
+                anonymous_enabled: true,
+                claim_window: Duration::from_secs(24 * 3600),
+                retention_after_expiry: Duration::from_secs(7 * 24 * 3600),
+                pre_claim_scopes: vec!["agent:read".into()],
+                post_claim_scopes: vec!["agent:read".into(), "agent:write".into()],
+            },
+            scopes_supported: vec!["agent:read".into(), "agent:write".into()],
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: Sources) -> Result<Self, SettingsError> {
+        let settings: Self = settings::load(&Self::default(), sources)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        validate_issuer(&self.public_base_url, self.profile)?;
+        self.jwks.validate("jwks")?;
+        self.hash_pepper.validate("hash_pepper", self.profile)?;
+        if self.assertion.ttl.is_zero() || self.assertion.ttl > self.assertion.max_lifetime {
+            return Err(SettingsError::invalid(
+                "assertion.ttl",
+                "must be positive and at most assertion.max_lifetime",
+            ));
+        }
+        if self.registration.claim_window.is_zero() {
+            return Err(SettingsError::invalid("registration.claim_window", "must be positive"));
+        }
+        let supported = scopes("scopes_supported", &self.scopes_supported)?;
+        for (key, list) in [
+            ("registration.pre_claim_scopes", &self.registration.pre_claim_scopes),
+            ("registration.post_claim_scopes", &self.registration.post_claim_scopes),
+        ] {
+            if !scopes(key, list)?.is_subset(&supported) {
+                return Err(SettingsError::invalid(key, "every scope must be in scopes_supported"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a scope list setting, naming it on error.
+pub fn scopes(key: &str, list: &[String]) -> Result<ScopeSet, SettingsError> {
+    ScopeSet::from_tokens(list).map_err(|e| SettingsError::invalid(key, e.to_string()))
+}
+
+fn validate_issuer(base: &str, profile: Profile) -> Result<(), SettingsError> {
+    let bad = |reason: &str| SettingsError::invalid("public_base_url", format!("`{base}` {reason}"));
+    let url = url::Url::parse(base).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if profile == Profile::Development || is_loopback(&url) => {}
+        "http" => return Err(bad("must use https in production (RFC 8414 §2)")),
+        _ => return Err(bad("must be an http(s) URL")),
+    }
+    if base.ends_with('/') || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must have no trailing slash, query or fragment"));
+    }
+    Ok(())
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev() -> Settings {
+        Settings {
+            profile: Profile::Development,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_for_development() {
+        dev().validate().expect("valid");
+    }
+
+    #[test]
+    fn production_without_a_pepper_names_the_setting() {
+        let err = Settings::default().validate().expect_err("must refuse");
+        assert!(err.to_string().contains("hash_pepper"), "{err}");
+    }
+
+    #[test]
+    fn issuer_with_trailing_slash_or_plain_http_in_production_is_refused() {
+        let mut s = dev();
+        s.public_base_url = "https://auth.example.com/".into();
+        assert!(s.validate().expect_err("slash").to_string().contains("public_base_url"));
+        let mut s = Settings::default();
+        s.hash_pepper.value = Some("pepper".into());
+        s.public_base_url = "http://auth.example.com".into();
+        assert!(s.validate().expect_err("http").to_string().contains("https"));
+    }
+
+    #[test]
+    fn scopes_outside_scopes_supported_are_refused() {
+        let mut s = dev();
+        s.registration.post_claim_scopes.push("admin".into());
+        let err = s.validate().expect_err("must refuse");
+        assert!(err.to_string().contains("registration.post_claim_scopes"), "{err}");
+    }
+}

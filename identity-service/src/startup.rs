@@ -1,0 +1,101 @@
+//! Wiring: [`IdentityService`] is everything identity-service serves, mountable beside
+//! the other services; [`Application`] is a standalone replica with its own listeners.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use shared::health::ReadinessCheck;
+use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
+use shared::secrets::SecretHasher;
+use shared::serve::{Mountable, Service};
+use shared::settings::ListenSettings;
+use tonic::service::RoutesBuilder;
+
+use crate::assertion::Assertions;
+use crate::error::StartupError;
+use crate::grpc::IdentityGrpc;
+use crate::registration::RegistrationPolicy;
+use crate::settings::{Settings, scopes};
+use crate::state::AppState;
+use crate::store::{self, RegistrationStore};
+
+#[derive(Debug)]
+pub struct IdentityService {
+    state: Arc<AppState>,
+    _key_watcher: KeyWatcher,
+}
+
+impl Service for IdentityService {
+    type Settings = Settings;
+    type Error = StartupError;
+
+    fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
+        (&settings.http, &settings.grpc)
+    }
+
+    /// Builds the service and starts following jwks-service's key stream.
+    async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let store = store::from_settings(&settings.store)?;
+        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks")?);
+        let registration = &settings.registration;
+        let state = AppState {
+            issuer: settings.public_base_url.clone(),
+            scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
+            policy: RegistrationPolicy {
+                anonymous_enabled: registration.anonymous_enabled,
+                claim_window: registration.claim_window,
+                retention_after_expiry: registration.retention_after_expiry,
+                pre_claim_scopes: scopes("registration.pre_claim_scopes", &registration.pre_claim_scopes)?,
+                post_claim_scopes: scopes("registration.post_claim_scopes", &registration.post_claim_scopes)?,
+            },
+            assertions: Assertions::new(
+                &settings.public_base_url,
+                settings.assertion.ttl,
+                settings.assertion.max_lifetime,
+                settings.assertion.leeway,
+            ),
+            store,
+            keys,
+            hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
+        };
+        Ok(Self {
+            state: Arc::new(state),
+            _key_watcher: key_watcher,
+        })
+    }
+}
+
+impl Mountable for IdentityService {
+    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+        let state = self.state.clone();
+        move |cfg| crate::http::configure(cfg, state.clone())
+    }
+
+    fn add_grpc(&self, routes: &mut RoutesBuilder) {
+        routes.add_service(IdentityGrpc::server(self.state.clone()));
+    }
+
+    fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
+        vec![
+            Arc::new(StoreReady(self.state.store.clone())),
+            Arc::new(SigningKeyReady(self.state.keys.clone())),
+        ]
+    }
+}
+
+#[derive(Debug)]
+struct StoreReady(Arc<dyn RegistrationStore>);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// A standalone replica of this service.
+pub type Application = shared::serve::Application<IdentityService>;

@@ -1,0 +1,88 @@
+//! The exchange-path check token-service asks for: verify the assertion (one signature
+//! check), read its registration (one store read), derive what may be granted.
+
+use shared::jose::{VerifyError, unix_now};
+use shared::scope::ScopeSet;
+
+use crate::assertion::{AssertionClaims, AssertionRejected};
+use crate::error::IdentityError;
+use crate::registration::{GrantRefusal, RegistrationId, RegistrationStatus, RegistrationType};
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub enum Outcome {
+    Grantable(Box<Grantable>),
+    Refused(Refusal),
+}
+
+#[derive(Debug)]
+pub struct Grantable {
+    pub claims: AssertionClaims,
+    pub registration_type: RegistrationType,
+    pub status: RegistrationStatus,
+    pub scopes: ScopeSet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    InvalidAssertion(&'static str),
+    AssertionExpired,
+    ForeignAssertion,
+    UnknownRegistration,
+    Registration(GrantRefusal),
+}
+
+pub async fn validate_assertion(state: &AppState, assertion: &str) -> Result<Outcome, IdentityError> {
+    let now = unix_now();
+    let keys = state.keys.borrow().clone();
+    if keys.published_kids().next().is_none() {
+        return Err(IdentityError::KeysUnavailable);
+    }
+    let claims = match state.assertions.verify(&keys, assertion, now) {
+        Ok(claims) => claims,
+        Err(rejected) => return Ok(Outcome::Refused(refusal_for(&rejected))),
+    };
+    let Ok(id) = RegistrationId::parse(&claims.sub) else {
+        return Ok(Outcome::Refused(Refusal::InvalidAssertion(
+            "assertion subject is not a registration",
+        )));
+    };
+    let Some(registration) = state.store.get(&id).await? else {
+        return Ok(Outcome::Refused(Refusal::UnknownRegistration));
+    };
+    if registration.client_id != claims.client_id {
+        return Ok(Outcome::Refused(Refusal::InvalidAssertion(
+            "assertion client does not match its registration",
+        )));
+    }
+    Ok(match registration.grantable_scopes(now) {
+        Ok((status, scopes)) => Outcome::Grantable(Box::new(Grantable {
+            claims,
+            registration_type: registration.registration_type,
+            status,
+            scopes,
+        })),
+        Err(refusal) => Outcome::Refused(Refusal::Registration(refusal)),
+    })
+}
+
+fn refusal_for(rejected: &AssertionRejected) -> Refusal {
+    match rejected {
+        AssertionRejected::Token(VerifyError::Expired) => Refusal::AssertionExpired,
+        AssertionRejected::Token(VerifyError::WrongIssuer | VerifyError::WrongAudience) => Refusal::ForeignAssertion,
+        AssertionRejected::Token(VerifyError::UnknownKey) => {
+            Refusal::InvalidAssertion("assertion is not signed by a key of this server")
+        }
+        AssertionRejected::Token(VerifyError::BadSignature) => {
+            Refusal::InvalidAssertion("assertion signature is invalid")
+        }
+        AssertionRejected::Token(VerifyError::WrongType) => {
+            Refusal::InvalidAssertion("assertion typ must be oauth-id-jag+jwt")
+        }
+        AssertionRejected::Token(VerifyError::NotYetValid) | AssertionRejected::IssuedInTheFuture => {
+            Refusal::InvalidAssertion("assertion is not valid yet")
+        }
+        AssertionRejected::LifetimeTooLong => Refusal::InvalidAssertion("assertion lifetime is too long"),
+        AssertionRejected::Token(_) => Refusal::InvalidAssertion("assertion is not a well-formed signed JWT"),
+    }
+}

@@ -1,0 +1,63 @@
+//! `KeyService`: streams the active signing key to signers. Generated protobuf types stop
+//! here.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use proto::keys::v1::key_service_server::{KeyService, KeyServiceServer};
+use proto::keys::v1::{KeySet, PublicKey, SigningKey, WatchSigningKeysRequest};
+use tokio_stream::wrappers::WatchStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use crate::keys::{KeyManager, Published};
+
+#[derive(Debug, Clone)]
+pub struct KeyServiceImpl {
+    keys: Arc<KeyManager>,
+}
+
+impl KeyServiceImpl {
+    pub fn server(keys: Arc<KeyManager>) -> KeyServiceServer<Self> {
+        KeyServiceServer::new(Self { keys })
+    }
+}
+
+type KeySetStream = Pin<Box<dyn Stream<Item = Result<KeySet, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl KeyService for KeyServiceImpl {
+    type WatchSigningKeysStream = KeySetStream;
+
+    async fn watch_signing_keys(
+        &self,
+        _request: Request<WatchSigningKeysRequest>,
+    ) -> Result<Response<Self::WatchSigningKeysStream>, Status> {
+        // The current set first (if loaded), then every change.
+        let stream = WatchStream::new(self.keys.subscribe()).filter_map(|published| {
+            let published = published?;
+            Some(to_key_set(&published))
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+fn to_key_set(published: &Published) -> Result<KeySet, Status> {
+    let active = &published.active;
+    let der = active.private_key_der().ok_or_else(|| {
+        tracing::error!(kid = %active.kid, "stored private key is damaged");
+        Status::internal("signing key unavailable")
+    })?;
+    Ok(KeySet {
+        active: Some(SigningKey {
+            kid: active.kid.clone(),
+            alg: active.alg.clone(),
+            private_key_pkcs8: der,
+        }),
+        published: vec![PublicKey {
+            kid: active.kid.clone(),
+            alg: active.alg.clone(),
+            jwk_json: active.public_jwk.to_string(),
+        }],
+    })
+}

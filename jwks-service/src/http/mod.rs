@@ -1,0 +1,37 @@
+//! Public HTTP surface: `/.well-known/jwks.json` (RFC 7517).
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpResponse, web};
+
+use crate::keys::KeyManager;
+
+/// State the JWKS route needs.
+#[derive(Debug, Clone)]
+pub struct JwksState {
+    pub keys: Arc<KeyManager>,
+    pub max_age_secs: u64,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, state: JwksState) {
+    cfg.app_data(web::Data::new(state))
+        .route("/.well-known/jwks.json", web::get().to(jwks));
+}
+
+async fn jwks(state: web::Data<JwksState>) -> HttpResponse {
+    match state.keys.current() {
+        Some(published) => HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, "application/jwk-set+json"))
+            .insert_header((CACHE_CONTROL, format!("public, max-age={}", state.max_age_secs)))
+            .body(published.jwks_json.clone()),
+        // No key loaded yet (store unreachable at startup): say so, never an empty set
+        // that verifiers would cache.
+        None => shared::envelope::builder_for(StatusCode::SERVICE_UNAVAILABLE)
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(
+                serde_json::json!({ "error": "temporarily_unavailable", "message": "signing keys are not loaded yet" }),
+            ),
+    }
+}

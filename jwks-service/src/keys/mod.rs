@@ -1,0 +1,7 @@
+//! Key material and the published key set.
+
+mod manager;
+mod material;
+
+pub use manager::{KeyManager, Published};
+pub use material::{StoredKey, generate};

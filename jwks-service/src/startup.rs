@@ -1,0 +1,114 @@
+//! Wiring: [`JwksService`] is everything a replica serves, mountable into any HTTP app and
+//! gRPC server (the all-in-one runner mounts it beside the others); [`Application`] runs
+//! it as a standalone replica.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use shared::health::ReadinessCheck;
+use shared::serve::{Mountable, Service};
+use shared::settings::ListenSettings;
+use tokio::task::JoinHandle;
+use tonic::service::RoutesBuilder;
+
+use crate::error::StartupError;
+use crate::grpc::KeyServiceImpl;
+use crate::http::{self, JwksState};
+use crate::keys::KeyManager;
+use crate::settings::Settings;
+use crate::store::{self, KeyStore};
+
+#[derive(Debug)]
+pub struct JwksService {
+    keys: Arc<KeyManager>,
+    store: Arc<dyn KeyStore>,
+    max_age_secs: u64,
+    loader: JoinHandle<()>,
+}
+
+impl Drop for JwksService {
+    fn drop(&mut self) {
+        self.loader.abort();
+    }
+}
+
+impl Service for JwksService {
+    type Settings = Settings;
+    type Error = StartupError;
+
+    fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
+        (&settings.http, &settings.grpc)
+    }
+
+    /// Builds the service and starts loading (or generating) the signing key.
+    async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let algorithm = shared::jose::parse_algorithm(&settings.keys.algorithm)
+            .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
+        let store = store::from_settings(&settings.store)?;
+        let keys = Arc::new(KeyManager::new(store.clone(), algorithm));
+        if let Err(error) = keys.ensure_active_key().await {
+            tracing::warn!(%error, "signing key not loaded at startup, retrying in background");
+        }
+        let loader = tokio::spawn(keys.clone().load_until_ready());
+        Ok(Self {
+            keys,
+            store,
+            max_age_secs: settings.keys.jwks_max_age.as_secs(),
+            loader,
+        })
+    }
+}
+
+impl Mountable for JwksService {
+    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+        let state = JwksState {
+            keys: self.keys.clone(),
+            max_age_secs: self.max_age_secs,
+        };
+        move |cfg| http::configure(cfg, state.clone())
+    }
+
+    fn add_grpc(&self, routes: &mut RoutesBuilder) {
+        routes.add_service(KeyServiceImpl::server(self.keys.clone()));
+    }
+
+    fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
+        vec![
+            Arc::new(StoreReady(self.store.clone())),
+            Arc::new(KeyLoaded(self.keys.clone())),
+        ]
+    }
+}
+
+#[derive(Debug)]
+struct StoreReady(Arc<dyn KeyStore>);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug)]
+struct KeyLoaded(Arc<KeyManager>);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for KeyLoaded {
+    fn name(&self) -> &'static str {
+        "signing_key"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .current()
+            .map(|_| ())
+            .ok_or_else(|| "no signing key loaded".into())
+    }
+}
+
+/// A standalone replica of this service.
+pub type Application = shared::serve::Application<JwksService>;

@@ -1,0 +1,152 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+
+use super::{JoseError, SigningKey, parse_algorithm};
+use proto::keys::v1::KeySet;
+
+struct VerifyingKey {
+    alg: Algorithm,
+    key: DecodingKey,
+}
+
+/// What jwks-service last sent: the key to sign with and the keys to verify with. Empty
+/// until the first message arrives.
+#[derive(Default)]
+pub struct KeyRing {
+    signer: Option<Arc<SigningKey>>,
+    verifiers: HashMap<String, VerifyingKey>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("signer", &self.signer)
+            .field("verifiers", &self.verifiers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What a token must carry besides a valid signature.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    /// Required header `typ` (compared case-insensitively, RFC 7515 §4.1.9).
+    pub typ: &'static str,
+    pub issuer: String,
+    pub audience: Option<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug)]
+pub struct Verified<C> {
+    pub header: Header,
+    pub claims: C,
+}
+
+/// Why a token failed verification; each maps to one wire error at the edge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("token is not a well-formed signed JWT")]
+    Malformed,
+    #[error("token is signed with a key this server does not publish")]
+    UnknownKey,
+    #[error("token algorithm does not match its key")]
+    WrongAlgorithm,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token has the wrong type")]
+    WrongType,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token was issued by another issuer")]
+    WrongIssuer,
+    #[error("token is meant for another audience")]
+    WrongAudience,
+    #[error("token lacks the `{0}` claim")]
+    MissingClaim(String),
+}
+
+impl KeyRing {
+    pub fn from_key_set(set: KeySet) -> Result<Self, JoseError> {
+        let signer = match set.active {
+            Some(active) => Some(Arc::new(SigningKey::from_pkcs8(
+                &active.kid,
+                parse_algorithm(&active.alg)?,
+                &active.private_key_pkcs8,
+            )?)),
+            None => None,
+        };
+        let mut verifiers = HashMap::new();
+        for public in set.published {
+            let bad = |reason: String| JoseError::BadPublicKey {
+                kid: public.kid.clone(),
+                reason,
+            };
+            let jwk: Jwk = serde_json::from_str(&public.jwk_json).map_err(|e| bad(e.to_string()))?;
+            let key = DecodingKey::from_jwk(&jwk).map_err(|e| bad(e.to_string()))?;
+            let alg = parse_algorithm(&public.alg)?;
+            verifiers.insert(public.kid.clone(), VerifyingKey { alg, key });
+        }
+        Ok(Self { signer, verifiers })
+    }
+
+    pub fn signer(&self) -> Option<&Arc<SigningKey>> {
+        self.signer.as_ref()
+    }
+
+    pub fn published_kids(&self) -> impl Iterator<Item = &str> {
+        self.verifiers.keys().map(String::as_str)
+    }
+
+    /// Verifies a compact JWS signed by one of our published keys: exactly one signature
+    /// check, with `alg` taken from the key (never trusted from the header alone).
+    pub fn verify<C: DeserializeOwned>(&self, token: &str, expect: &Expectations) -> Result<Verified<C>, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
+        let key = self.verifiers.get(kid).ok_or(VerifyError::UnknownKey)?;
+        if header.alg != key.alg {
+            return Err(VerifyError::WrongAlgorithm);
+        }
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(expect.typ));
+        if !typ_ok {
+            return Err(VerifyError::WrongType);
+        }
+        let mut validation = Validation::new(key.alg);
+        validation.leeway = expect.leeway_secs;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&expect.issuer]);
+        match &expect.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<C>(token, &key.key, &validation).map_err(|e| map_error(e.into_kind()))?;
+        Ok(Verified {
+            header: data.header,
+            claims: data.claims,
+        })
+    }
+}
+
+fn map_error(kind: ErrorKind) -> VerifyError {
+    match kind {
+        ErrorKind::InvalidSignature => VerifyError::BadSignature,
+        ErrorKind::ExpiredSignature => VerifyError::Expired,
+        ErrorKind::ImmatureSignature => VerifyError::NotYetValid,
+        ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
+        ErrorKind::InvalidAudience => VerifyError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) => VerifyError::MissingClaim(claim),
+        ErrorKind::InvalidAlgorithm => VerifyError::WrongAlgorithm,
+        _ => VerifyError::Malformed,
+    }
+}

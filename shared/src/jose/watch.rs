@@ -1,0 +1,95 @@
+//! Keeps a [`KeyRing`] current from jwks-service's `WatchSigningKeys` stream. When the
+//! stream breaks, the last ring stays in use (signers keep signing) and the task
+//! reconnects with capped exponential backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use proto::keys::v1::WatchSigningKeysRequest;
+use proto::keys::v1::key_service_client::KeyServiceClient;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use super::KeyRing;
+use crate::health::ReadinessCheck;
+
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Readers of the current key ring; cheap to clone, `borrow()` never blocks signers.
+pub type KeyRingWatch = watch::Receiver<Arc<KeyRing>>;
+
+/// The running watcher; dropping it stops the task.
+#[derive(Debug)]
+pub struct KeyWatcher {
+    task: JoinHandle<()>,
+}
+
+impl Drop for KeyWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts following the stream on `channel`.
+pub fn spawn(channel: Channel) -> (KeyRingWatch, KeyWatcher) {
+    let (tx, rx) = watch::channel(Arc::new(KeyRing::default()));
+    let task = tokio::spawn(follow(KeyServiceClient::new(channel), tx));
+    (rx, KeyWatcher { task })
+}
+
+async fn follow(mut client: KeyServiceClient<Channel>, tx: watch::Sender<Arc<KeyRing>>) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        match client.watch_signing_keys(WatchSigningKeysRequest {}).await {
+            Ok(response) => {
+                let mut stream = response.into_inner();
+                loop {
+                    match stream.message().await {
+                        Ok(Some(set)) => match KeyRing::from_key_set(set) {
+                            Ok(ring) => {
+                                let kid = ring.signer().map(|k| k.kid().to_owned());
+                                tracing::info!(kid = ?kid, "signing keys updated");
+                                tx.send_replace(Arc::new(ring));
+                                backoff = MIN_BACKOFF;
+                            }
+                            Err(error) => tracing::error!(%error, "rejected key set from jwks-service"),
+                        },
+                        Ok(None) => {
+                            tracing::warn!("key stream ended by jwks-service");
+                            break;
+                        }
+                        Err(status) => {
+                            tracing::warn!(code = ?status.code(), message = status.message(), "key stream broke");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "cannot reach jwks-service")
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Ready once a signing key has arrived.
+#[derive(Debug)]
+pub struct SigningKeyReady(pub KeyRingWatch);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for SigningKeyReady {
+    fn name(&self) -> &'static str {
+        "signing_key"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        match self.0.borrow().signer() {
+            Some(_) => Ok(()),
+            None => Err("no signing key received from jwks-service yet".into()),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Plumbing shared by the agentauth services. No business rule lives here.
+//!
+//! - [`settings`]: layered settings (defaults → `AGENTAUTH_CONFIG` file → `AGENTAUTH__…`
+//!   environment) and the setting types every service repeats.
+//! - [`telemetry`]: JSON logs through `tracing`.
+//! - [`shutdown`]: the SIGTERM future and the readiness latch.
+//! - [`health`]: `/healthz` and `/readyz` handlers.
+//! - [`store`]: the error every store returns, and the Redis connection.
+//! - [`envelope`]: the error bodies of the OAuth and agent surfaces, and `no-store` headers.
+//! - [`media`]: `Content-Type` checks.
+//! - [`jose`]: signing with keys parsed once, and the key ring fed by jwks-service.
+//! - [`secrets`]: random secrets, keyed hashes, constant-time comparison, secret files.
+//! - [`grpc`]: client channels with bounded timeouts.
+//! - [`serve`]: one replica's HTTP + gRPC servers with a bounded drain.
+//! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
+//! - `testing` (feature `testing`): a real `redis-server` per test.
+
+#![forbid(unsafe_code)]
+
+pub mod envelope;
+pub mod grpc;
+pub mod health;
+pub mod jose;
+pub mod media;
+pub mod scope;
+pub mod secrets;
+pub mod serve;
+pub mod settings;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

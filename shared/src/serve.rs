@@ -1,0 +1,179 @@
+//! Runs one replica's HTTP and gRPC servers until a shutdown future resolves, then drains:
+//! readiness goes 503, in-flight requests finish within [`GRACE_PERIOD`], both stop.
+
+use std::future::Future;
+use std::net::TcpListener;
+
+use actix_web::{App, HttpServer, web};
+use tokio::sync::oneshot;
+use tonic::service::Routes;
+
+use crate::grpc::{self, ServeError};
+use crate::health::{self, HealthProbe};
+use crate::shutdown::{Draining, GRACE_PERIOD};
+
+/// Both listeners of a replica, bound before anything runs (port 0 works).
+#[derive(Debug)]
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+pub async fn run<F>(
+    listeners: Listeners,
+    configure: F,
+    routes: Routes,
+    probe: HealthProbe,
+    draining: Draining,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let http = HttpServer::new(move || {
+        let probe = probe.clone();
+        App::new()
+            .configure(|cfg| health::configure(cfg, probe))
+            .configure(configure.clone())
+    })
+    .disable_signals()
+    .shutdown_timeout(GRACE_PERIOD.as_secs())
+    .listen(listeners.http)?
+    .run();
+    let http_handle = http.handle();
+    let (stop_grpc, grpc_stopped) = oneshot::channel::<()>();
+    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, async {
+        let _ = grpc_stopped.await;
+    }));
+    let mut http_task = tokio::spawn(http);
+
+    tokio::select! {
+        () = shutdown => {}
+        result = &mut http_task => return Err(unexpected_exit("http", result.map_err(Into::into))),
+        result = &mut grpc_task => return Err(unexpected_exit("grpc", result.map_err(Into::into).and_then(|r| r))),
+    }
+    draining.start();
+    tracing::info!(grace_secs = GRACE_PERIOD.as_secs(), "draining");
+    http_handle.stop(true).await;
+    let _ = stop_grpc.send(());
+    if tokio::time::timeout(GRACE_PERIOD, grpc_task).await.is_err() {
+        tracing::warn!("grpc server did not drain within the grace period");
+    }
+    let _ = http_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn unexpected_exit(server: &str, result: Result<impl std::fmt::Debug, ServeError>) -> ServeError {
+    match result {
+        Ok(_) => format!("{server} server stopped on its own").into(),
+        Err(error) => format!("{server} server failed: {error}").into(),
+    }
+}
+
+/// What a service contributes to a process: HTTP routes, gRPC services and readiness
+/// checks. A standalone replica mounts one; the all-in-one runner mounts all three.
+pub trait Mountable {
+    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static;
+    fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder);
+    fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
+}
+
+impl Listeners {
+    /// Binds both listeners before anything else runs, so a bad address fails fast.
+    pub fn bind(
+        http: &crate::settings::ListenSettings,
+        grpc: &crate::settings::ListenSettings,
+    ) -> Result<Self, BindError> {
+        let bind = |what: &'static str, listen: &crate::settings::ListenSettings| {
+            listen.bind().map_err(|source| BindError {
+                what,
+                address: format!("{}:{}", listen.host, listen.port),
+                source,
+            })
+        };
+        Ok(Self {
+            http: bind("http", http)?,
+            grpc: bind("grpc", grpc)?,
+        })
+    }
+
+    #[allow(clippy::expect_used)]
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.http.local_addr().expect("a bound listener has an address")
+    }
+
+    #[allow(clippy::expect_used)]
+    pub fn grpc_addr(&self) -> std::net::SocketAddr {
+        self.grpc.local_addr().expect("a bound listener has an address")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind {what} listener on {address}: {source}")]
+pub struct BindError {
+    pub what: &'static str,
+    pub address: String,
+    pub source: std::io::Error,
+}
+
+/// One service on its own listeners, run until `shutdown` resolves.
+pub async fn run_replica<S: Mountable>(
+    listeners: Listeners,
+    service: &S,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let draining = Draining::default();
+    let probe = HealthProbe::new(draining.clone()).with_checks(service.readiness_checks());
+    let mut routes = tonic::service::RoutesBuilder::default();
+    service.add_grpc(&mut routes);
+    run(
+        listeners,
+        service.configure(),
+        routes.routes(),
+        probe,
+        draining,
+        shutdown,
+    )
+    .await
+}
+
+/// A service that can run as a standalone replica.
+pub trait Service: Mountable + Sized + Send {
+    type Settings: Send;
+    type Error: From<BindError> + Send;
+    /// The HTTP and gRPC listen addresses in its settings.
+    fn listen(settings: &Self::Settings) -> (&crate::settings::ListenSettings, &crate::settings::ListenSettings);
+    /// Validates settings and builds the service (no port bound yet).
+    fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+}
+
+/// A standalone replica: one service on its own HTTP and gRPC listeners.
+#[derive(Debug)]
+pub struct Application<S> {
+    listeners: Listeners,
+    service: S,
+}
+
+impl<S: Service> Application<S> {
+    /// Validates settings and builds the service, then binds both listeners (port 0
+    /// picks free ports).
+    pub async fn build(settings: S::Settings) -> Result<Self, S::Error> {
+        let service = S::build(&settings).await?;
+        let (http, grpc) = S::listen(&settings);
+        let listeners = Listeners::bind(http, grpc)?;
+        Ok(Self { listeners, service })
+    }
+
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.listeners.http_addr()
+    }
+
+    pub fn grpc_addr(&self) -> std::net::SocketAddr {
+        self.listeners.grpc_addr()
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        run_replica(self.listeners, &self.service, shutdown).await
+    }
+}

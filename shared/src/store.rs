@@ -1,0 +1,74 @@
+//! What every store returns when it fails, and the Redis connection all Redis stores use.
+//! `redis::RedisError` is turned into [`StoreError`] here and goes no further.
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::settings::StoreSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis down, timed out or refused: callers answer 503 with `Retry-After`.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A record that does not decode: a bug or tampering, never the caller's fault.
+    #[error("corrupt record at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(error: redis::RedisError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+/// Key names under the deployment prefix and the owning service's own prefix, so a key
+/// is written by one service only (DESIGN §3).
+#[derive(Debug, Clone)]
+pub struct Keyspace {
+    prefix: String,
+}
+
+impl Keyspace {
+    pub fn new(deployment_prefix: &str, service: &str) -> Self {
+        Self {
+            prefix: format!("{deployment_prefix}{service}:"),
+        }
+    }
+
+    pub fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+}
+
+/// A connection manager that connects lazily and reconnects on its own, so a replica can
+/// start (and report not ready) while Redis is still coming up. Every command is bounded
+/// by `response_timeout`.
+pub fn connect_redis(settings: &StoreSettings) -> Result<ConnectionManager, StoreError> {
+    let client = redis::Client::open(settings.redis_url.as_str())?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout))
+        .set_response_timeout(Some(settings.response_timeout))
+        .set_number_of_retries(1);
+    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+}
+
+/// `PING`, for readiness checks.
+pub async fn ping(conn: &ConnectionManager) -> Result<(), StoreError> {
+    let mut conn = conn.clone();
+    let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+    Ok(())
+}
+
+/// Decodes a JSON record read from a store, naming the key when it is corrupt.
+pub fn decode_json<T: serde::de::DeserializeOwned>(key: &str, raw: &str) -> Result<T, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Encodes a record for a store; our own types always serialize.
+pub fn encode_json<T: serde::Serialize>(value: &T) -> String {
+    #[allow(clippy::expect_used)]
+    serde_json::to_string(value).expect("store records serialize")
+}

@@ -1,0 +1,107 @@
+//! [`OAuthError`]: every way a `/oauth2/*` request fails, and the one place it becomes an
+//! RFC 6749 §5.2 response. Handlers return `Result<_, OAuthError>` and never build an
+//! error body themselves.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::{HttpResponse, ResponseError};
+use shared::settings::SettingsError;
+use shared::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidClient(&'static str),
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("grant_type `{0}` is not supported")]
+    UnsupportedGrantType(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    InsufficientUserAuthentication(String),
+    #[error("{what} is temporarily unavailable")]
+    TemporarilyUnavailable { what: &'static str, cause: String },
+    #[error("internal error: {0}")]
+    ServerError(String),
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient(_) => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
+            Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            Self::ServerError(_) => "server_error",
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => Self::TemporarilyUnavailable {
+                what: "the store",
+                cause,
+            },
+            corrupt @ StoreError::Corrupt { .. } => Self::ServerError(corrupt.to_string()),
+        }
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidClient(_) | Self::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
+            Self::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let description = match self {
+            Self::TemporarilyUnavailable { cause, .. } => {
+                tracing::warn!(error = %self, %cause, "dependency unavailable");
+                self.to_string()
+            }
+            // A 5xx body reveals nothing; the cause goes to the log.
+            Self::ServerError(cause) => {
+                tracing::error!(%cause, "request failed");
+                "internal server error".to_owned()
+            }
+            _ => self.to_string(),
+        };
+        let mut response = shared::envelope::oauth_error(self.status_code(), self.code(), Some(&description));
+        let challenge = match self {
+            // RFC 6749 §5.2: 401 for a failed client authentication, with a challenge.
+            Self::InvalidClient(_) => Some("Basic realm=\"agentauth\", charset=\"UTF-8\""),
+            Self::InsufficientUserAuthentication(_) => Some("Bearer error=\"insufficient_user_authentication\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// Why a token-service replica could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bind(#[from] shared::serve::BindError),
+}

@@ -1,0 +1,66 @@
+//! The grants `/oauth2/token` serves, and the scope rule they share: a requested `scope`
+//! narrows what may be granted; nothing left is `invalid_scope`.
+
+mod client_credentials;
+mod jwt_bearer;
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use shared::jose::SigningKey;
+use shared::scope::ScopeSet;
+
+use crate::access_token::Minted;
+use crate::error::OAuthError;
+use crate::form::FormParams;
+use crate::state::AppState;
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
+    match form.require("grant_type")? {
+        JWT_BEARER => jwt_bearer::exchange(state, request, form).await,
+        CLIENT_CREDENTIALS => client_credentials::exchange(state, request, form).await,
+        other => Err(OAuthError::UnsupportedGrantType(other.to_owned())),
+    }
+}
+
+/// `grantable` narrowed by the request's `scope`, if any (RFC 6749 §3.3).
+fn narrow_scope(grantable: &ScopeSet, form: &FormParams) -> Result<ScopeSet, OAuthError> {
+    let granted = match form.get("scope") {
+        None => grantable.clone(),
+        Some(raw) => {
+            let requested = ScopeSet::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+            grantable.intersection(&requested)
+        }
+    };
+    if granted.is_empty() {
+        return Err(OAuthError::InvalidScope(
+            "none of the requested scopes may be granted".into(),
+        ));
+    }
+    Ok(granted)
+}
+
+fn signer(state: &AppState) -> Result<Arc<SigningKey>, OAuthError> {
+    state
+        .keys
+        .borrow()
+        .signer()
+        .cloned()
+        .ok_or(OAuthError::TemporarilyUnavailable {
+            what: "token signing",
+            cause: "no signing key received from jwks-service yet".into(),
+        })
+}
+
+fn mint(state: &AppState, subject: &str, client_id: &str, scope: ScopeSet) -> Result<Minted, OAuthError> {
+    let signer = signer(state)?;
+    let minted = state
+        .access_tokens
+        .mint(&signer, subject, client_id, scope, shared::jose::unix_now())
+        .map_err(|e| OAuthError::ServerError(e.to_string()))?;
+    tracing::info!(audit = "token_issued", sub = subject, client_id, scope = %minted.scope, "access token issued");
+    Ok(minted)
+}

@@ -1,0 +1,44 @@
+//! `POST /oauth2/introspect` (RFC 7662): callers must authenticate as a client.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use shared::jose::unix_now;
+
+use crate::clients::{authenticate, presented_credentials};
+use crate::error::OAuthError;
+use crate::form::FormParams;
+use crate::state::AppState;
+
+pub async fn introspect(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let form = FormParams::parse(&request, &body)?;
+    let credentials = presented_credentials(&request, &form)?.ok_or(OAuthError::InvalidClient(
+        "introspection requires client authentication",
+    ))?;
+    authenticate(&state, &credentials).await?;
+    let token = form.require("token")?;
+    let keys = state.keys.borrow().clone();
+    let inactive = || HttpResponse::Ok().json(json!({ "active": false }));
+    // §2.2: expired, revoked, malformed or foreign tokens are all just inactive.
+    let Ok(claims) = state.access_tokens.verify(&keys, token) else {
+        return Ok(inactive());
+    };
+    if claims.exp <= unix_now() || state.denylist.is_denied(&claims.jti).await? {
+        return Ok(inactive());
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "active": true,
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "token_type": "Bearer",
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iss": claims.iss,
+        "jti": claims.jti,
+    })))
+}

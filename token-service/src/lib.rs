@@ -1,0 +1,32 @@
+//! token-service: the OAuth 2.0 credential surface. It exchanges identity assertions
+//! (RFC 7523 jwt-bearer, validated by identity-service over gRPC) and machine-client
+//! credentials (`client_credentials`) for RFC 9068 JWT access tokens signed with the key
+//! jwks-service streams to it, and serves revocation (RFC 7009) and introspection
+//! (RFC 7662). The hot path does one gRPC call, no store write and one local signature.
+//!
+//! - [`settings`]: what an operator configures; validated before any port is bound.
+//! - [`form`]: strict `application/x-www-form-urlencoded` parameters (RFC 6749 §3.2).
+//! - [`clients`]: machine clients and client authentication (RFC 6749 §2.3).
+//! - [`access_token`]: minting and verifying RFC 9068 access tokens.
+//! - [`grants`]: the two grants and scope narrowing.
+//! - [`identity`]: the gRPC client of identity-service.
+//! - [`store`]: revocation denylist and clients, in Redis or memory.
+//! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
+//! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`).
+//! - [`error`]: [`error::OAuthError`] and its one mapping to RFC 6749 §5.2 responses.
+//! - [`startup`]: [`startup::TokenService`] (mountable) and [`startup::Application`].
+
+#![forbid(unsafe_code)]
+
+pub mod access_token;
+pub mod clients;
+pub mod error;
+pub mod form;
+pub mod grants;
+pub mod grpc;
+pub mod http;
+pub mod identity;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;

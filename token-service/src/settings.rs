@@ -1,0 +1,92 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shared::settings::{
+    self, ListenSettings, PeerSettings, Profile, SecretSetting, SettingsError, Sources, StoreSettings,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub profile: Profile,
+    /// Public base URL of the deployment: the `iss` of every access token.
+    pub public_base_url: String,
+    pub http: ListenSettings,
+    /// Internal port: `ClientAdmin` for operators.
+    pub grpc: ListenSettings,
+    pub store: StoreSettings,
+    /// identity-service's internal gRPC port (`ValidateAssertion`).
+    pub identity: PeerSettings,
+    /// jwks-service's internal gRPC port (signing key stream).
+    pub jwks: PeerSettings,
+    /// Pepper for keyed hashes of client secrets; required in production.
+    pub hash_pepper: SecretSetting,
+    pub access_token: AccessTokenSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessTokenSettings {
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// `aud` of every access token (RFC 9068 §3): the resource servers' identifier.
+    /// Empty means the issuer.
+    pub audience: String,
+    /// Clock skew tolerated when verifying tokens at introspection and revocation.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Production,
+            public_base_url: "http://127.0.0.1:8080".into(),
+            http: ListenSettings::new("0.0.0.0", 8080),
+            grpc: ListenSettings::new("0.0.0.0", 50051),
+            store: StoreSettings::default(),
+            identity: PeerSettings::new("http://identity-service:50051"),
+            jwks: PeerSettings::new("http://jwks-service:50051"),
+            hash_pepper: SecretSetting::default(),
+            access_token: AccessTokenSettings {
+                ttl: Duration::from_secs(15 * 60),
+                audience: String::new(),
+                leeway: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: Sources) -> Result<Self, SettingsError> {
+        let settings: Self = settings::load(&Self::default(), sources)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.public_base_url.is_empty() || self.public_base_url.ends_with('/') {
+            return Err(SettingsError::invalid(
+                "public_base_url",
+                "must be the issuer URL, with no trailing slash",
+            ));
+        }
+        self.identity.validate("identity")?;
+        self.jwks.validate("jwks")?;
+        self.hash_pepper.validate("hash_pepper", self.profile)?;
+        let ttl = self.access_token.ttl;
+        if ttl < Duration::from_secs(30) || ttl > Duration::from_secs(24 * 3600) {
+            return Err(SettingsError::invalid(
+                "access_token.ttl",
+                "must be between 30s and 24h",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn audience(&self) -> &str {
+        if self.access_token.audience.is_empty() {
+            &self.public_base_url
+        } else {
+            &self.access_token.audience
+        }
+    }
+}

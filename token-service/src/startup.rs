@@ -1,0 +1,90 @@
+//! Wiring: [`TokenService`] is everything token-service serves, mountable beside the
+//! other services; [`Application`] runs it as a standalone replica.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use shared::health::ReadinessCheck;
+use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
+use shared::secrets::SecretHasher;
+use shared::serve::{Mountable, Service};
+use shared::settings::ListenSettings;
+use tonic::service::RoutesBuilder;
+
+use crate::access_token::AccessTokens;
+use crate::error::StartupError;
+use crate::grpc::ClientAdminGrpc;
+use crate::identity::IdentityClient;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::{self, DenylistStore};
+
+#[derive(Debug)]
+pub struct TokenService {
+    state: Arc<AppState>,
+    _key_watcher: KeyWatcher,
+}
+
+impl Service for TokenService {
+    type Settings = Settings;
+    type Error = StartupError;
+
+    fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
+        (&settings.http, &settings.grpc)
+    }
+
+    /// Builds the service and starts following jwks-service's key stream.
+    async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        let stores = store::from_settings(&settings.store)?;
+        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks")?);
+        let identity = IdentityClient::new(shared::grpc::unary_channel(&settings.identity, "identity")?);
+        let token = &settings.access_token;
+        let state = AppState {
+            access_tokens: AccessTokens::new(&settings.public_base_url, settings.audience(), token.ttl, token.leeway),
+            identity,
+            keys,
+            clients: stores.clients,
+            denylist: stores.denylist,
+            hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
+        };
+        Ok(Self {
+            state: Arc::new(state),
+            _key_watcher: key_watcher,
+        })
+    }
+}
+
+impl Mountable for TokenService {
+    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+        let state = self.state.clone();
+        move |cfg| crate::http::configure(cfg, state.clone())
+    }
+
+    fn add_grpc(&self, routes: &mut RoutesBuilder) {
+        routes.add_service(ClientAdminGrpc::server(self.state.clone()));
+    }
+
+    fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
+        vec![
+            Arc::new(StoreReady(self.state.denylist.clone())),
+            Arc::new(SigningKeyReady(self.state.keys.clone())),
+        ]
+    }
+}
+
+#[derive(Debug)]
+struct StoreReady(Arc<dyn DenylistStore>);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// A standalone replica of this service.
+pub type Application = shared::serve::Application<TokenService>;

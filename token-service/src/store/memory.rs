@@ -1,0 +1,60 @@
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use shared::jose::unix_now;
+use shared::store::StoreError;
+
+use super::{ClientStore, DenylistStore};
+use crate::clients::{Client, ClientId};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryDenylist {
+    until: Mutex<HashMap<String, i64>>,
+}
+
+#[async_trait::async_trait]
+impl DenylistStore for MemoryDenylist {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), StoreError> {
+        let now = unix_now();
+        let mut entries = lock(&self.until);
+        entries.retain(|_, at| *at > now);
+        entries.insert(jti.to_owned(), until);
+        Ok(())
+    }
+
+    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.until).get(jti).is_some_and(|at| *at > unix_now()))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryClientStore {
+    clients: Mutex<HashMap<ClientId, Client>>,
+}
+
+#[async_trait::async_trait]
+impl ClientStore for MemoryClientStore {
+    async fn create(&self, client: &Client) -> Result<(), StoreError> {
+        let mut clients = lock(&self.clients);
+        if clients.contains_key(&client.client_id) {
+            return Err(StoreError::Corrupt {
+                key: client.client_id.to_string(),
+                reason: "client id already exists".into(),
+            });
+        }
+        clients.insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        Ok(lock(&self.clients).get(id).cloned())
+    }
+}

@@ -1,0 +1,53 @@
+//! token-service's stores: the revocation denylist and machine clients. Redis in
+//! production, memory for the all-in-one runner and unit tests; both pass the contract
+//! suite in `tests/api/store_contract.rs`.
+
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+
+use shared::settings::{StoreBackend, StoreSettings};
+use shared::store::StoreError;
+
+use crate::clients::{Client, ClientId};
+
+pub use self::memory::{MemoryClientStore, MemoryDenylist};
+pub use self::redis::{RedisClientStore, RedisDenylist};
+
+/// Revoked access tokens by `jti`, each remembered only until the token would expire.
+#[async_trait::async_trait]
+pub trait DenylistStore: Send + Sync + std::fmt::Debug {
+    async fn deny(&self, jti: &str, until: i64) -> Result<(), StoreError>;
+    async fn is_denied(&self, jti: &str) -> Result<bool, StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait::async_trait]
+pub trait ClientStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new client; never overwrites an existing one.
+    async fn create(&self, client: &Client) -> Result<(), StoreError>;
+    async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+}
+
+#[derive(Debug)]
+pub struct Stores {
+    pub denylist: Arc<dyn DenylistStore>,
+    pub clients: Arc<dyn ClientStore>,
+}
+
+pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
+    Ok(match settings.backend {
+        StoreBackend::Memory => Stores {
+            denylist: Arc::new(MemoryDenylist::default()),
+            clients: Arc::new(MemoryClientStore::default()),
+        },
+        StoreBackend::Redis => {
+            let conn = shared::store::connect_redis(settings)?;
+            Stores {
+                denylist: Arc::new(RedisDenylist::new(conn.clone(), &settings.key_prefix)),
+                clients: Arc::new(RedisClientStore::new(conn, &settings.key_prefix)),
+            }
+        }
+    })
+}
