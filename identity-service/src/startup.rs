@@ -66,6 +66,13 @@ impl Service for IdentityService {
     }
 }
 
+impl IdentityService {
+    /// The keys this replica signs and verifies with, as jwks-service last sent them.
+    pub fn key_ring(&self) -> shared::jose::watch::KeyRingWatch {
+        self.state.keys.clone()
+    }
+}
+
 impl Mountable for IdentityService {
     fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
         let state = self.state.clone();

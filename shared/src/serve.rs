@@ -173,6 +173,10 @@ impl<S: Service> Application<S> {
         self.listeners.grpc_addr()
     }
 
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
         run_replica(self.listeners, &self.service, shutdown).await
     }

@@ -55,6 +55,13 @@ impl Service for TokenService {
     }
 }
 
+impl TokenService {
+    /// The keys this replica signs and verifies with, as jwks-service last sent them.
+    pub fn key_ring(&self) -> shared::jose::watch::KeyRingWatch {
+        self.state.keys.clone()
+    }
+}
+
 impl Mountable for TokenService {
     fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
         let state = self.state.clone();

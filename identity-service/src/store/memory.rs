@@ -25,6 +25,12 @@ impl RegistrationStore for MemoryRegistrationStore {
         let mut records = self.records();
         // Forget dropped records as Redis would, so memory use stays bounded.
         records.retain(|_, (_, drop)| drop.is_none_or(|at| at > now));
+        if records.contains_key(&registration.id) {
+            return Err(StoreError::Corrupt {
+                key: registration.id.to_string(),
+                reason: "registration id already exists".into(),
+            });
+        }
         records.insert(registration.id.clone(), (registration.clone(), drop_at));
         Ok(())
     }

@@ -1,0 +1,37 @@
+use crate::helpers::{ISSUER, spawn};
+
+#[tokio::test]
+async fn metadata_advertises_every_endpoint_from_one_base_url() {
+    let app = spawn().await;
+    let response = reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .expect("reachable");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["issuer"], ISSUER);
+    for (field, path) in [
+        ("token_endpoint", "/oauth2/token"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("jwks_uri", "/.well-known/jwks.json"),
+    ] {
+        assert_eq!(body[field], format!("{ISSUER}{path}"), "{field}");
+    }
+    assert_eq!(
+        body["grant_types_supported"],
+        serde_json::json!(["urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"])
+    );
+    let auth_methods = body["token_endpoint_auth_methods_supported"].as_array().expect("array");
+    assert!(auth_methods.contains(&"client_secret_basic".into()));
+    assert!(auth_methods.contains(&"client_secret_post".into()));
+    assert!(body["response_types_supported"].is_array());
+    assert_eq!(
+        body["scopes_supported"],
+        serde_json::json!(["agent:read", "agent:write"])
+    );
+    let agent = &body["agent_auth"];
+    assert_eq!(agent["identity_endpoint"], format!("{ISSUER}/agent/identity"));
+    assert_eq!(agent["claim_endpoint"], format!("{ISSUER}/agent/identity/claim"));
+    assert_eq!(agent["identity_types_supported"], serde_json::json!(["anonymous"]));
+}

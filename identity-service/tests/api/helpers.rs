@@ -1,0 +1,151 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use identity_service::settings::Settings;
+use identity_service::startup::Application;
+use proto::identity::v1::identity_service_client::IdentityServiceClient;
+use proto::identity::v1::{ValidateAssertionRequest, validate_assertion_response::Outcome};
+use shared::jose::SigningKey;
+use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
+use tokio::sync::oneshot;
+
+pub const ISSUER: &str = "https://agentauth.test";
+
+/// A running server; stops when dropped.
+pub struct Running {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+/// identity-service with its jwks-service peer.
+pub struct TestApp {
+    pub identity: Running,
+    pub _jwks: Running,
+    /// The key identity-service signs with, as a test-side signer for crafted assertions.
+    pub signer: Option<Arc<SigningKey>>,
+    pub http: reqwest::Client,
+}
+
+pub fn memory() -> StoreSettings {
+    StoreSettings {
+        backend: StoreBackend::Memory,
+        ..StoreSettings::default()
+    }
+}
+
+pub async fn spawn_jwks() -> Running {
+    let settings = jwks_service::settings::Settings {
+        profile: Profile::Development,
+        http: ListenSettings::new("127.0.0.1", 0),
+        grpc: ListenSettings::new("127.0.0.1", 0),
+        store: memory(),
+        ..Default::default()
+    };
+    let app = jwks_service::startup::Application::build(settings)
+        .await
+        .expect("jwks builds");
+    let (http, grpc) = (app.http_addr(), app.grpc_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        http,
+        grpc,
+        _stop: stop,
+    }
+}
+
+pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
+    Settings {
+        profile: Profile::Development,
+        public_base_url: ISSUER.into(),
+        http: ListenSettings::new("127.0.0.1", 0),
+        grpc: ListenSettings::new("127.0.0.1", 0),
+        store,
+        jwks: PeerSettings::new(&format!("http://{jwks_grpc}")),
+        ..Settings::default()
+    }
+}
+
+/// Spawns jwks-service and identity-service (settings adjusted by `tweak`) and waits
+/// until identity-service holds the signing key.
+pub async fn spawn_with(store: StoreSettings, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let jwks = spawn_jwks().await;
+    let mut settings = settings(jwks.grpc, store);
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("identity builds");
+    let mut keys = app.service().key_ring();
+    let ring = tokio::time::timeout(Duration::from_secs(5), keys.wait_for(|ring| ring.signer().is_some()))
+        .await
+        .expect("signing key arrives from jwks-service")
+        .expect("watcher alive")
+        .clone();
+    let (http, grpc) = (app.http_addr(), app.grpc_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        identity: Running {
+            http,
+            grpc,
+            _stop: stop,
+        },
+        _jwks: jwks,
+        signer: ring.signer().cloned(),
+        http: reqwest::Client::new(),
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(memory(), |_| {}).await
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.identity.http)
+    }
+
+    pub fn signer(&self) -> &SigningKey {
+        self.signer.as_deref().expect("signing key")
+    }
+
+    pub async fn register_anonymous(&self) -> serde_json::Value {
+        let response = self
+            .http
+            .post(self.url("/agent/identity"))
+            .json(&serde_json::json!({ "type": "anonymous" }))
+            .send()
+            .await
+            .expect("reachable");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    pub async fn validate(&self, assertion: &str) -> Outcome {
+        let mut client = IdentityServiceClient::connect(format!("http://{}", self.identity.grpc))
+            .await
+            .expect("grpc connects");
+        client
+            .validate_assertion(ValidateAssertionRequest {
+                assertion: assertion.to_owned(),
+            })
+            .await
+            .expect("validation answers")
+            .into_inner()
+            .outcome
+            .expect("an outcome")
+    }
+}
+
+/// Asserts the `/agent/*` error shape.
+pub async fn assert_agent_error(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    let body: serde_json::Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    body
+}

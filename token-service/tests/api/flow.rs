@@ -1,0 +1,125 @@
+//! The whole anonymous-agent flow across three separately built services sharing one
+//! real Redis, and the registration states the exchange must refuse.
+
+use identity_service::registration::{Registration, RegistrationId, RegistrationType};
+use identity_service::store::{RedisRegistrationStore, RegistrationStore};
+use serde_json::json;
+use shared::jose::unix_now;
+use shared::scope::ScopeSet;
+use shared::testing::RedisServer;
+
+use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, spawn_with};
+
+#[tokio::test]
+async fn discover_register_exchange_introspect_revoke_over_redis() {
+    let redis = RedisServer::start();
+    let system = spawn_with(redis.store_settings()).await;
+    let metadata: serde_json::Value = reqwest::get(system.identity_url("/.well-known/oauth-authorization-server"))
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(metadata["issuer"], ISSUER);
+
+    let (token, registered) = system.agent_token().await;
+    let client = system.create_client(&["audit"]).await;
+    let introspect = || {
+        system
+            .http
+            .post(system.token_url("/oauth2/introspect"))
+            .basic_auth(&client.id, Some(&client.secret))
+            .form(&[("token", token.as_str())])
+            .send()
+    };
+    let active = assert_ok(introspect().await.expect("reachable")).await;
+    assert_eq!(active["active"], true);
+    assert_eq!(active["sub"], registered["registration_id"]);
+
+    assert_eq!(
+        system.post_form("/oauth2/revoke", &[("token", &token)]).await.status(),
+        200
+    );
+    let revoked = assert_ok(introspect().await.expect("reachable")).await;
+    assert_eq!(revoked, json!({ "active": false }));
+}
+
+#[tokio::test]
+async fn registration_state_decides_the_exchange() {
+    let redis = RedisServer::start();
+    let store_settings = redis.store_settings();
+    let system = spawn_with(store_settings.clone()).await;
+    let store = RedisRegistrationStore::connect(&store_settings).expect("connect");
+    let now = unix_now();
+
+    let unclaimed_email = put(&store, RegistrationType::EmailVerification, |_| {}).await;
+    let response = exchange(&system, &unclaimed_email).await;
+    assert_oauth_error(response, 401, "insufficient_user_authentication").await;
+
+    for refused in [
+        put(&store, RegistrationType::Anonymous, |r| r.claim_expires_at = now - 1).await,
+        put(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await,
+    ] {
+        assert_oauth_error(exchange(&system, &refused).await, 400, "invalid_grant").await;
+    }
+
+    let claimed = put(&store, RegistrationType::Anonymous, |r| r.claimed_at = Some(now)).await;
+    let body = assert_ok(exchange(&system, &claimed).await).await;
+    assert_eq!(body["scope"], "agent:read agent:write", "claimed: post-claim scopes");
+}
+
+#[tokio::test]
+async fn a_redis_outage_is_a_503_on_the_exchange() {
+    let mut redis = RedisServer::start();
+    let system = spawn_with(redis.store_settings()).await;
+    let registered = system.register_anonymous().await;
+    let assertion = registered["identity_assertion"].as_str().expect("assertion");
+    redis.kill();
+    let response = system
+        .post_form("/oauth2/token", &[("grant_type", JWT_BEARER), ("assertion", assertion)])
+        .await;
+    let body = assert_oauth_error(response, 503, "temporarily_unavailable").await;
+    assert!(!body.to_string().to_lowercase().contains("redis"), "{body}");
+}
+
+async fn put(
+    store: &RedisRegistrationStore,
+    kind: RegistrationType,
+    edit: impl FnOnce(&mut Registration),
+) -> Registration {
+    let id = RegistrationId::random();
+    let mut registration = Registration {
+        client_id: id.to_string(),
+        id,
+        registration_type: kind,
+        created_at: unix_now(),
+        claim_expires_at: unix_now() + 3600,
+        claim_token_hash: None,
+        pre_claim_scopes: ScopeSet::parse("agent:read").expect("scope"),
+        post_claim_scopes: ScopeSet::parse("agent:read agent:write").expect("scope"),
+        claim_attempt_expires_at: None,
+        claimed_at: None,
+        revoked_at: None,
+    };
+    edit(&mut registration);
+    store.create(&registration, None).await.expect("stored");
+    registration
+}
+
+async fn exchange(system: &TestSystem, registration: &Registration) -> reqwest::Response {
+    let now = unix_now();
+    let assertion = system.sign(
+        "oauth-id-jag+jwt",
+        &json!({
+            "iss": ISSUER, "aud": ISSUER, "sub": registration.id.as_str(),
+            "client_id": registration.client_id, "jti": "j", "iat": now, "exp": now + 600,
+            "registration_type": registration.registration_type.as_str(),
+        }),
+    );
+    system
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", JWT_BEARER), ("assertion", &assertion)],
+        )
+        .await
+}

@@ -1,0 +1,249 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use proto::clients::v1::CreateClientRequest;
+use proto::clients::v1::client_admin_client::ClientAdminClient;
+use serde_json::{Value, json};
+use shared::jose::{SigningKey, unix_now};
+use shared::serve::Service;
+use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
+use tokio::sync::oneshot;
+
+pub const ISSUER: &str = "https://agentauth.test";
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A running server; stops when dropped.
+pub struct Running {
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn run<S: Service + Send + Sync + 'static>(app: shared::serve::Application<S>) -> Running {
+    let (http, grpc) = (app.http_addr(), app.grpc_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    Running {
+        http,
+        grpc,
+        _stop: stop,
+    }
+}
+
+fn listen() -> ListenSettings {
+    ListenSettings::new("127.0.0.1", 0)
+}
+
+fn peer(addr: SocketAddr) -> PeerSettings {
+    PeerSettings::new(&format!("http://{addr}"))
+}
+
+pub fn memory() -> StoreSettings {
+    StoreSettings {
+        backend: StoreBackend::Memory,
+        ..StoreSettings::default()
+    }
+}
+
+/// The three services, each a separate application with its own listeners.
+pub struct TestSystem {
+    pub token: Running,
+    pub identity: Running,
+    pub jwks: Running,
+    /// The key the signers use, for crafting tokens and assertions in tests.
+    pub signer: Arc<SigningKey>,
+    pub http: reqwest::Client,
+}
+
+pub async fn spawn() -> TestSystem {
+    spawn_with(memory()).await
+}
+
+pub async fn spawn_with(store: StoreSettings) -> TestSystem {
+    let jwks = jwks_service::startup::Application::build(jwks_service::settings::Settings {
+        profile: Profile::Development,
+        http: listen(),
+        grpc: listen(),
+        store: store.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("jwks builds");
+    let jwks = run(jwks).await;
+    let identity = identity_service::startup::Application::build(identity_service::settings::Settings {
+        profile: Profile::Development,
+        public_base_url: ISSUER.into(),
+        http: listen(),
+        grpc: listen(),
+        store: store.clone(),
+        jwks: peer(jwks.grpc),
+        ..Default::default()
+    })
+    .await
+    .expect("identity builds");
+    let identity_keys = identity.service().key_ring();
+    let identity = run(identity).await;
+    let token = token_service::startup::Application::build(token_settings(store, identity.grpc, jwks.grpc))
+        .await
+        .expect("token builds");
+    let token_keys = token.service().key_ring();
+    let token = run(token).await;
+    wait_for_key(identity_keys).await;
+    let signer = wait_for_key(token_keys).await;
+    TestSystem {
+        token,
+        identity,
+        jwks,
+        signer,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub fn token_settings(
+    store: StoreSettings,
+    identity: SocketAddr,
+    jwks: SocketAddr,
+) -> token_service::settings::Settings {
+    token_service::settings::Settings {
+        profile: Profile::Development,
+        public_base_url: ISSUER.into(),
+        http: listen(),
+        grpc: listen(),
+        store,
+        identity: peer(identity),
+        jwks: peer(jwks),
+        ..Default::default()
+    }
+}
+
+pub async fn wait_for_key(mut keys: shared::jose::watch::KeyRingWatch) -> Arc<SigningKey> {
+    let ring = tokio::time::timeout(Duration::from_secs(5), keys.wait_for(|ring| ring.signer().is_some()))
+        .await
+        .expect("signing key arrives from jwks-service")
+        .expect("watcher alive")
+        .clone();
+    ring.signer().cloned().expect("signer")
+}
+
+/// A machine client created through the operator gRPC API.
+pub struct TestClient {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestSystem {
+    pub fn token_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.token.http)
+    }
+
+    pub fn identity_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.identity.http)
+    }
+
+    pub async fn register_anonymous(&self) -> Value {
+        let response = self
+            .http
+            .post(self.identity_url("/agent/identity"))
+            .json(&json!({ "type": "anonymous" }))
+            .send()
+            .await
+            .expect("identity reachable");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    pub async fn create_client(&self, scopes: &[&str]) -> TestClient {
+        let mut admin = ClientAdminClient::connect(format!("http://{}", self.token.grpc))
+            .await
+            .expect("admin grpc connects");
+        let created = admin
+            .create_client(CreateClientRequest {
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                name: "test".into(),
+            })
+            .await
+            .expect("client created")
+            .into_inner();
+        TestClient {
+            id: created.client_id,
+            secret: created.client_secret,
+        }
+    }
+
+    /// POSTs a form to a token-service endpoint.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.token_url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("token-service reachable")
+    }
+
+    /// A fresh anonymous agent's access token and registration.
+    pub async fn agent_token(&self) -> (String, Value) {
+        let registered = self.register_anonymous().await;
+        let assertion = registered["identity_assertion"].as_str().expect("assertion").to_owned();
+        let response = self
+            .post_form(
+                "/oauth2/token",
+                &[("grant_type", JWT_BEARER), ("assertion", &assertion)],
+            )
+            .await;
+        let body = assert_ok(response).await;
+        (body["access_token"].as_str().expect("token").to_owned(), registered)
+    }
+
+    /// Claims of an assertion or access token signed with the real key.
+    pub fn sign(&self, typ: &str, claims: &Value) -> String {
+        self.signer.sign(typ, claims).expect("sign")
+    }
+}
+
+/// Claims of a well-formed access token, to be spoiled in tests.
+pub fn access_claims(sub: &str) -> Value {
+    let now = unix_now();
+    json!({
+        "iss": ISSUER, "aud": ISSUER, "sub": sub, "client_id": sub, "scope": "agent:read",
+        "iat": now, "exp": now + 600, "jti": shared::secrets::random_token(16),
+    })
+}
+
+/// RFC 6749 §5.1 and our rule: every `/oauth2` response is uncacheable.
+pub fn assert_no_store(response: &reqwest::Response) {
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["pragma"], "no-cache");
+}
+
+pub async fn assert_ok(response: reqwest::Response) -> Value {
+    assert_no_store(&response);
+    let status = response.status();
+    let body: Value = response.json().await.expect("json body");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Asserts an RFC 6749 §5.2 error: status, `error` code, description, no-store headers.
+pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_no_store(&response);
+    assert_eq!(response.status(), status, "expected {code}");
+    if status == 401 {
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "401 needs a challenge"
+        );
+    }
+    if status == 503 {
+        assert!(response.headers().contains_key("retry-after"), "503 needs Retry-After");
+    }
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["error_description"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}

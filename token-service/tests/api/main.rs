@@ -1,0 +1,10 @@
+//! token-service integration tests: token-service with its real peers (identity-service,
+//! jwks-service) spawned in-process on port 0, talking gRPC over loopback; Redis-backed
+//! runs use a real `redis-server` each.
+
+mod flow;
+mod helpers;
+mod introspect;
+mod revoke;
+mod store_contract;
+mod token;
