@@ -42,14 +42,12 @@ pub fn builder_for(status: StatusCode) -> HttpResponseBuilder {
     builder
 }
 
+/// An RFC 6749 §5.2 error; the `/oauth2` scope's [`no_store_headers`] adds the cache headers.
 pub fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> HttpResponse {
-    builder_for(status)
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((PRAGMA, HeaderValue::from_static("no-cache")))
-        .json(OAuthErrorBody {
-            error,
-            error_description: description,
-        })
+    builder_for(status).json(OAuthErrorBody {
+        error,
+        error_description: description,
+    })
 }
 
 pub fn agent_error(status: StatusCode, error: &str, message: &str) -> HttpResponse {
