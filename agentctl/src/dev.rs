@@ -10,8 +10,8 @@ use identity_service::startup::IdentityService;
 use jwks_service::startup::JwksService;
 use shared::grpc::ServeError;
 use shared::health::HealthProbe;
-use shared::serve::{BindError, Listeners, Mountable, Service};
-use shared::settings::{ListenSettings, PeerSettings, Profile, SettingsError, Sources, StoreBackend, StoreSettings};
+use shared::serve::{BindError, Listeners, Mountable, Service, StartupError};
+use shared::settings::{ListenSettings, PeerSettings, Profile, ServiceSettings, Sources, StoreBackend, StoreSettings};
 use shared::shutdown::Draining;
 use token_service::startup::TokenService;
 use tonic::service::RoutesBuilder;
@@ -38,14 +38,11 @@ pub enum DevError {
     BadAddress(String),
     #[error(transparent)]
     Bind(#[from] BindError),
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    #[error("jwks-service: {0}")]
-    Jwks(#[from] jwks_service::error::StartupError),
-    #[error("identity-service: {0}")]
-    Identity(#[from] identity_service::error::StartupError),
-    #[error("token-service: {0}")]
-    Token(#[from] token_service::error::StartupError),
+    #[error("{service}: {source}")]
+    Service {
+        service: &'static str,
+        source: StartupError,
+    },
     #[error("server failed: {0}")]
     Serve(ServeError),
 }
@@ -104,9 +101,9 @@ impl DevSystem {
             ..Default::default()
         };
         Ok(Self {
-            jwks: JwksService::build(&shared::settings::load(&jwks, sources.clone())?).await?,
-            identity: IdentityService::build(&shared::settings::load(&identity, sources.clone())?).await?,
-            token: TokenService::build(&shared::settings::load(&token, sources)?).await?,
+            jwks: build::<JwksService>("jwks-service", jwks, sources.clone()).await?,
+            identity: build::<IdentityService>("identity-service", identity, sources.clone()).await?,
+            token: build::<TokenService>("token-service", token, sources).await?,
             listeners,
             issuer,
         })
@@ -142,6 +139,17 @@ impl DevSystem {
             .await
             .map_err(DevError::Serve)
     }
+}
+
+/// Loads a service's settings over the dev defaults and builds it, naming it on failure.
+async fn build<S>(service: &'static str, defaults: S::Settings, sources: Sources) -> Result<S, DevError>
+where
+    S: Service,
+    S::Settings: ServiceSettings,
+{
+    let fail = |source: StartupError| DevError::Service { service, source };
+    let settings = S::Settings::load_over(defaults, sources).map_err(|e| fail(e.into()))?;
+    S::build(&settings).await.map_err(fail)
 }
 
 fn listen(address: &str) -> Result<ListenSettings, DevError> {

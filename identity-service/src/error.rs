@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use shared::settings::SettingsError;
 use shared::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,15 +71,4 @@ impl From<IdentityError> for tonic::Status {
             }
         }
     }
-}
-
-/// Why an identity-service replica could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Bind(#[from] shared::serve::BindError),
 }

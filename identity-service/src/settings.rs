@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::scope::ScopeSet;
 use shared::settings::{
-    self, ListenSettings, PeerSettings, Profile, SecretSetting, SettingsError, Sources, StoreSettings,
+    ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,14 +79,8 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    pub fn load(sources: Sources) -> Result<Self, SettingsError> {
-        let settings: Self = settings::load(&Self::default(), sources)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
+impl ServiceSettings for Settings {
+    fn validate(&self) -> Result<(), SettingsError> {
         validate_issuer(&self.public_base_url, self.profile)?;
         self.jwks.validate("jwks")?;
         self.hash_pepper.validate("hash_pepper", self.profile)?;

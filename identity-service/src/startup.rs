@@ -4,20 +4,19 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use shared::health::ReadinessCheck;
+use shared::health::{ReadinessCheck, StoreReady};
 use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
 use shared::secrets::SecretHasher;
-use shared::serve::{Mountable, Service};
-use shared::settings::ListenSettings;
+use shared::serve::{Mountable, Service, StartupError};
+use shared::settings::{ListenSettings, ServiceSettings};
 use tonic::service::RoutesBuilder;
 
 use crate::assertion::Assertions;
-use crate::error::StartupError;
 use crate::grpc::IdentityGrpc;
 use crate::registration::RegistrationPolicy;
 use crate::settings::{Settings, scopes};
 use crate::state::AppState;
-use crate::store::{self, RegistrationStore};
+use crate::store;
 
 #[derive(Debug)]
 pub struct IdentityService {
@@ -27,7 +26,6 @@ pub struct IdentityService {
 
 impl Service for IdentityService {
     type Settings = Settings;
-    type Error = StartupError;
 
     fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
         (&settings.http, &settings.grpc)
@@ -88,19 +86,6 @@ impl Mountable for IdentityService {
             Arc::new(StoreReady(self.state.store.clone())),
             Arc::new(SigningKeyReady(self.state.keys.clone())),
         ]
-    }
-}
-
-#[derive(Debug)]
-struct StoreReady(Arc<dyn RegistrationStore>);
-
-#[async_trait::async_trait]
-impl ReadinessCheck for StoreReady {
-    fn name(&self) -> &'static str {
-        "store"
-    }
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
     }
 }
 

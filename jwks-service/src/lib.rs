@@ -13,7 +13,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod keys;

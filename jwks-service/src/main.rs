@@ -1,6 +1,6 @@
 use jwks_service::settings::Settings;
 use jwks_service::startup::Application;
-use shared::settings::Sources;
+use shared::settings::{ServiceSettings, Sources};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

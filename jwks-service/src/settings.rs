@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::settings::{self, ListenSettings, Profile, SettingsError, Sources, StoreSettings};
+use shared::settings::{ListenSettings, Profile, ServiceSettings, SettingsError, StoreSettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
@@ -38,14 +38,8 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    pub fn load(sources: Sources) -> Result<Self, SettingsError> {
-        let settings: Self = settings::load(&Self::default(), sources)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
+impl ServiceSettings for Settings {
+    fn validate(&self) -> Result<(), SettingsError> {
         shared::jose::parse_algorithm(&self.keys.algorithm)
             .map_err(|e| SettingsError::invalid("keys.algorithm", format!("{e}; use ES256 or EdDSA")))?;
         if self.keys.jwks_max_age > Duration::from_secs(24 * 3600) {

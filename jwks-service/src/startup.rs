@@ -5,13 +5,12 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use shared::health::ReadinessCheck;
-use shared::serve::{Mountable, Service};
-use shared::settings::ListenSettings;
+use shared::health::{ReadinessCheck, StoreReady};
+use shared::serve::{Mountable, Service, StartupError};
+use shared::settings::{ListenSettings, ServiceSettings};
 use tokio::task::JoinHandle;
 use tonic::service::RoutesBuilder;
 
-use crate::error::StartupError;
 use crate::grpc::KeyServiceImpl;
 use crate::http::{self, JwksState};
 use crate::keys::KeyManager;
@@ -34,7 +33,6 @@ impl Drop for JwksService {
 
 impl Service for JwksService {
     type Settings = Settings;
-    type Error = StartupError;
 
     fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
         (&settings.http, &settings.grpc)
@@ -78,19 +76,6 @@ impl Mountable for JwksService {
             Arc::new(StoreReady(self.store.clone())),
             Arc::new(KeyLoaded(self.keys.clone())),
         ]
-    }
-}
-
-#[derive(Debug)]
-struct StoreReady(Arc<dyn KeyStore>);
-
-#[async_trait::async_trait]
-impl ReadinessCheck for StoreReady {
-    fn name(&self) -> &'static str {
-        "store"
-    }
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
     }
 }
 

@@ -16,6 +16,26 @@ pub trait ReadinessCheck: Send + Sync {
     async fn check(&self) -> Result<(), String>;
 }
 
+/// Ready while the service's store answers.
+pub struct StoreReady(pub Arc<dyn crate::store::Reachable>);
+
+impl std::fmt::Debug for StoreReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreReady")
+    }
+}
+
+#[async_trait::async_trait]
+impl ReadinessCheck for StoreReady {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct HealthProbe {
     draining: Draining,

@@ -109,6 +109,17 @@ impl Listeners {
     }
 }
 
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot bind {what} listener on {address}: {source}")]
 pub struct BindError {
@@ -141,11 +152,10 @@ pub async fn run_replica<S: Mountable>(
 /// A service that can run as a standalone replica.
 pub trait Service: Mountable + Sized + Send {
     type Settings: Send;
-    type Error: From<BindError> + Send;
     /// The HTTP and gRPC listen addresses in its settings.
     fn listen(settings: &Self::Settings) -> (&crate::settings::ListenSettings, &crate::settings::ListenSettings);
     /// Validates settings and builds the service (no port bound yet).
-    fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, Self::Error>> + Send;
+    fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, StartupError>> + Send;
 }
 
 /// A standalone replica: one service on its own HTTP and gRPC listeners.
@@ -158,7 +168,7 @@ pub struct Application<S> {
 impl<S: Service> Application<S> {
     /// Validates settings and builds the service, then binds both listeners (port 0
     /// picks free ports).
-    pub async fn build(settings: S::Settings) -> Result<Self, S::Error> {
+    pub async fn build(settings: S::Settings) -> Result<Self, StartupError> {
         let service = S::build(&settings).await?;
         let (http, grpc) = S::listen(&settings);
         let listeners = Listeners::bind(http, grpc)?;

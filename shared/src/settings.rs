@@ -66,6 +66,23 @@ pub fn load<T: Serialize + DeserializeOwned>(defaults: &T, sources: Sources) -> 
     Ok(builder.add_source(env).build()?.try_deserialize()?)
 }
 
+/// A service's settings: loaded over its defaults, then validated as a whole.
+pub trait ServiceSettings: Default + Serialize + DeserializeOwned {
+    /// Checks every rule across fields; the error names the bad setting.
+    fn validate(&self) -> Result<(), SettingsError>;
+
+    fn load(sources: Sources) -> Result<Self, SettingsError> {
+        Self::load_over(Self::default(), sources)
+    }
+
+    /// Like [`Self::load`] with other defaults (the all-in-one runner's).
+    fn load_over(defaults: Self, sources: Sources) -> Result<Self, SettingsError> {
+        let settings = load(&defaults, sources)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
 /// Development relaxes what production refuses (ephemeral secrets, plaintext gRPC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -21,6 +21,12 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+/// A store that can say whether it is reachable, for `/readyz`.
+#[async_trait::async_trait]
+pub trait Reachable: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
 /// Key names under the deployment prefix and the owning service's own prefix, so a key
 /// is written by one service only (DESIGN §3).
 #[derive(Debug, Clone)]

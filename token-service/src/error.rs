@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
-use shared::settings::SettingsError;
 use shared::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,15 +92,4 @@ impl ResponseError for OAuthError {
         }
         response
     }
-}
-
-/// Why a token-service replica could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Bind(#[from] shared::serve::BindError),
 }

@@ -1,4 +1,4 @@
-use shared::settings::Sources;
+use shared::settings::{ServiceSettings, Sources};
 use token_service::settings::Settings;
 use token_service::startup::Application;
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use shared::settings::{
-    self, ListenSettings, PeerSettings, Profile, SecretSetting, SettingsError, Sources, StoreSettings,
+    ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,14 +55,8 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    pub fn load(sources: Sources) -> Result<Self, SettingsError> {
-        let settings: Self = settings::load(&Self::default(), sources)?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    pub fn validate(&self) -> Result<(), SettingsError> {
+impl ServiceSettings for Settings {
+    fn validate(&self) -> Result<(), SettingsError> {
         if self.public_base_url.is_empty() || self.public_base_url.ends_with('/') {
             return Err(SettingsError::invalid(
                 "public_base_url",
@@ -81,7 +75,9 @@ impl Settings {
         }
         Ok(())
     }
+}
 
+impl Settings {
     pub fn audience(&self) -> &str {
         if self.access_token.audience.is_empty() {
             &self.public_base_url

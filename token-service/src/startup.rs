@@ -4,20 +4,19 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use shared::health::ReadinessCheck;
+use shared::health::{ReadinessCheck, StoreReady};
 use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
 use shared::secrets::SecretHasher;
-use shared::serve::{Mountable, Service};
-use shared::settings::ListenSettings;
+use shared::serve::{Mountable, Service, StartupError};
+use shared::settings::{ListenSettings, ServiceSettings};
 use tonic::service::RoutesBuilder;
 
 use crate::access_token::AccessTokens;
-use crate::error::StartupError;
 use crate::grpc::ClientAdminGrpc;
 use crate::identity::IdentityClient;
 use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::{self, DenylistStore};
+use crate::store;
 
 #[derive(Debug)]
 pub struct TokenService {
@@ -27,7 +26,6 @@ pub struct TokenService {
 
 impl Service for TokenService {
     type Settings = Settings;
-    type Error = StartupError;
 
     fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
         (&settings.http, &settings.grpc)
@@ -77,19 +75,6 @@ impl Mountable for TokenService {
             Arc::new(StoreReady(self.state.denylist.clone())),
             Arc::new(SigningKeyReady(self.state.keys.clone())),
         ]
-    }
-}
-
-#[derive(Debug)]
-struct StoreReady(Arc<dyn DenylistStore>);
-
-#[async_trait::async_trait]
-impl ReadinessCheck for StoreReady {
-    fn name(&self) -> &'static str {
-        "store"
-    }
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
     }
 }
 

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::jose::unix_now;
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use super::RegistrationStore;
 use crate::registration::{Registration, RegistrationId};
@@ -43,7 +43,10 @@ impl RegistrationStore for MemoryRegistrationStore {
             .filter(|(_, drop)| drop.is_none_or(|at| at > now))
             .map(|(r, _)| r.clone()))
     }
+}
 
+#[async_trait::async_trait]
+impl Reachable for MemoryRegistrationStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -7,7 +7,7 @@ mod redis;
 use std::sync::Arc;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use crate::registration::{Registration, RegistrationId};
 
@@ -15,12 +15,11 @@ pub use self::memory::MemoryRegistrationStore;
 pub use self::redis::RedisRegistrationStore;
 
 #[async_trait::async_trait]
-pub trait RegistrationStore: Send + Sync + std::fmt::Debug {
+pub trait RegistrationStore: Reachable + std::fmt::Debug {
     /// Stores a new registration; `drop_at` (Unix seconds) lets the store forget it then.
     async fn create(&self, registration: &Registration, drop_at: Option<i64>) -> Result<(), StoreError>;
     /// One read: the hot path of every token exchange.
     async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError>;
-    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 pub fn from_settings(settings: &StoreSettings) -> Result<Arc<dyn RegistrationStore>, StoreError> {

@@ -1,7 +1,7 @@
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
-use shared::store::{Keyspace, StoreError, decode_json, encode_json};
+use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::RegistrationStore;
 use crate::registration::{Registration, RegistrationId};
@@ -59,7 +59,10 @@ impl RegistrationStore for RedisRegistrationStore {
         let raw: Option<String> = self.conn.clone().get(&key).await?;
         raw.map(|raw| decode_json(&key, &raw)).transpose()
     }
+}
 
+#[async_trait::async_trait]
+impl Reachable for RedisRegistrationStore {
     async fn ping(&self) -> Result<(), StoreError> {
         shared::store::ping(&self.conn).await
     }

@@ -1,6 +1,6 @@
 use std::sync::Mutex;
 
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use super::KeyStore;
 use crate::keys::StoredKey;
@@ -25,7 +25,10 @@ impl KeyStore for MemoryKeyStore {
     async fn activate_first(&self, key: StoredKey) -> Result<StoredKey, StoreError> {
         Ok(self.slot().get_or_insert(key).clone())
     }
+}
 
+#[async_trait::async_trait]
+impl Reachable for MemoryKeyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -7,7 +7,7 @@ mod redis;
 use std::sync::Arc;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use crate::keys::StoredKey;
 
@@ -15,14 +15,12 @@ pub use self::memory::MemoryKeyStore;
 pub use self::redis::RedisKeyStore;
 
 #[async_trait::async_trait]
-pub trait KeyStore: Send + Sync + std::fmt::Debug {
+pub trait KeyStore: Reachable + std::fmt::Debug {
     /// The key signers must use now, if one was ever activated.
     async fn active(&self) -> Result<Option<StoredKey>, StoreError>;
     /// Activates `key` unless a key is already active; returns whichever key is active
     /// afterwards. Atomic across replicas.
     async fn activate_first(&self, key: StoredKey) -> Result<StoredKey, StoreError>;
-    /// Store reachability, for `/readyz`.
-    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 pub fn from_settings(settings: &StoreSettings) -> Result<Arc<dyn KeyStore>, StoreError> {

@@ -1,7 +1,7 @@
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
-use shared::store::{Keyspace, StoreError, decode_json, encode_json};
+use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::KeyStore;
 use crate::keys::StoredKey;
@@ -52,7 +52,10 @@ impl KeyStore for RedisKeyStore {
             reason: "active key vanished right after SET NX lost".into(),
         })
     }
+}
 
+#[async_trait::async_trait]
+impl Reachable for RedisKeyStore {
     async fn ping(&self) -> Result<(), StoreError> {
         shared::store::ping(&self.conn).await
     }

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::jose::unix_now;
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use super::{ClientStore, DenylistStore};
 use crate::clients::{Client, ClientId};
@@ -29,10 +29,6 @@ impl DenylistStore for MemoryDenylist {
     async fn is_denied(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(lock(&self.until).get(jti).is_some_and(|at| *at > unix_now()))
     }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
 }
 
 #[derive(Debug, Default)]
@@ -56,5 +52,12 @@ impl ClientStore for MemoryClientStore {
 
     async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(lock(&self.clients).get(id).cloned())
+    }
+}
+
+#[async_trait::async_trait]
+impl Reachable for MemoryDenylist {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@ mod redis;
 use std::sync::Arc;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::StoreError;
+use shared::store::{Reachable, StoreError};
 
 use crate::clients::{Client, ClientId};
 
@@ -17,10 +17,9 @@ pub use self::redis::{RedisClientStore, RedisDenylist};
 
 /// Revoked access tokens by `jti`, each remembered only until the token would expire.
 #[async_trait::async_trait]
-pub trait DenylistStore: Send + Sync + std::fmt::Debug {
+pub trait DenylistStore: Reachable + std::fmt::Debug {
     async fn deny(&self, jti: &str, until: i64) -> Result<(), StoreError>;
     async fn is_denied(&self, jti: &str) -> Result<bool, StoreError>;
-    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 #[async_trait::async_trait]

@@ -1,6 +1,6 @@
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use shared::store::{Keyspace, StoreError, decode_json, encode_json};
+use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::{ClientStore, DenylistStore};
 use crate::clients::{Client, ClientId};
@@ -42,10 +42,6 @@ impl DenylistStore for RedisDenylist {
 
     async fn is_denied(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.conn.clone().exists(self.keys.key("deny", jti)).await?)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        shared::store::ping(&self.conn).await
     }
 }
 
@@ -90,5 +86,12 @@ impl ClientStore for RedisClientStore {
         let key = self.keys.key("client", id.as_str());
         let raw: Option<String> = self.conn.clone().get(&key).await?;
         raw.map(|raw| decode_json(&key, &raw)).transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl Reachable for RedisDenylist {
+    async fn ping(&self) -> Result<(), StoreError> {
+        shared::store::ping(&self.conn).await
     }
 }
