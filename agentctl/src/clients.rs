@@ -60,7 +60,7 @@ pub async fn create_client(url: &str, scopes: Vec<String>, name: String) -> Resu
         .await
         .map_err(|e| ClientsError::Unreachable {
             url: url.to_owned(),
-            reason: e.to_string(),
+            reason: with_causes(&e),
         })?;
     let response = ClientAdminClient::new(channel)
         .create_client(CreateClientRequest { scopes, name })
@@ -72,4 +72,16 @@ pub async fn create_client(url: &str, scopes: Vec<String>, name: String) -> Resu
         client_secret: response.client_secret,
         scopes: response.scopes,
     })
+}
+
+/// An error with its whole source chain: "transport error: connection refused".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

@@ -3,6 +3,7 @@
 //! their HTTP routes share one port, as they would behind the ingress.
 
 use std::future::Future;
+use std::time::Duration;
 
 use actix_web::web;
 use clap::Args;
@@ -34,7 +35,7 @@ pub struct DevArgs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
-    #[error("bad listen address `{0}`: expected host:port")]
+    #[error("bad listen address `{0}`: expected host:port with a port from 0 to 65535")]
     BadAddress(String),
     #[error(transparent)]
     Bind(#[from] BindError),
@@ -45,6 +46,8 @@ pub enum DevError {
     },
     #[error("server failed: {0}")]
     Serve(ServeError),
+    #[error("the services did not exchange signing keys within {0:?}")]
+    NotReady(Duration),
 }
 
 /// The three services, built and pointed at each other.
@@ -126,9 +129,9 @@ impl DevSystem {
         ];
         let probe = HealthProbe::new(draining.clone()).with_checks(checks.into_iter().flatten());
         let mut routes = RoutesBuilder::default();
-        self.jwks.add_grpc(&mut routes);
-        self.identity.add_grpc(&mut routes);
-        self.token.add_grpc(&mut routes);
+        self.jwks.add_grpc(&mut routes, &draining);
+        self.identity.add_grpc(&mut routes, &draining);
+        self.token.add_grpc(&mut routes, &draining);
         let (jwks, identity, token) = (self.jwks.configure(), self.identity.configure(), self.token.configure());
         let configure = move |cfg: &mut web::ServiceConfig| {
             jwks(cfg);
@@ -163,24 +166,48 @@ fn listen(address: &str) -> Result<ListenSettings, DevError> {
     ))
 }
 
+/// How long the services may take to exchange signing keys before `dev` gives up.
+const READY_LIMIT: Duration = Duration::from_secs(15);
+
 pub async fn run(args: DevArgs, shutdown: impl Future<Output = ()>) -> Result<(), DevError> {
     let system = DevSystem::build(&args, Sources::from_process()).await?;
-    let store = match &args.redis_url {
+    let banner = banner(&system, args.redis_url.as_deref());
+    let key_rings = [system.identity.key_ring(), system.token.key_ring()];
+    let serving = system.run_until(shutdown);
+    tokio::pin!(serving);
+    // The banner promises a working system: print it once both signers hold the key
+    // jwks-service streams to them (over the gRPC server started just above).
+    let ready = async {
+        for mut keys in key_rings {
+            let _ = keys.wait_for(|ring| ring.signer().is_some()).await;
+        }
+    };
+    tokio::select! {
+        result = &mut serving => return result,
+        outcome = tokio::time::timeout(READY_LIMIT, ready) => {
+            outcome.map_err(|_| DevError::NotReady(READY_LIMIT))?;
+        }
+    }
+    println!("{banner}");
+    serving.await
+}
+
+fn banner(system: &DevSystem, redis_url: Option<&str>) -> String {
+    let store = match redis_url {
         Some(url) => format!("redis at {url}"),
         None => "in-memory (everything is lost on exit)".to_owned(),
     };
-    println!("agentauth dev is running");
-    println!("  http:      http://{}", system.http_addr());
-    println!(
-        "  grpc:      http://{} (internal: agentctl, service-to-service)",
-        system.grpc_addr()
-    );
-    println!("  store:     {store}");
-    println!("  discovery: {}/.well-known/oauth-authorization-server", system.issuer);
-    println!("register an agent:");
-    println!(
-        "  curl -s -X POST {}/agent/identity -H 'Content-Type: application/json' -d '{{\"type\":\"anonymous\"}}'",
-        system.issuer
-    );
-    system.run_until(shutdown).await
+    let issuer = &system.issuer;
+    [
+        "agentauth dev is running".to_owned(),
+        format!("  http:      http://{}", system.http_addr()),
+        format!("  grpc:      http://{} (internal: agentctl, service-to-service)", system.grpc_addr()),
+        format!("  store:     {store}"),
+        format!("  discovery: {issuer}/.well-known/oauth-authorization-server"),
+        "register an agent:".to_owned(),
+        format!(
+            "  curl -s -X POST {issuer}/agent/identity -H 'Content-Type: application/json' -d '{{\"type\":\"anonymous\"}}'"
+        ),
+    ]
+    .join("\n")
 }

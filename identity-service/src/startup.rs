@@ -9,6 +9,7 @@ use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
 use shared::secrets::SecretHasher;
 use shared::serve::{Mountable, Service, StartupError};
 use shared::settings::{ListenSettings, ServiceSettings};
+use shared::shutdown::Draining;
 use tonic::service::RoutesBuilder;
 
 use crate::assertion::Assertions;
@@ -77,7 +78,7 @@ impl Mountable for IdentityService {
         move |cfg| crate::http::configure(cfg, state.clone())
     }
 
-    fn add_grpc(&self, routes: &mut RoutesBuilder) {
+    fn add_grpc(&self, routes: &mut RoutesBuilder, _draining: &Draining) {
         routes.add_service(IdentityGrpc::server(self.state.clone()));
     }
 

@@ -8,6 +8,7 @@ use actix_web::web;
 use shared::health::{ReadinessCheck, StoreReady};
 use shared::serve::{Mountable, Service, StartupError};
 use shared::settings::{ListenSettings, ServiceSettings};
+use shared::shutdown::Draining;
 use tokio::task::JoinHandle;
 use tonic::service::RoutesBuilder;
 
@@ -67,8 +68,8 @@ impl Mountable for JwksService {
         move |cfg| http::configure(cfg, state.clone())
     }
 
-    fn add_grpc(&self, routes: &mut RoutesBuilder) {
-        routes.add_service(KeyServiceImpl::server(self.keys.clone()));
+    fn add_grpc(&self, routes: &mut RoutesBuilder, draining: &Draining) {
+        routes.add_service(KeyServiceImpl::server(self.keys.clone(), draining.clone()));
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

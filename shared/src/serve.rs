@@ -75,7 +75,8 @@ fn unexpected_exit(server: &str, result: Result<impl std::fmt::Debug, ServeError
 /// checks. A standalone replica mounts one; the all-in-one runner mounts all three.
 pub trait Mountable {
     fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static;
-    fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder);
+    /// Adds the gRPC services; long-lived streams must end once `draining` starts.
+    fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder, draining: &Draining);
     fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
 }
 
@@ -137,7 +138,7 @@ pub async fn run_replica<S: Mountable>(
     let draining = Draining::default();
     let probe = HealthProbe::new(draining.clone()).with_checks(service.readiness_checks());
     let mut routes = tonic::service::RoutesBuilder::default();
-    service.add_grpc(&mut routes);
+    service.add_grpc(&mut routes, &draining);
     run(
         listeners,
         service.configure(),

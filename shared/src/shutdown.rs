@@ -1,8 +1,9 @@
 //! Shutdown trigger and the readiness latch that drains a replica before it stops.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const GRACE_PERIOD: Duration = Duration::from_secs(20);
@@ -36,16 +37,29 @@ pub async fn signal() {
 }
 
 /// Set once shutdown starts: `/readyz` answers 503 so load balancers stop sending traffic
-/// while in-flight requests finish.
-#[derive(Debug, Clone, Default)]
-pub struct Draining(Arc<AtomicBool>);
+/// while in-flight requests finish, and long-lived streams end so the drain can finish.
+#[derive(Debug, Clone)]
+pub struct Draining(Arc<watch::Sender<bool>>);
+
+impl Default for Draining {
+    fn default() -> Self {
+        Self(Arc::new(watch::channel(false).0))
+    }
+}
 
 impl Draining {
     pub fn start(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.send_replace(true);
     }
 
     pub fn is_draining(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        *self.0.borrow()
+    }
+
+    /// Resolves once draining has started.
+    pub async fn started(&self) {
+        let mut draining = self.0.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = draining.wait_for(|draining| *draining).await;
     }
 }

@@ -4,10 +4,11 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::{Stream, StreamExt as _, future};
 use proto::keys::v1::key_service_server::{KeyService, KeyServiceServer};
 use proto::keys::v1::{KeySet, PublicKey, SigningKey, WatchSigningKeysRequest};
+use shared::shutdown::Draining;
 use tokio_stream::wrappers::WatchStream;
-use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use crate::keys::{KeyManager, Published};
@@ -15,11 +16,14 @@ use crate::keys::{KeyManager, Published};
 #[derive(Debug, Clone)]
 pub struct KeyServiceImpl {
     keys: Arc<KeyManager>,
+    /// Streams end when the replica drains, so signers reconnect to another replica
+    /// and the server's graceful shutdown is not held open by them.
+    draining: Draining,
 }
 
 impl KeyServiceImpl {
-    pub fn server(keys: Arc<KeyManager>) -> KeyServiceServer<Self> {
-        KeyServiceServer::new(Self { keys })
+    pub fn server(keys: Arc<KeyManager>, draining: Draining) -> KeyServiceServer<Self> {
+        KeyServiceServer::new(Self { keys, draining })
     }
 }
 
@@ -34,10 +38,10 @@ impl KeyService for KeyServiceImpl {
         _request: Request<WatchSigningKeysRequest>,
     ) -> Result<Response<Self::WatchSigningKeysStream>, Status> {
         // The current set first (if loaded), then every change.
-        let stream = WatchStream::new(self.keys.subscribe()).filter_map(|published| {
-            let published = published?;
-            Some(to_key_set(&published))
-        });
+        let draining = self.draining.clone();
+        let stream = WatchStream::new(self.keys.subscribe())
+            .filter_map(|published| future::ready(published.map(|p| to_key_set(&p))))
+            .take_until(async move { draining.started().await });
         Ok(Response::new(Box::pin(stream)))
     }
 }
