@@ -1,0 +1,15 @@
+//! End-to-end tests of the built `agentctl` binary, driven the way an operator or an
+//! agent would: `agentctl dev` as a child process on ephemeral ports, then `curl`,
+//! `agentctl clients`, an HTTP client, and PyJWT as a stock resource-server library.
+//! `curl`, `python3` and PyJWT (`pip install 'pyjwt[crypto]'`) must be installed: the
+//! tests fail, never skip, without them.
+//!
+//! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
+//! - `clients`: `agentctl clients create`, client_credentials and introspection.
+//! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
+//! - `helpers`: the `agentctl dev` child and bounded command runs.
+
+mod clients;
+mod dev_args;
+mod helpers;
+mod token_flow;
