@@ -31,6 +31,9 @@ pub struct DevArgs {
     /// Public base URL (the issuer); defaults to http://<http address>.
     #[arg(long)]
     pub public_base_url: Option<String>,
+    /// Directory where claim mails are written as .eml files (no mail leaves the machine).
+    #[arg(long)]
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,13 +91,16 @@ impl DevSystem {
             store: store.clone(),
             ..Default::default()
         };
-        let identity = identity_service::settings::Settings {
+        let mut identity = identity_service::settings::Settings {
             profile: Profile::Development,
             public_base_url: issuer.clone(),
             store: store.clone(),
             jwks: peer.clone(),
             ..Default::default()
         };
+        if let Some(outbox) = &args.outbox {
+            identity.mail.outbox_dir = outbox.clone();
+        }
         let token = token_service::settings::Settings {
             profile: Profile::Development,
             public_base_url: issuer.clone(),
@@ -203,6 +209,10 @@ fn banner(system: &DevSystem, redis_url: Option<&str>) -> String {
         format!("  http:      http://{}", system.http_addr()),
         format!("  grpc:      http://{} (internal: agentctl, service-to-service)", system.grpc_addr()),
         format!("  store:     {store}"),
+        match system.identity.outbox_dir() {
+            Some(dir) => format!("  outbox:    {} (claim mails, one .eml each)", dir.display()),
+            None => "  outbox:    none (mail goes out over SMTP)".to_owned(),
+        },
         format!("  discovery: {issuer}/.well-known/oauth-authorization-server"),
         "register an agent:".to_owned(),
         format!(

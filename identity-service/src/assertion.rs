@@ -58,6 +58,11 @@ impl Assertions {
         }
     }
 
+    /// Clock skew tolerated on every assertion, ours or a provider's.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
     /// Signs an assertion for `registration`; returns it with its `exp`.
     pub fn mint(
         &self,

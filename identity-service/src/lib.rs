@@ -4,6 +4,10 @@
 //! - [`settings`]: what an operator configures; validated before any port is bound.
 //! - [`registration`]: registrations, their derived status (DESIGN §5) and what each
 //!   status may be granted.
+//! - [`claim`]: the claim ceremony (claim link, 6-digit code, completion).
+//! - [`email`]: email addresses, parsed once.
+//! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
+//! - [`ratelimit`]: sliding-window limits shared through Redis.
 //! - [`assertion`]: minting and verifying identity assertions (`oauth-id-jag+jwt`).
 //! - [`store`]: registrations in Redis, or memory for the all-in-one runner.
 //! - [`http`]: discovery (RFC 8414) and `POST /agent/identity`.
@@ -16,9 +20,14 @@
 #![forbid(unsafe_code)]
 
 pub mod assertion;
+pub mod claim;
+pub mod email;
 pub mod error;
 pub mod grpc;
 pub mod http;
+pub mod mail;
+pub mod providers;
+pub mod ratelimit;
 pub mod registration;
 pub mod settings;
 pub mod startup;

@@ -1,6 +1,11 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::claim::ClaimSettings;
+use crate::mail::MailSettings;
+use crate::providers::{ProviderKeySettings, ProviderSettings};
+use crate::ratelimit::Limit;
 use shared::scope::ScopeSet;
 use shared::settings::{
     ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
@@ -24,6 +29,42 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     /// Advertised as `scopes_supported`; every scope granted must be listed here.
     pub scopes_supported: Vec<String>,
+    pub claim: ClaimSettings,
+    pub mail: MailSettings,
+    /// Agent providers whose ID-JAGs and security events we accept.
+    #[serde(default)]
+    pub providers: Vec<ProviderSettings>,
+    pub provider_keys: ProviderKeySettings,
+    pub rate_limits: RateLimitSettings,
+}
+
+/// Sliding-window limits, shared by every replica through Redis.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RateLimitSettings {
+    /// Use the client address the ingress reports (`Forwarded` / `X-Forwarded-For`)
+    /// instead of the peer address. Only behind a proxy that overwrites those headers.
+    pub trust_forwarded_for: bool,
+    pub anonymous_registrations_per_ip: Limit,
+    /// Registrations presenting an assertion (ID-JAG or verified email).
+    pub assertion_registrations_per_ip: Limit,
+    pub claim_starts_per_registration: Limit,
+    pub challenges_per_attempt: Limit,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        let per = |max, secs| Limit {
+            max,
+            window: Duration::from_secs(secs),
+        };
+        Self {
+            trust_forwarded_for: false,
+            anonymous_registrations_per_ip: per(100, 3600),
+            assertion_registrations_per_ip: per(100, 3600),
+            claim_starts_per_registration: per(10, 3600),
+            challenges_per_attempt: per(10, 600),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +83,9 @@ pub struct AssertionSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RegistrationSettings {
     pub anonymous_enabled: bool,
+    pub verified_email_enabled: bool,
+    /// ID-JAG registrations; needs at least one entry in `providers`.
+    pub id_jag_enabled: bool,
     /// How long a new registration can be claimed; an unclaimed registration expires then.
     #[serde(with = "humantime_serde")]
     pub claim_window: Duration,
@@ -69,12 +113,19 @@ impl Default for Settings {
             },
             registration: RegistrationSettings {
                 anonymous_enabled: true,
+                verified_email_enabled: true,
+                id_jag_enabled: true,
                 claim_window: Duration::from_secs(24 * 3600),
                 retention_after_expiry: Duration::from_secs(7 * 24 * 3600),
                 pre_claim_scopes: vec!["agent:read".into()],
                 post_claim_scopes: vec!["agent:read".into(), "agent:write".into()],
             },
             scopes_supported: vec!["agent:read".into(), "agent:write".into()],
+            claim: ClaimSettings::default(),
+            mail: MailSettings::default(),
+            providers: Vec::new(),
+            provider_keys: ProviderKeySettings::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -88,6 +139,12 @@ impl ServiceSettings for Settings {
             return Err(SettingsError::invalid(
                 "assertion.ttl",
                 "must be positive and at most assertion.max_lifetime",
+            ));
+        }
+        if self.claim.link_ttl.is_zero() || self.claim.otp_ttl.is_zero() || self.claim.max_otp_failures == 0 {
+            return Err(SettingsError::invalid(
+                "claim",
+                "link_ttl, otp_ttl and max_otp_failures must be positive",
             ));
         }
         if self.registration.claim_window.is_zero() {
@@ -144,6 +201,13 @@ mod tests {
     #[test]
     fn defaults_are_valid_for_development() {
         dev().validate().expect("valid");
+    }
+
+    #[test]
+    fn defaults_survive_the_layered_loader() {
+        let loaded = Settings::load_over(dev(), shared::settings::Sources::default()).expect("loads");
+        assert!(loaded.providers.is_empty());
+        assert_eq!(loaded.claim.max_otp_failures, 5);
     }
 
     #[test]

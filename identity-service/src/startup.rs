@@ -14,6 +14,8 @@ use tonic::service::RoutesBuilder;
 
 use crate::assertion::Assertions;
 use crate::grpc::IdentityGrpc;
+use crate::mail::MailBackend;
+use crate::providers::ProviderKeys;
 use crate::registration::RegistrationPolicy;
 use crate::settings::{Settings, scopes};
 use crate::state::AppState;
@@ -22,6 +24,7 @@ use crate::store;
 #[derive(Debug)]
 pub struct IdentityService {
     state: Arc<AppState>,
+    outbox: Option<std::path::PathBuf>,
     _key_watcher: KeyWatcher,
 }
 
@@ -35,7 +38,7 @@ impl Service for IdentityService {
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
-        let store = store::from_settings(&settings.store)?;
+        let stores = store::from_settings(&settings.store)?;
         let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks")?);
         let registration = &settings.registration;
         let state = AppState {
@@ -43,6 +46,8 @@ impl Service for IdentityService {
             scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
             policy: RegistrationPolicy {
                 anonymous_enabled: registration.anonymous_enabled,
+                verified_email_enabled: registration.verified_email_enabled,
+                id_jag_enabled: registration.id_jag_enabled && !settings.providers.is_empty(),
                 claim_window: registration.claim_window,
                 retention_after_expiry: registration.retention_after_expiry,
                 pre_claim_scopes: scopes("registration.pre_claim_scopes", &registration.pre_claim_scopes)?,
@@ -54,18 +59,33 @@ impl Service for IdentityService {
                 settings.assertion.max_lifetime,
                 settings.assertion.leeway,
             ),
-            store,
+            store: stores.registrations,
+            delegations: stores.delegations,
+            users: stores.users,
+            replay: stores.replay,
             keys,
             hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
+            claim: settings.claim.clone(),
+            mailer: crate::mail::from_settings(&settings.mail)?,
+            limiter: crate::ratelimit::from_settings(&settings.store)?,
+            limits: settings.rate_limits.clone(),
+            providers: ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
         };
+        let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok(Self {
             state: Arc::new(state),
+            outbox,
             _key_watcher: key_watcher,
         })
     }
 }
 
 impl IdentityService {
+    /// Where the development mail outbox writes, if that is the configured transport.
+    pub fn outbox_dir(&self) -> Option<&std::path::Path> {
+        self.outbox.as_deref()
+    }
+
     /// The keys this replica signs and verifies with, as jwks-service last sent them.
     pub fn key_ring(&self) -> shared::jose::watch::KeyRingWatch {
         self.state.keys.clone()

@@ -78,3 +78,16 @@ pub fn encode_json<T: serde::Serialize>(value: &T) -> String {
     #[allow(clippy::expect_used)]
     serde_json::to_string(value).expect("store records serialize")
 }
+
+/// A fixed-length key component for arbitrary strings (issuer URLs, subjects, emails):
+/// hex SHA-256 of the parts, NUL-separated so `("ab","c")` and `("a","bc")` differ.
+pub fn hashed_id(parts: &[&str]) -> String {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            context.update(&[0]);
+        }
+        context.update(part.as_bytes());
+    }
+    context.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}

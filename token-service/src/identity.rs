@@ -52,6 +52,23 @@ impl IdentityClient {
     }
 }
 
+impl IdentityClient {
+    /// When the registration behind `subject` was revoked, if it was.
+    pub async fn revoked_at(&self, subject: &str) -> Result<Option<i64>, OAuthError> {
+        let request = pb::GetRegistrationStatusRequest {
+            subject: subject.to_owned(),
+        };
+        let status = self
+            .client
+            .clone()
+            .get_registration_status(request)
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        Ok((status.revoked_at > 0).then_some(status.revoked_at))
+    }
+}
+
 fn refusal_error(refusal: pb::Refusal) -> OAuthError {
     match pb::RefusalReason::try_from(refusal.reason) {
         Ok(pb::RefusalReason::UserAuthenticationRequired) => {

@@ -27,17 +27,21 @@ pub struct DevServer {
     pub grpc: String,
     /// Discovery document URL, as announced.
     pub discovery: String,
+    /// Where this server writes claim mails (`--outbox`).
+    pub outbox: tempfile::TempDir,
     child: Child,
     /// The child's stderr log, printed when a test fails so the failure explains itself.
     log: Arc<Mutex<String>>,
 }
 
 impl DevServer {
-    /// Starts `agentctl dev --http 127.0.0.1:0 --grpc 127.0.0.1:0`, learns its addresses
+    /// Starts `agentctl dev` on ephemeral ports with its own outbox, learns its addresses
     /// from the banner it prints once it is ready.
     pub fn start() -> Self {
+        let outbox = tempfile::tempdir().expect("outbox dir");
         let mut child = agentctl()
-            .args(["dev", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
+            .args(["dev", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--outbox"])
+            .arg(outbox.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -50,6 +54,7 @@ impl DevServer {
             http: banner_field(&banner, "http"),
             grpc: banner_field(&banner, "grpc"),
             discovery: banner_field(&banner, "discovery"),
+            outbox,
             child,
             log,
         }

@@ -4,12 +4,16 @@
 //! `curl`, `python3` and PyJWT (`pip install 'pyjwt[crypto]'`) must be installed: the
 //! tests fail, never skip, without them.
 //!
+//! - `claim_browser`: the claim ceremony with headless Chromium (chromedriver) as the human.
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
+mod browser;
+mod claim_browser;
 mod clients;
 mod dev_args;
 mod helpers;
+mod outbox;
 mod token_flow;

@@ -6,7 +6,8 @@ use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_server::{IdentityService, IdentityServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::registration::{GrantRefusal, RegistrationStatus};
+use crate::error::IdentityError;
+use crate::registration::{GrantRefusal, RegistrationId, RegistrationStatus};
 use crate::state::AppState;
 use crate::validation::{Outcome, Refusal, validate_assertion};
 
@@ -39,6 +40,25 @@ impl IdentityService for IdentityGrpc {
             Outcome::Refused(refusal) => pb::validate_assertion_response::Outcome::Refused(refusal_to_pb(refusal)),
         };
         Ok(Response::new(pb::ValidateAssertionResponse { outcome: Some(outcome) }))
+    }
+
+    async fn get_registration_status(
+        &self,
+        request: Request<pb::GetRegistrationStatusRequest>,
+    ) -> Result<Response<pb::GetRegistrationStatusResponse>, Status> {
+        let subject = request.into_inner().subject;
+        let unknown = pb::GetRegistrationStatusResponse::default();
+        let Ok(id) = RegistrationId::parse(&subject) else {
+            return Ok(Response::new(unknown));
+        };
+        let Some(registration) = self.state.store.get(&id).await.map_err(IdentityError::from)? else {
+            return Ok(Response::new(unknown));
+        };
+        Ok(Response::new(pb::GetRegistrationStatusResponse {
+            known: true,
+            status: status_to_pb(registration.status(shared::jose::unix_now())) as i32,
+            revoked_at: registration.revoked_at.unwrap_or_default(),
+        }))
     }
 }
 

@@ -8,6 +8,28 @@ use crate::state::AppState;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
+fn identity_types(state: &AppState) -> Vec<&'static str> {
+    let mut types = Vec::new();
+    if state.policy.anonymous_enabled {
+        types.push("anonymous");
+    }
+    if !assertion_types(state).is_empty() {
+        types.push("identity_assertion");
+    }
+    types
+}
+
+fn assertion_types(state: &AppState) -> Vec<&'static str> {
+    let mut types = Vec::new();
+    if state.policy.id_jag_enabled {
+        types.push(super::register::ID_JAG);
+    }
+    if state.policy.verified_email_enabled {
+        types.push(super::register::VERIFIED_EMAIL);
+    }
+    types
+}
+
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let client_auth = ["client_secret_basic", "client_secret_post"];
     let body = json!({
@@ -25,9 +47,16 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "response_types_supported": [],
         "scopes_supported": state.scopes_supported.to_strings(),
         "agent_auth": {
+            "skill": state.url("/auth.md"),
             "identity_endpoint": state.url("/agent/identity"),
             "claim_endpoint": state.url("/agent/identity/claim"),
-            "identity_types_supported": ["anonymous"],
+            "revocation_uri": state.url("/agent/auth/revoke"),
+            "events_endpoint": state.url("/agent/event/notify"),
+            "events_supported": [super::events::ASSERTION_REVOKED],
+            "identity_types_supported": identity_types(&state),
+            "identity_assertion": {
+                "assertion_types_supported": assertion_types(&state),
+            },
         },
     });
     HttpResponse::Ok()

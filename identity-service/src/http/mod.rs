@@ -1,7 +1,12 @@
 //! Public HTTP surface of identity-service.
 
+mod claim;
+mod claim_page;
 mod discovery;
+mod events;
+pub(crate) mod json;
 mod register;
+mod skill;
 
 use std::sync::Arc;
 
@@ -15,5 +20,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
             "/.well-known/oauth-authorization-server",
             web::get().to(discovery::metadata),
         )
-        .route("/agent/identity", web::post().to(register::register));
+        .route("/auth.md", web::get().to(skill::skill))
+        .route("/agent/identity", web::post().to(register::register))
+        .route("/agent/identity/claim", web::post().to(claim::start))
+        .route("/agent/identity/claim/view", web::get().to(claim_page::view))
+        .route(
+            "/agent/identity/claim/attempt/challenge",
+            web::post().to(claim_page::challenge),
+        )
+        .route("/agent/identity/claim/complete", web::post().to(claim::complete))
+        .route("/agent/event/notify", web::post().to(events::notify))
+        .route("/agent/auth/revoke", web::post().to(events::legacy_revoke));
 }

@@ -1,33 +1,54 @@
-//! `POST /agent/identity`: register an agent and hand it an identity assertion.
-
-use std::time::{Duration, UNIX_EPOCH};
+//! `POST /agent/identity`: register an agent. Anonymous agents get an identity assertion
+//! at once; agents naming a verified email get a claim handle and wait for their human.
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use shared::jose::unix_now;
 
+use super::json::{parse_json, rfc3339};
 use crate::error::IdentityError;
-use crate::registration::register_anonymous;
+use crate::registration::{Registration, register_anonymous, register_id_jag, register_verified_email};
 use crate::state::AppState;
+
+pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
+pub const VERIFIED_EMAIL: &str = "verified_email";
 
 #[derive(Debug, Deserialize)]
 struct RegisterRequest {
     #[serde(rename = "type")]
     kind: Option<String>,
+    assertion_type: Option<String>,
+    assertion: Option<String>,
 }
 
+/// Fields every registration response carries.
 #[derive(Debug, Serialize)]
-struct AnonymousResponse {
+struct Claimable {
     registration_id: String,
     registration_type: &'static str,
-    identity_assertion: String,
-    assertion_expires: String,
-    pre_claim_scopes: Vec<String>,
     claim_url: String,
     claim_token: String,
     claim_token_expires: String,
     post_claim_scopes: Vec<String>,
+}
+
+/// A provider-vouched agent: claimed from the start.
+#[derive(Debug, Serialize)]
+struct DelegatedResponse {
+    registration_id: String,
+    registration_type: &'static str,
+    identity_assertion: String,
+    assertion_expires: String,
+    scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct AnonymousResponse {
+    #[serde(flatten)]
+    claimable: Claimable,
+    identity_assertion: String,
+    assertion_expires: String,
+    pre_claim_scopes: Vec<String>,
 }
 
 pub async fn register(
@@ -35,64 +56,85 @@ pub async fn register(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, IdentityError> {
-    require_json(&request)?;
-    let parsed: RegisterRequest = serde_json::from_slice(&body)
-        .map_err(|e| IdentityError::InvalidRequest(format!("body is not a valid registration request: {e}")))?;
-    let kind = parsed
-        .kind
-        .ok_or_else(|| IdentityError::InvalidRequest("missing `type`".into()))?;
+    let parsed: RegisterRequest = parse_json(&request, &body)?;
+    let kind = parsed.kind.ok_or_else(|| missing("type"))?;
+    let ip = client_ip(&request, state.limits.trust_forwarded_for);
+    let now = state.now();
     match kind.as_str() {
-        "anonymous" => register_anonymous_agent(&state).await,
+        "anonymous" => {
+            let limit = state.limits.anonymous_registrations_per_ip;
+            state.enforce_limit(&format!("register-anonymous:{ip}"), limit).await?;
+            let created = register_anonymous(&state, now).await?;
+            let claimable = claimable(&state, &created.registration, created.claim_token);
+            Ok(no_store(AnonymousResponse {
+                claimable,
+                identity_assertion: created.identity_assertion,
+                assertion_expires: rfc3339(created.assertion_expires_at),
+                pre_claim_scopes: created.registration.pre_claim_scopes.to_strings(),
+            }))
+        }
+        "identity_assertion" => {
+            let assertion_type = parsed.assertion_type.ok_or_else(|| missing("assertion_type"))?;
+            let assertion = parsed
+                .assertion
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| missing("assertion"))?;
+            let limit = state.limits.assertion_registrations_per_ip;
+            state.enforce_limit(&format!("register-assertion:{ip}"), limit).await?;
+            match assertion_type.as_str() {
+                ID_JAG => {
+                    let created = register_id_jag(&state, &assertion, now).await?;
+                    Ok(no_store(DelegatedResponse {
+                        registration_id: created.registration.id.to_string(),
+                        registration_type: created.registration.registration_type.as_str(),
+                        identity_assertion: created.identity_assertion,
+                        assertion_expires: rfc3339(created.assertion_expires_at),
+                        scopes: created.registration.post_claim_scopes.to_strings(),
+                    }))
+                }
+                VERIFIED_EMAIL => {
+                    let created = register_verified_email(&state, &assertion, now).await?;
+                    Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
+                }
+                other => Err(IdentityError::InvalidRequest(format!(
+                    "unsupported assertion_type `{other}`; see agent_auth.identity_assertion in discovery"
+                ))),
+            }
+        }
         other => Err(IdentityError::InvalidRequest(format!(
             "unsupported registration type `{other}`; see identity_types_supported in discovery"
         ))),
     }
 }
 
-async fn register_anonymous_agent(state: &AppState) -> Result<HttpResponse, IdentityError> {
-    let signer = state
-        .keys
-        .borrow()
-        .signer()
-        .cloned()
-        .ok_or(IdentityError::KeysUnavailable)?;
-    let now = unix_now();
-    let created = register_anonymous(
-        &state.policy,
-        &state.store,
-        &state.assertions,
-        &signer,
-        &state.hasher,
-        now,
-    )
-    .await?;
-    let registration = &created.registration;
-    let body = AnonymousResponse {
+fn claimable(state: &AppState, registration: &Registration, claim_token: String) -> Claimable {
+    Claimable {
         registration_id: registration.id.to_string(),
-        registration_type: "anonymous",
-        identity_assertion: created.identity_assertion,
-        assertion_expires: rfc3339(created.assertion_expires_at),
-        pre_claim_scopes: registration.pre_claim_scopes.to_strings(),
+        registration_type: registration.registration_type.as_str(),
         claim_url: state.url("/agent/identity/claim"),
-        claim_token: created.claim_token,
+        claim_token,
         claim_token_expires: rfc3339(registration.claim_expires_at),
         post_claim_scopes: registration.post_claim_scopes.to_strings(),
-    };
-    // Carries a secret (the claim token) and a credential: never cache.
-    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(body))
-}
-
-fn require_json(request: &HttpRequest) -> Result<(), IdentityError> {
-    if shared::media::has_media_type(request, "application", "json") {
-        Ok(())
-    } else {
-        Err(IdentityError::InvalidRequest(
-            "Content-Type must be application/json".into(),
-        ))
     }
 }
 
-fn rfc3339(unix_secs: i64) -> String {
-    let at = UNIX_EPOCH + Duration::from_secs(unix_secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
+/// Carries a secret (the claim token) and maybe a credential: never cached.
+fn no_store(body: impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(body)
+}
+
+fn missing(field: &str) -> IdentityError {
+    IdentityError::InvalidRequest(format!("missing `{field}`"))
+}
+
+/// The client address rate limits count by: the peer, or what the ingress reports when
+/// the operator says the ingress overwrites `Forwarded` / `X-Forwarded-For`.
+fn client_ip(request: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let info = request.connection_info();
+    let address = if trust_forwarded_for {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    address.unwrap_or("unknown").to_owned()
 }

@@ -1,17 +1,15 @@
 //! `{"type":"anonymous"}`: a registration nobody vouches for yet, usable at once with its
 //! pre-claim scopes, claimable by a human through its claim token.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use shared::jose::SigningKey;
 use shared::scope::ScopeSet;
-use shared::secrets::{SecretHasher, random_token};
+use shared::secrets::random_token;
 
-use super::{Registration, RegistrationId, RegistrationType};
-use crate::assertion::Assertions;
+use super::{Registration, RegistrationType};
+use crate::claim::SecretHandle;
 use crate::error::IdentityError;
-use crate::store::RegistrationStore;
+use crate::state::AppState;
 
 /// Hash context of claim tokens, so their hashes never verify as another secret's.
 pub const CLAIM_TOKEN_CONTEXT: &str = "claim_token";
@@ -20,6 +18,8 @@ pub const CLAIM_TOKEN_CONTEXT: &str = "claim_token";
 #[derive(Debug, Clone)]
 pub struct RegistrationPolicy {
     pub anonymous_enabled: bool,
+    pub verified_email_enabled: bool,
+    pub id_jag_enabled: bool,
     pub claim_window: Duration,
     pub retention_after_expiry: Duration,
     pub pre_claim_scopes: ScopeSet,
@@ -37,39 +37,35 @@ pub struct AnonymousRegistration {
     pub assertion_expires_at: i64,
 }
 
-pub async fn register_anonymous(
-    policy: &RegistrationPolicy,
-    store: &Arc<dyn RegistrationStore>,
-    assertions: &Assertions,
-    signer: &SigningKey,
-    hasher: &SecretHasher,
-    now: i64,
-) -> Result<AnonymousRegistration, IdentityError> {
+pub async fn register_anonymous(state: &AppState, now: i64) -> Result<AnonymousRegistration, IdentityError> {
+    let policy = &state.policy;
     if !policy.anonymous_enabled {
-        return Err(IdentityError::AnonymousNotEnabled);
+        return Err(IdentityError::PathNotEnabled("anonymous_not_enabled"));
     }
-    let id = RegistrationId::random();
+    let signer = state
+        .keys
+        .borrow()
+        .signer()
+        .cloned()
+        .ok_or(IdentityError::KeysUnavailable)?;
     let secret = random_token(32);
-    let claim_expires_at = now + policy.claim_window.as_secs() as i64;
-    let registration = Registration {
-        client_id: id.to_string(),
-        id,
-        registration_type: RegistrationType::Anonymous,
-        created_at: now,
-        claim_expires_at,
-        claim_token_hash: Some(hasher.hash(CLAIM_TOKEN_CONTEXT, &secret)),
-        pre_claim_scopes: policy.pre_claim_scopes.clone(),
-        post_claim_scopes: policy.post_claim_scopes.clone(),
-        claim_attempt_expires_at: None,
-        claimed_at: None,
-        revoked_at: None,
-    };
-    let (identity_assertion, assertion_expires_at) = assertions
-        .mint(signer, &registration, now)
+    let scopes = (policy.pre_claim_scopes.clone(), policy.post_claim_scopes.clone());
+    let registration = Registration::new(
+        RegistrationType::Anonymous,
+        now,
+        policy.claim_window,
+        scopes,
+        state.hasher.hash(CLAIM_TOKEN_CONTEXT, &secret),
+    );
+    let (identity_assertion, assertion_expires_at) = state
+        .assertions
+        .mint(&signer, &registration, now)
         .map_err(|e| IdentityError::Internal(e.to_string()))?;
     // Abandoned anonymous registrations must not pile up in Redis forever.
-    let drop_at = claim_expires_at + policy.retention_after_expiry.as_secs() as i64;
-    store.create(&registration, Some(drop_at)).await?;
+    state
+        .store
+        .create(&registration, registration.drop_at(policy.retention_after_expiry))
+        .await?;
     tracing::info!(
         audit = "registration_created",
         registration_id = %registration.id,
@@ -78,7 +74,7 @@ pub async fn register_anonymous(
     );
     tracing::info!(audit = "assertion_issued", registration_id = %registration.id, "identity assertion issued");
     Ok(AnonymousRegistration {
-        claim_token: format!("{}.{secret}", registration.id),
+        claim_token: SecretHandle::new(&registration.id, &secret).to_string(),
         registration,
         identity_assertion,
         assertion_expires_at,

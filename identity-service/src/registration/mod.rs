@@ -2,13 +2,25 @@
 //! (DESIGN §5), so every replica agrees on it without coordination.
 
 mod anonymous;
+mod id_jag;
+mod revoke;
+mod update;
+mod verified_email;
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use shared::scope::ScopeSet;
 
-pub use anonymous::{AnonymousRegistration, RegistrationPolicy, register_anonymous};
+pub use anonymous::{AnonymousRegistration, CLAIM_TOKEN_CONTEXT, RegistrationPolicy, register_anonymous};
+pub use id_jag::{DelegatedRegistration, ID_JAG_TYP, register_id_jag};
+pub use revoke::revoke_delegation;
+pub use update::{Edit, edit_registration};
+pub use verified_email::{EmailRegistration, register_verified_email};
+
+use crate::claim::ClaimAttempt;
+use crate::email::Email;
 
 /// `reg_` followed by 32 lowercase hex digits (128 random bits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,10 +118,25 @@ pub struct Registration {
     pub claim_token_hash: Option<String>,
     pub pre_claim_scopes: ScopeSet,
     pub post_claim_scopes: ScopeSet,
-    /// End of the claim attempt in flight, if any.
-    pub claim_attempt_expires_at: Option<i64>,
+    /// The human's claim in progress: who was mailed, and the code they minted.
+    pub claim_attempt: Option<ClaimAttempt>,
+    /// The human who claimed it.
+    pub owner_email: Option<Email>,
+    /// The provider delegation `(iss, sub)` this registration stands for, if any.
+    #[serde(default)]
+    pub delegation: Option<Delegation>,
     pub claimed_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Bumped by every update: the store's compare-and-swap guard, so replicas racing
+    /// on one registration never both win.
+    pub version: u64,
+}
+
+/// A trusted provider's user, as its ID-JAG names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub iss: String,
+    pub sub: String,
 }
 
 /// Why a registration may not be granted a token now.
@@ -121,6 +148,42 @@ pub enum GrantRefusal {
 }
 
 impl Registration {
+    /// A new, unclaimed registration whose claim window opens now.
+    pub fn new(
+        registration_type: RegistrationType,
+        now: i64,
+        claim_window: Duration,
+        (pre_claim_scopes, post_claim_scopes): (ScopeSet, ScopeSet),
+        claim_token_hash: String,
+    ) -> Self {
+        let id = RegistrationId::random();
+        Self {
+            client_id: id.to_string(),
+            id,
+            registration_type,
+            created_at: now,
+            claim_expires_at: now + claim_window.as_secs() as i64,
+            claim_token_hash: Some(claim_token_hash),
+            pre_claim_scopes,
+            post_claim_scopes,
+            claim_attempt: None,
+            owner_email: None,
+            delegation: None,
+            claimed_at: None,
+            revoked_at: None,
+            version: 0,
+        }
+    }
+
+    /// When the store may forget this registration: never once claimed (it has an
+    /// owner), else some time after its claim window closes.
+    pub fn drop_at(&self, retention_after_expiry: Duration) -> Option<i64> {
+        match self.claimed_at {
+            Some(_) => None,
+            None => Some(self.claim_expires_at + retention_after_expiry.as_secs() as i64),
+        }
+    }
+
     /// DESIGN §5, first match wins.
     pub fn status(&self, now: i64) -> RegistrationStatus {
         if self.revoked_at.is_some() {
@@ -129,7 +192,11 @@ impl Registration {
             RegistrationStatus::Claimed
         } else if now >= self.claim_expires_at {
             RegistrationStatus::Expired
-        } else if self.claim_attempt_expires_at.is_some_and(|end| now < end) {
+        } else if self
+            .claim_attempt
+            .as_ref()
+            .is_some_and(|attempt| attempt.in_flight(now))
+        {
             RegistrationStatus::PendingClaim
         } else {
             RegistrationStatus::Unclaimed
@@ -158,26 +225,28 @@ mod tests {
     use super::*;
 
     fn registration(kind: RegistrationType) -> Registration {
-        Registration {
-            id: RegistrationId::random(),
-            registration_type: kind,
-            client_id: "c".into(),
-            created_at: 0,
-            claim_expires_at: 100,
-            claim_token_hash: Some("h".into()),
-            pre_claim_scopes: ScopeSet::parse("read").expect("scope"),
-            post_claim_scopes: ScopeSet::parse("read write").expect("scope"),
-            claim_attempt_expires_at: None,
-            claimed_at: None,
-            revoked_at: None,
-        }
+        let scopes = (
+            ScopeSet::parse("read").expect("scope"),
+            ScopeSet::parse("read write").expect("scope"),
+        );
+        Registration::new(kind, 0, Duration::from_secs(100), scopes, "h".into())
+    }
+
+    fn attempt_until(link_expires_at: i64) -> Option<ClaimAttempt> {
+        Some(ClaimAttempt {
+            id: "att".into(),
+            email: Email::parse("a@example.com").expect("email"),
+            view_token_hash: "v".into(),
+            link_expires_at,
+            otp: None,
+        })
     }
 
     #[test]
     fn status_follows_the_design_order() {
         let mut r = registration(RegistrationType::Anonymous);
         assert_eq!(r.status(10), RegistrationStatus::Unclaimed);
-        r.claim_attempt_expires_at = Some(50);
+        r.claim_attempt = attempt_until(50);
         assert_eq!(r.status(10), RegistrationStatus::PendingClaim);
         assert_eq!(r.status(60), RegistrationStatus::Unclaimed, "attempt over");
         assert_eq!(r.status(100), RegistrationStatus::Expired);
@@ -195,7 +264,7 @@ mod tests {
     fn anonymous_gets_pre_claim_scopes_until_claimed() {
         let mut r = registration(RegistrationType::Anonymous);
         assert_eq!(r.grantable_scopes(10).expect("grant").1.to_string(), "read");
-        r.claim_attempt_expires_at = Some(50);
+        r.claim_attempt = attempt_until(50);
         assert_eq!(r.grantable_scopes(10).expect("grant").1.to_string(), "read");
         r.claimed_at = Some(20);
         assert_eq!(r.grantable_scopes(30).expect("grant").1.to_string(), "read write");

@@ -35,6 +35,24 @@ impl RegistrationStore for MemoryRegistrationStore {
         Ok(())
     }
 
+    async fn update(
+        &self,
+        registration: &Registration,
+        expected_version: u64,
+        drop_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let now = unix_now();
+        let mut records = self.records();
+        match records.get_mut(&registration.id) {
+            Some((current, drop)) if current.version == expected_version && drop.is_none_or(|at| at > now) => {
+                *current = registration.clone();
+                *drop = drop_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
         let now = unix_now();
         Ok(self

@@ -1,6 +1,8 @@
 //! Where registrations live: Redis in production, memory for the all-in-one runner and
 //! unit tests; both pass the contract suite in `tests/api/store_contract.rs`.
 
+mod links_memory;
+mod links_redis;
 mod memory;
 mod redis;
 
@@ -9,8 +11,11 @@ use std::sync::Arc;
 use shared::settings::{StoreBackend, StoreSettings};
 use shared::store::{Reachable, StoreError};
 
+use crate::email::Email;
 use crate::registration::{Registration, RegistrationId};
 
+pub use self::links_memory::MemoryLinks;
+pub use self::links_redis::RedisLinks;
 pub use self::memory::MemoryRegistrationStore;
 pub use self::redis::RedisRegistrationStore;
 
@@ -20,11 +25,69 @@ pub trait RegistrationStore: Reachable + std::fmt::Debug {
     async fn create(&self, registration: &Registration, drop_at: Option<i64>) -> Result<(), StoreError>;
     /// One read: the hot path of every token exchange.
     async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError>;
+    /// Replaces the stored registration only if its `version` is still `expected_version`
+    /// (atomic across replicas); `false` when someone else wrote first or it is gone.
+    /// `drop_at` replaces the expiry (`None`: keep forever).
+    async fn update(
+        &self,
+        registration: &Registration,
+        expected_version: u64,
+        drop_at: Option<i64>,
+    ) -> Result<bool, StoreError>;
 }
 
-pub fn from_settings(settings: &StoreSettings) -> Result<Arc<dyn RegistrationStore>, StoreError> {
+/// Which registration a provider's `(iss, sub)` delegation maps to.
+#[async_trait::async_trait]
+pub trait DelegationStore: Send + Sync + std::fmt::Debug {
+    async fn delegation(&self, iss: &str, sub: &str) -> Result<Option<RegistrationId>, StoreError>;
+    /// Links the delegation unless it is already linked; returns the registration it maps
+    /// to afterwards (ours, or the one a racing replica linked first).
+    async fn link_delegation(&self, iss: &str, sub: &str, id: &RegistrationId) -> Result<RegistrationId, StoreError>;
+    async fn unlink_delegation(&self, iss: &str, sub: &str) -> Result<(), StoreError>;
+}
+
+/// Humans who own at least one claimed registration, by email.
+#[async_trait::async_trait]
+pub trait UserDirectory: Send + Sync + std::fmt::Debug {
+    async fn user_exists(&self, email: &Email) -> Result<bool, StoreError>;
+    async fn record_user(&self, email: &Email) -> Result<(), StoreError>;
+}
+
+/// Provider token ids already seen, keyed by issuer and `jti`, remembered until `until`.
+#[async_trait::async_trait]
+pub trait ReplayCache: Send + Sync + std::fmt::Debug {
+    /// `true` the first time `(iss, jti)` is seen, `false` on every replay.
+    async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError>;
+}
+
+/// Every store identity-service uses, from one backend.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub registrations: Arc<dyn RegistrationStore>,
+    pub delegations: Arc<dyn DelegationStore>,
+    pub users: Arc<dyn UserDirectory>,
+    pub replay: Arc<dyn ReplayCache>,
+}
+
+pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
     Ok(match settings.backend {
-        StoreBackend::Memory => Arc::new(MemoryRegistrationStore::default()),
-        StoreBackend::Redis => Arc::new(RedisRegistrationStore::connect(settings)?),
+        StoreBackend::Memory => {
+            let links = Arc::new(MemoryLinks::default());
+            Stores {
+                registrations: Arc::new(MemoryRegistrationStore::default()),
+                delegations: links.clone(),
+                users: links.clone(),
+                replay: links,
+            }
+        }
+        StoreBackend::Redis => {
+            let links = Arc::new(RedisLinks::connect(settings)?);
+            Stores {
+                registrations: Arc::new(RedisRegistrationStore::connect(settings)?),
+                delegations: links.clone(),
+                users: links.clone(),
+                replay: links,
+            }
+        }
     })
 }

@@ -6,11 +6,26 @@ use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 use super::RegistrationStore;
 use crate::registration::{Registration, RegistrationId};
 
+/// Compare-and-swap on the record's `version` (Redis runs scripts atomically).
+/// KEYS[1] record; ARGV[1] expected version, ARGV[2] new JSON, ARGV[3] drop time or "".
+const UPDATE_IF_VERSION: &str = r"
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if cjson.decode(current)['version'] ~= tonumber(ARGV[1]) then return 0 end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
+end
+return 1
+";
+
 /// One JSON value per registration under `{prefix}identity:reg:<id>`.
 #[derive(Clone)]
 pub struct RedisRegistrationStore {
     conn: ConnectionManager,
     keys: Keyspace,
+    update_if_version: redis::Script,
 }
 
 impl std::fmt::Debug for RedisRegistrationStore {
@@ -26,6 +41,7 @@ impl RedisRegistrationStore {
         Ok(Self {
             conn: shared::store::connect_redis(settings)?,
             keys: Keyspace::new(&settings.key_prefix, "identity"),
+            update_if_version: redis::Script::new(UPDATE_IF_VERSION),
         })
     }
 
@@ -52,6 +68,23 @@ impl RegistrationStore for RedisRegistrationStore {
                 reason: "registration id already exists".into(),
             }),
         }
+    }
+
+    async fn update(
+        &self,
+        registration: &Registration,
+        expected_version: u64,
+        drop_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let updated: i64 = self
+            .update_if_version
+            .key(self.key(&registration.id))
+            .arg(expected_version)
+            .arg(encode_json(registration))
+            .arg(drop_at.map(|at| at.to_string()).unwrap_or_default())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(updated == 1)
     }
 
     async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {

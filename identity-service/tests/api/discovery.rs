@@ -33,5 +33,44 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
     let agent = &body["agent_auth"];
     assert_eq!(agent["identity_endpoint"], format!("{ISSUER}/agent/identity"));
     assert_eq!(agent["claim_endpoint"], format!("{ISSUER}/agent/identity/claim"));
-    assert_eq!(agent["identity_types_supported"], serde_json::json!(["anonymous"]));
+    assert_eq!(agent["skill"], format!("{ISSUER}/auth.md"));
+    assert_eq!(
+        agent["identity_types_supported"],
+        serde_json::json!(["anonymous", "identity_assertion"])
+    );
+    assert_eq!(
+        agent["identity_assertion"]["assertion_types_supported"],
+        serde_json::json!(["verified_email"])
+    );
+}
+
+#[tokio::test]
+async fn the_skill_document_is_written_for_this_deployment() {
+    let app = spawn().await;
+    let response = reqwest::get(app.url("/auth.md")).await.expect("reachable");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/markdown; charset=utf-8");
+    let text = response.text().await.expect("text");
+    assert!(text.contains(&format!("POST {ISSUER}/agent/identity")));
+    assert!(text.contains(&format!("POST {ISSUER}/oauth2/token")));
+    assert!(text.contains("claim/complete") && text.contains("Retry-After"));
+    assert!(!text.contains("{issuer}"), "every placeholder filled");
+}
+
+#[tokio::test]
+async fn switched_off_paths_leave_discovery() {
+    let app = crate::helpers::spawn_with(crate::helpers::memory(), |s| {
+        s.registration.verified_email_enabled = false;
+    })
+    .await;
+    let body: serde_json::Value = reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        body["agent_auth"]["identity_types_supported"],
+        serde_json::json!(["anonymous"])
+    );
 }

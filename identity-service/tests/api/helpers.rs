@@ -22,6 +22,8 @@ pub struct Running {
 /// identity-service with its jwks-service peer.
 pub struct TestApp {
     pub identity: Running,
+    /// The development mail outbox this instance writes to.
+    pub outbox: tempfile::TempDir,
     pub _jwks: Running,
     /// The key identity-service signs with, as a test-side signer for crafted assertions.
     pub signer: Option<Arc<SigningKey>>,
@@ -74,7 +76,9 @@ pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
 /// until identity-service holds the signing key.
 pub async fn spawn_with(store: StoreSettings, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let jwks = spawn_jwks().await;
+    let outbox = tempfile::tempdir().expect("outbox dir");
     let mut settings = settings(jwks.grpc, store);
+    settings.mail.outbox_dir = outbox.path().to_owned();
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("identity builds");
     let mut keys = app.service().key_ring();
@@ -94,6 +98,7 @@ pub async fn spawn_with(store: StoreSettings, tweak: impl FnOnce(&mut Settings))
             grpc,
             _stop: stop,
         },
+        outbox,
         _jwks: jwks,
         signer: ring.signer().cloned(),
         http: reqwest::Client::new(),
@@ -107,6 +112,16 @@ pub async fn spawn() -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.identity.http)
+    }
+
+    /// POSTs JSON to an identity-service path.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("reachable")
     }
 
     pub fn signer(&self) -> &SigningKey {

@@ -4,25 +4,28 @@ use std::sync::Arc;
 
 use identity_service::registration::{Registration, RegistrationId, RegistrationType};
 use identity_service::store::{MemoryRegistrationStore, RedisRegistrationStore, RegistrationStore};
+use std::time::Duration;
+
+use identity_service::email::Email;
 use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
 
 fn registration() -> Registration {
-    let id = RegistrationId::random();
-    Registration {
-        client_id: id.to_string(),
-        id,
-        registration_type: RegistrationType::Anonymous,
-        created_at: 1,
-        claim_expires_at: 2,
-        claim_token_hash: Some("hash".into()),
-        pre_claim_scopes: ScopeSet::parse("a").expect("scope"),
-        post_claim_scopes: ScopeSet::parse("a b").expect("scope"),
-        claim_attempt_expires_at: Some(3),
-        claimed_at: None,
-        revoked_at: Some(4),
-    }
+    let scopes = (
+        ScopeSet::parse("a").expect("scope"),
+        ScopeSet::parse("a b").expect("scope"),
+    );
+    let mut registration = Registration::new(
+        RegistrationType::Anonymous,
+        1,
+        Duration::from_secs(1),
+        scopes,
+        "hash".into(),
+    );
+    registration.owner_email = Some(Email::parse("owner@example.com").expect("email"));
+    registration.revoked_at = Some(4);
+    registration
 }
 
 async fn contract(store: Arc<dyn RegistrationStore>) {

@@ -1,10 +1,14 @@
 //! `IdentityService.ValidateAssertion` over real gRPC.
 
+use identity_service::claim::ClaimAttempt;
+use identity_service::email::Email;
 use identity_service::registration::{Registration, RegistrationId, RegistrationType};
 use identity_service::store::{RedisRegistrationStore, RegistrationStore};
 use proto::identity::v1::validate_assertion_response::Outcome;
 use proto::identity::v1::{RefusalReason, RegistrationStatus};
 use serde_json::{Value, json};
+use std::time::Duration;
+
 use shared::jose::{Algorithm, SigningKey, unix_now};
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
@@ -142,7 +146,7 @@ async fn registration_status_decides_what_is_granted() {
     assert_eq!(grant.grantable_scopes, vec!["agent:read", "agent:write"]);
 
     let pending = put(&store, RegistrationType::Anonymous, |r| {
-        r.claim_attempt_expires_at = Some(now + 600)
+        r.claim_attempt = Some(attempt(now + 600))
     })
     .await;
     let Outcome::Grantable(grant) = app.validate(&assertion(&app, &pending)).await else {
@@ -175,23 +179,24 @@ async fn put(
     kind: RegistrationType,
     edit: impl FnOnce(&mut Registration),
 ) -> Registration {
-    let id = RegistrationId::random();
-    let mut registration = Registration {
-        client_id: id.to_string(),
-        id,
-        registration_type: kind,
-        created_at: unix_now(),
-        claim_expires_at: unix_now() + 3600,
-        claim_token_hash: None,
-        pre_claim_scopes: ScopeSet::parse("agent:read").expect("scope"),
-        post_claim_scopes: ScopeSet::parse("agent:read agent:write").expect("scope"),
-        claim_attempt_expires_at: None,
-        claimed_at: None,
-        revoked_at: None,
-    };
+    let scopes = (
+        ScopeSet::parse("agent:read").expect("scope"),
+        ScopeSet::parse("agent:read agent:write").expect("scope"),
+    );
+    let mut registration = Registration::new(kind, unix_now(), Duration::from_secs(3600), scopes, "hash".into());
     edit(&mut registration);
     store.create(&registration, None).await.expect("stored");
     registration
+}
+
+fn attempt(link_expires_at: i64) -> ClaimAttempt {
+    ClaimAttempt {
+        id: "att_test".into(),
+        email: Email::parse("human@example.com").expect("email"),
+        view_token_hash: "hash".into(),
+        link_expires_at,
+        otp: None,
+    }
 }
 
 fn assertion(app: &TestApp, registration: &Registration) -> String {

@@ -9,6 +9,9 @@ use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
 
+/// Agents' subjects are registration ids; machine clients' are client ids.
+const AGENT_SUBJECT_PREFIX: &str = "reg_";
+
 pub async fn introspect(
     request: HttpRequest,
     body: web::Bytes,
@@ -27,6 +30,10 @@ pub async fn introspect(
         return Ok(inactive());
     };
     if claims.exp <= unix_now() || state.denylist.is_denied(&claims.jti).await? {
+        return Ok(inactive());
+    }
+    // An agent's tokens die with its registration (provider revocation), not only by jti.
+    if claims.sub.starts_with(AGENT_SUBJECT_PREFIX) && state.identity.revoked_at(&claims.sub).await?.is_some() {
         return Ok(inactive());
     }
     Ok(HttpResponse::Ok().json(json!({

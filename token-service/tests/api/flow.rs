@@ -1,9 +1,11 @@
 //! The whole anonymous-agent flow across three separately built services sharing one
 //! real Redis, and the registration states the exchange must refuse.
 
-use identity_service::registration::{Registration, RegistrationId, RegistrationType};
+use identity_service::registration::{Registration, RegistrationType};
 use identity_service::store::{RedisRegistrationStore, RegistrationStore};
 use serde_json::json;
+use std::time::Duration;
+
 use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
@@ -87,20 +89,11 @@ async fn put(
     kind: RegistrationType,
     edit: impl FnOnce(&mut Registration),
 ) -> Registration {
-    let id = RegistrationId::random();
-    let mut registration = Registration {
-        client_id: id.to_string(),
-        id,
-        registration_type: kind,
-        created_at: unix_now(),
-        claim_expires_at: unix_now() + 3600,
-        claim_token_hash: None,
-        pre_claim_scopes: ScopeSet::parse("agent:read").expect("scope"),
-        post_claim_scopes: ScopeSet::parse("agent:read agent:write").expect("scope"),
-        claim_attempt_expires_at: None,
-        claimed_at: None,
-        revoked_at: None,
-    };
+    let scopes = (
+        ScopeSet::parse("agent:read").expect("scope"),
+        ScopeSet::parse("agent:read agent:write").expect("scope"),
+    );
+    let mut registration = Registration::new(kind, unix_now(), Duration::from_secs(3600), scopes, "hash".into());
     edit(&mut registration);
     store.create(&registration, None).await.expect("stored");
     registration

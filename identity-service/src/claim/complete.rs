@@ -1,0 +1,93 @@
+//! `POST /agent/identity/claim/complete`: the agent presents the code the human read to
+//! it. Checks run in the protocol's order; at most `max_otp_failures` wrong codes per
+//! minted code, after which even the right one is refused until the human mints anew.
+
+use super::{OTP_CONTEXT, SecretHandle};
+use crate::error::IdentityError;
+use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, edit_registration};
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct Completed {
+    pub registration: Registration,
+}
+
+pub async fn complete_claim(
+    state: &AppState,
+    claim_token: &str,
+    otp: &str,
+    now: i64,
+) -> Result<Completed, IdentityError> {
+    let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
+    if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IdentityError::InvalidRequest("`otp` must be the 6-digit code".into()));
+    }
+    let max_failures = state.claim.max_otp_failures;
+    let retention = state.policy.retention_after_expiry;
+    let outcome = edit_registration(&state.store, &handle.registration_id, retention, |registration| {
+        let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
+        if registration.revoked_at.is_some()
+            || !handle.matches(
+                &state.hasher,
+                CLAIM_TOKEN_CONTEXT,
+                registration.claim_token_hash.as_deref(),
+            )
+        {
+            return Err(IdentityError::InvalidClaimToken);
+        }
+        if registration.claimed_at.is_some() {
+            return Err(IdentityError::PreviouslyClaimed);
+        }
+        if now >= registration.claim_expires_at {
+            return Err(IdentityError::ClaimExpired);
+        }
+        let attempt = registration
+            .claim_attempt
+            .as_mut()
+            .ok_or(IdentityError::OtpNotGenerated)?;
+        let attempt_id = attempt.id.clone();
+        let code = attempt.otp.as_mut().ok_or(IdentityError::OtpNotGenerated)?;
+        if now >= code.expires_at || code.failures >= max_failures {
+            return Err(IdentityError::OtpExpired);
+        }
+        if !state
+            .hasher
+            .verify(OTP_CONTEXT, &format!("{attempt_id}:{otp}"), &code.hash)
+        {
+            code.failures += 1;
+            return Ok(Edit::Changed(Err(IdentityError::OtpInvalid)));
+        }
+        let owner = attempt.email.clone();
+        registration.claim_attempt = None;
+        registration.owner_email = Some(owner);
+        registration.claimed_at = Some(now);
+        Ok(Edit::Changed(Ok(registration.clone())))
+    })
+    .await?;
+    match outcome {
+        Ok(registration) => {
+            tracing::info!(audit = "claim_confirmed", registration_id = %registration.id, "registration claimed");
+            record_ownership(state, &registration).await?;
+            Ok(Completed { registration })
+        }
+        Err(error) => {
+            tracing::info!(registration_id = %handle.registration_id, "claim code rejected");
+            Err(error)
+        }
+    }
+}
+
+/// The claim made a human an owner, and (after a step-up) confirmed a provider
+/// delegation: remember both so the next ID-JAG for them is recognised.
+async fn record_ownership(state: &AppState, registration: &Registration) -> Result<(), IdentityError> {
+    if let Some(owner) = &registration.owner_email {
+        state.users.record_user(owner).await?;
+    }
+    if let Some(delegation) = &registration.delegation {
+        state
+            .delegations
+            .link_delegation(&delegation.iss, &delegation.sub, &registration.id)
+            .await?;
+    }
+    Ok(())
+}

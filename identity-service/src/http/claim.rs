@@ -1,0 +1,104 @@
+//! The agent's side of the claim ceremony: start it for a human's email, complete it
+//! with the code the human read back.
+
+use actix_web::http::header::CACHE_CONTROL;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::json::{parse_json, rfc3339};
+use crate::claim::{complete_claim, start_claim};
+use crate::error::IdentityError;
+use crate::registration::RegistrationType;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+struct StartRequest {
+    claim_token: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct StartResponse {
+    registration_id: String,
+    claim_attempt_id: String,
+    status: &'static str,
+    expires_at: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompleteRequest {
+    claim_token: Option<String>,
+    otp: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CompleteResponse {
+    registration_id: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity_assertion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assertion_expires: Option<String>,
+}
+
+fn required(value: Option<String>, name: &str) -> Result<String, IdentityError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| IdentityError::InvalidRequest(format!("missing `{name}`")))
+}
+
+pub async fn start(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, IdentityError> {
+    let parsed: StartRequest = parse_json(&request, &body)?;
+    let claim_token = required(parsed.claim_token, "claim_token")?;
+    let email = required(parsed.email, "email")?;
+    let started = start_claim(&state, &claim_token, &email, state.now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(StartResponse {
+            registration_id: started.registration_id,
+            claim_attempt_id: started.attempt_id,
+            status: "initiated",
+            expires_at: rfc3339(started.link_expires_at),
+        }))
+}
+
+pub async fn complete(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, IdentityError> {
+    let parsed: CompleteRequest = parse_json(&request, &body)?;
+    let claim_token = required(parsed.claim_token, "claim_token")?;
+    let otp = required(parsed.otp, "otp")?;
+    let now = state.now();
+    let registration = complete_claim(&state, &claim_token, &otp, now).await?.registration;
+    // An email-verification agent had no assertion until now: it gets one here.
+    let assertion = match registration.registration_type {
+        RegistrationType::Anonymous => None,
+        _ => {
+            let signer = state
+                .keys
+                .borrow()
+                .signer()
+                .cloned()
+                .ok_or(IdentityError::KeysUnavailable)?;
+            let minted = state
+                .assertions
+                .mint(&signer, &registration, now)
+                .map_err(|e| IdentityError::Internal(e.to_string()))?;
+            Some(minted)
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(CompleteResponse {
+            registration_id: registration.id.to_string(),
+            status: "claimed",
+            assertion_expires: assertion.as_ref().map(|(_, exp)| rfc3339(*exp)),
+            identity_assertion: assertion.map(|(token, _)| token),
+        }))
+}

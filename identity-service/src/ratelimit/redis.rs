@@ -1,0 +1,80 @@
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use shared::settings::StoreSettings;
+use shared::store::{Keyspace, StoreError};
+
+use super::{Decision, Limit, RateLimiter};
+
+/// One atomic check-and-record per hit on a single key, so it is Redis Cluster safe.
+/// Scores are milliseconds of Redis server time: replicas with skewed clocks agree.
+/// Writing after `TIME` needs effects replication, the default since Redis 5.
+///
+/// KEYS[1] bucket key; ARGV[1] max; ARGV[2] window (ms); ARGV[3] random member suffix.
+/// Returns 0 when the hit was recorded, else the ms until it would be allowed.
+const SLIDING_WINDOW_HIT: &str = r"
+local max = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < max then
+  redis.call('ZADD', KEYS[1], now, now .. '-' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local leaving = redis.call('ZRANGE', KEYS[1], count - max, count - max, 'WITHSCORES')
+return tonumber(leaving[2]) + window - now
+";
+
+/// A sliding-window log shared by every replica: one sorted set of hit times per bucket
+/// under `{prefix}identity:rl:<bucket>`, expiring a window after its newest hit.
+#[derive(Clone)]
+pub struct RedisRateLimiter {
+    conn: ConnectionManager,
+    keys: Keyspace,
+}
+
+impl std::fmt::Debug for RedisRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRateLimiter").field("keys", &self.keys).finish()
+    }
+}
+
+impl RedisRateLimiter {
+    pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: shared::store::connect_redis(settings)?,
+            keys: Keyspace::new(&settings.key_prefix, "identity"),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, bucket: &str, limit: Limit) -> Result<Decision, StoreError> {
+        if limit.is_disabled() {
+            return Ok(Decision::Allowed);
+        }
+        // Rounded up: a sub-millisecond window must not become 0, which would delete the key.
+        let window_ms = u64::try_from(limit.window.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        // `redis::Script` (EVALSHA) needs redis's `script` feature and a new crate;
+        // Redis caches the compiled script by its hash, so EVAL costs only the bytes sent.
+        let retry_after_ms: u64 = redis::cmd("EVAL")
+            .arg(SLIDING_WINDOW_HIT)
+            .arg(1)
+            .arg(self.keys.key("rl", bucket))
+            .arg(limit.max)
+            .arg(window_ms)
+            .arg(shared::secrets::random_token(6))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(match retry_after_ms {
+            0 => Decision::Allowed,
+            ms => Decision::Limited {
+                retry_after: Duration::from_millis(ms),
+            },
+        })
+    }
+}

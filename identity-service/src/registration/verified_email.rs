@@ -1,0 +1,57 @@
+//! `{"type":"identity_assertion","assertion_type":"verified_email","assertion":"<email>"}`:
+//! the agent names its human up front. The registration starts pending, the claim link is
+//! mailed at once, and no token is issued until the human completes the claim.
+
+use shared::scope::ScopeSet;
+
+use super::{CLAIM_TOKEN_CONTEXT, Registration, RegistrationType};
+use crate::claim::{SecretHandle, new_attempt};
+use crate::email::Email;
+use crate::error::IdentityError;
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct EmailRegistration {
+    pub registration: Registration,
+    pub claim_token: String,
+}
+
+pub async fn register_verified_email(
+    state: &AppState,
+    email: &str,
+    now: i64,
+) -> Result<EmailRegistration, IdentityError> {
+    let policy = &state.policy;
+    if !policy.verified_email_enabled {
+        return Err(IdentityError::PathNotEnabled("verified_email_not_enabled"));
+    }
+    let email = Email::parse(email).map_err(|e| IdentityError::InvalidRequest(e.to_string()))?;
+    let scopes = (ScopeSet::default(), policy.post_claim_scopes.clone());
+    let mut registration = Registration::new(
+        RegistrationType::EmailVerification,
+        now,
+        policy.claim_window,
+        scopes,
+        String::new(),
+    );
+    let claim = SecretHandle::generate(&registration.id);
+    registration.claim_token_hash = Some(claim.hash(&state.hasher, CLAIM_TOKEN_CONTEXT));
+    let (attempt, view) = new_attempt(state, &registration.id, email, now);
+    registration.claim_attempt = Some(attempt.clone());
+    state
+        .store
+        .create(&registration, registration.drop_at(policy.retention_after_expiry))
+        .await?;
+    tracing::info!(
+        audit = "registration_created",
+        registration_id = %registration.id,
+        registration_type = "email-verification",
+        "registration created"
+    );
+    crate::claim::send_link(state, &attempt, &view, &registration.id).await?;
+    tracing::info!(audit = "claim_started", registration_id = %registration.id, attempt_id = %attempt.id, "claim started");
+    Ok(EmailRegistration {
+        registration,
+        claim_token: claim.to_string(),
+    })
+}

@@ -1,0 +1,103 @@
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use shared::settings::StoreSettings;
+use shared::store::{Keyspace, StoreError, hashed_id};
+
+use super::{DelegationStore, ReplayCache, UserDirectory};
+use crate::email::Email;
+use crate::registration::RegistrationId;
+
+/// Single-key records under `{prefix}identity:`: `deleg:<h(iss,sub)>` → registration id,
+/// `user:<h(email)>`, `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
+/// attacker-chosen bytes.
+#[derive(Clone)]
+pub struct RedisLinks {
+    conn: ConnectionManager,
+    keys: Keyspace,
+}
+
+impl std::fmt::Debug for RedisLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLinks").field("keys", &self.keys).finish()
+    }
+}
+
+impl RedisLinks {
+    pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Ok(Self {
+            conn: shared::store::connect_redis(settings)?,
+            keys: Keyspace::new(&settings.key_prefix, "identity"),
+        })
+    }
+
+    fn delegation_key(&self, iss: &str, sub: &str) -> String {
+        self.keys.key("deleg", &hashed_id(&[iss, sub]))
+    }
+
+    fn parse_id(&self, key: &str, raw: String) -> Result<RegistrationId, StoreError> {
+        RegistrationId::parse(&raw).map_err(|_| StoreError::Corrupt {
+            key: key.to_owned(),
+            reason: "not a registration id".into(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl DelegationStore for RedisLinks {
+    async fn delegation(&self, iss: &str, sub: &str) -> Result<Option<RegistrationId>, StoreError> {
+        let key = self.delegation_key(iss, sub);
+        let raw: Option<String> = self.conn.clone().get(&key).await?;
+        raw.map(|raw| self.parse_id(&key, raw)).transpose()
+    }
+
+    async fn link_delegation(&self, iss: &str, sub: &str, id: &RegistrationId) -> Result<RegistrationId, StoreError> {
+        let key = self.delegation_key(iss, sub);
+        // SET NX GET: one round trip that links or tells who linked first.
+        let previous: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(id.as_str())
+            .arg("NX")
+            .arg("GET")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        match previous {
+            None => Ok(id.clone()),
+            Some(raw) => self.parse_id(&key, raw),
+        }
+    }
+
+    async fn unlink_delegation(&self, iss: &str, sub: &str) -> Result<(), StoreError> {
+        let _: () = self.conn.clone().del(self.delegation_key(iss, sub)).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl UserDirectory for RedisLinks {
+    async fn user_exists(&self, email: &Email) -> Result<bool, StoreError> {
+        let key = self.keys.key("user", &hashed_id(&[&email.normalized()]));
+        Ok(self.conn.clone().exists(key).await?)
+    }
+
+    async fn record_user(&self, email: &Email) -> Result<(), StoreError> {
+        let key = self.keys.key("user", &hashed_id(&[&email.normalized()]));
+        let _: () = self.conn.clone().set(key, 1).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ReplayCache for RedisLinks {
+    async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError> {
+        let key = self.keys.key("replay", &hashed_id(&[iss, jti]));
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("NX")
+            .arg("EXAT")
+            .arg(until.max(shared::jose::unix_now() + 1))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(set.is_some())
+    }
+}
