@@ -6,9 +6,10 @@ use actix_web::{HttpMessage, HttpRequest};
 /// for `json`, any `+json` structured syntax suffix (RFC 6839).
 pub fn has_media_type(request: &HttpRequest, type_: &str, subtype: &str) -> bool {
     match request.mime_type() {
+        // The essence keeps a suffix (`secevent+jwt`), which `subtype()` would drop.
         Ok(Some(mime)) => {
-            mime.type_() == type_
-                && (mime.subtype() == subtype || (subtype == "json" && mime.suffix().is_some_and(|s| s == "json")))
+            mime.essence_str().eq_ignore_ascii_case(&format!("{type_}/{subtype}"))
+                || (subtype == "json" && mime.type_() == type_ && mime.suffix().is_some_and(|s| s == "json"))
         }
         _ => false,
     }

@@ -8,6 +8,7 @@ mod discovery;
 mod email_path;
 mod helpers;
 mod outbox;
+mod provider_paths;
 mod register;
 mod store_contract;
 mod validate;

@@ -56,6 +56,7 @@ pub struct TestSystem {
     /// The key the signers use, for crafting tokens and assertions in tests.
     pub signer: Arc<SigningKey>,
     pub http: reqwest::Client,
+    _outbox: tempfile::TempDir,
 }
 
 pub async fn spawn() -> TestSystem {
@@ -63,6 +64,14 @@ pub async fn spawn() -> TestSystem {
 }
 
 pub async fn spawn_with(store: StoreSettings) -> TestSystem {
+    spawn_configured(store, |_| {}).await
+}
+
+/// Like [`spawn_with`], with identity-service's settings adjusted by `tweak`.
+pub async fn spawn_configured(
+    store: StoreSettings,
+    tweak: impl FnOnce(&mut identity_service::settings::Settings),
+) -> TestSystem {
     let jwks = jwks_service::startup::Application::build(jwks_service::settings::Settings {
         profile: Profile::Development,
         http: listen(),
@@ -73,7 +82,7 @@ pub async fn spawn_with(store: StoreSettings) -> TestSystem {
     .await
     .expect("jwks builds");
     let jwks = run(jwks).await;
-    let identity = identity_service::startup::Application::build(identity_service::settings::Settings {
+    let mut identity_settings = identity_service::settings::Settings {
         profile: Profile::Development,
         public_base_url: ISSUER.into(),
         http: listen(),
@@ -81,9 +90,13 @@ pub async fn spawn_with(store: StoreSettings) -> TestSystem {
         store: store.clone(),
         jwks: peer(jwks.grpc),
         ..Default::default()
-    })
-    .await
-    .expect("identity builds");
+    };
+    let outbox = tempfile::tempdir().expect("outbox dir");
+    identity_settings.mail.outbox_dir = outbox.path().to_owned();
+    tweak(&mut identity_settings);
+    let identity = identity_service::startup::Application::build(identity_settings)
+        .await
+        .expect("identity builds");
     let identity_keys = identity.service().key_ring();
     let identity = run(identity).await;
     let token = token_service::startup::Application::build(token_settings(store, identity.grpc, jwks.grpc))
@@ -99,6 +112,7 @@ pub async fn spawn_with(store: StoreSettings) -> TestSystem {
         jwks,
         signer,
         http: reqwest::Client::new(),
+        _outbox: outbox,
     }
 }
 

@@ -5,6 +5,7 @@
 mod flow;
 mod helpers;
 mod introspect;
+mod provider_revocation;
 mod revoke;
 mod store_contract;
 mod token;
