@@ -3,6 +3,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::claim::ClaimSettings;
+use crate::http::resource_metadata::ProtectedResource;
 use crate::mail::MailSettings;
 use crate::providers::{ProviderKeySettings, ProviderSettings};
 use crate::ratelimit::Limit;
@@ -31,6 +32,9 @@ pub struct Settings {
     pub scopes_supported: Vec<String>,
     pub claim: ClaimSettings,
     pub mail: MailSettings,
+    /// Resources whose RFC 9728 metadata we publish.
+    #[serde(default)]
+    pub protected_resources: Vec<ProtectedResource>,
     /// Agent providers whose ID-JAGs and security events we accept.
     #[serde(default)]
     pub providers: Vec<ProviderSettings>,
@@ -124,6 +128,7 @@ impl Default for Settings {
             claim: ClaimSettings::default(),
             mail: MailSettings::default(),
             providers: Vec::new(),
+            protected_resources: Vec::new(),
             provider_keys: ProviderKeySettings::default(),
             rate_limits: RateLimitSettings::default(),
         }
@@ -149,6 +154,13 @@ impl ServiceSettings for Settings {
         }
         if self.registration.claim_window.is_zero() {
             return Err(SettingsError::invalid("registration.claim_window", "must be positive"));
+        }
+        for (i, resource) in self.protected_resources.iter().enumerate() {
+            let ok = url::Url::parse(&resource.resource).is_ok_and(|u| u.has_host() && u.fragment().is_none());
+            if !ok {
+                let key = format!("protected_resources[{i}].resource");
+                return Err(SettingsError::invalid(key, "must be an absolute URL without fragment"));
+            }
         }
         let supported = scopes("scopes_supported", &self.scopes_supported)?;
         for (key, list) in [

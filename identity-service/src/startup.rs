@@ -70,6 +70,7 @@ impl Service for IdentityService {
             limiter: crate::ratelimit::from_settings(&settings.store)?,
             limits: settings.rate_limits.clone(),
             providers: ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
+            protected_resources: settings.protected_resources.clone(),
         };
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok(Self {

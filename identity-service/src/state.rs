@@ -11,6 +11,7 @@ use shared::secrets::SecretHasher;
 use crate::assertion::Assertions;
 use crate::claim::ClaimSettings;
 use crate::error::IdentityError;
+use crate::http::resource_metadata::ProtectedResource;
 use crate::mail::Mailer;
 use crate::providers::ProviderKeys;
 use crate::ratelimit::{self, Decision, Limit, RateLimiter};
@@ -36,6 +37,7 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     pub limits: RateLimitSettings,
     pub providers: ProviderKeys,
+    pub protected_resources: Vec<ProtectedResource>,
 }
 
 impl AppState {

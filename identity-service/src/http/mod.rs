@@ -6,6 +6,7 @@ mod discovery;
 mod events;
 pub(crate) mod json;
 mod register;
+pub mod resource_metadata;
 mod skill;
 
 use std::sync::Arc;
@@ -21,6 +22,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
             web::get().to(discovery::metadata),
         )
         .route("/auth.md", web::get().to(skill::skill))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            web::get().to(|state| resource_metadata::metadata(None, state)),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{path:.*}",
+            web::get().to(|path, state| resource_metadata::metadata(Some(path), state)),
+        )
         .route("/agent/identity", web::post().to(register::register))
         .route("/agent/identity/claim", web::post().to(claim::start))
         .route("/agent/identity/claim/view", web::get().to(claim_page::view))

@@ -137,6 +137,34 @@ async fn start_errors() {
 }
 
 #[tokio::test]
+async fn an_unsendable_link_is_a_503_and_leaves_no_attempt_behind() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let app = crate::helpers::spawn_with(crate::helpers::memory(), |s| {
+        s.mail.backend = identity_service::mail::MailBackend::Smtp;
+        s.mail.smtp.host = closed.ip().to_string();
+        s.mail.smtp.port = closed.port();
+        s.mail.smtp.security = identity_service::mail::SmtpSecurity::None;
+    })
+    .await;
+    let registered = app.register_anonymous().await;
+    let claim_token = registered["claim_token"].as_str().expect("claim_token");
+    let failed = start(&app, claim_token, "a@example.com").await;
+    assert_eq!(failed.headers()["retry-after"], "5");
+    assert_agent_error(failed, 503, "temporarily_unavailable").await;
+    // The attempt was withdrawn: the registration is not "in flight" for a link nobody got.
+    let outcome = app
+        .validate(registered["identity_assertion"].as_str().expect("a"))
+        .await;
+    let proto::identity::v1::validate_assertion_response::Outcome::Grantable(grant) = outcome else {
+        panic!("still grantable");
+    };
+    assert_eq!(grant.status, proto::identity::v1::RegistrationStatus::Unclaimed as i32);
+}
+
+#[tokio::test]
 async fn the_pages_refuse_bad_links_in_html() {
     let app = spawn().await;
     for query in [

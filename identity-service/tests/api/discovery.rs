@@ -74,3 +74,29 @@ async fn switched_off_paths_leave_discovery() {
         serde_json::json!(["anonymous"])
     );
 }
+
+#[tokio::test]
+async fn protected_resource_metadata_for_configured_resources() {
+    use identity_service::http::resource_metadata::ProtectedResource;
+    let app = crate::helpers::spawn_with(crate::helpers::memory(), |s| {
+        s.protected_resources = vec![ProtectedResource {
+            resource: "https://api.agentauth.test/reports".into(),
+            scopes_supported: vec!["agent:read".into()],
+            resource_name: Some("Reports API".into()),
+        }];
+    })
+    .await;
+    let response = reqwest::get(app.url("/.well-known/oauth-protected-resource/reports"))
+        .await
+        .expect("reachable");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["resource"], "https://api.agentauth.test/reports");
+    assert_eq!(body["authorization_servers"], serde_json::json!([ISSUER]));
+    assert_eq!(body["scopes_supported"], serde_json::json!(["agent:read"]));
+    assert_eq!(body["resource_name"], "Reports API");
+    let missing = reqwest::get(app.url("/.well-known/oauth-protected-resource/other"))
+        .await
+        .expect("reachable");
+    assert_eq!(missing.status(), 404);
+}

@@ -194,6 +194,11 @@ async fn event_errors_use_the_rfc_8935_shape() {
             "invalid_issuer",
         ),
         ("application/secevent+jwt", unsigned, "authentication_failed"),
+        (
+            "application/secevent+jwt",
+            signed_with_unpublished_key(&provider, &stranger),
+            "invalid_key",
+        ),
     ];
     for (content_type, body, err) in cases {
         let response = post(content_type, body).await.expect("reachable");
@@ -213,6 +218,51 @@ async fn event_errors_use_the_rfc_8935_shape() {
             .expect("reachable")
             .status(),
         202
+    );
+}
+
+/// An event claiming `provider`'s issuer, signed with a key `provider` never published.
+fn signed_with_unpublished_key(provider: &TestProvider, stranger: &TestProvider) -> String {
+    let claims = json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::jose::unix_now(), "jti": "k1",
+        "events": {"https://example.com/other": {}}});
+    stranger.sign("secevent+jwt", &claims)
+}
+
+#[tokio::test]
+async fn the_id_jag_path_can_be_switched_off() {
+    let provider = TestProvider::start().await;
+    let trusted = ProviderSettings {
+        issuer: provider.issuer.clone(),
+        jwks_uri: provider.jwks_uri.clone(),
+    };
+    let app = spawn_with(memory(), move |s| {
+        s.providers = vec![trusted];
+        s.registration.id_jag_enabled = false;
+    })
+    .await;
+    let response = present(&app, &id_jag(&provider, "u", "u@example.com")).await;
+    assert_agent_error(response, 403, "identity_assertion_not_enabled").await;
+}
+
+#[tokio::test]
+async fn discovery_advertises_the_provider_surface() {
+    let (app, _provider) = with_provider().await;
+    let body: Value = reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    let agent = &body["agent_auth"];
+    assert_eq!(agent["revocation_uri"], format!("{ISSUER}/agent/auth/revoke"));
+    assert_eq!(agent["events_endpoint"], format!("{ISSUER}/agent/event/notify"));
+    assert_eq!(
+        agent["events_supported"],
+        json!(["https://schemas.workos.com/events/agent/auth/identity/assertion/revoked"])
+    );
+    assert_eq!(
+        agent["identity_assertion"]["assertion_types_supported"],
+        json!([ID_JAG, "verified_email"])
     );
 }
 
