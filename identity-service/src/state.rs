@@ -15,7 +15,7 @@ use crate::http::resource_metadata::ProtectedResource;
 use crate::mail::Mailer;
 use crate::providers::ProviderKeys;
 use crate::ratelimit::{self, Decision, Limit, RateLimiter};
-use crate::registration::RegistrationPolicy;
+use crate::registration::{Registration, RegistrationPolicy};
 use crate::settings::RateLimitSettings;
 use crate::store::{DelegationStore, RegistrationStore, ReplayCache, UserDirectory};
 
@@ -54,6 +54,36 @@ impl AppState {
                 Err(IdentityError::RateLimited { retry_after })
             }
         }
+    }
+
+    /// Signs an identity assertion for `registration` with the current key.
+    pub fn mint_assertion(&self, registration: &Registration, now: i64) -> Result<(String, i64), IdentityError> {
+        let signer = self
+            .keys
+            .borrow()
+            .signer()
+            .cloned()
+            .ok_or(IdentityError::KeysUnavailable)?;
+        let minted = self
+            .assertions
+            .mint(&signer, registration, now)
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        tracing::info!(audit = "assertion_issued", registration_id = %registration.id, "identity assertion issued");
+        Ok(minted)
+    }
+
+    /// Stores a new registration (forgotten some time after its claim window unless
+    /// claimed) and records the audit event.
+    pub async fn create_registration(&self, registration: &Registration) -> Result<(), IdentityError> {
+        let drop_at = registration.drop_at(self.policy.retention_after_expiry);
+        self.store.create(registration, drop_at).await?;
+        tracing::info!(
+            audit = "registration_created",
+            registration_id = %registration.id,
+            registration_type = registration.registration_type.as_str(),
+            "registration created"
+        );
+        Ok(())
     }
 
     /// Seconds since the epoch, for handlers.

@@ -79,19 +79,7 @@ pub async fn complete(
     // An email-verification agent had no assertion until now: it gets one here.
     let assertion = match registration.registration_type {
         RegistrationType::Anonymous => None,
-        _ => {
-            let signer = state
-                .keys
-                .borrow()
-                .signer()
-                .cloned()
-                .ok_or(IdentityError::KeysUnavailable)?;
-            let minted = state
-                .assertions
-                .mint(&signer, &registration, now)
-                .map_err(|e| IdentityError::Internal(e.to_string()))?;
-            Some(minted)
-        }
+        _ => Some(state.mint_assertion(&registration, now)?),
     };
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -34,6 +34,7 @@ return tonumber(leaving[2]) + window - now
 pub struct RedisRateLimiter {
     conn: ConnectionManager,
     keys: Keyspace,
+    script: redis::Script,
 }
 
 impl std::fmt::Debug for RedisRateLimiter {
@@ -47,6 +48,7 @@ impl RedisRateLimiter {
         Ok(Self {
             conn: shared::store::connect_redis(settings)?,
             keys: Keyspace::new(&settings.key_prefix, "identity"),
+            script: redis::Script::new(SLIDING_WINDOW_HIT),
         })
     }
 }
@@ -59,16 +61,14 @@ impl RateLimiter for RedisRateLimiter {
         }
         // Rounded up: a sub-millisecond window must not become 0, which would delete the key.
         let window_ms = u64::try_from(limit.window.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        // `redis::Script` (EVALSHA) needs redis's `script` feature and a new crate;
-        // Redis caches the compiled script by its hash, so EVAL costs only the bytes sent.
-        let retry_after_ms: u64 = redis::cmd("EVAL")
-            .arg(SLIDING_WINDOW_HIT)
-            .arg(1)
-            .arg(self.keys.key("rl", bucket))
+        // EVALSHA, falling back to EVAL once per Redis restart.
+        let retry_after_ms: u64 = self
+            .script
+            .key(self.keys.key("rl", bucket))
             .arg(limit.max)
             .arg(window_ms)
             .arg(shared::secrets::random_token(6))
-            .query_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(match retry_after_ms {
             0 => Decision::Allowed,

@@ -42,12 +42,6 @@ pub async fn register_anonymous(state: &AppState, now: i64) -> Result<AnonymousR
     if !policy.anonymous_enabled {
         return Err(IdentityError::PathNotEnabled("anonymous_not_enabled"));
     }
-    let signer = state
-        .keys
-        .borrow()
-        .signer()
-        .cloned()
-        .ok_or(IdentityError::KeysUnavailable)?;
     let secret = random_token(32);
     let scopes = (policy.pre_claim_scopes.clone(), policy.post_claim_scopes.clone());
     let registration = Registration::new(
@@ -57,22 +51,9 @@ pub async fn register_anonymous(state: &AppState, now: i64) -> Result<AnonymousR
         scopes,
         state.hasher.hash(CLAIM_TOKEN_CONTEXT, &secret),
     );
-    let (identity_assertion, assertion_expires_at) = state
-        .assertions
-        .mint(&signer, &registration, now)
-        .map_err(|e| IdentityError::Internal(e.to_string()))?;
-    // Abandoned anonymous registrations must not pile up in Redis forever.
-    state
-        .store
-        .create(&registration, registration.drop_at(policy.retention_after_expiry))
-        .await?;
-    tracing::info!(
-        audit = "registration_created",
-        registration_id = %registration.id,
-        registration_type = "anonymous",
-        "registration created"
-    );
-    tracing::info!(audit = "assertion_issued", registration_id = %registration.id, "identity assertion issued");
+    // Signed before storing, so a missing key leaves nothing behind.
+    let (identity_assertion, assertion_expires_at) = state.mint_assertion(&registration, now)?;
+    state.create_registration(&registration).await?;
     Ok(AnonymousRegistration {
         claim_token: SecretHandle::new(&registration.id, &secret).to_string(),
         registration,

@@ -83,18 +83,12 @@ async fn register_claimed(
     registration.claimed_at = Some(now);
     registration.owner_email = Some(email.clone());
     registration.delegation = Some(delegation.clone());
-    state.store.create(&registration, None).await?;
+    state.create_registration(&registration).await?;
     let winner = state
         .delegations
         .link_delegation(&delegation.iss, &delegation.sub, &registration.id)
         .await?;
     state.users.record_user(&email).await?;
-    tracing::info!(
-        audit = "registration_created",
-        registration_id = %registration.id,
-        registration_type = "identity-assertion",
-        "registration created"
-    );
     if winner != registration.id {
         // A replica registered the same delegation a moment earlier: theirs stands.
         let theirs =
@@ -119,8 +113,7 @@ async fn step_up(
     registration.delegation = Some(delegation);
     let (attempt, view) = new_attempt(state, &registration.id, email, now);
     registration.claim_attempt = Some(attempt.clone());
-    let drop_at = registration.drop_at(state.policy.retention_after_expiry);
-    state.store.create(&registration, drop_at).await?;
+    state.create_registration(&registration).await?;
     send_link(state, &attempt, &view, &registration.id).await?;
     tracing::info!(audit = "claim_started", registration_id = %registration.id, "step-up claim started");
     Ok(IdentityError::InteractionRequired(Box::new(ClaimBlock {
@@ -146,17 +139,7 @@ fn new_registration(state: &AppState, now: i64) -> Registration {
 }
 
 fn issue(state: &AppState, registration: Registration, now: i64) -> Result<DelegatedRegistration, IdentityError> {
-    let signer = state
-        .keys
-        .borrow()
-        .signer()
-        .cloned()
-        .ok_or(IdentityError::KeysUnavailable)?;
-    let (identity_assertion, assertion_expires_at) = state
-        .assertions
-        .mint(&signer, &registration, now)
-        .map_err(|e| IdentityError::Internal(e.to_string()))?;
-    tracing::info!(audit = "assertion_issued", registration_id = %registration.id, "identity assertion issued");
+    let (identity_assertion, assertion_expires_at) = state.mint_assertion(&registration, now)?;
     Ok(DelegatedRegistration {
         registration,
         identity_assertion,

@@ -38,16 +38,7 @@ pub async fn register_verified_email(
     registration.claim_token_hash = Some(claim.hash(&state.hasher, CLAIM_TOKEN_CONTEXT));
     let (attempt, view) = new_attempt(state, &registration.id, email, now);
     registration.claim_attempt = Some(attempt.clone());
-    state
-        .store
-        .create(&registration, registration.drop_at(policy.retention_after_expiry))
-        .await?;
-    tracing::info!(
-        audit = "registration_created",
-        registration_id = %registration.id,
-        registration_type = "email-verification",
-        "registration created"
-    );
+    state.create_registration(&registration).await?;
     crate::claim::send_link(state, &attempt, &view, &registration.id).await?;
     tracing::info!(audit = "claim_started", registration_id = %registration.id, attempt_id = %attempt.id, "claim started");
     Ok(EmailRegistration {
