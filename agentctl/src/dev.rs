@@ -34,6 +34,11 @@ pub struct DevArgs {
     /// Directory where claim mails are written as .eml files (no mail leaves the machine).
     #[arg(long)]
     pub outbox: Option<std::path::PathBuf>,
+    /// Key-encryption key file (32 random bytes, base64) sealing signing keys in the store.
+    /// Without it an ephemeral KEK is used: fine in memory, but with --redis-url the keys
+    /// stored by one run cannot be opened by the next.
+    #[arg(long)]
+    pub kek_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +54,9 @@ pub enum DevError {
     },
     #[error("server failed: {0}")]
     Serve(ServeError),
-    #[error("the services did not exchange signing keys within {0:?}")]
+    #[error(
+        "the services did not exchange signing keys within {0:?} (with --redis-url, pass the --kek-file that sealed the stored key)"
+    )]
     NotReady(Duration),
 }
 
@@ -86,11 +93,12 @@ impl DevSystem {
             },
         };
 
-        let jwks = jwks_service::settings::Settings {
+        let mut jwks = jwks_service::settings::Settings {
             profile: Profile::Development,
             store: store.clone(),
             ..Default::default()
         };
+        jwks.keys.kek.file = args.kek_file.clone();
         let mut identity = identity_service::settings::Settings {
             profile: Profile::Development,
             public_base_url: issuer.clone(),

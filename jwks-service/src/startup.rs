@@ -45,7 +45,14 @@ impl Service for JwksService {
         let algorithm = shared::jose::parse_algorithm(&settings.keys.algorithm)
             .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
         let store = store::from_settings(&settings.store)?;
-        let keys = Arc::new(KeyManager::new(store.clone(), algorithm));
+        let keks = settings.keks()?;
+        if settings.keys.kek.resolve("keys.kek")?.is_none() {
+            tracing::warn!(
+                kek_id = keks.current.id(),
+                "no keys.kek configured: ephemeral key-encryption key (development)"
+            );
+        }
+        let keys = Arc::new(KeyManager::new(store.clone(), algorithm, keks));
         if let Err(error) = keys.ensure_active_key().await {
             tracing::warn!(%error, "signing key not loaded at startup, retrying in background");
         }

@@ -76,6 +76,50 @@ impl Drop for RedisServer {
     }
 }
 
+/// A fresh P-256 key for tests: its PKCS#8 private half and its public JWK under `kid`.
+#[derive(Debug, Clone)]
+pub struct TestKey {
+    pub kid: String,
+    pub jwk: serde_json::Value,
+    pub pkcs8: Vec<u8>,
+}
+
+impl TestKey {
+    /// # Panics
+    /// When the OS cannot supply randomness.
+    #[allow(clippy::expect_used)]
+    pub fn generate(kid: &str) -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("P-256 key");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("parse");
+        let point = pair.public_key().as_ref();
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        });
+        Self {
+            kid: kid.to_owned(),
+            jwk,
+            pkcs8: pkcs8.as_ref().to_vec(),
+        }
+    }
+
+    pub fn signer(&self) -> crate::jose::SigningKey {
+        self.signer_as(&self.kid)
+    }
+
+    /// A signer carrying another `kid` in its headers (to forge "our" kid in tests).
+    #[allow(clippy::expect_used)]
+    pub fn signer_as(&self, kid: &str) -> crate::jose::SigningKey {
+        crate::jose::SigningKey::from_pkcs8(kid, crate::jose::Algorithm::ES256, &self.pkcs8).expect("signing key")
+    }
+}
+
 /// A trusted agent provider for tests: its own P-256 key, its JWKS served over real HTTP
 /// on a free port, and helpers to sign ID-JAGs and security event tokens with it.
 #[derive(Debug)]
@@ -94,23 +138,10 @@ impl TestProvider {
     /// When the key cannot be generated or no port can be bound.
     #[allow(clippy::expect_used)]
     pub async fn start() -> Self {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
-        use base64::Engine as _;
-        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("P-256 key");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("parse");
-        let point = pair.public_key().as_ref();
         let kid = format!("test-{}", crate::secrets::random_token(6));
-        let jwks = serde_json::json!({"keys": [{
-            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
-            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-        }]})
-        .to_string();
-        let signer = crate::jose::SigningKey::from_pkcs8(&kid, crate::jose::Algorithm::ES256, pkcs8.as_ref())
-            .expect("signing key");
+        let key = TestKey::generate(&kid);
+        let signer = key.signer();
+        let jwks = serde_json::json!({ "keys": [key.jwk] }).to_string();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
         let server = actix_web::HttpServer::new(move || {

@@ -9,7 +9,7 @@ use proto::identity::v1::{RefusalReason, RegistrationStatus};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use shared::jose::{Algorithm, SigningKey, unix_now};
+use shared::jose::{SigningKey, unix_now};
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
 
@@ -113,8 +113,7 @@ async fn an_assertion_for_an_unknown_registration_is_refused() {
 
 /// A key nobody publishes, carrying our key's `kid`: only the signature can tell.
 fn other_key_with_kid(kid: &str) -> SigningKey {
-    let key = jwks_service::keys::generate(Algorithm::ES256, 0).expect("key");
-    SigningKey::from_pkcs8(kid, Algorithm::ES256, &key.private_key_der().expect("der")).expect("parse")
+    shared::testing::TestKey::generate("other").signer_as(kid)
 }
 
 /// `alg: none` (RFC 7519 §6): must never pass.

@@ -102,12 +102,11 @@ pub struct Key {
 
 impl Key {
     pub fn new() -> Self {
-        let stored = jwks_service::keys::generate(Algorithm::ES256, 0).expect("generate key");
-        let der = stored.private_key_der().expect("private key der");
+        let key = shared::testing::TestKey::generate(&format!("k-{}", shared::secrets::random_token(6)));
         Self {
-            kid: stored.kid.clone(),
-            jwk: stored.public_jwk,
-            der,
+            kid: key.kid,
+            jwk: key.jwk,
+            der: key.pkcs8,
         }
     }
 

@@ -40,28 +40,24 @@ impl KeyService for KeyServiceImpl {
         // The current set first (if loaded), then every change.
         let draining = self.draining.clone();
         let stream = WatchStream::new(self.keys.subscribe())
-            .filter_map(|published| future::ready(published.map(|p| to_key_set(&p))))
+            .filter_map(|published| future::ready(published.map(|p| Ok(to_key_set(&p)))))
             .take_until(async move { draining.started().await });
         Ok(Response::new(Box::pin(stream)))
     }
 }
 
-fn to_key_set(published: &Published) -> Result<KeySet, Status> {
+fn to_key_set(published: &Published) -> KeySet {
     let active = &published.active;
-    let der = active.private_key_der().ok_or_else(|| {
-        tracing::error!(kid = %active.kid, "stored private key is damaged");
-        Status::internal("signing key unavailable")
-    })?;
-    Ok(KeySet {
+    KeySet {
         active: Some(SigningKey {
             kid: active.kid.clone(),
             alg: active.alg.clone(),
-            private_key_pkcs8: der,
+            private_key_pkcs8: published.private_key_der.clone(),
         }),
         published: vec![PublicKey {
             kid: active.kid.clone(),
             alg: active.alg.clone(),
             jwk_json: active.public_jwk.to_string(),
         }],
-    })
+    }
 }

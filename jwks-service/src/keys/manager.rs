@@ -6,14 +6,25 @@ use shared::store::StoreError;
 use tokio::sync::watch;
 
 use super::material::{StoredKey, generate};
+use super::sealing::KekRing;
 use crate::store::KeyStore;
 
-/// What is published right now: the active key and the JWKS document built from it.
-#[derive(Debug)]
+/// What is published right now: the active key (its private half opened once) and the
+/// JWKS document built from it.
 pub struct Published {
     pub active: StoredKey,
+    pub private_key_der: Vec<u8>,
     /// `/.well-known/jwks.json`, serialized once per change.
     pub jwks_json: String,
+}
+
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Published")
+            .field("active", &self.active)
+            .field("private_key_der", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Holds the published key set and tells every subscriber (the gRPC stream) when it
@@ -22,13 +33,19 @@ pub struct Published {
 pub struct KeyManager {
     store: Arc<dyn KeyStore>,
     algorithm: Algorithm,
+    keks: KekRing,
     tx: watch::Sender<Option<Arc<Published>>>,
 }
 
 impl KeyManager {
-    pub fn new(store: Arc<dyn KeyStore>, algorithm: Algorithm) -> Self {
+    pub fn new(store: Arc<dyn KeyStore>, algorithm: Algorithm, keks: KekRing) -> Self {
         let (tx, _) = watch::channel(None);
-        Self { store, algorithm, tx }
+        Self {
+            store,
+            algorithm,
+            keks,
+            tx,
+        }
     }
 
     pub fn current(&self) -> Option<Arc<Published>> {
@@ -45,10 +62,11 @@ impl KeyManager {
         let active = match self.store.active().await? {
             Some(key) => key,
             None => {
-                let candidate = generate(self.algorithm, unix_now()).map_err(|e| StoreError::Corrupt {
-                    key: "new signing key".into(),
-                    reason: e.to_string(),
-                })?;
+                let candidate =
+                    generate(self.algorithm, unix_now(), &self.keks.current).map_err(|e| StoreError::Corrupt {
+                        key: "new signing key".into(),
+                        reason: e.to_string(),
+                    })?;
                 let active = self.store.activate_first(candidate.clone()).await?;
                 if active.kid == candidate.kid {
                     tracing::info!(kid = %active.kid, alg = %active.alg, "signing key generated");
@@ -56,8 +74,7 @@ impl KeyManager {
                 active
             }
         };
-        self.publish(active);
-        Ok(())
+        self.publish(active)
     }
 
     /// Retries [`Self::ensure_active_key`] until it succeeds, so a replica started before
@@ -71,11 +88,22 @@ impl KeyManager {
         }
     }
 
-    fn publish(&self, active: StoredKey) {
-        let jwks_json = serde_json::json!({ "keys": [active.public_jwk] }).to_string();
+    fn publish(&self, active: StoredKey) -> Result<(), StoreError> {
         let unchanged = self.tx.borrow().as_ref().is_some_and(|p| p.active.kid == active.kid);
-        if !unchanged {
-            self.tx.send_replace(Some(Arc::new(Published { active, jwks_json })));
+        if unchanged {
+            return Ok(());
         }
+        // Opened once here; signers get the DER over the stream, never re-reading Redis.
+        let private_key_der = active.private_key_der(&self.keks).map_err(|e| StoreError::Corrupt {
+            key: format!("signing key {}", active.kid),
+            reason: e.to_string(),
+        })?;
+        let jwks_json = serde_json::json!({ "keys": [active.public_jwk] }).to_string();
+        self.tx.send_replace(Some(Arc::new(Published {
+            active,
+            private_key_der,
+            jwks_json,
+        })));
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
     KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
@@ -12,7 +12,10 @@ use jsonwebtoken::jwk::{
 use serde::{Deserialize, Serialize};
 use shared::jose::Algorithm;
 
-/// A key as stored: the private half as PKCS#8 DER (base64), the public half as its JWK.
+use super::sealing::{Kek, KekRing, SealError, Sealed};
+
+/// A key as stored: the public half as its JWK, the private half (PKCS#8 DER) sealed
+/// under the key-encryption key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredKey {
     pub kid: String,
@@ -21,7 +24,7 @@ pub struct StoredKey {
     /// Unix seconds.
     pub created_at: i64,
     pub public_jwk: serde_json::Value,
-    private_key_pkcs8: String,
+    sealed_private_key: Sealed,
 }
 
 impl fmt::Debug for StoredKey {
@@ -30,15 +33,20 @@ impl fmt::Debug for StoredKey {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("created_at", &self.created_at)
-            .field("private_key_pkcs8", &"[redacted]")
+            .field("sealed_private_key", &self.sealed_private_key)
             .finish()
     }
 }
 
 impl StoredKey {
-    /// The private key's PKCS#8 DER; `None` if the stored record is damaged.
-    pub fn private_key_der(&self) -> Option<Vec<u8>> {
-        STANDARD.decode(&self.private_key_pkcs8).ok()
+    /// The private key's PKCS#8 DER, opened with the KEK that sealed it.
+    pub fn private_key_der(&self, keks: &KekRing) -> Result<Vec<u8>, SealError> {
+        keks.open(&self.kid, &self.sealed_private_key)
+    }
+
+    /// Which key-encryption key sealed the private half.
+    pub fn kek_id(&self) -> &str {
+        &self.sealed_private_key.kek_id
     }
 }
 
@@ -50,8 +58,8 @@ pub enum KeyGenerationError {
     Failed(String),
 }
 
-/// A fresh key pair for `alg`.
-pub fn generate(alg: Algorithm, now: i64) -> Result<StoredKey, KeyGenerationError> {
+/// A fresh key pair for `alg`, its private half sealed under `kek`.
+pub fn generate(alg: Algorithm, now: i64, kek: &Kek) -> Result<StoredKey, KeyGenerationError> {
     let failed = |e: &dyn fmt::Display| KeyGenerationError::Failed(e.to_string());
     let (rcgen_alg, alg_name) = match alg {
         Algorithm::ES256 => (&rcgen::PKCS_ECDSA_P256_SHA256, "ES256"),
@@ -62,12 +70,13 @@ pub fn generate(alg: Algorithm, now: i64) -> Result<StoredKey, KeyGenerationErro
     let mut jwk = public_jwk(alg, pair.public_key_raw())?;
     let kid = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| failed(&e))?;
     jwk.common.key_id = Some(kid.clone());
+    let jwk_kid = kid.clone();
     Ok(StoredKey {
         kid,
         alg: alg_name.to_owned(),
         created_at: now,
         public_jwk: serde_json::to_value(&jwk).map_err(|e| failed(&e))?,
-        private_key_pkcs8: STANDARD.encode(pair.serialize_der()),
+        sealed_private_key: kek.seal(&jwk_kid, &pair.serialize_der()),
     })
 }
 
@@ -115,9 +124,16 @@ mod tests {
     use super::*;
     use shared::jose::{Expectations, KeyRing, SigningKey};
 
+    fn keks() -> KekRing {
+        KekRing {
+            current: Kek::ephemeral(),
+            previous: Vec::new(),
+        }
+    }
+
     #[test]
     fn es256_keys_publish_a_complete_jwk_whose_kid_is_the_thumbprint() {
-        let key = generate(Algorithm::ES256, 0).expect("generate");
+        let key = generate(Algorithm::ES256, 0, &keks().current).expect("generate");
         let jwk = &key.public_jwk;
         for field in ["kty", "crv", "x", "y", "kid", "alg", "use"] {
             assert!(jwk.get(field).is_some(), "missing {field} in {jwk}");
@@ -132,9 +148,10 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_tokens_their_jwk_verifies() {
+        let keks = keks();
         for alg in [Algorithm::ES256, Algorithm::EdDSA] {
-            let key = generate(alg, 0).expect("generate");
-            let der = key.private_key_der().expect("der");
+            let key = generate(alg, 0, &keks.current).expect("generate");
+            let der = key.private_key_der(&keks).expect("opens");
             let signer = SigningKey::from_pkcs8(&key.kid, alg, &der).expect("parse");
             let now = shared::jose::unix_now();
             let claims = serde_json::json!({"iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60});
@@ -159,10 +176,18 @@ mod tests {
     }
 
     #[test]
-    fn debug_never_shows_the_private_key() {
-        let key = generate(Algorithm::ES256, 0).expect("generate");
-        let printed = format!("{key:?}");
-        assert!(printed.contains("[redacted]"));
-        assert!(!printed.contains(&key.private_key_pkcs8));
+    fn neither_debug_nor_the_stored_record_shows_the_private_key() {
+        let keks = keks();
+        let key = generate(Algorithm::ES256, 0, &keks.current).expect("generate");
+        let der = key.private_key_der(&keks).expect("opens");
+        let der_b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let stored = serde_json::to_string(&key).expect("json");
+        assert!(!stored.contains(&der_b64[..40]), "stored sealed, not in clear");
+        assert!(!format!("{key:?}").contains(&der_b64[..40]));
+        let other = KekRing {
+            current: Kek::ephemeral(),
+            previous: Vec::new(),
+        };
+        assert!(key.private_key_der(&other).is_err(), "unreadable without its KEK");
     }
 }

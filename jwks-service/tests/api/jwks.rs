@@ -81,13 +81,19 @@ async fn an_unknown_algorithm_is_refused_naming_the_setting() {
 async fn replicas_sharing_redis_publish_the_same_key_and_it_survives_restarts() {
     let redis = RedisServer::start();
     let store = redis.store_settings();
-    let first = spawn(settings(store.clone())).await;
-    let second = spawn(settings(store.clone())).await;
+    // Replicas sharing a store share the key-encryption key too.
+    let shared_kek = |store: shared::settings::StoreSettings| {
+        let mut s = settings(store);
+        s.keys.kek.value = Some("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into());
+        s
+    };
+    let first = spawn(shared_kek(store.clone())).await;
+    let second = spawn(shared_kek(store.clone())).await;
     let (_, a) = get_jwks(&first.url("/.well-known/jwks.json")).await;
     let (_, b) = get_jwks(&second.url("/.well-known/jwks.json")).await;
     assert_eq!(a, b);
     drop((first, second));
-    let restarted = spawn(settings(store)).await;
+    let restarted = spawn(shared_kek(store)).await;
     let (_, c) = get_jwks(&restarted.url("/.well-known/jwks.json")).await;
     assert_eq!(a, c, "the key is persisted, not regenerated");
 }

@@ -1,5 +1,6 @@
 //! jwks-service integration tests: the service spawned in-process on port 0.
 
+mod at_rest;
 mod helpers;
 mod jwks;
 mod store_contract;

@@ -2,15 +2,19 @@
 
 use std::sync::Arc;
 
-use jwks_service::keys::generate;
+use jwks_service::keys::{Kek, KekRing, generate};
 use jwks_service::store::{KeyStore, MemoryKeyStore, RedisKeyStore};
 use shared::jose::Algorithm;
 use shared::testing::RedisServer;
 
 async fn contract(store: Arc<dyn KeyStore>) {
     assert!(store.active().await.expect("read").is_none(), "empty at first");
-    let first = generate(Algorithm::ES256, 1).expect("key");
-    let second = generate(Algorithm::ES256, 2).expect("key");
+    let keks = KekRing {
+        current: Kek::ephemeral(),
+        previous: Vec::new(),
+    };
+    let first = generate(Algorithm::ES256, 1, &keks.current).expect("key");
+    let second = generate(Algorithm::ES256, 2, &keks.current).expect("key");
     assert_eq!(store.activate_first(first.clone()).await.expect("activate"), first);
     assert_eq!(
         store.activate_first(second).await.expect("activate"),
@@ -20,15 +24,17 @@ async fn contract(store: Arc<dyn KeyStore>) {
     let active = store.active().await.expect("read").expect("active key");
     assert_eq!(active, first);
     assert_eq!(
-        active.private_key_der(),
-        first.private_key_der(),
+        active.private_key_der(&keks),
+        first.private_key_der(&keks),
         "private key round-trips"
     );
     store.ping().await.expect("ping");
 }
 
 async fn racing_activations_agree(store: Arc<dyn KeyStore>) {
-    let candidates: Vec<_> = (0..8).map(|i| generate(Algorithm::ES256, i).expect("key")).collect();
+    let candidates: Vec<_> = (0..8)
+        .map(|i| generate(Algorithm::ES256, i, &Kek::ephemeral()).expect("key"))
+        .collect();
     let tasks: Vec<_> = candidates
         .into_iter()
         .map(|key| {

@@ -1,7 +1,7 @@
 //! `POST /oauth2/introspect` (RFC 7662).
 
 use serde_json::{Value, json};
-use shared::jose::{Algorithm, SigningKey, unix_now};
+use shared::jose::unix_now;
 
 use crate::helpers::{access_claims, assert_oauth_error, assert_ok, spawn};
 
@@ -67,15 +67,7 @@ async fn expired_malformed_and_foreign_tokens_are_inactive_and_nothing_more() {
     let mut expired = access_claims("reg_00000000000000000000000000000000");
     expired["exp"] = json!(unix_now() - 120);
     expired["iat"] = json!(unix_now() - 1000);
-    let foreign = {
-        let key = jwks_service::keys::generate(Algorithm::ES256, 0).expect("key");
-        SigningKey::from_pkcs8(
-            system.signer.kid(),
-            Algorithm::ES256,
-            &key.private_key_der().expect("der"),
-        )
-        .expect("parse")
-    };
+    let foreign = shared::testing::TestKey::generate("other").signer_as(system.signer.kid());
     let mut other_issuer = access_claims("x");
     other_issuer["iss"] = json!("https://evil.test");
     let tokens = [

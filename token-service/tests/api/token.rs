@@ -6,7 +6,7 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
-use shared::jose::{Algorithm, SigningKey, unix_now};
+use shared::jose::unix_now;
 
 use crate::helpers::{ISSUER, JWT_BEARER, assert_no_store, assert_oauth_error, assert_ok, spawn};
 
@@ -136,10 +136,7 @@ async fn bad_assertions_are_invalid_grant() {
         json!({"iss": iss, "aud": ISSUER, "sub": sub, "client_id": sub, "jti": "j",
                "iat": exp - 600, "exp": exp, "registration_type": "anonymous"})
     };
-    let foreign_key = {
-        let key = jwks_service::keys::generate(Algorithm::ES256, 0).expect("key");
-        SigningKey::from_pkcs8("foreign", Algorithm::ES256, &key.private_key_der().expect("der")).expect("parse")
-    };
+    let foreign_key = shared::testing::TestKey::generate("foreign").signer();
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let unknown = shared::secrets::random_bytes(16)
         .iter()
