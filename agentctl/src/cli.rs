@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{clients, dev};
+use crate::{clients, dev, keys};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,6 +23,9 @@ pub enum Command {
     /// Manage machine clients (client_credentials).
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Inspect and rotate signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,12 +48,15 @@ pub enum CliError {
     Dev(#[from] dev::DevError),
     #[error(transparent)]
     Clients(#[from] clients::ClientsError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeysError),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Dev(args) => dev::run(args, shared::shutdown::signal()).await?,
         Command::Clients(ClientsCommand::Create(args)) => clients::create(args).await?,
+        Command::Keys(command) => keys::run(command).await?,
     }
     Ok(())
 }

@@ -75,7 +75,7 @@ pub async fn create_client(url: &str, scopes: Vec<String>, name: String) -> Resu
 }
 
 /// An error with its whole source chain: "transport error: connection refused".
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub fn with_causes(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

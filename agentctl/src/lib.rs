@@ -5,6 +5,7 @@
 //!   is given.
 //! - [`clients`]: `agentctl clients create`, through token-service's internal
 //!   `ClientAdmin` gRPC API (never the public HTTP surface).
+//! - [`keys`]: `agentctl keys rotate|list`, through jwks-service's internal `KeyAdmin` API.
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
@@ -12,3 +13,4 @@
 pub mod cli;
 pub mod clients;
 pub mod dev;
+pub mod keys;

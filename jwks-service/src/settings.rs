@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::settings::{ListenSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings};
 
-use crate::keys::{Kek, KekRing};
+use crate::keys::{Kek, KekRing, Schedule};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
@@ -29,6 +29,37 @@ pub struct KeySettings {
     /// Earlier KEKs, kept so keys they sealed still open after a KEK rotation.
     #[serde(default)]
     pub previous_keks: Vec<SecretSetting>,
+    /// How long a key signs before its successor takes over.
+    #[serde(with = "humantime_serde")]
+    pub rotation_period: Duration,
+    /// How long a new key is published before it signs: longer than any verifier's JWKS
+    /// cache, so no cached verifier meets an unknown kid.
+    #[serde(with = "humantime_serde")]
+    pub publish_ahead: Duration,
+    /// How long a superseded key stays published: the longest token or assertion
+    /// lifetime + the JWKS max-age + clock skew.
+    #[serde(with = "humantime_serde")]
+    pub retire_after: Duration,
+    /// At most this many keys are published at once.
+    pub max_published: usize,
+    /// How often replicas reload keys and the lease holder acts on the schedule.
+    #[serde(with = "humantime_serde")]
+    pub scheduler_tick: Duration,
+    /// How long the scheduling lease lasts without renewal: another replica takes over
+    /// this long after the holder dies.
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
+}
+
+impl KeySettings {
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            rotation_period: self.rotation_period,
+            publish_ahead: self.publish_ahead,
+            retire_after: self.retire_after,
+            max_published: self.max_published,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +74,12 @@ impl Default for Settings {
                 jwks_max_age: Duration::from_secs(300),
                 kek: SecretSetting::default(),
                 previous_keks: Vec::new(),
+                rotation_period: Duration::from_secs(30 * 24 * 3600),
+                publish_ahead: Duration::from_secs(15 * 60),
+                retire_after: Duration::from_secs(70 * 60),
+                max_published: 4,
+                scheduler_tick: Duration::from_secs(1),
+                lease_ttl: Duration::from_secs(15),
             },
         }
     }
@@ -54,6 +91,29 @@ impl ServiceSettings for Settings {
             .map_err(|e| SettingsError::invalid("keys.algorithm", format!("{e}; use ES256 or EdDSA")))?;
         self.keys.kek.validate("keys.kek", self.profile)?;
         self.keks()?;
+        let keys = &self.keys;
+        if keys.publish_ahead < keys.jwks_max_age || keys.retire_after < keys.jwks_max_age {
+            return Err(SettingsError::invalid(
+                "keys.publish_ahead",
+                "publish_ahead and retire_after must each be at least jwks_max_age",
+            ));
+        }
+        // The next key is generated two publish-ahead periods before its slot.
+        if keys.rotation_period <= keys.publish_ahead * 2 {
+            return Err(SettingsError::invalid(
+                "keys.rotation_period",
+                "must be longer than twice publish_ahead",
+            ));
+        }
+        if keys.lease_ttl < keys.scheduler_tick * 2 || keys.scheduler_tick.is_zero() {
+            return Err(SettingsError::invalid(
+                "keys.lease_ttl",
+                "must be at least two scheduler ticks",
+            ));
+        }
+        if keys.max_published < 2 {
+            return Err(SettingsError::invalid("keys.max_published", "must be at least 2"));
+        }
         if self.keys.jwks_max_age > Duration::from_secs(24 * 3600) {
             return Err(SettingsError::invalid("keys.jwks_max_age", "must be at most 24h"));
         }

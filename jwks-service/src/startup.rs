@@ -12,7 +12,7 @@ use shared::shutdown::Draining;
 use tokio::task::JoinHandle;
 use tonic::service::RoutesBuilder;
 
-use crate::grpc::KeyServiceImpl;
+use crate::grpc::{KeyAdminGrpc, KeyServiceImpl};
 use crate::http::{self, JwksState};
 use crate::keys::KeyManager;
 use crate::settings::Settings;
@@ -52,11 +52,19 @@ impl Service for JwksService {
                 "no keys.kek configured: ephemeral key-encryption key (development)"
             );
         }
-        let keys = Arc::new(KeyManager::new(store.clone(), algorithm, keks));
-        if let Err(error) = keys.ensure_active_key().await {
-            tracing::warn!(%error, "signing key not loaded at startup, retrying in background");
+        let keys = Arc::new(KeyManager::new(
+            store.clone(),
+            algorithm,
+            keks,
+            settings.keys.schedule(),
+        ));
+        let holder = format!("jwks-{}", shared::secrets::random_token(9));
+        let lease_ttl = settings.keys.lease_ttl;
+        // First pass inline, so a replica with a reachable store starts with its keys.
+        if let Err(error) = keys.run_once(&holder, lease_ttl).await {
+            tracing::warn!(%error, "signing keys not loaded at startup, retrying every tick");
         }
-        let loader = tokio::spawn(keys.clone().load_until_ready());
+        let loader = tokio::spawn(keys.clone().run(holder, settings.keys.scheduler_tick, lease_ttl));
         Ok(Self {
             keys,
             store,
@@ -77,6 +85,7 @@ impl Mountable for JwksService {
 
     fn add_grpc(&self, routes: &mut RoutesBuilder, draining: &Draining) {
         routes.add_service(KeyServiceImpl::server(self.keys.clone(), draining.clone()));
+        routes.add_service(KeyAdminGrpc::server(self.keys.clone()));
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

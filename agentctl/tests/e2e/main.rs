@@ -4,6 +4,7 @@
 //! `curl`, `python3` and PyJWT (`pip install 'pyjwt[crypto]'`) must be installed: the
 //! tests fail, never skip, without them.
 //!
+//! - `keys`: `agentctl keys list` and `rotate` against a running dev.
 //! - `claim_browser`: the claim ceremony with headless Chromium (chromedriver) as the human.
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
@@ -15,5 +16,6 @@ mod claim_browser;
 mod clients;
 mod dev_args;
 mod helpers;
+mod keys;
 mod outbox;
 mod token_flow;

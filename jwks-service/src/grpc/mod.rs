@@ -1,5 +1,9 @@
-//! `KeyService`: streams the active signing key to signers. Generated protobuf types stop
-//! here.
+//! `KeyService` streams the key set to signers; `KeyAdmin` serves operators. Generated
+//! protobuf types stop here.
+
+mod admin;
+
+pub use admin::KeyAdminGrpc;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,11 +57,16 @@ fn to_key_set(published: &Published) -> KeySet {
             kid: active.kid.clone(),
             alg: active.alg.clone(),
             private_key_pkcs8: published.private_key_der.clone(),
+            not_after: published.not_after,
         }),
-        published: vec![PublicKey {
-            kid: active.kid.clone(),
-            alg: active.alg.clone(),
-            jwk_json: active.public_jwk.to_string(),
-        }],
+        published: published
+            .published
+            .iter()
+            .map(|key| PublicKey {
+                kid: key.kid.clone(),
+                alg: key.alg.clone(),
+                jwk_json: key.public_jwk.to_string(),
+            })
+            .collect(),
     }
 }

@@ -1,19 +1,28 @@
+//! The key set every replica publishes, recomputed from the store on each tick; and the
+//! schedule only the lease holder acts on (generate the next key ahead of its slot,
+//! remove retired keys).
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::jose::{Algorithm, unix_now};
+use shared::jose::{Algorithm, unix_now, unix_now_ms};
 use shared::store::StoreError;
 use tokio::sync::watch;
 
+use super::lifecycle::{KeyState, KeyView, Schedule};
 use super::material::{StoredKey, generate};
 use super::sealing::KekRing;
 use crate::store::KeyStore;
 
-/// What is published right now: the active key (its private half opened once) and the
-/// JWKS document built from it.
+/// What is published right now.
 pub struct Published {
+    /// The key signers must sign with, its private half opened once.
     pub active: StoredKey,
     pub private_key_der: Vec<u8>,
+    /// Unix seconds past which the active key is retired even without a successor.
+    pub not_after: i64,
+    /// Every key verifiers must accept (next, active, retiring).
+    pub published: Vec<StoredKey>,
     /// `/.well-known/jwks.json`, serialized once per change.
     pub jwks_json: String,
 }
@@ -21,29 +30,36 @@ pub struct Published {
 impl std::fmt::Debug for Published {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Published")
-            .field("active", &self.active)
-            .field("private_key_der", &"[redacted]")
-            .finish()
+            .field("active", &self.active.kid)
+            .field("published", &self.published.iter().map(|k| &k.kid).collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
-/// Holds the published key set and tells every subscriber (the gRPC stream) when it
-/// changes.
 #[derive(Debug)]
 pub struct KeyManager {
     store: Arc<dyn KeyStore>,
     algorithm: Algorithm,
     keks: KekRing,
+    schedule: Schedule,
     tx: watch::Sender<Option<Arc<Published>>>,
 }
 
+fn seal_failure(kid: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: format!("signing key {kid}"),
+        reason: error.to_string(),
+    }
+}
+
 impl KeyManager {
-    pub fn new(store: Arc<dyn KeyStore>, algorithm: Algorithm, keks: KekRing) -> Self {
+    pub fn new(store: Arc<dyn KeyStore>, algorithm: Algorithm, keks: KekRing, schedule: Schedule) -> Self {
         let (tx, _) = watch::channel(None);
         Self {
             store,
             algorithm,
             keks,
+            schedule,
             tx,
         }
     }
@@ -56,54 +72,102 @@ impl KeyManager {
         self.tx.subscribe()
     }
 
-    /// Loads the active key, generating and storing one first if the store has none.
-    /// Replicas starting together agree on one key: the store keeps the first activation.
-    pub async fn ensure_active_key(&self) -> Result<(), StoreError> {
-        let active = match self.store.active().await? {
-            Some(key) => key,
-            None => {
-                let candidate =
-                    generate(self.algorithm, unix_now(), &self.keks.current).map_err(|e| StoreError::Corrupt {
-                        key: "new signing key".into(),
-                        reason: e.to_string(),
-                    })?;
-                let active = self.store.activate_first(candidate.clone()).await?;
-                if active.kid == candidate.kid {
-                    tracing::info!(kid = %active.kid, alg = %active.alg, "signing key generated");
-                }
-                active
-            }
+    /// Every stored key with its state now.
+    pub async fn view(&self) -> Result<KeyView, StoreError> {
+        Ok(KeyView::at(self.store.all().await?, unix_now_ms(), &self.schedule))
+    }
+
+    /// Reloads the key set and publishes it if it changed.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let view = self.view().await?;
+        let Some(active) = view.active() else {
+            return Ok(());
         };
-        self.publish(active)
-    }
-
-    /// Retries [`Self::ensure_active_key`] until it succeeds, so a replica started before
-    /// Redis is reachable recovers on its own (it stays not ready meanwhile).
-    pub async fn load_until_ready(self: Arc<Self>) {
-        let mut delay = Duration::from_millis(100);
-        while let Err(error) = self.ensure_active_key().await {
-            tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "cannot load signing key");
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
-    }
-
-    fn publish(&self, active: StoredKey) -> Result<(), StoreError> {
-        let unchanged = self.tx.borrow().as_ref().is_some_and(|p| p.active.kid == active.kid);
+        let published: Vec<StoredKey> = view.published().cloned().collect();
+        let unchanged = self.tx.borrow().as_ref().is_some_and(|p| {
+            p.active.kid == active.kid && p.published.iter().map(|k| &k.kid).eq(published.iter().map(|k| &k.kid))
+        });
         if unchanged {
             return Ok(());
         }
-        // Opened once here; signers get the DER over the stream, never re-reading Redis.
-        let private_key_der = active.private_key_der(&self.keks).map_err(|e| StoreError::Corrupt {
-            key: format!("signing key {}", active.kid),
-            reason: e.to_string(),
-        })?;
-        let jwks_json = serde_json::json!({ "keys": [active.public_jwk] }).to_string();
+        let private_key_der = active
+            .private_key_der(&self.keks)
+            .map_err(|e| seal_failure(&active.kid, e))?;
+        let jwks_json = serde_json::json!({ "keys": published.iter().map(|k| &k.public_jwk).collect::<Vec<_>>() });
+        let lifetime = self.schedule.rotation_period + self.schedule.retire_after;
+        tracing::info!(kid = %active.kid, published = published.len(), "key set published");
         self.tx.send_replace(Some(Arc::new(Published {
-            active,
+            not_after: active.activate_at_ms / 1000 + lifetime.as_secs() as i64,
+            active: active.clone(),
             private_key_der,
-            jwks_json,
+            published,
+            jwks_json: jwks_json.to_string(),
         })));
         Ok(())
+    }
+
+    /// The lease holder's duty: the next key generated ahead of its slot (the first key
+    /// at once), retired keys removed.
+    pub async fn schedule_if_due(&self) -> Result<(), StoreError> {
+        let now_ms = unix_now_ms();
+        let view = self.view().await?;
+        if let Some(activate_at_ms) = view.next_slot_due(now_ms, &self.schedule) {
+            // The first key's slot is fixed, so racing schedulers can only make one.
+            let slot = if view.keys.is_empty() {
+                "genesis".to_owned()
+            } else {
+                activate_at_ms.to_string()
+            };
+            self.add_key(&slot, activate_at_ms).await?;
+        }
+        for key in view.with_state(KeyState::Retired) {
+            self.store.remove(&key.kid).await?;
+            tracing::info!(audit = "key_retired", kid = %key.kid, "signing key retired");
+        }
+        Ok(())
+    }
+
+    /// An operator's rotation: a new key, signing after `publish_ahead` (or at once).
+    pub async fn rotate(&self, immediate: bool) -> Result<StoredKey, StoreError> {
+        let ahead = if immediate {
+            Duration::ZERO
+        } else {
+            self.schedule.publish_ahead
+        };
+        let activate_at_ms = unix_now_ms() + i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX);
+        let key = self
+            .add_key(&format!("manual-{activate_at_ms}"), activate_at_ms)
+            .await?;
+        self.refresh().await?;
+        Ok(key)
+    }
+
+    async fn add_key(&self, slot: &str, activate_at_ms: i64) -> Result<StoredKey, StoreError> {
+        let mut key = generate(self.algorithm, unix_now(), &self.keks.current).map_err(|e| seal_failure("new", e))?;
+        key.activate_at_ms = activate_at_ms;
+        if self.store.insert_for_slot(slot, &key).await? {
+            tracing::info!(audit = "key_rotated", kid = %key.kid, activate_at_ms, "signing key scheduled");
+        }
+        Ok(key)
+    }
+
+    /// Runs until dropped: every `tick`, the lease holder schedules, every replica
+    /// refreshes. Store errors are logged and retried on the next tick.
+    pub async fn run(self: Arc<Self>, holder: String, tick: Duration, lease_ttl: Duration) {
+        let mut ticks = tokio::time::interval(tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = self.run_once(&holder, lease_ttl).await {
+                tracing::warn!(%error, "key schedule tick failed");
+            }
+        }
+    }
+
+    pub async fn run_once(&self, holder: &str, lease_ttl: Duration) -> Result<(), StoreError> {
+        if self.store.lease(holder, lease_ttl).await? {
+            self.schedule_if_due().await?;
+        }
+        self.refresh().await
     }
 }

@@ -23,6 +23,9 @@ pub struct StoredKey {
     pub alg: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix milliseconds from which it signs; its state derives from this.
+    #[serde(default)]
+    pub activate_at_ms: i64,
     pub public_jwk: serde_json::Value,
     sealed_private_key: Sealed,
 }
@@ -75,6 +78,7 @@ pub fn generate(alg: Algorithm, now: i64, kek: &Kek) -> Result<StoredKey, KeyGen
         kid,
         alg: alg_name.to_owned(),
         created_at: now,
+        activate_at_ms: now * 1000,
         public_jwk: serde_json::to_value(&jwk).map_err(|e| failed(&e))?,
         sealed_private_key: kek.seal(&jwk_kid, &pair.serialize_der()),
     })

@@ -1,4 +1,6 @@
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use shared::store::{Reachable, StoreError};
 
@@ -7,23 +9,54 @@ use crate::keys::StoredKey;
 
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
-    active: Mutex<Option<StoredKey>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    keys: HashMap<String, StoredKey>,
+    slots: HashMap<String, String>,
+    lease: Option<(String, Instant)>,
 }
 
 impl MemoryKeyStore {
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<StoredKey>> {
-        self.active.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 #[async_trait::async_trait]
 impl KeyStore for MemoryKeyStore {
-    async fn active(&self) -> Result<Option<StoredKey>, StoreError> {
-        Ok(self.slot().clone())
+    async fn all(&self) -> Result<Vec<StoredKey>, StoreError> {
+        Ok(self.state().keys.values().cloned().collect())
     }
 
-    async fn activate_first(&self, key: StoredKey) -> Result<StoredKey, StoreError> {
-        Ok(self.slot().get_or_insert(key).clone())
+    async fn insert_for_slot(&self, slot: &str, key: &StoredKey) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.slots.contains_key(slot) {
+            return Ok(false);
+        }
+        state.slots.insert(slot.to_owned(), key.kid.clone());
+        state.keys.insert(key.kid.clone(), key.clone());
+        Ok(true)
+    }
+
+    async fn remove(&self, kid: &str) -> Result<(), StoreError> {
+        self.state().keys.remove(kid);
+        Ok(())
+    }
+
+    async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let now = Instant::now();
+        let free = match &state.lease {
+            Some((current, until)) => current == holder || *until <= now,
+            None => true,
+        };
+        if free {
+            state.lease = Some((holder.to_owned(), now + ttl));
+        }
+        Ok(free)
     }
 }
 

@@ -5,6 +5,7 @@ mod memory;
 mod redis;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use shared::settings::{StoreBackend, StoreSettings};
 use shared::store::{Reachable, StoreError};
@@ -16,11 +17,14 @@ pub use self::redis::RedisKeyStore;
 
 #[async_trait::async_trait]
 pub trait KeyStore: Reachable + std::fmt::Debug {
-    /// The key signers must use now, if one was ever activated.
-    async fn active(&self) -> Result<Option<StoredKey>, StoreError>;
-    /// Activates `key` unless a key is already active; returns whichever key is active
-    /// afterwards. Atomic across replicas.
-    async fn activate_first(&self, key: StoredKey) -> Result<StoredKey, StoreError>;
+    /// Every stored key (next, active, retiring; retired ones are removed).
+    async fn all(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Stores `key` as the one key of `slot` unless the slot is taken (atomic across
+    /// replicas): a slot is never filled twice, even by two schedulers.
+    async fn insert_for_slot(&self, slot: &str, key: &StoredKey) -> Result<bool, StoreError>;
+    async fn remove(&self, kid: &str) -> Result<(), StoreError>;
+    /// Takes or renews the scheduling lease for `holder`; `false` while another holds it.
+    async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
 }
 
 pub fn from_settings(settings: &StoreSettings) -> Result<Arc<dyn KeyStore>, StoreError> {

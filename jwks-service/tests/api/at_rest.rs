@@ -45,12 +45,19 @@ async fn streamed_private_key(app: &TestApp) -> Vec<u8> {
 async fn raw_record(redis: &RedisServer, store: &StoreSettings) -> String {
     let client = redis::Client::open(redis.url()).expect("client");
     let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
-    let key = format!("{}jwks:key:active", store.key_prefix);
-    redis::cmd("GET")
+    let key = format!("{}jwks:keys:set", store.key_prefix);
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL")
         .arg(key)
         .query_async(&mut conn)
         .await
-        .expect("raw GET")
+        .expect("raw read");
+    let records: Vec<String> = fields
+        .into_iter()
+        .filter(|(field, _)| field.starts_with("key:"))
+        .map(|(_, record)| record)
+        .collect();
+    assert_eq!(records.len(), 1, "one key stored");
+    records.concat()
 }
 
 #[tokio::test]

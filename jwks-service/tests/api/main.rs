@@ -3,4 +3,5 @@
 mod at_rest;
 mod helpers;
 mod jwks;
+mod schedule;
 mod store_contract;

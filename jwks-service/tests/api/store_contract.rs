@@ -1,6 +1,7 @@
 //! The contract every `KeyStore` meets, run against memory and a real Redis.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jwks_service::keys::{Kek, KekRing, generate};
 use jwks_service::store::{KeyStore, MemoryKeyStore, RedisKeyStore};
@@ -8,63 +9,78 @@ use shared::jose::Algorithm;
 use shared::testing::RedisServer;
 
 async fn contract(store: Arc<dyn KeyStore>) {
-    assert!(store.active().await.expect("read").is_none(), "empty at first");
+    store.ping().await.expect("ping");
+    assert!(store.all().await.expect("read").is_empty(), "empty at first");
     let keks = KekRing {
         current: Kek::ephemeral(),
         previous: Vec::new(),
     };
     let first = generate(Algorithm::ES256, 1, &keks.current).expect("key");
     let second = generate(Algorithm::ES256, 2, &keks.current).expect("key");
-    assert_eq!(store.activate_first(first.clone()).await.expect("activate"), first);
-    assert_eq!(
-        store.activate_first(second).await.expect("activate"),
-        first,
-        "the first activation wins"
+    assert!(store.insert_for_slot("slot-1", &first).await.expect("insert"));
+    assert!(
+        !store.insert_for_slot("slot-1", &second).await.expect("insert"),
+        "a slot is filled once"
     );
-    let active = store.active().await.expect("read").expect("active key");
-    assert_eq!(active, first);
+    assert!(store.insert_for_slot("slot-2", &second).await.expect("insert"));
+    let mut all = store.all().await.expect("read");
+    all.sort_by_key(|k| k.created_at);
+    assert_eq!(all, vec![first.clone(), second.clone()]);
     assert_eq!(
-        active.private_key_der(&keks),
+        all[0].private_key_der(&keks),
         first.private_key_der(&keks),
-        "private key round-trips"
+        "round-trips"
     );
-    store.ping().await.expect("ping");
+    store.remove(&first.kid).await.expect("remove");
+    assert_eq!(store.all().await.expect("read"), vec![second]);
+    assert!(
+        !store.insert_for_slot("slot-1", &first).await.expect("insert"),
+        "removal frees no slot"
+    );
 }
 
-async fn racing_activations_agree(store: Arc<dyn KeyStore>) {
-    let candidates: Vec<_> = (0..8)
-        .map(|i| generate(Algorithm::ES256, i, &Kek::ephemeral()).expect("key"))
-        .collect();
-    let tasks: Vec<_> = candidates
-        .into_iter()
-        .map(|key| {
+async fn lease_contract(store: Arc<dyn KeyStore>) {
+    let ttl = Duration::from_millis(300);
+    assert!(store.lease("a", ttl).await.expect("lease"));
+    assert!(!store.lease("b", ttl).await.expect("lease"), "held by a");
+    assert!(store.lease("a", ttl).await.expect("lease"), "a renews");
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert!(
+        store.lease("b", ttl).await.expect("lease"),
+        "b takes over once a lapses"
+    );
+    assert!(!store.lease("a", ttl).await.expect("lease"));
+}
+
+async fn racing_slots_have_one_winner(store: Arc<dyn KeyStore>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.activate_first(key).await.expect("activate").kid })
+            tokio::spawn(async move {
+                let key = generate(Algorithm::ES256, i, &Kek::ephemeral()).expect("key");
+                store.insert_for_slot("contested", &key).await.expect("insert")
+            })
         })
         .collect();
-    let mut winners = Vec::new();
+    let mut winners = 0;
     for task in tasks {
-        winners.push(task.await.expect("task"));
+        winners += usize::from(task.await.expect("task"));
     }
-    winners.dedup();
-    assert_eq!(winners.len(), 1, "every racer sees the same active key");
+    assert_eq!(winners, 1);
 }
 
 #[tokio::test]
 async fn memory_store_meets_the_contract() {
     contract(Arc::new(MemoryKeyStore::default())).await;
-    racing_activations_agree(Arc::new(MemoryKeyStore::default())).await;
+    lease_contract(Arc::new(MemoryKeyStore::default())).await;
+    racing_slots_have_one_winner(Arc::new(MemoryKeyStore::default())).await;
 }
 
 #[tokio::test]
 async fn redis_store_meets_the_contract() {
     let redis = RedisServer::start();
-    contract(Arc::new(
-        RedisKeyStore::connect(&redis.store_settings()).expect("connect"),
-    ))
-    .await;
-    racing_activations_agree(Arc::new(
-        RedisKeyStore::connect(&redis.store_settings()).expect("connect"),
-    ))
-    .await;
+    let connect = || Arc::new(RedisKeyStore::connect(&redis.store_settings()).expect("connect"));
+    contract(connect()).await;
+    lease_contract(connect()).await;
+    racing_slots_have_one_winner(connect()).await;
 }

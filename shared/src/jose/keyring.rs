@@ -19,6 +19,8 @@ struct VerifyingKey {
 #[derive(Default)]
 pub struct KeyRing {
     signer: Option<Arc<SigningKey>>,
+    /// Unix seconds past which the signing key is retired (0: unknown, never).
+    signer_not_after: i64,
     verifiers: HashMap<String, VerifyingKey>,
 }
 
@@ -75,6 +77,7 @@ pub enum VerifyError {
 
 impl KeyRing {
     pub fn from_key_set(set: KeySet) -> Result<Self, JoseError> {
+        let signer_not_after = set.active.as_ref().map(|a| a.not_after).unwrap_or_default();
         let signer = match set.active {
             Some(active) => Some(Arc::new(SigningKey::from_pkcs8(
                 &active.kid,
@@ -94,11 +97,21 @@ impl KeyRing {
             let alg = parse_algorithm(&public.alg)?;
             verifiers.insert(public.kid.clone(), VerifyingKey { alg, key });
         }
-        Ok(Self { signer, verifiers })
+        Ok(Self {
+            signer,
+            signer_not_after,
+            verifiers,
+        })
     }
 
     pub fn signer(&self) -> Option<&Arc<SigningKey>> {
         self.signer.as_ref()
+    }
+
+    /// Whether the signing key is past its retirement (a signer cut off from jwks-service
+    /// keeps signing until then).
+    pub fn signer_retired(&self, now: i64) -> bool {
+        self.signer_not_after > 0 && now >= self.signer_not_after
     }
 
     pub fn published_kids(&self) -> impl Iterator<Item = &str> {

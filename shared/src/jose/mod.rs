@@ -16,6 +16,14 @@ pub use jsonwebtoken::Algorithm;
 pub use keyring::{Expectations, KeyRing, Verified, VerifyError};
 pub use signer::SigningKey;
 
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

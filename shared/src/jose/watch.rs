@@ -87,9 +87,13 @@ impl ReadinessCheck for SigningKeyReady {
     }
 
     async fn check(&self) -> Result<(), String> {
-        match self.0.borrow().signer() {
-            Some(_) => Ok(()),
+        let ring = self.0.borrow();
+        match ring.signer() {
             None => Err("no signing key received from jwks-service yet".into()),
+            Some(_) if ring.signer_retired(super::unix_now()) => {
+                Err("the signing key is past its retirement and jwks-service sent no successor".into())
+            }
+            Some(_) => Ok(()),
         }
     }
 }

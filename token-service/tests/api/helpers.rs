@@ -72,15 +72,26 @@ pub async fn spawn_configured(
     store: StoreSettings,
     tweak: impl FnOnce(&mut identity_service::settings::Settings),
 ) -> TestSystem {
-    let jwks = jwks_service::startup::Application::build(jwks_service::settings::Settings {
+    spawn_tuned(store, |_| {}, tweak).await
+}
+
+/// The three services with jwks-service's and identity-service's settings adjusted.
+pub async fn spawn_tuned(
+    store: StoreSettings,
+    tweak_jwks: impl FnOnce(&mut jwks_service::settings::Settings),
+    tweak: impl FnOnce(&mut identity_service::settings::Settings),
+) -> TestSystem {
+    let mut jwks_settings = jwks_service::settings::Settings {
         profile: Profile::Development,
         http: listen(),
         grpc: listen(),
         store: store.clone(),
         ..Default::default()
-    })
-    .await
-    .expect("jwks builds");
+    };
+    tweak_jwks(&mut jwks_settings);
+    let jwks = jwks_service::startup::Application::build(jwks_settings)
+        .await
+        .expect("jwks builds");
     let jwks = run(jwks).await;
     let mut identity_settings = identity_service::settings::Settings {
         profile: Profile::Development,

@@ -7,5 +7,6 @@ mod helpers;
 mod introspect;
 mod provider_revocation;
 mod revoke;
+mod rotation;
 mod store_contract;
 mod token;

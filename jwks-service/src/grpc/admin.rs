@@ -1,0 +1,56 @@
+//! `KeyAdmin`: `agentctl keys rotate` and `agentctl keys list`, on the internal port.
+
+use std::sync::Arc;
+
+use proto::keys::v1::key_admin_server::{KeyAdmin, KeyAdminServer};
+use proto::keys::v1::{KeyInfo, ListKeysRequest, ListKeysResponse, RotateRequest};
+use tonic::{Request, Response, Status};
+
+use crate::keys::{KeyManager, KeyState, StoredKey};
+
+#[derive(Debug, Clone)]
+pub struct KeyAdminGrpc {
+    keys: Arc<KeyManager>,
+}
+
+impl KeyAdminGrpc {
+    pub fn server(keys: Arc<KeyManager>) -> KeyAdminServer<Self> {
+        KeyAdminServer::new(Self { keys })
+    }
+}
+
+fn info(key: &StoredKey, state: KeyState) -> KeyInfo {
+    KeyInfo {
+        kid: key.kid.clone(),
+        alg: key.alg.clone(),
+        state: state.as_str().to_owned(),
+        created_at_ms: key.created_at * 1000,
+        activate_at_ms: key.activate_at_ms,
+    }
+}
+
+fn unavailable(error: shared::store::StoreError) -> Status {
+    tracing::warn!(%error, "key admin request failed");
+    Status::unavailable("key store unavailable, retry")
+}
+
+#[tonic::async_trait]
+impl KeyAdmin for KeyAdminGrpc {
+    async fn rotate(&self, request: Request<RotateRequest>) -> Result<Response<KeyInfo>, Status> {
+        let immediate = request.into_inner().immediate;
+        let key = self.keys.rotate(immediate).await.map_err(unavailable)?;
+        let state = if immediate { KeyState::Active } else { KeyState::Next };
+        Ok(Response::new(info(&key, state)))
+    }
+
+    async fn list_keys(&self, _request: Request<ListKeysRequest>) -> Result<Response<ListKeysResponse>, Status> {
+        let view = self.keys.view().await.map_err(unavailable)?;
+        let keys = view
+            .keys
+            .iter()
+            .filter(|(_, state)| *state != KeyState::Retired)
+            .map(|(key, state)| info(key, *state))
+            .collect();
+        Ok(Response::new(ListKeysResponse { keys }))
+    }
+}
