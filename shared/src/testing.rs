@@ -211,3 +211,38 @@ impl Drop for TestProvider {
         drop(handle.stop(false));
     }
 }
+
+/// A service replica running in the background of a test; it stops when dropped.
+#[derive(Debug)]
+pub struct Running {
+    pub http: std::net::SocketAddr,
+    pub grpc: std::net::SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    /// Starts `app` on its already-bound listeners.
+    pub fn start<S>(app: crate::serve::Application<S>) -> Self
+    where
+        S: crate::serve::Service + Sync + 'static,
+    {
+        let (http, grpc) = (app.http_addr(), app.grpc_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            http,
+            grpc,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+}

@@ -8,16 +8,10 @@ use proto::identity::v1::identity_service_client::IdentityServiceClient;
 use proto::identity::v1::{ValidateAssertionRequest, validate_assertion_response::Outcome};
 use shared::jose::SigningKey;
 use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
-use tokio::sync::oneshot;
 
 pub const ISSUER: &str = "https://agentauth.test";
 
-/// A running server; stops when dropped.
-pub struct Running {
-    pub http: SocketAddr,
-    pub grpc: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
+pub use shared::testing::Running;
 
 /// identity-service with its jwks-service peer.
 pub struct TestApp {
@@ -48,16 +42,7 @@ pub async fn spawn_jwks() -> Running {
     let app = jwks_service::startup::Application::build(settings)
         .await
         .expect("jwks builds");
-    let (http, grpc) = (app.http_addr(), app.grpc_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        http,
-        grpc,
-        _stop: stop,
-    }
+    Running::start(app)
 }
 
 pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
@@ -87,17 +72,8 @@ pub async fn spawn_with(store: StoreSettings, tweak: impl FnOnce(&mut Settings))
         .expect("signing key arrives from jwks-service")
         .expect("watcher alive")
         .clone();
-    let (http, grpc) = (app.http_addr(), app.grpc_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
     TestApp {
-        identity: Running {
-            http,
-            grpc,
-            _stop: stop,
-        },
+        identity: Running::start(app),
         outbox,
         _jwks: jwks,
         signer: ring.signer().cloned(),

@@ -136,13 +136,9 @@ async fn without_a_signing_key_registration_is_a_503() {
     let app = identity_service::startup::Application::build(settings)
         .await
         .expect("builds");
-    let url = format!("http://{}/agent/identity", app.http_addr());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let running = shared::testing::Running::start(app);
     let response = reqwest::Client::new()
-        .post(url)
+        .post(running.url("/agent/identity"))
         .json(&json!({ "type": "anonymous" }))
         .send()
         .await

@@ -1,26 +1,9 @@
-use std::net::SocketAddr;
-
 use jwks_service::settings::Settings;
 use jwks_service::startup::Application;
 use shared::settings::{ListenSettings, Profile, StoreBackend, StoreSettings};
-use tokio::sync::oneshot;
 
 /// A running replica; stops when dropped.
-pub struct TestApp {
-    pub http: SocketAddr,
-    pub grpc: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http)
-    }
-
-    pub fn grpc_url(&self) -> String {
-        format!("http://{}", self.grpc)
-    }
-}
+pub type TestApp = shared::testing::Running;
 
 pub fn settings(store: StoreSettings) -> Settings {
     Settings {
@@ -41,14 +24,5 @@ pub fn memory() -> StoreSettings {
 
 pub async fn spawn(settings: Settings) -> TestApp {
     let app = Application::build(settings).await.expect("jwks-service builds");
-    let (http, grpc) = (app.http_addr(), app.grpc_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        http,
-        grpc,
-        _stop: stop,
-    }
+    shared::testing::Running::start(app)
 }

@@ -8,29 +8,14 @@ use serde_json::{Value, json};
 use shared::jose::{SigningKey, unix_now};
 use shared::serve::Service;
 use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
-use tokio::sync::oneshot;
 
 pub const ISSUER: &str = "https://agentauth.test";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// A running server; stops when dropped.
-pub struct Running {
-    pub http: SocketAddr,
-    pub grpc: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
+use shared::testing::Running;
 
-async fn run<S: Service + Send + Sync + 'static>(app: shared::serve::Application<S>) -> Running {
-    let (http, grpc) = (app.http_addr(), app.grpc_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        http,
-        grpc,
-        _stop: stop,
-    }
+async fn run<S: Service + Sync + 'static>(app: shared::serve::Application<S>) -> Running {
+    Running::start(app)
 }
 
 fn listen() -> ListenSettings {

@@ -315,15 +315,11 @@ async fn identity_service_down_is_a_prompt_503_never_a_hang() {
     .await
     .expect("builds");
     crate::helpers::wait_for_key(orphan.service().key_ring()).await;
-    let url = format!("http://{}/oauth2/token", orphan.http_addr());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(orphan.run_until(async {
-        let _ = stopped.await;
-    }));
+    let orphan = shared::testing::Running::start(orphan);
     let started = Instant::now();
     let response = system
         .http
-        .post(url)
+        .post(orphan.url("/oauth2/token"))
         .form(&[("grant_type", JWT_BEARER), ("assertion", &assertion)])
         .send()
         .await
