@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use proto::keys::v1::key_admin_client::KeyAdminClient;
-use proto::keys::v1::{KeyInfo, ListKeysRequest, RotateRequest};
+use proto::keys::v1::{KeyInfo, ListKeysRequest, RewrapRequest, RotateRequest};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::clients::with_causes;
@@ -15,6 +15,9 @@ pub enum KeysCommand {
     Rotate(RotateArgs),
     /// Show every published key: kid, algorithm, state and times.
     List(JwksTarget),
+    /// Re-seal every stored private key under the current key-encryption key (after
+    /// moving the old KEK to keys.previous_keks); the old KEK can then be dropped.
+    Rewrap(JwksTarget),
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +61,15 @@ pub async fn run(command: KeysCommand) -> Result<(), KeysError> {
                 key.alg,
                 when(key.activate_at_ms)
             );
+        }
+        KeysCommand::Rewrap(target) => {
+            let mut admin = connect(&target.jwks_grpc).await?;
+            let result = admin
+                .rewrap(RewrapRequest {})
+                .await
+                .map_err(|status| KeysError::Refused(status.message().to_owned()))?
+                .into_inner();
+            println!("re-sealed {} key(s) under KEK {}", result.rewrapped, result.kek_id);
         }
         KeysCommand::List(target) => {
             let mut admin = connect(&target.jwks_grpc).await?;

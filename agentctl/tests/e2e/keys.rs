@@ -1,4 +1,4 @@
-//! `agentctl keys list|rotate` against a running `agentctl dev`.
+//! `agentctl keys list|rotate|rewrap` against a running `agentctl dev`.
 
 use crate::helpers::{DevServer, agentctl, describe, run};
 
@@ -38,6 +38,12 @@ fn keys_list_and_rotate_drive_the_lifecycle() {
         "the old key still signs"
     );
     assert_eq!(after.iter().filter(|(_, state)| state == "next").count(), 1);
+
+    let rewrap = keys(&server, &["rewrap"]);
+    assert!(
+        rewrap.starts_with("re-sealed 0 key(s) under KEK "),
+        "all keys already under the current KEK: {rewrap}"
+    );
 
     keys(&server, &["rotate", "--now"]);
     let now = listed(&server);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use proto::keys::v1::key_admin_server::{KeyAdmin, KeyAdminServer};
-use proto::keys::v1::{KeyInfo, ListKeysRequest, ListKeysResponse, RotateRequest};
+use proto::keys::v1::{KeyInfo, ListKeysRequest, ListKeysResponse, RewrapRequest, RewrapResponse, RotateRequest};
 use tonic::{Request, Response, Status};
 
 use crate::keys::{KeyManager, KeyState, StoredKey};
@@ -41,6 +41,14 @@ impl KeyAdmin for KeyAdminGrpc {
         let key = self.keys.rotate(immediate).await.map_err(unavailable)?;
         let state = if immediate { KeyState::Active } else { KeyState::Next };
         Ok(Response::new(info(&key, state)))
+    }
+
+    async fn rewrap(&self, _request: Request<RewrapRequest>) -> Result<Response<RewrapResponse>, Status> {
+        let rewrapped = self.keys.rewrap().await.map_err(unavailable)?;
+        Ok(Response::new(RewrapResponse {
+            rewrapped: u32::try_from(rewrapped).unwrap_or(u32::MAX),
+            kek_id: self.keys.current_kek_id().to_owned(),
+        }))
     }
 
     async fn list_keys(&self, _request: Request<ListKeysRequest>) -> Result<Response<ListKeysResponse>, Status> {

@@ -142,6 +142,27 @@ impl KeyManager {
         Ok(key)
     }
 
+    /// Re-seals every key sealed under an older KEK with the current one; returns how
+    /// many were re-sealed.
+    pub async fn rewrap(&self) -> Result<usize, StoreError> {
+        let mut rewrapped = 0;
+        for key in self.store.all().await? {
+            if key.kek_id() == self.keks.current.id() {
+                continue;
+            }
+            let sealed = key.rewrapped(&self.keks).map_err(|e| seal_failure(&key.kid, e))?;
+            if self.store.replace(&sealed).await? {
+                rewrapped += 1;
+                tracing::info!(audit = "key_rewrapped", kid = %key.kid, kek_id = self.keks.current.id(), "signing key re-sealed");
+            }
+        }
+        Ok(rewrapped)
+    }
+
+    pub fn current_kek_id(&self) -> &str {
+        self.keks.current.id()
+    }
+
     async fn add_key(&self, slot: &str, activate_at_ms: i64) -> Result<StoredKey, StoreError> {
         let mut key = generate(self.algorithm, unix_now(), &self.keks.current).map_err(|e| seal_failure("new", e))?;
         key.activate_at_ms = activate_at_ms;

@@ -47,6 +47,15 @@ impl StoredKey {
         keks.open(&self.kid, &self.sealed_private_key)
     }
 
+    /// The same key sealed under `keks.current` (a KEK rotation).
+    pub fn rewrapped(&self, keks: &KekRing) -> Result<Self, SealError> {
+        let der = self.private_key_der(keks)?;
+        Ok(Self {
+            sealed_private_key: keks.current.seal(&self.kid, &der),
+            ..self.clone()
+        })
+    }
+
     /// Which key-encryption key sealed the private half.
     pub fn kek_id(&self) -> &str {
         &self.sealed_private_key.kek_id

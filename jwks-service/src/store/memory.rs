@@ -46,6 +46,17 @@ impl KeyStore for MemoryKeyStore {
         Ok(())
     }
 
+    async fn replace(&self, key: &StoredKey) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        match state.keys.get_mut(&key.kid) {
+            Some(stored) => {
+                *stored = key.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut state = self.state();
         let now = Instant::now();

@@ -23,6 +23,8 @@ pub trait KeyStore: Reachable + std::fmt::Debug {
     /// replicas): a slot is never filled twice, even by two schedulers.
     async fn insert_for_slot(&self, slot: &str, key: &StoredKey) -> Result<bool, StoreError>;
     async fn remove(&self, kid: &str) -> Result<(), StoreError>;
+    /// Replaces a stored key's record (same kid); `false` if it is gone.
+    async fn replace(&self, key: &StoredKey) -> Result<bool, StoreError>;
     /// Takes or renews the scheduling lease for `holder`; `false` while another holds it.
     async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
 }

@@ -15,6 +15,13 @@ redis.call('HSET', KEYS[1], 'key:' .. ARGV[2], ARGV[3])
 return 1
 ";
 
+/// Replaces a record only if it still exists (a retired key is not resurrected).
+const REPLACE: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'key:' .. ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'key:' .. ARGV[1], ARGV[2])
+return 1
+";
+
 /// Takes the lease if free, renews it if ours. ARGV[1] holder, ARGV[2] ttl ms.
 const LEASE: &str = r"
 local holder = redis.call('GET', KEYS[1])
@@ -31,6 +38,7 @@ pub struct RedisKeyStore {
     set_key: String,
     lease_key: String,
     insert: redis::Script,
+    replace: redis::Script,
     lease: redis::Script,
 }
 
@@ -48,6 +56,7 @@ impl RedisKeyStore {
             set_key: keys.key("keys", "set"),
             lease_key: keys.key("lease", "scheduler"),
             insert: redis::Script::new(INSERT_FOR_SLOT),
+            replace: redis::Script::new(REPLACE),
             lease: redis::Script::new(LEASE),
         })
     }
@@ -86,6 +95,17 @@ impl KeyStore for RedisKeyStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(())
+    }
+
+    async fn replace(&self, key: &StoredKey) -> Result<bool, StoreError> {
+        let replaced: i64 = self
+            .replace
+            .key(&self.set_key)
+            .arg(&key.kid)
+            .arg(encode_json(key))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(replaced == 1)
     }
 
     async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError> {

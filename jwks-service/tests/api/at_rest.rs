@@ -6,7 +6,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jwks_service::settings::Settings;
+use proto::keys::v1::RewrapRequest;
 use proto::keys::v1::WatchSigningKeysRequest;
+use proto::keys::v1::key_admin_client::KeyAdminClient;
 use proto::keys::v1::key_service_client::KeyServiceClient;
 use shared::settings::{Profile, SecretSetting, ServiceSettings, StoreSettings};
 use shared::testing::RedisServer;
@@ -89,8 +91,24 @@ async fn the_stored_key_is_unreadable_without_the_kek() {
     drop(wrong);
 
     // KEK rotation: the new KEK seals, the old one still opens what it sealed.
-    let rotated = spawn(with_keks(store, 2, &[1])).await;
+    let rotated = spawn(with_keks(store.clone(), 2, &[1])).await;
     assert_eq!(streamed_private_key(&rotated).await, der, "same key, still readable");
+
+    // `agentctl keys rewrap`: re-sealed under the new KEK, the old one can go.
+    let mut admin = KeyAdminClient::connect(rotated.grpc_url())
+        .await
+        .expect("admin connects");
+    let rewrap = admin.rewrap(RewrapRequest {}).await.expect("rewrap").into_inner();
+    assert_eq!(rewrap.rewrapped, 1);
+    let again = admin.rewrap(RewrapRequest {}).await.expect("rewrap").into_inner();
+    assert_eq!(again.rewrapped, 0, "nothing left under the old KEK");
+    drop(rotated);
+    let only_new = spawn(with_keks(store, 2, &[])).await;
+    assert_eq!(
+        streamed_private_key(&only_new).await,
+        der,
+        "readable without the old KEK"
+    );
 }
 
 #[test]

@@ -31,8 +31,14 @@ async fn contract(store: Arc<dyn KeyStore>) {
         first.private_key_der(&keks),
         "round-trips"
     );
+    let rewrapped = second.rewrapped(&keks).expect("rewrap");
+    assert!(store.replace(&rewrapped).await.expect("replace"));
     store.remove(&first.kid).await.expect("remove");
-    assert_eq!(store.all().await.expect("read"), vec![second]);
+    assert_eq!(store.all().await.expect("read"), vec![rewrapped]);
+    assert!(
+        !store.replace(&first).await.expect("replace"),
+        "a removed key is not resurrected"
+    );
     assert!(
         !store.insert_for_slot("slot-1", &first).await.expect("insert"),
         "removal frees no slot"
