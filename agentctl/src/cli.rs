@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{clients, dev, keys};
+use crate::{certs, clients, dev, keys};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,6 +26,9 @@ pub enum Command {
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The internal PKI for mTLS between the services.
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +53,8 @@ pub enum CliError {
     Clients(#[from] clients::ClientsError),
     #[error(transparent)]
     Keys(#[from] keys::KeysError),
+    #[error(transparent)]
+    Certs(#[from] certs::CertsError),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -57,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Dev(args) => dev::run(args, shared::shutdown::signal()).await?,
         Command::Clients(ClientsCommand::Create(args)) => clients::create(args).await?,
         Command::Keys(command) => keys::run(command).await?,
+        Command::Certs(command) => certs::run(command)?,
     }
     Ok(())
 }

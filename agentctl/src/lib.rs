@@ -6,10 +6,12 @@
 //! - [`clients`]: `agentctl clients create`, through token-service's internal
 //!   `ClientAdmin` gRPC API (never the public HTTP surface).
 //! - [`keys`]: `agentctl keys rotate|list`, through jwks-service's internal `KeyAdmin` API.
+//! - [`certs`]: `agentctl certs init`, the internal CA and per-service certificates.
 //! - [`cli`]: the command line.
 
 #![forbid(unsafe_code)]
 
+pub mod certs;
 pub mod cli;
 pub mod clients;
 pub mod dev;

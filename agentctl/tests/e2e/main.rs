@@ -4,6 +4,7 @@
 //! `curl`, `python3` and PyJWT (`pip install 'pyjwt[crypto]'`) must be installed: the
 //! tests fail, never skip, without them.
 //!
+//! - `certs`: `agentctl certs init`, checked with the openssl command.
 //! - `keys`: `agentctl keys list` and `rotate` against a running dev.
 //! - `claim_browser`: the claim ceremony with headless Chromium (chromedriver) as the human.
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
@@ -12,6 +13,7 @@
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
 mod browser;
+mod certs;
 mod claim_browser;
 mod clients;
 mod dev_args;
