@@ -53,8 +53,11 @@ impl Browser {
         ];
         let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        // The implicit wait lets element look-ups wait for the page a click navigated to
+        // (a form submission returns before the next page has loaded).
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "timeouts": {"implicit": 10_000},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
         }}});
         let created = call(
