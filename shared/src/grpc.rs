@@ -5,7 +5,10 @@ use std::future::Future;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use tokio_stream::wrappers::TcpListenerStream;
+use std::sync::Arc;
+
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::service::Routes;
 use tonic::transport::{Channel, Endpoint, Server};
 
@@ -35,18 +38,66 @@ fn endpoint(peer: &PeerSettings, key: &str) -> Result<Endpoint, SettingsError> {
 
 pub type ServeError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves `routes` plus `grpc.health.v1` on `listener` until `shutdown` resolves.
+/// How long a client may take to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `routes` plus `grpc.health.v1` on `listener` until `shutdown` resolves; over
+/// mutual TLS when `tls` is given (see [`crate::tls`]).
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let (_reporter, health) = tonic_health::server::health_reporter();
-    let incoming = TcpListenerStream::new(tokio::net::TcpListener::from_std(listener)?);
-    Server::builder()
-        .add_routes(routes)
-        .add_service(health)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let server = Server::builder().add_routes(routes).add_service(health);
+    match tls {
+        None => {
+            server
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+                .await?
+        }
+        Some(config) => {
+            server
+                .serve_with_incoming_shutdown(tls_incoming(listener, config), shutdown)
+                .await?
+        }
+    }
     Ok(())
+}
+
+/// Accepted connections whose TLS handshake succeeded; handshakes run concurrently and
+/// failures (no certificate, wrong CA, wrong service) are dropped and logged.
+fn tls_incoming(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+) -> ReceiverStream<Result<TlsStream<tokio::net::TcpStream>, std::io::Error>> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "grpc accept failed");
+                    continue;
+                }
+            };
+            if tx.is_closed() {
+                break;
+            }
+            let (acceptor, accepted) = (acceptor.clone(), tx.clone());
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = accepted.send(Ok(stream)).await;
+                    }
+                    Ok(Err(error)) => tracing::warn!(%peer, %error, "internal tls handshake refused"),
+                    Err(_) => tracing::warn!(%peer, "internal tls handshake timed out"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
 }

@@ -13,6 +13,7 @@
 //! - [`grpc`]: client channels with bounded timeouts.
 //! - [`serve`]: one replica's HTTP + gRPC servers with a bounded drain.
 //! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
+//! - [`tls`]: internal mTLS (TLS 1.3, peers checked by service name).
 //! - `testing` (feature `testing`): a real `redis-server` per test.
 
 #![forbid(unsafe_code)]
@@ -31,3 +32,4 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;

@@ -42,7 +42,7 @@ where
     .run();
     let http_handle = http.handle();
     let (stop_grpc, grpc_stopped) = oneshot::channel::<()>();
-    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, async {
+    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, None, async {
         let _ = grpc_stopped.await;
     }));
     let mut http_task = tokio::spawn(http);

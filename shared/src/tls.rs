@@ -1,0 +1,168 @@
+//! Internal mTLS for gRPC between the services: TLS 1.3 only, both sides present a
+//! certificate from the internal CA (`agentctl certs init`), and each side checks the
+//! other is the service it must be: clients by the server name they dial, servers by
+//! the list of client names allowed to call them. A wrong or missing certificate fails
+//! the handshake, before any request is read.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
+
+use crate::settings::SettingsError;
+
+/// This replica's place in the internal PKI: the CA, its certificate and key (PEM).
+#[derive(Clone)]
+pub struct InternalTls {
+    ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl fmt::Debug for InternalTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InternalTls").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("internal TLS: {0}")]
+pub struct TlsError(String);
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+impl InternalTls {
+    pub fn from_pem(ca_pem: &str, cert_pem: &str, key_pem: &str) -> Self {
+        Self {
+            ca_pem: ca_pem.to_owned(),
+            cert_pem: cert_pem.to_owned(),
+            key_pem: key_pem.to_owned(),
+        }
+    }
+
+    /// Reads `ca.pem`, `<name>.pem` and `<name>-key.pem` from `dir` (the layout of
+    /// `agentctl certs init`); `setting` names the setting in errors.
+    pub fn from_dir(dir: &Path, name: &str, setting: &str) -> Result<Self, SettingsError> {
+        let read = |file: String| {
+            std::fs::read_to_string(dir.join(&file))
+                .map_err(|e| SettingsError::invalid(setting, format!("cannot read {}: {e}", dir.join(&file).display())))
+        };
+        let tls = Self::from_pem(
+            &read("ca.pem".into())?,
+            &read(format!("{name}.pem"))?,
+            &read(format!("{name}-key.pem"))?,
+        );
+        tls.server_config(&[])
+            .map_err(|e| SettingsError::invalid(setting, e.to_string()))?;
+        Ok(tls)
+    }
+
+    fn roots(&self) -> Result<Arc<RootCertStore>, TlsError> {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
+            let cert = cert.map_err(|e| TlsError(format!("CA certificate: {e}")))?;
+            roots.add(cert).map_err(|e| TlsError(format!("CA certificate: {e}")))?;
+        }
+        Ok(Arc::new(roots))
+    }
+
+    /// A server that only completes handshakes with clients whose certificate comes from
+    /// the CA and names one of `allowed_clients`.
+    pub fn server_config(&self, allowed_clients: &[&str]) -> Result<Arc<ServerConfig>, TlsError> {
+        let inner = WebPkiClientVerifier::builder_with_provider(self.roots()?, provider())
+            .build()
+            .map_err(|e| TlsError(e.to_string()))?;
+        let allowed = allowed_clients
+            .iter()
+            .map(|name| {
+                ServerName::try_from(name.to_string()).map_err(|e| TlsError(format!("client name `{name}`: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let chain = CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError(format!("certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(|e| TlsError(format!("key: {e}")))?;
+        let mut config = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| TlsError(e.to_string()))?
+            .with_client_cert_verifier(Arc::new(NamedClients { inner, allowed }))
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError(e.to_string()))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// Client TLS for dialling the service whose certificate names `server_name`.
+    pub fn client_config(&self, server_name: &str) -> tonic::transport::ClientTlsConfig {
+        tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&self.ca_pem))
+            .identity(tonic::transport::Identity::from_pem(&self.cert_pem, &self.key_pem))
+            .domain_name(server_name)
+    }
+}
+
+/// The CA's verdict, then the name check: a valid certificate for another service is
+/// still refused.
+#[derive(Debug)]
+struct NamedClients {
+    inner: Arc<dyn ClientCertVerifier>,
+    allowed: Vec<ServerName<'static>>,
+}
+
+impl ClientCertVerifier for NamedClients {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let cert = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        if self
+            .allowed
+            .iter()
+            .any(|name| cert.verify_is_valid_for_subject_name(name).is_ok())
+        {
+            Ok(ClientCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
