@@ -1,18 +1,10 @@
-//! `agentctl certs init`: the internal PKI for mTLS between the services. An internal CA
-//! and one certificate + key per service (and one for agentctl itself), valid for the
-//! Kubernetes service names and localhost, written in the layout the services read
-//! (`ca.pem`, `<name>.pem`, `<name>-key.pem`), which also loads as Kubernetes secrets.
+//! `agentctl certs init`: writes the internal PKI for mTLS between the services (see
+//! [`shared::pki`]); also usable as Kubernetes secrets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-
-/// Everything that speaks internal gRPC, by the name its certificate is issued to.
-pub const MEMBERS: [&str; 4] = ["identity-service", "token-service", "jwks-service", "agentctl"];
+use shared::pki::{MEMBERS, PkiError};
 
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
@@ -33,138 +25,11 @@ pub struct InitArgs {
     pub days: i64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CertsError {
-    #[error("certificate generation failed: {0}")]
-    Generate(#[from] rcgen::Error),
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("{0} already exists; refusing to overwrite a PKI")]
-    Exists(PathBuf),
-}
-
-/// A PEM certificate and its PEM private key.
-#[derive(Debug)]
-pub struct Issued {
-    pub name: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-/// The CA (certificate and key) and everything it issued.
-#[derive(Debug)]
-pub struct Pki {
-    pub ca: Issued,
-    pub members: Vec<Issued>,
-}
-
-/// The names a member's certificate is valid for.
-pub fn subject_names(name: &str, namespace: &str) -> Vec<String> {
-    vec![
-        name.to_owned(),
-        format!("{name}.{namespace}"),
-        format!("{name}.{namespace}.svc"),
-        format!("{name}.{namespace}.svc.cluster.local"),
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-    ]
-}
-
-pub fn generate(namespace: &str, days: i64) -> Result<Pki, CertsError> {
-    let now = time::OffsetDateTime::now_utc();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params.distinguished_name = named("agentauth internal CA");
-    ca_params.not_before = now - time::Duration::hours(1);
-    ca_params.not_after = now + time::Duration::days(days * 10);
-    let ca_key = KeyPair::generate()?;
-    let ca_key_pem = ca_key.serialize_pem();
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key)?;
-    let members = MEMBERS
-        .iter()
-        .map(|name| {
-            let mut params = CertificateParams::new(subject_names(name, namespace))?;
-            params.distinguished_name = named(name);
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
-            params.not_before = now - time::Duration::hours(1);
-            params.not_after = now + time::Duration::days(days);
-            let key = KeyPair::generate()?;
-            let cert = params.signed_by(&key, &ca)?;
-            Ok(Issued {
-                name: (*name).to_owned(),
-                cert_pem: cert.pem(),
-                key_pem: key.serialize_pem(),
-            })
-        })
-        .collect::<Result<_, CertsError>>()?;
-    Ok(Pki {
-        ca: Issued {
-            name: "ca".into(),
-            cert_pem: ca.pem(),
-            key_pem: ca_key_pem,
-        },
-        members,
-    })
-}
-
-fn named(common_name: &str) -> DistinguishedName {
-    let mut name = DistinguishedName::new();
-    name.push(DnType::OrganizationName, "agentauth");
-    name.push(DnType::CommonName, common_name);
-    name
-}
-
-impl Pki {
-    /// Writes `ca.pem`, `ca-key.pem` and `<name>.pem` + `<name>-key.pem` per member; keys
-    /// are readable by their owner only.
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, CertsError> {
-        std::fs::create_dir_all(dir).map_err(|source| CertsError::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let mut written = Vec::new();
-        for issued in std::iter::once(&self.ca).chain(&self.members) {
-            written.push(write_new(
-                &dir.join(format!("{}.pem", issued.name)),
-                &issued.cert_pem,
-                0o644,
-            )?);
-            written.push(write_new(
-                &dir.join(format!("{}-key.pem", issued.name)),
-                &issued.key_pem,
-                0o600,
-            )?);
-        }
-        Ok(written)
-    }
-}
-
-fn write_new(path: &Path, contents: &str, mode: u32) -> Result<PathBuf, CertsError> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let fail = |source| CertsError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => CertsError::Exists(path.to_owned()),
-            _ => fail(e),
-        })?;
-    file.write_all(contents.as_bytes()).map_err(fail)?;
-    Ok(path.to_owned())
-}
-
-pub fn run(command: CertsCommand) -> Result<(), CertsError> {
+pub fn run(command: CertsCommand) -> Result<(), PkiError> {
     match command {
         CertsCommand::Init(args) => {
-            let written = generate(&args.namespace, args.days)?.write(&args.out)?;
+            let members: Vec<(&str, &[&str])> = MEMBERS.iter().map(|m| (*m, &[][..])).collect();
+            let written = shared::pki::generate(&members, &args.namespace, args.days)?.write(&args.out)?;
             for path in written {
                 println!("{}", path.display());
             }

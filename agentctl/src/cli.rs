@@ -54,7 +54,7 @@ pub enum CliError {
     #[error(transparent)]
     Keys(#[from] keys::KeysError),
     #[error(transparent)]
-    Certs(#[from] certs::CertsError),
+    Certs(#[from] shared::pki::PkiError),
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {

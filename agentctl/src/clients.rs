@@ -1,11 +1,8 @@
 //! `agentctl clients …` through token-service's `ClientAdmin` gRPC API.
 
-use std::time::Duration;
-
 use clap::Args;
 use proto::clients::v1::CreateClientRequest;
 use proto::clients::v1::client_admin_client::ClientAdminClient;
-use tonic::transport::Endpoint;
 
 use crate::cli::TokenTarget;
 
@@ -19,12 +16,12 @@ pub struct CreateArgs {
     pub name: String,
     #[command(flatten)]
     pub target: TokenTarget,
+    #[command(flatten)]
+    pub tls: crate::channel::TlsTarget,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientsError {
-    #[error("bad token-service address `{url}`: {reason}")]
-    BadAddress { url: String, reason: String },
     #[error("cannot reach token-service at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("token-service refused: {0}")]
@@ -40,7 +37,7 @@ pub struct CreatedClient {
 }
 
 pub async fn create(args: CreateArgs) -> Result<(), ClientsError> {
-    let created = create_client(&args.target.token_grpc, args.scopes, args.name).await?;
+    let created = create_client(&args.target.token_grpc, &args.tls.tls_dir, args.scopes, args.name).await?;
     println!("client_id:     {}", created.client_id);
     println!("client_secret: {}", created.client_secret);
     println!("scopes:        {}", created.scopes.join(" "));
@@ -48,19 +45,17 @@ pub async fn create(args: CreateArgs) -> Result<(), ClientsError> {
     Ok(())
 }
 
-pub async fn create_client(url: &str, scopes: Vec<String>, name: String) -> Result<CreatedClient, ClientsError> {
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| ClientsError::BadAddress {
-        url: url.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let channel = endpoint
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(10))
-        .connect()
+pub async fn create_client(
+    url: &str,
+    tls_dir: &std::path::Path,
+    scopes: Vec<String>,
+    name: String,
+) -> Result<CreatedClient, ClientsError> {
+    let channel = crate::channel::connect(url, "token-service", tls_dir)
         .await
-        .map_err(|e| ClientsError::Unreachable {
+        .map_err(|reason| ClientsError::Unreachable {
             url: url.to_owned(),
-            reason: with_causes(&e),
+            reason,
         })?;
     let response = ClientAdminClient::new(channel)
         .create_client(CreateClientRequest { scopes, name })
@@ -72,16 +67,4 @@ pub async fn create_client(url: &str, scopes: Vec<String>, name: String) -> Resu
         client_secret: response.client_secret,
         scopes: response.scopes,
     })
-}
-
-/// An error with its whole source chain: "transport error: connection refused".
-pub fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

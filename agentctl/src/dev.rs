@@ -34,6 +34,9 @@ pub struct DevArgs {
     /// Directory where claim mails are written as .eml files (no mail leaves the machine).
     #[arg(long)]
     pub outbox: Option<std::path::PathBuf>,
+    /// Where the ephemeral internal PKI is written (agentctl reads its certificate there).
+    #[arg(long, env = "AGENTAUTH_TLS_DIR", default_value_os_t = default_tls_dir())]
+    pub tls_dir: std::path::PathBuf,
     /// Key-encryption key file (32 random bytes, base64) sealing signing keys in the store.
     /// Without it an ephemeral KEK is used: fine in memory, but with --redis-url the keys
     /// stored by one run cannot be opened by the next.
@@ -54,6 +57,8 @@ pub enum DevError {
     },
     #[error("server failed: {0}")]
     Serve(ServeError),
+    #[error("dev PKI: {0}")]
+    Pki(shared::pki::PkiError),
     #[error(
         "the services did not exchange signing keys within {0:?} (with --redis-url, pass the --kek-file that sealed the stored key)"
     )]
@@ -65,6 +70,8 @@ pub enum DevError {
 pub struct DevSystem {
     listeners: Listeners,
     pub issuer: String,
+    grpc_tls: std::sync::Arc<shared::tls::TlsServerConfig>,
+    tls_dir: std::path::PathBuf,
     jwks: JwksService,
     identity: IdentityService,
     token: TokenService,
@@ -80,7 +87,15 @@ impl DevSystem {
             .public_base_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", listeners.http_addr()));
-        let peer = PeerSettings::new(&format!("http://{}", listeners.grpc_addr()));
+        let server_tls = crate::dev_pki::prepare(&args.tls_dir).map_err(DevError::Pki)?;
+        let peer = |name: &str| PeerSettings {
+            server_name: Some(name.to_owned()),
+            ..PeerSettings::new(&format!("https://{}", listeners.grpc_addr()))
+        };
+        let internal_tls = shared::tls::InternalTlsSettings {
+            dir: Some(args.tls_dir.clone()),
+            allowed_clients: Vec::new(),
+        };
         let store = match &args.redis_url {
             Some(url) => StoreSettings {
                 backend: StoreBackend::Redis,
@@ -96,6 +111,7 @@ impl DevSystem {
         let mut jwks = jwks_service::settings::Settings {
             profile: Profile::Development,
             store: store.clone(),
+            internal_tls: internal_tls.clone(),
             ..Default::default()
         };
         jwks.keys.kek.file = args.kek_file.clone();
@@ -103,7 +119,8 @@ impl DevSystem {
             profile: Profile::Development,
             public_base_url: issuer.clone(),
             store: store.clone(),
-            jwks: peer.clone(),
+            jwks: peer("jwks-service"),
+            internal_tls: internal_tls.clone(),
             ..Default::default()
         };
         if let Some(outbox) = &args.outbox {
@@ -113,14 +130,22 @@ impl DevSystem {
             profile: Profile::Development,
             public_base_url: issuer.clone(),
             store,
-            identity: peer.clone(),
-            jwks: peer,
+            identity: peer("identity-service"),
+            jwks: peer("jwks-service"),
+            internal_tls,
             ..Default::default()
         };
         Ok(Self {
             jwks: build::<JwksService>("jwks-service", jwks, sources.clone()).await?,
             identity: build::<IdentityService>("identity-service", identity, sources.clone()).await?,
             token: build::<TokenService>("token-service", token, sources).await?,
+            grpc_tls: server_tls.server_config(&shared::pki::MEMBERS).map_err(|e| {
+                DevError::Pki(shared::pki::PkiError::Write {
+                    path: args.tls_dir.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            })?,
+            tls_dir: args.tls_dir.clone(),
             listeners,
             issuer,
         })
@@ -152,10 +177,23 @@ impl DevSystem {
             identity(cfg);
             token(cfg);
         };
-        shared::serve::run(self.listeners, configure, routes.routes(), probe, draining, shutdown)
-            .await
-            .map_err(DevError::Serve)
+        shared::serve::run(
+            self.listeners,
+            configure,
+            routes.routes(),
+            Some(self.grpc_tls),
+            probe,
+            draining,
+            shutdown,
+        )
+        .await
+        .map_err(DevError::Serve)
     }
+}
+
+/// Where `agentctl dev` writes its PKI and other commands look for it by default.
+pub fn default_tls_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("agentauth-dev-tls")
 }
 
 /// Loads a service's settings over the dev defaults and builds it, naming it on failure.
@@ -217,6 +255,7 @@ fn banner(system: &DevSystem, redis_url: Option<&str>) -> String {
         format!("  http:      http://{}", system.http_addr()),
         format!("  grpc:      http://{} (internal: agentctl, service-to-service)", system.grpc_addr()),
         format!("  store:     {store}"),
+        format!("  tls:       {} (internal mTLS; agentctl reads its certificate here)", system.tls_dir.display()),
         match system.identity.outbox_dir() {
             Some(dir) => format!("  outbox:    {} (claim mails, one .eml each)", dir.display()),
             None => "  outbox:    none (mail goes out over SMTP)".to_owned(),

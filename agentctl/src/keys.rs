@@ -5,9 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 use proto::keys::v1::key_admin_client::KeyAdminClient;
 use proto::keys::v1::{KeyInfo, ListKeysRequest, RewrapRequest, RotateRequest};
-use tonic::transport::{Channel, Endpoint};
-
-use crate::clients::with_causes;
+use tonic::transport::Channel;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -36,6 +34,8 @@ pub struct JwksTarget {
     /// jwks-service internal gRPC URL.
     #[arg(long, env = "AGENTAUTH_JWKS_GRPC", default_value = "http://127.0.0.1:50051")]
     pub jwks_grpc: String,
+    #[command(flatten)]
+    pub tls: crate::channel::TlsTarget,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub enum KeysError {
 pub async fn run(command: KeysCommand) -> Result<(), KeysError> {
     match command {
         KeysCommand::Rotate(args) => {
-            let mut admin = connect(&args.target.jwks_grpc).await?;
+            let mut admin = connect(&args.target).await?;
             let key = admin
                 .rotate(RotateRequest { immediate: args.now })
                 .await
@@ -63,7 +63,7 @@ pub async fn run(command: KeysCommand) -> Result<(), KeysError> {
             );
         }
         KeysCommand::Rewrap(target) => {
-            let mut admin = connect(&target.jwks_grpc).await?;
+            let mut admin = connect(&target).await?;
             let result = admin
                 .rewrap(RewrapRequest {})
                 .await
@@ -72,7 +72,7 @@ pub async fn run(command: KeysCommand) -> Result<(), KeysError> {
             println!("re-sealed {} key(s) under KEK {}", result.rewrapped, result.kek_id);
         }
         KeysCommand::List(target) => {
-            let mut admin = connect(&target.jwks_grpc).await?;
+            let mut admin = connect(&target).await?;
             let keys = admin
                 .list_keys(ListKeysRequest {})
                 .await
@@ -104,17 +104,12 @@ fn when(unix_ms: i64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-async fn connect(url: &str) -> Result<KeyAdminClient<Channel>, KeysError> {
-    let unreachable = |reason: String| KeysError::Unreachable {
-        url: url.to_owned(),
-        reason,
-    };
-    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| unreachable(e.to_string()))?;
-    let channel = endpoint
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(10))
-        .connect()
+async fn connect(target: &JwksTarget) -> Result<KeyAdminClient<Channel>, KeysError> {
+    let channel = crate::channel::connect(&target.jwks_grpc, "jwks-service", &target.tls.tls_dir)
         .await
-        .map_err(|e| unreachable(with_causes(&e)))?;
+        .map_err(|reason| KeysError::Unreachable {
+            url: target.jwks_grpc.clone(),
+            reason,
+        })?;
     Ok(KeyAdminClient::new(channel))
 }

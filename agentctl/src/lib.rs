@@ -12,7 +12,9 @@
 #![forbid(unsafe_code)]
 
 pub mod certs;
+pub mod channel;
 pub mod cli;
 pub mod clients;
 pub mod dev;
+pub mod dev_pki;
 pub mod keys;

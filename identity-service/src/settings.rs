@@ -1,6 +1,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::tls::InternalTlsSettings;
+
+/// The name this service's internal certificate is issued to.
+pub const SERVICE_NAME: &str = "identity-service";
 
 use crate::claim::ClaimSettings;
 use crate::http::resource_metadata::ProtectedResource;
@@ -22,6 +26,8 @@ pub struct Settings {
     /// Internal port: `IdentityService` for token-service.
     pub grpc: ListenSettings,
     pub store: StoreSettings,
+    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
+    pub internal_tls: InternalTlsSettings,
     /// jwks-service's internal gRPC port, for the signing key stream.
     pub jwks: PeerSettings,
     /// Pepper for keyed hashes of claim tokens; required in production.
@@ -108,6 +114,7 @@ impl Default for Settings {
             http: ListenSettings::new("0.0.0.0", 8080),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
+            internal_tls: InternalTlsSettings::allowing(&["token-service", "agentctl"]),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
             assertion: AssertionSettings {
@@ -171,6 +178,8 @@ impl ServiceSettings for Settings {
                 return Err(SettingsError::invalid(key, "every scope must be in scopes_supported"));
             }
         }
+        // Last, so the rules above report first; production refuses plaintext gRPC.
+        self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())
     }
 }
@@ -237,6 +246,14 @@ mod tests {
         s.hash_pepper.value = Some("pepper".into());
         s.public_base_url = "http://auth.example.com".into();
         assert!(s.validate().expect_err("http").to_string().contains("https"));
+    }
+
+    #[test]
+    fn production_refuses_plaintext_grpc() {
+        let mut s = Settings::default();
+        s.hash_pepper.value = Some("pepper".into());
+        let err = s.validate().expect_err("must refuse");
+        assert!(err.to_string().contains("internal_tls.dir"), "{err}");
     }
 
     #[test]

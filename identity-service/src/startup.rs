@@ -17,12 +17,13 @@ use crate::grpc::IdentityGrpc;
 use crate::mail::MailBackend;
 use crate::providers::ProviderKeys;
 use crate::registration::RegistrationPolicy;
-use crate::settings::{Settings, scopes};
+use crate::settings::{SERVICE_NAME, Settings, scopes};
 use crate::state::AppState;
 use crate::store;
 
 #[derive(Debug)]
 pub struct IdentityService {
+    grpc_tls: Option<Arc<shared::tls::TlsServerConfig>>,
     state: Arc<AppState>,
     outbox: Option<std::path::PathBuf>,
     _key_watcher: KeyWatcher,
@@ -38,8 +39,10 @@ impl Service for IdentityService {
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
+        let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
         let stores = store::from_settings(&settings.store)?;
-        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks")?);
+        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks", tls.as_ref())?);
         let registration = &settings.registration;
         let state = AppState {
             issuer: settings.public_base_url.clone(),
@@ -74,6 +77,7 @@ impl Service for IdentityService {
         };
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok(Self {
+            grpc_tls,
             state: Arc::new(state),
             outbox,
             _key_watcher: key_watcher,
@@ -101,6 +105,10 @@ impl Mountable for IdentityService {
 
     fn add_grpc(&self, routes: &mut RoutesBuilder, _draining: &Draining) {
         routes.add_service(IdentityGrpc::server(self.state.clone()));
+    }
+
+    fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
+        self.grpc_tls.clone()
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

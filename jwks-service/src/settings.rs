@@ -1,6 +1,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::tls::InternalTlsSettings;
+
+/// The name this service's internal certificate is issued to.
+pub const SERVICE_NAME: &str = "jwks-service";
 use shared::settings::{ListenSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings};
 
 use crate::keys::{Kek, KekRing, Schedule};
@@ -12,6 +16,8 @@ pub struct Settings {
     /// Internal port: `KeyService` for signers. Never exposed through the ingress.
     pub grpc: ListenSettings,
     pub store: StoreSettings,
+    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
+    pub internal_tls: InternalTlsSettings,
     pub keys: KeySettings,
 }
 
@@ -69,6 +75,7 @@ impl Default for Settings {
             http: ListenSettings::new("0.0.0.0", 8080),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
+            internal_tls: InternalTlsSettings::allowing(&["identity-service", "token-service", "agentctl"]),
             keys: KeySettings {
                 algorithm: "ES256".into(),
                 jwks_max_age: Duration::from_secs(300),
@@ -117,6 +124,8 @@ impl ServiceSettings for Settings {
         if self.keys.jwks_max_age > Duration::from_secs(24 * 3600) {
             return Err(SettingsError::invalid("keys.jwks_max_age", "must be at most 24h"));
         }
+        // Last, so the rules above report first; production refuses plaintext gRPC.
+        self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())
     }
 }

@@ -15,11 +15,12 @@ use tonic::service::RoutesBuilder;
 use crate::grpc::{KeyAdminGrpc, KeyServiceImpl};
 use crate::http::{self, JwksState};
 use crate::keys::KeyManager;
-use crate::settings::Settings;
+use crate::settings::{SERVICE_NAME, Settings};
 use crate::store::{self, KeyStore};
 
 #[derive(Debug)]
 pub struct JwksService {
+    grpc_tls: Option<Arc<shared::tls::TlsServerConfig>>,
     keys: Arc<KeyManager>,
     store: Arc<dyn KeyStore>,
     max_age_secs: u64,
@@ -42,6 +43,8 @@ impl Service for JwksService {
     /// Builds the service and starts loading (or generating) the signing key.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
+        let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
         let algorithm = shared::jose::parse_algorithm(&settings.keys.algorithm)
             .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
         let store = store::from_settings(&settings.store)?;
@@ -66,6 +69,7 @@ impl Service for JwksService {
         }
         let loader = tokio::spawn(keys.clone().run(holder, settings.keys.scheduler_tick, lease_ttl));
         Ok(Self {
+            grpc_tls,
             keys,
             store,
             max_age_secs: settings.keys.jwks_max_age.as_secs(),
@@ -86,6 +90,10 @@ impl Mountable for JwksService {
     fn add_grpc(&self, routes: &mut RoutesBuilder, draining: &Draining) {
         routes.add_service(KeyServiceImpl::server(self.keys.clone(), draining.clone()));
         routes.add_service(KeyAdminGrpc::server(self.keys.clone()));
+    }
+
+    fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
+        self.grpc_tls.clone()
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

@@ -13,26 +13,42 @@ use tonic::service::Routes;
 use tonic::transport::{Channel, Endpoint, Server};
 
 use crate::settings::{PeerSettings, SettingsError};
+use crate::tls::InternalTls;
 
 /// A channel for unary calls: connects lazily, every call bounded by the peer's timeout.
-pub fn unary_channel(peer: &PeerSettings, key: &str) -> Result<Channel, SettingsError> {
-    Ok(endpoint(peer, key)?.timeout(peer.request_timeout).connect_lazy())
+pub fn unary_channel(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) -> Result<Channel, SettingsError> {
+    Ok(endpoint(peer, key, tls)?.timeout(peer.request_timeout).connect_lazy())
 }
 
 /// A channel for long-lived streams: no per-call timeout, keep-alive pings detect a dead
 /// peer instead.
-pub fn streaming_channel(peer: &PeerSettings, key: &str) -> Result<Channel, SettingsError> {
-    Ok(endpoint(peer, key)?
+pub fn streaming_channel(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) -> Result<Channel, SettingsError> {
+    Ok(endpoint(peer, key, tls)?
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(5))
         .keep_alive_while_idle(true)
         .connect_lazy())
 }
 
-fn endpoint(peer: &PeerSettings, key: &str) -> Result<Endpoint, SettingsError> {
+/// The peer's endpoint; over mutual TLS (https, the expected server name) when `tls`.
+fn endpoint(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) -> Result<Endpoint, SettingsError> {
     peer.validate(key)?;
-    let endpoint = Endpoint::from_shared(peer.url.clone())
-        .map_err(|e| SettingsError::invalid(format!("{key}.url"), e.to_string()))?;
+    let bad = |e: &dyn std::fmt::Display| SettingsError::invalid(format!("{key}.url"), e.to_string());
+    let url = match tls {
+        Some(_) => peer.url.replacen("http://", "https://", 1),
+        None => peer.url.clone(),
+    };
+    let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|e| bad(&e))?;
+    if let Some(tls) = tls {
+        let host = url
+            .parse::<tonic::transport::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_owned));
+        let server_name = peer.server_name.clone().or(host).unwrap_or_default();
+        endpoint = endpoint
+            .tls_config(tls.client_config(&server_name))
+            .map_err(|e| bad(&e))?;
+    }
     Ok(endpoint.connect_timeout(peer.connect_timeout).tcp_nodelay(true))
 }
 

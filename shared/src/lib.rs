@@ -13,6 +13,7 @@
 //! - [`grpc`]: client channels with bounded timeouts.
 //! - [`serve`]: one replica's HTTP + gRPC servers with a bounded drain.
 //! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
+//! - [`pki`]: the internal CA and per-service certificates.
 //! - [`tls`]: internal mTLS (TLS 1.3, peers checked by service name).
 //! - `testing` (feature `testing`): a real `redis-server` per test.
 
@@ -23,6 +24,7 @@ pub mod grpc;
 pub mod health;
 pub mod jose;
 pub mod media;
+pub mod pki;
 pub mod scope;
 pub mod secrets;
 pub mod serve;

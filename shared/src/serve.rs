@@ -23,6 +23,7 @@ pub async fn run<F>(
     listeners: Listeners,
     configure: F,
     routes: Routes,
+    grpc_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     probe: HealthProbe,
     draining: Draining,
     shutdown: impl Future<Output = ()>,
@@ -42,7 +43,7 @@ where
     .run();
     let http_handle = http.handle();
     let (stop_grpc, grpc_stopped) = oneshot::channel::<()>();
-    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, None, async {
+    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, grpc_tls, async {
         let _ = grpc_stopped.await;
     }));
     let mut http_task = tokio::spawn(http);
@@ -78,6 +79,8 @@ pub trait Mountable {
     /// Adds the gRPC services; long-lived streams must end once `draining` starts.
     fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder, draining: &Draining);
     fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
+    /// The gRPC server's mutual-TLS config; `None` serves plaintext (development only).
+    fn grpc_tls(&self) -> Option<std::sync::Arc<rustls::ServerConfig>>;
 }
 
 impl Listeners {
@@ -139,10 +142,12 @@ pub async fn run_replica<S: Mountable>(
     let probe = HealthProbe::new(draining.clone()).with_checks(service.readiness_checks());
     let mut routes = tonic::service::RoutesBuilder::default();
     service.add_grpc(&mut routes, &draining);
+    let tls = service.grpc_tls();
     run(
         listeners,
         service.configure(),
         routes.routes(),
+        tls,
         probe,
         draining,
         shutdown,

@@ -157,6 +157,10 @@ pub struct PeerSettings {
     /// Bound on every unary call; streaming calls are bounded by their own keep-alive.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// The service name the peer's certificate must carry (internal mTLS); defaults to
+    /// the URL's host.
+    #[serde(default)]
+    pub server_name: Option<String>,
 }
 
 impl PeerSettings {
@@ -165,6 +169,7 @@ impl PeerSettings {
             url: url.to_owned(),
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(2),
+            server_name: None,
         }
     }
 

@@ -246,3 +246,56 @@ impl Running {
         format!("http://{}", self.grpc)
     }
 }
+
+/// The internal PKI of a test process: every service and test client in it shares one
+/// CA, so the mTLS path is what every test exercises.
+#[derive(Debug)]
+pub struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+/// The process-wide test PKI, generated on first use.
+///
+/// # Panics
+/// When certificates cannot be generated or written.
+#[allow(clippy::expect_used)]
+pub fn pki() -> &'static TestPki {
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("pki dir");
+        let members: Vec<(&str, &[&str])> = crate::pki::MEMBERS.iter().map(|m| (*m, &[][..])).collect();
+        crate::pki::generate(&members, "test", 1)
+            .expect("test PKI")
+            .write(dir.path())
+            .expect("write test PKI");
+        TestPki { dir }
+    })
+}
+
+impl TestPki {
+    /// Internal-TLS settings for a service accepting `allowed_clients`.
+    pub fn settings(&self, allowed_clients: &[&str]) -> crate::tls::InternalTlsSettings {
+        crate::tls::InternalTlsSettings {
+            dir: Some(self.dir.path().to_owned()),
+            allowed_clients: allowed_clients.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    /// A peer at `addr` whose certificate names `server_name`.
+    pub fn peer(&self, addr: std::net::SocketAddr, server_name: &str) -> crate::settings::PeerSettings {
+        crate::settings::PeerSettings {
+            server_name: Some(server_name.to_owned()),
+            ..crate::settings::PeerSettings::new(&format!("https://{addr}"))
+        }
+    }
+
+    /// A channel to `addr` as the operator (agentctl's certificate), expecting `server_name`.
+    ///
+    /// # Panics
+    /// When the channel cannot be set up.
+    #[allow(clippy::expect_used)]
+    pub fn channel(&self, addr: std::net::SocketAddr, server_name: &str) -> tonic::transport::Channel {
+        let tls = crate::tls::InternalTls::from_dir(self.dir.path(), "agentctl", "test pki").expect("agentctl cert");
+        crate::grpc::unary_channel(&self.peer(addr, server_name), "test", Some(&tls)).expect("channel")
+    }
+}

@@ -17,6 +17,8 @@ use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
 };
 
+pub use rustls::ServerConfig as TlsServerConfig;
+
 use crate::settings::SettingsError;
 
 /// This replica's place in the internal PKI: the CA, its certificate and key (PEM).
@@ -164,5 +166,47 @@ impl ClientCertVerifier for NamedClients {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+/// Where a service finds its part of the internal PKI, and who may call it.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct InternalTlsSettings {
+    /// A directory in `agentctl certs init` layout. Unset: plaintext gRPC, which only the
+    /// development profile accepts.
+    pub dir: Option<std::path::PathBuf>,
+    /// Service names whose client certificates this service's gRPC port accepts.
+    pub allowed_clients: Vec<String>,
+}
+
+impl InternalTlsSettings {
+    pub fn allowing(clients: &[&str]) -> Self {
+        Self {
+            dir: None,
+            allowed_clients: clients.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    /// This service's TLS material (`name` is the certificate it presents), or `None` for
+    /// plaintext, which production refuses.
+    pub fn load(&self, name: &str, profile: crate::settings::Profile) -> Result<Option<InternalTls>, SettingsError> {
+        match &self.dir {
+            Some(dir) => InternalTls::from_dir(dir, name, "internal_tls.dir").map(Some),
+            None if profile == crate::settings::Profile::Production => Err(SettingsError::invalid(
+                "internal_tls.dir",
+                "production refuses plaintext gRPC: point it at an `agentctl certs init` directory",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The gRPC server config of a service presenting `tls`.
+    pub fn server_config(&self, tls: Option<&InternalTls>) -> Result<Option<Arc<ServerConfig>>, SettingsError> {
+        let Some(tls) = tls else { return Ok(None) };
+        let allowed: Vec<&str> = self.allowed_clients.iter().map(String::as_str).collect();
+        tls.server_config(&allowed)
+            .map(Some)
+            .map_err(|e| SettingsError::invalid("internal_tls", e.to_string()))
     }
 }

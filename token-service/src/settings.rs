@@ -1,6 +1,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::tls::InternalTlsSettings;
+
+/// The name this service's internal certificate is issued to.
+pub const SERVICE_NAME: &str = "token-service";
 use shared::settings::{
     ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
 };
@@ -14,6 +18,8 @@ pub struct Settings {
     /// Internal port: `ClientAdmin` for operators.
     pub grpc: ListenSettings,
     pub store: StoreSettings,
+    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
+    pub internal_tls: InternalTlsSettings,
     /// identity-service's internal gRPC port (`ValidateAssertion`).
     pub identity: PeerSettings,
     /// jwks-service's internal gRPC port (signing key stream).
@@ -43,6 +49,7 @@ impl Default for Settings {
             http: ListenSettings::new("0.0.0.0", 8080),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
+            internal_tls: InternalTlsSettings::allowing(&["agentctl"]),
             identity: PeerSettings::new("http://identity-service:50051"),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
@@ -73,6 +80,8 @@ impl ServiceSettings for Settings {
                 "must be between 30s and 24h",
             ));
         }
+        // Last, so the rules above report first; production refuses plaintext gRPC.
+        self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())
     }
 }

@@ -15,12 +15,13 @@ use tonic::service::RoutesBuilder;
 use crate::access_token::AccessTokens;
 use crate::grpc::ClientAdminGrpc;
 use crate::identity::IdentityClient;
-use crate::settings::Settings;
+use crate::settings::{SERVICE_NAME, Settings};
 use crate::state::AppState;
 use crate::store;
 
 #[derive(Debug)]
 pub struct TokenService {
+    grpc_tls: Option<Arc<shared::tls::TlsServerConfig>>,
     state: Arc<AppState>,
     _key_watcher: KeyWatcher,
 }
@@ -35,9 +36,15 @@ impl Service for TokenService {
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
+        let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
+        let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
         let stores = store::from_settings(&settings.store)?;
-        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks")?);
-        let identity = IdentityClient::new(shared::grpc::unary_channel(&settings.identity, "identity")?);
+        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks", tls.as_ref())?);
+        let identity = IdentityClient::new(shared::grpc::unary_channel(
+            &settings.identity,
+            "identity",
+            tls.as_ref(),
+        )?);
         let token = &settings.access_token;
         let state = AppState {
             access_tokens: AccessTokens::new(&settings.public_base_url, settings.audience(), token.ttl, token.leeway),
@@ -48,6 +55,7 @@ impl Service for TokenService {
             hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
         };
         Ok(Self {
+            grpc_tls,
             state: Arc::new(state),
             _key_watcher: key_watcher,
         })
@@ -69,6 +77,10 @@ impl Mountable for TokenService {
 
     fn add_grpc(&self, routes: &mut RoutesBuilder, _draining: &Draining) {
         routes.add_service(ClientAdminGrpc::server(self.state.clone()));
+    }
+
+    fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
+        self.grpc_tls.clone()
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

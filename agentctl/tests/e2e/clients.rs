@@ -29,6 +29,8 @@ fn create_client(server: &DevServer, scope: &str) -> MachineClient {
         "e2e",
         "--token-grpc",
         &server.grpc,
+        "--tls-dir",
+        server.tls.path().to_str().expect("UTF-8 path"),
     ]));
     assert!(output.status.success(), "clients create failed: {}", describe(&output));
     let stdout = String::from_utf8(output.stdout).expect("agentctl prints UTF-8");

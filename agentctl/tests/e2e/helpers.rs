@@ -29,6 +29,8 @@ pub struct DevServer {
     pub discovery: String,
     /// Where this server writes claim mails (`--outbox`).
     pub outbox: tempfile::TempDir,
+    /// Where this server writes its internal PKI (`--tls-dir`); agentctl reads it there.
+    pub tls: tempfile::TempDir,
     child: Child,
     /// The child's stderr log, printed when a test fails so the failure explains itself.
     log: Arc<Mutex<String>>,
@@ -39,9 +41,12 @@ impl DevServer {
     /// from the banner it prints once it is ready.
     pub fn start() -> Self {
         let outbox = tempfile::tempdir().expect("outbox dir");
+        let tls = tempfile::tempdir().expect("tls dir");
         let mut child = agentctl()
             .args(["dev", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--outbox"])
             .arg(outbox.path())
+            .arg("--tls-dir")
+            .arg(tls.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -55,6 +60,7 @@ impl DevServer {
             grpc: banner_field(&banner, "grpc"),
             discovery: banner_field(&banner, "discovery"),
             outbox,
+            tls,
             child,
             log,
         }

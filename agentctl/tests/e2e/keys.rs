@@ -3,7 +3,11 @@
 use crate::helpers::{DevServer, agentctl, describe, run};
 
 fn keys(server: &DevServer, args: &[&str]) -> String {
-    let output = run(agentctl().arg("keys").args(args).args(["--jwks-grpc", &server.grpc]));
+    let output = run(agentctl()
+        .arg("keys")
+        .args(args)
+        .args(["--jwks-grpc", &server.grpc, "--tls-dir"])
+        .arg(server.tls.path()));
     assert!(output.status.success(), "agentctl keys {args:?}: {}", describe(&output));
     String::from_utf8(output.stdout).expect("UTF-8")
 }
@@ -60,4 +64,14 @@ fn keys_commands_fail_cleanly_without_a_server() {
         "{}",
         describe(&output)
     );
+}
+
+#[test]
+fn without_agentctls_certificate_the_internal_port_refuses_the_operator() {
+    let server = DevServer::start();
+    let empty = tempfile::tempdir().expect("empty dir");
+    let output = run(agentctl()
+        .args(["keys", "list", "--jwks-grpc", &server.grpc, "--tls-dir"])
+        .arg(empty.path()));
+    assert!(!output.status.success(), "plaintext is refused: {}", describe(&output));
 }

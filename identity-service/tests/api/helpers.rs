@@ -7,7 +7,7 @@ use identity_service::startup::Application;
 use proto::identity::v1::identity_service_client::IdentityServiceClient;
 use proto::identity::v1::{ValidateAssertionRequest, validate_assertion_response::Outcome};
 use shared::jose::SigningKey;
-use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
+use shared::settings::{ListenSettings, Profile, StoreBackend, StoreSettings};
 
 pub const ISSUER: &str = "https://agentauth.test";
 
@@ -37,6 +37,7 @@ pub async fn spawn_jwks() -> Running {
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
         store: memory(),
+        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Default::default()
     };
     let app = jwks_service::startup::Application::build(settings)
@@ -52,7 +53,8 @@ pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
         store,
-        jwks: PeerSettings::new(&format!("http://{jwks_grpc}")),
+        jwks: shared::testing::pki().peer(jwks_grpc, "jwks-service"),
+        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
         ..Settings::default()
     }
 }
@@ -117,9 +119,8 @@ impl TestApp {
     }
 
     pub async fn validate(&self, assertion: &str) -> Outcome {
-        let mut client = IdentityServiceClient::connect(format!("http://{}", self.identity.grpc))
-            .await
-            .expect("grpc connects");
+        let mut client =
+            IdentityServiceClient::new(shared::testing::pki().channel(self.identity.grpc, "identity-service"));
         client
             .validate_assertion(ValidateAssertionRequest {
                 assertion: assertion.to_owned(),

@@ -30,7 +30,7 @@ fn with_keks(store: StoreSettings, current: u8, previous: &[u8]) -> Settings {
 }
 
 async fn streamed_private_key(app: &TestApp) -> Vec<u8> {
-    let mut client = KeyServiceClient::connect(app.grpc_url()).await.expect("grpc connects");
+    let mut client = KeyServiceClient::new(shared::testing::pki().channel(app.grpc, "jwks-service"));
     let mut stream = client
         .watch_signing_keys(WatchSigningKeysRequest {})
         .await
@@ -95,9 +95,7 @@ async fn the_stored_key_is_unreadable_without_the_kek() {
     assert_eq!(streamed_private_key(&rotated).await, der, "same key, still readable");
 
     // `agentctl keys rewrap`: re-sealed under the new KEK, the old one can go.
-    let mut admin = KeyAdminClient::connect(rotated.grpc_url())
-        .await
-        .expect("admin connects");
+    let mut admin = KeyAdminClient::new(shared::testing::pki().channel(rotated.grpc, "jwks-service"));
     let rewrap = admin.rewrap(RewrapRequest {}).await.expect("rewrap").into_inner();
     assert_eq!(rewrap.rewrapped, 1);
     let again = admin.rewrap(RewrapRequest {}).await.expect("rewrap").into_inner();

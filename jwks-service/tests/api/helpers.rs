@@ -11,6 +11,7 @@ pub fn settings(store: StoreSettings) -> Settings {
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
         store,
+        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Settings::default()
     }
 }

@@ -37,7 +37,7 @@ async fn jwks_publishes_one_complete_es256_key_with_cache_control() {
 async fn the_key_stream_sends_the_published_key_with_its_private_half() {
     let app = spawn(settings(memory())).await;
     let (_, jwks) = get_jwks(&app.url("/.well-known/jwks.json")).await;
-    let mut client = KeyServiceClient::connect(app.grpc_url()).await.expect("grpc connects");
+    let mut client = KeyServiceClient::new(shared::testing::pki().channel(app.grpc, "jwks-service"));
     let mut stream = client
         .watch_signing_keys(WatchSigningKeysRequest {})
         .await

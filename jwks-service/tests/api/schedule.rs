@@ -26,7 +26,7 @@ fn fast(store: StoreSettings) -> jwks_service::settings::Settings {
 }
 
 async fn list(app: &TestApp) -> Vec<KeyInfo> {
-    let mut admin = KeyAdminClient::connect(app.grpc_url()).await.expect("admin connects");
+    let mut admin = KeyAdminClient::new(shared::testing::pki().channel(app.grpc, "jwks-service"));
     admin
         .list_keys(ListKeysRequest {})
         .await
@@ -66,7 +66,7 @@ async fn when_the_lease_holder_dies_another_replica_rotates_on_time() {
 #[tokio::test]
 async fn an_operator_rotation_publishes_ahead_or_now() {
     let app = spawn(settings(memory())).await;
-    let mut admin = KeyAdminClient::connect(app.grpc_url()).await.expect("admin connects");
+    let mut admin = KeyAdminClient::new(shared::testing::pki().channel(app.grpc, "jwks-service"));
     let first = list(&app).await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].state, "active");

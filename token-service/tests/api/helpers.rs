@@ -22,8 +22,8 @@ fn listen() -> ListenSettings {
     ListenSettings::new("127.0.0.1", 0)
 }
 
-fn peer(addr: SocketAddr) -> PeerSettings {
-    PeerSettings::new(&format!("http://{addr}"))
+fn peer(addr: SocketAddr, server_name: &str) -> PeerSettings {
+    shared::testing::pki().peer(addr, server_name)
 }
 
 pub fn memory() -> StoreSettings {
@@ -71,6 +71,7 @@ pub async fn spawn_tuned(
         http: listen(),
         grpc: listen(),
         store: store.clone(),
+        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Default::default()
     };
     tweak_jwks(&mut jwks_settings);
@@ -84,7 +85,8 @@ pub async fn spawn_tuned(
         http: listen(),
         grpc: listen(),
         store: store.clone(),
-        jwks: peer(jwks.grpc),
+        jwks: peer(jwks.grpc, "jwks-service"),
+        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
         ..Default::default()
     };
     let outbox = tempfile::tempdir().expect("outbox dir");
@@ -123,8 +125,9 @@ pub fn token_settings(
         http: listen(),
         grpc: listen(),
         store,
-        identity: peer(identity),
-        jwks: peer(jwks),
+        identity: peer(identity, "identity-service"),
+        internal_tls: shared::testing::pki().settings(&["agentctl"]),
+        jwks: peer(jwks, "jwks-service"),
         ..Default::default()
     }
 }
@@ -166,9 +169,7 @@ impl TestSystem {
     }
 
     pub async fn create_client(&self, scopes: &[&str]) -> TestClient {
-        let mut admin = ClientAdminClient::connect(format!("http://{}", self.token.grpc))
-            .await
-            .expect("admin grpc connects");
+        let mut admin = ClientAdminClient::new(shared::testing::pki().channel(self.token.grpc, "token-service"));
         let created = admin
             .create_client(CreateClientRequest {
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
