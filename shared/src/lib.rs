@@ -35,3 +35,13 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
+
+/// A P-256 PKCS#8 key for unit tests.
+#[cfg(test)]
+fn testing_key() -> Vec<u8> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    #[allow(clippy::expect_used)]
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+        .expect("key");
+    pkcs8.as_ref().to_vec()
+}

@@ -97,3 +97,33 @@ impl ReadinessCheck for SigningKeyReady {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::keys::v1::{KeySet, SigningKey as ProtoKey};
+
+    fn ring_retiring_at(not_after: i64) -> KeyRingWatch {
+        let key = crate::testing_key();
+        let set = KeySet {
+            active: Some(ProtoKey {
+                kid: "k".into(),
+                alg: "ES256".into(),
+                private_key_pkcs8: key,
+                not_after,
+            }),
+            published: Vec::new(),
+        };
+        watch::channel(Arc::new(KeyRing::from_key_set(set).expect("ring"))).1
+    }
+
+    #[tokio::test]
+    async fn a_signer_cut_off_from_jwks_stays_ready_until_its_key_retires() {
+        let now = super::super::unix_now();
+        assert!(SigningKeyReady(ring_retiring_at(now + 60)).check().await.is_ok());
+        let retired = SigningKeyReady(ring_retiring_at(now - 1)).check().await;
+        assert!(retired.expect_err("not ready").contains("retirement"));
+        let empty = watch::channel(Arc::new(KeyRing::default())).1;
+        assert!(SigningKeyReady(empty).check().await.is_err(), "no key yet");
+    }
+}
