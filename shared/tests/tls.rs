@@ -3,31 +3,28 @@
 
 use std::net::SocketAddr;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
+use shared::pki::{MEMBERS, Pki};
 use shared::tls::InternalTls;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-/// A test CA issuing certificates named for services.
+/// A CA (shared::pki, as `agentctl certs init` makes it) and its members' certificates.
 struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
+    pki: Pki,
 }
 
 impl Ca {
     fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("ca");
-        Self { issuer }
+        let members: Vec<(&str, &[&str])> = MEMBERS.iter().map(|m| (*m, &[][..])).collect();
+        Self {
+            pki: shared::pki::generate(&members, "test", 1).expect("pki"),
+        }
     }
 
     fn member(&self, name: &str) -> InternalTls {
-        let key = KeyPair::generate().expect("key");
-        let params = CertificateParams::new(vec![name.to_owned()]).expect("params");
-        let cert = params.signed_by(&key, &self.issuer).expect("cert");
-        InternalTls::from_pem(&self.issuer.pem(), &cert.pem(), &key.serialize_pem())
+        let issued = self.pki.members.iter().find(|m| m.name == name).expect("a member");
+        InternalTls::from_pem(&self.pki.ca.cert_pem, &issued.cert_pem, &issued.key_pem)
     }
 }
 
@@ -77,7 +74,7 @@ async fn everything_else_is_refused_at_the_handshake() {
     let addr = serve(&ca, "jwks-service", &["identity-service"]).await;
     let stranger = Ca::new();
     let no_certificate = ClientTlsConfig::new()
-        .ca_certificate(tonic::transport::Certificate::from_pem(ca.issuer.pem()))
+        .ca_certificate(tonic::transport::Certificate::from_pem(&ca.pki.ca.cert_pem))
         .domain_name("jwks-service");
     let cases = [
         (

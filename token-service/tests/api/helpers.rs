@@ -6,17 +6,12 @@ use proto::clients::v1::CreateClientRequest;
 use proto::clients::v1::client_admin_client::ClientAdminClient;
 use serde_json::{Value, json};
 use shared::jose::{SigningKey, unix_now};
-use shared::serve::Service;
 use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
 
 pub const ISSUER: &str = "https://agentauth.test";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 use shared::testing::Running;
-
-async fn run<S: Service + Sync + 'static>(app: shared::serve::Application<S>) -> Running {
-    Running::start(app)
-}
 
 fn listen() -> ListenSettings {
     ListenSettings::new("127.0.0.1", 0)
@@ -78,7 +73,7 @@ pub async fn spawn_tuned(
     let jwks = jwks_service::startup::Application::build(jwks_settings)
         .await
         .expect("jwks builds");
-    let jwks = run(jwks).await;
+    let jwks = Running::start(jwks);
     let mut identity_settings = identity_service::settings::Settings {
         profile: Profile::Development,
         public_base_url: ISSUER.into(),
@@ -96,12 +91,12 @@ pub async fn spawn_tuned(
         .await
         .expect("identity builds");
     let identity_keys = identity.service().key_ring();
-    let identity = run(identity).await;
+    let identity = Running::start(identity);
     let token = token_service::startup::Application::build(token_settings(store, identity.grpc, jwks.grpc))
         .await
         .expect("token builds");
     let token_keys = token.service().key_ring();
-    let token = run(token).await;
+    let token = Running::start(token);
     wait_for_key(identity_keys).await;
     let signer = wait_for_key(token_keys).await;
     TestSystem {
