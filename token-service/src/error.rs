@@ -15,8 +15,12 @@ pub enum OAuthError {
     InvalidClient(&'static str),
     #[error("{0}")]
     InvalidGrant(String),
-    #[error("grant_type `{0}` is not supported")]
-    UnsupportedGrantType(String),
+    #[error("this grant_type is not supported; see grant_types_supported in the server metadata")]
+    UnsupportedGrantType,
+    /// The client authenticated, but may not do this (RFC 7009 §2.1: revoke a token
+    /// issued to another client).
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
     #[error("{0}")]
     InvalidScope(String),
     #[error("{0}")]
@@ -33,7 +37,8 @@ impl OAuthError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidClient(_) => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
-            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::InvalidScope(_) => "invalid_scope",
             Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",

@@ -22,7 +22,7 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
     match form.require("grant_type")? {
         JWT_BEARER => jwt_bearer::exchange(state, request, form).await,
         CLIENT_CREDENTIALS => client_credentials::exchange(state, request, form).await,
-        other => Err(OAuthError::UnsupportedGrantType(other.to_owned())),
+        _ => Err(OAuthError::UnsupportedGrantType),
     }
 }
 
@@ -31,7 +31,10 @@ fn narrow_scope(grantable: &ScopeSet, form: &FormParams) -> Result<ScopeSet, OAu
     let granted = match form.get("scope") {
         None => grantable.clone(),
         Some(raw) => {
-            let requested = ScopeSet::parse(raw).map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+            // The offending token is the client's input: described, never echoed.
+            let requested = ScopeSet::parse(raw).map_err(|_| {
+                OAuthError::InvalidScope("`scope` must be scope tokens separated by single spaces".into())
+            })?;
             grantable.intersection(&requested)
         }
     };

@@ -1,5 +1,6 @@
 //! Public HTTP surface: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`. Every
-//! response under `/oauth2` carries `Cache-Control: no-store` and `Pragma: no-cache`.
+//! response under `/oauth2` carries `Cache-Control: no-store` and `Pragma: no-cache`, and
+//! every error (ours or one actix produces) is an RFC 6749 §5.2 body.
 
 mod introspect;
 mod revoke;
@@ -7,33 +8,25 @@ mod token;
 
 use std::sync::Arc;
 
-use actix_web::http::header::ALLOW;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
+use shared::envelope::Surface;
 
-use crate::error::OAuthError;
 use crate::state::AppState;
+
+/// Largest form body accepted: far above any real request (an assertion is under 1 KiB),
+/// far below what would let a body cost a worker noticeable time.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
     cfg.service(
         web::scope("/oauth2")
             .app_data(web::Data::from(state))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap(shared::envelope::actix_errors_in(Surface::OAuth))
             .wrap(shared::envelope::no_store_headers())
-            .service(post_only("/token").route(web::post().to(token::token)))
-            .service(post_only("/revoke").route(web::post().to(revoke::revoke)))
-            .service(post_only("/introspect").route(web::post().to(introspect::introspect))),
+            // Any other method gets actix's 405 with `Allow`, in the OAuth envelope.
+            .service(web::resource("/token").route(web::post().to(token::token)))
+            .service(web::resource("/revoke").route(web::post().to(revoke::revoke)))
+            .service(web::resource("/introspect").route(web::post().to(introspect::introspect))),
     );
-}
-
-fn post_only(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
-}
-
-async fn method_not_allowed() -> HttpResponse {
-    let mut response =
-        actix_web::ResponseError::error_response(&OAuthError::InvalidRequest("this endpoint accepts POST only".into()));
-    *response.status_mut() = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
-    response
-        .headers_mut()
-        .insert(ALLOW, actix_web::http::header::HeaderValue::from_static("POST"));
-    response
 }

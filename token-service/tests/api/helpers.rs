@@ -247,8 +247,13 @@ pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: 
     }
     let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(body["error"], code, "{body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(!description.is_empty(), "{body}");
+    // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E, on every error a test sees.
     assert!(
-        body["error_description"].as_str().is_some_and(|d| !d.is_empty()),
+        description
+            .chars()
+            .all(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~')),
         "{body}"
     );
     body

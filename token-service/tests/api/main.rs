@@ -4,6 +4,7 @@
 
 mod flow;
 mod helpers;
+mod hostile;
 mod introspect;
 mod provider_revocation;
 mod revoke;
