@@ -63,6 +63,11 @@ impl Assertions {
         self.leeway
     }
 
+    /// Longest `exp - iat` accepted on any assertion, ours or a provider's.
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
+    }
+
     /// Signs an assertion for `registration`; returns it with its `exp`.
     pub fn mint(
         &self,

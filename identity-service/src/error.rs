@@ -12,8 +12,14 @@ pub enum IdentityError {
     /// A registration path switched off in settings; carries its error code.
     #[error("this registration path is not enabled on this server")]
     PathNotEnabled(&'static str),
+    #[error("the email address is not one mail can be delivered to")]
+    InvalidEmail,
     #[error("the claim token is not valid")]
     InvalidClaimToken,
+    #[error("this claim can only be confirmed by the human the provider named; the link goes to no other address")]
+    ClaimEmailMismatch,
+    #[error("the provider revoked this delegation")]
+    DelegationRevoked,
     #[error("the registration is already claimed, or another claim is in progress")]
     ClaimedOrInFlight,
     #[error("the claim window of this registration has closed")]
@@ -54,7 +60,10 @@ impl IdentityError {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::PathNotEnabled(code) => code,
+            Self::InvalidEmail => "invalid_email",
             Self::InvalidClaimToken => "invalid_claim_token",
+            Self::ClaimEmailMismatch => "email_mismatch",
+            Self::DelegationRevoked => "delegation_revoked",
             Self::ClaimedOrInFlight => "claimed_or_in_flight",
             Self::ClaimExpired => "claim_expired",
             Self::PreviouslyClaimed => "previously_claimed",
@@ -78,8 +87,10 @@ impl IdentityError {
 impl ResponseError for IdentityError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) | Self::OtpNotGenerated | Self::InvalidClaimLink => StatusCode::BAD_REQUEST,
-            Self::PathNotEnabled(_) => StatusCode::FORBIDDEN,
+            Self::InvalidRequest(_) | Self::InvalidEmail | Self::OtpNotGenerated | Self::InvalidClaimLink => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::PathNotEnabled(_) | Self::ClaimEmailMismatch | Self::DelegationRevoked => StatusCode::FORBIDDEN,
             Self::InvalidClaimToken | Self::OtpInvalid | Self::AssertionRejected(..) | Self::InteractionRequired(_) => {
                 StatusCode::UNAUTHORIZED
             }

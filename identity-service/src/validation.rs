@@ -83,6 +83,9 @@ fn refusal_for(rejected: &AssertionRejected) -> Refusal {
             Refusal::InvalidAssertion("assertion is not valid yet")
         }
         AssertionRejected::LifetimeTooLong => Refusal::InvalidAssertion("assertion lifetime is too long"),
+        AssertionRejected::Token(VerifyError::UnsupportedCritical) => {
+            Refusal::InvalidAssertion("assertion names critical header parameters this server does not understand")
+        }
         AssertionRejected::Token(_) => Refusal::InvalidAssertion("assertion is not a well-formed signed JWT"),
     }
 }

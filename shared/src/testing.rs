@@ -63,6 +63,17 @@ impl RedisServer {
         }
     }
 
+    /// How many keys the server holds, for tests that prove nothing was written.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    #[allow(clippy::expect_used)]
+    pub fn key_count(&self) -> usize {
+        let client = redis::Client::open(self.url()).expect("redis url");
+        let mut conn = client.get_connection().expect("redis connection");
+        redis::cmd("DBSIZE").query(&mut conn).expect("DBSIZE")
+    }
+
     /// Stops the server, as an outage would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -128,6 +139,7 @@ pub struct TestProvider {
     pub issuer: String,
     pub jwks_uri: String,
     signer: crate::jose::SigningKey,
+    key: TestKey,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -141,7 +153,7 @@ impl TestProvider {
         let kid = format!("test-{}", crate::secrets::random_token(6));
         let key = TestKey::generate(&kid);
         let signer = key.signer();
-        let jwks = serde_json::json!({ "keys": [key.jwk] }).to_string();
+        let jwks = serde_json::json!({ "keys": [key.jwk.clone()] }).to_string();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let issuer = format!("http://{}", listener.local_addr().expect("addr"));
         let server = actix_web::HttpServer::new(move || {
@@ -170,6 +182,7 @@ impl TestProvider {
             jwks_uri: format!("{issuer}/jwks.json"),
             issuer,
             signer,
+            key,
             server: handle,
         }
     }
@@ -178,6 +191,16 @@ impl TestProvider {
     #[allow(clippy::expect_used)]
     pub fn sign(&self, typ: &str, claims: &serde_json::Value) -> String {
         self.signer.sign(typ, claims).expect("sign")
+    }
+
+    /// Signs `claims` under a header the test shapes (say, with `crit`); `alg` and `kid`
+    /// are the provider key's.
+    #[allow(clippy::expect_used)]
+    pub fn sign_with_header(&self, mut header: jsonwebtoken::Header, claims: &serde_json::Value) -> String {
+        header.alg = jsonwebtoken::Algorithm::ES256;
+        header.kid = Some(self.key.kid.clone());
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&self.key.pkcs8);
+        jsonwebtoken::encode(&header, claims, &key).expect("sign")
     }
 
     /// Claims of a valid ID-JAG for `sub` with a verified `email`, meant for `audience`.

@@ -4,7 +4,7 @@
 
 use super::{OTP_CONTEXT, SecretHandle};
 use crate::error::IdentityError;
-use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, edit_registration};
+use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, edit_registration, link_delegation};
 use crate::state::AppState;
 
 #[derive(Debug)]
@@ -58,6 +58,9 @@ pub async fn complete_claim(
             return Ok(Edit::Changed(Err(IdentityError::OtpInvalid)));
         }
         let owner = attempt.email.clone();
+        if registration.claim_email.as_ref().is_some_and(|bound| *bound != owner) {
+            return Err(IdentityError::ClaimEmailMismatch);
+        }
         registration.claim_attempt = None;
         registration.owner_email = Some(owner);
         registration.claimed_at = Some(now);
@@ -66,8 +69,8 @@ pub async fn complete_claim(
     .await?;
     match outcome {
         Ok(registration) => {
+            record_ownership(state, &registration, now).await?;
             tracing::info!(audit = "claim_confirmed", registration_id = %registration.id, "registration claimed");
-            record_ownership(state, &registration).await?;
             Ok(Completed { registration })
         }
         Err(error) => {
@@ -78,16 +81,14 @@ pub async fn complete_claim(
 }
 
 /// The claim made a human an owner, and (after a step-up) confirmed a provider
-/// delegation: remember both so the next ID-JAG for them is recognised.
-async fn record_ownership(state: &AppState, registration: &Registration) -> Result<(), IdentityError> {
+/// delegation: remember both so the next ID-JAG for them is recognised. A delegation its
+/// provider revoked meanwhile is not linked, and the registration dies with it.
+async fn record_ownership(state: &AppState, registration: &Registration, now: i64) -> Result<(), IdentityError> {
     if let Some(owner) = &registration.owner_email {
         state.users.record_user(owner).await?;
     }
     if let Some(delegation) = &registration.delegation {
-        state
-            .delegations
-            .link_delegation(&delegation.iss, &delegation.sub, &registration.id)
-            .await?;
+        link_delegation(state, delegation, &registration.id, now).await?;
     }
     Ok(())
 }

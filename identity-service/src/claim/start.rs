@@ -26,7 +26,7 @@ pub async fn start_claim(
     now: i64,
 ) -> Result<StartedClaim, IdentityError> {
     let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
-    let email = Email::parse(email).map_err(|e| IdentityError::InvalidRequest(e.to_string()))?;
+    let email = Email::parse(email).map_err(|_| IdentityError::InvalidEmail)?;
     let id = handle.registration_id.clone();
     state
         .enforce_limit(&format!("claim-start:{id}"), state.limits.claim_starts_per_registration)
@@ -36,6 +36,9 @@ pub async fn start_claim(
     let retention = state.policy.retention_after_expiry;
     let started = edit_registration(&state.store, &id, retention, |registration| {
         let registration = claimable(registration, &handle, &state.hasher, now)?;
+        if registration.claim_email.as_ref().is_some_and(|bound| *bound != email) {
+            return Err(IdentityError::ClaimEmailMismatch);
+        }
         if let Some(current) = &registration.claim_attempt {
             if current.email == email && now < current.link_expires_at {
                 return Ok(Edit::Unchanged(started(registration, current, false)));

@@ -3,10 +3,12 @@
 //! Both revoke the registration of the delegation `(iss, sub)` they name.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
 use serde_json::Value;
+use shared::jose::NumericDate;
 
 use crate::error::SetError;
-use crate::providers::{ProviderError, ProviderExpectations};
+use crate::providers::{ProviderError, ProviderExpectations, Untyped};
 use crate::registration::revoke_delegation;
 use crate::state::AppState;
 
@@ -31,7 +33,7 @@ pub async fn notify(
     // §2.2: events we do not act on are still accepted.
     if let Some(event) = events.get(ASSERTION_REVOKED) {
         let (iss, sub) = subject(&claims, event)?;
-        revoke_delegation(&state, &iss, &sub, state.now()).await?;
+        revoke_delegation(&state, &iss, &sub, issued_at(&claims)?, state.now()).await?;
     }
     Ok(HttpResponse::Accepted().finish())
 }
@@ -50,7 +52,7 @@ pub async fn legacy_revoke(
         ));
     }
     let (iss, sub) = subject(&claims, &Value::Null)?;
-    revoke_delegation(&state, &iss, &sub, state.now()).await?;
+    revoke_delegation(&state, &iss, &sub, issued_at(&claims)?, state.now()).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -73,11 +75,16 @@ async fn verified_event(
     let expect = ProviderExpectations {
         audience: state.issuer.clone(),
         typ: subtype,
-        typ_required: true,
+        untyped: Untyped::Refused,
         require_exp: false,
+        max_lifetime: None,
         leeway: state.assertions.leeway(),
     };
-    let (_, claims) = state.providers.verify(token, &expect).await.map_err(set_error)?;
+    let (_, claims) = state
+        .providers
+        .verify::<Value>(token, &expect)
+        .await
+        .map_err(set_error)?;
     let iss = claims["iss"].as_str().unwrap_or_default().to_owned();
     let jti = claims["jti"]
         .as_str()
@@ -108,12 +115,21 @@ fn subject(claims: &Value, event: &Value) -> Result<(String, String), SetError> 
     Ok((iss.to_owned(), sub.to_owned()))
 }
 
+/// The event's `iat`, already checked to be a NumericDate in range and not in the future.
+fn issued_at(claims: &Value) -> Result<i64, SetError> {
+    NumericDate::deserialize(&claims["iat"])
+        .map(NumericDate::secs)
+        .map_err(|_| SetError::invalid_request("`iat` must be a NumericDate"))
+}
+
 fn set_error(error: ProviderError) -> SetError {
     let message = error.to_string();
     match error {
-        ProviderError::Malformed(_) | ProviderError::WrongType | ProviderError::Expired => {
-            SetError::InvalidRequest(message)
-        }
+        ProviderError::Malformed(_)
+        | ProviderError::WrongType
+        | ProviderError::Expired
+        | ProviderError::UnsupportedCritical
+        | ProviderError::LifetimeTooLong => SetError::InvalidRequest(message),
         ProviderError::UntrustedIssuer(_) => SetError::InvalidIssuer(message),
         ProviderError::UnknownKey(_) => SetError::InvalidKey(message),
         ProviderError::InvalidSignature => SetError::AuthenticationFailed(message),

@@ -12,7 +12,18 @@ pub fn parse_json<T: DeserializeOwned>(request: &HttpRequest, body: &[u8]) -> Re
             "Content-Type must be application/json".into(),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| IdentityError::InvalidRequest(format!("invalid request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        // serde's own message can quote the client's input; say where, not what.
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "has a field of the wrong type",
+            _ => "is not valid JSON",
+        };
+        IdentityError::InvalidRequest(format!(
+            "the request body {what} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 /// Unix seconds as RFC 3339 UTC, the form every `*_expires` / `expires_at` field uses.

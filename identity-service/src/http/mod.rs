@@ -11,9 +11,15 @@ mod skill;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::dev::HttpServiceFactory;
+use actix_web::{Route, web};
+use shared::envelope::{Surface, actix_errors_in};
 
 use crate::state::AppState;
+
+/// Largest request body accepted on any POST: far above a real one (an ID-JAG or a SET is
+/// a few KiB), far below what would let a body cost a worker noticeable time.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
     cfg.app_data(web::Data::from(state))
@@ -30,14 +36,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
             "/.well-known/oauth-protected-resource/{path:.*}",
             web::get().to(|path, state| resource_metadata::metadata(Some(path), state)),
         )
-        .route("/agent/identity", web::post().to(register::register))
-        .route("/agent/identity/claim", web::post().to(claim::start))
+        .service(agent("/agent/identity", web::post().to(register::register)))
+        .service(agent("/agent/identity/claim", web::post().to(claim::start)))
+        // The human's pages answer in HTML, errors included.
         .route("/agent/identity/claim/view", web::get().to(claim_page::view))
-        .route(
-            "/agent/identity/claim/attempt/challenge",
-            web::post().to(claim_page::challenge),
+        .service(
+            web::resource("/agent/identity/claim/attempt/challenge")
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .route(web::post().to(claim_page::challenge)),
         )
-        .route("/agent/identity/claim/complete", web::post().to(claim::complete))
-        .route("/agent/event/notify", web::post().to(events::notify))
-        .route("/agent/auth/revoke", web::post().to(events::legacy_revoke));
+        .service(agent("/agent/identity/claim/complete", web::post().to(claim::complete)))
+        .service(security_events("/agent/event/notify", web::post().to(events::notify)))
+        .service(security_events(
+            "/agent/auth/revoke",
+            web::post().to(events::legacy_revoke),
+        ));
+}
+
+/// A `/agent/*` JSON endpoint: bounded body, every error as `{error, message}`.
+fn agent(path: &str, route: Route) -> impl HttpServiceFactory {
+    web::resource(path)
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .route(route)
+        .wrap(actix_errors_in(Surface::Agent))
+}
+
+/// A security event receiver: bounded body, every error as RFC 8935 `{err, description}`.
+fn security_events(path: &str, route: Route) -> impl HttpServiceFactory {
+    web::resource(path)
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .route(route)
+        .wrap(actix_errors_in(Surface::SecurityEvents))
 }

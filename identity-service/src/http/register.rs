@@ -6,12 +6,20 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::json::{parse_json, rfc3339};
+use crate::email::Email;
 use crate::error::IdentityError;
 use crate::registration::{Registration, register_anonymous, register_id_jag, register_verified_email};
 use crate::state::AppState;
 
 pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
 pub const VERIFIED_EMAIL: &str = "verified_email";
+
+/// What an `identity_assertion` registration presents, parsed.
+#[derive(Debug)]
+enum Presented {
+    IdJag(String),
+    Email(Email),
+}
 
 #[derive(Debug, Deserialize)]
 struct RegisterRequest {
@@ -79,10 +87,20 @@ pub async fn register(
                 .assertion
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| missing("assertion"))?;
+            // Parsed before anything is counted or stored, so a bad request costs nothing.
+            let presented = match assertion_type.as_str() {
+                ID_JAG => Presented::IdJag(assertion),
+                VERIFIED_EMAIL => Presented::Email(Email::parse(&assertion).map_err(|_| IdentityError::InvalidEmail)?),
+                _ => {
+                    return Err(IdentityError::InvalidRequest(
+                        "unsupported assertion_type; see agent_auth.identity_assertion in discovery".into(),
+                    ));
+                }
+            };
             let limit = state.limits.assertion_registrations_per_ip;
             state.enforce_limit(&format!("register-assertion:{ip}"), limit).await?;
-            match assertion_type.as_str() {
-                ID_JAG => {
+            match presented {
+                Presented::IdJag(assertion) => {
                     let created = register_id_jag(&state, &assertion, now).await?;
                     Ok(no_store(DelegatedResponse {
                         registration_id: created.registration.id.to_string(),
@@ -92,18 +110,15 @@ pub async fn register(
                         scopes: created.registration.post_claim_scopes.to_strings(),
                     }))
                 }
-                VERIFIED_EMAIL => {
-                    let created = register_verified_email(&state, &assertion, now).await?;
+                Presented::Email(email) => {
+                    let created = register_verified_email(&state, email, now).await?;
                     Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
                 }
-                other => Err(IdentityError::InvalidRequest(format!(
-                    "unsupported assertion_type `{other}`; see agent_auth.identity_assertion in discovery"
-                ))),
             }
         }
-        other => Err(IdentityError::InvalidRequest(format!(
-            "unsupported registration type `{other}`; see identity_types_supported in discovery"
-        ))),
+        _ => Err(IdentityError::InvalidRequest(
+            "unsupported registration type; see identity_types_supported in discovery".into(),
+        )),
     }
 }
 

@@ -5,17 +5,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+use shared::jose::NumericDate;
 use shared::settings::SettingsError;
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
 use super::jwks::{JwksClient, KeySet, VerifyingKey, parse_jwks_uri};
-use super::{ProviderError, ProviderExpectations, ProviderKeySettings, ProviderSettings};
+use super::{ProviderError, ProviderExpectations, ProviderKeySettings, ProviderSettings, Untyped};
 
 /// The verification keys of every trusted provider, fetched on demand.
 pub struct ProviderKeys {
@@ -27,6 +30,7 @@ pub struct ProviderKeys {
 
 struct Provider {
     jwks_uri: Url,
+    allow_untyped_id_jag: bool,
     cache: RwLock<Option<Arc<KeySet>>>,
     /// Held for the whole of a fetch: concurrent verifies wait for one fetch rather than
     /// each starting their own.
@@ -61,6 +65,7 @@ impl ProviderKeys {
             }
             let entry = Provider {
                 jwks_uri,
+                allow_untyped_id_jag: provider.allow_untyped_id_jag,
                 cache: RwLock::new(None),
                 fetch: Mutex::new(FetchState::default()),
             };
@@ -79,21 +84,28 @@ impl ProviderKeys {
         self.providers.contains_key(issuer)
     }
 
-    /// Verify a compact JWS from a trusted provider, returning (header, claims).
-    pub async fn verify(&self, token: &str, expect: &ProviderExpectations) -> Result<(Header, Value), ProviderError> {
+    /// Verifies a compact JWS from a trusted provider: one signature check, then the
+    /// header and time rules, then the claims as the caller's typed struct.
+    pub async fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        expect: &ProviderExpectations,
+    ) -> Result<(Header, C), ProviderError> {
         let header = jsonwebtoken::decode_header(token).map_err(malformed)?;
+        // RFC 7515 §4.1.11: we implement no extension, so any `crit` is refused.
+        if header.crit.is_some() {
+            return Err(ProviderError::UnsupportedCritical);
+        }
         // Unverified: used only to choose whose keys to verify with.
-        let unverified: Value = jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(malformed)?;
-        let issuer = unverified
-            .get("iss")
-            .and_then(Value::as_str)
-            .ok_or_else(|| malformed("no `iss` claim"))?;
+        let unverified: UnverifiedIssuer =
+            jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| malformed("no string `iss` claim"))?;
+        let issuer = unverified.iss.as_str();
         let provider = self
             .providers
             .get(issuer)
             .ok_or_else(|| ProviderError::UntrustedIssuer(issuer.to_owned()))?;
         let kid = header.kid.as_deref().ok_or_else(|| malformed("no `kid` header"))?;
-        check_typ(header.typ.as_deref(), expect)?;
+        check_typ(header.typ.as_deref(), expect, provider.allow_untyped_id_jag)?;
         let key = self.key(provider, kid).await?;
         if header.alg != key.alg {
             return Err(ProviderError::InvalidSignature);
@@ -107,8 +119,9 @@ impl ProviderKeys {
         validation.validate_nbf = true;
         validation.leeway = expect.leeway.as_secs();
         let data = jsonwebtoken::decode::<Value>(token, &key.key, &validation).map_err(rejected)?;
-        check_iat(&data.claims, expect.leeway)?;
-        Ok((data.header, data.claims))
+        check_times(&data.claims, expect)?;
+        let claims = C::deserialize(&data.claims).map_err(|_| malformed("the claims are not of the expected types"))?;
+        Ok((data.header, claims))
     }
 
     /// The provider's key `kid`: cached if fresh, else fetched under the provider's lock.
@@ -152,27 +165,53 @@ impl ProviderKeys {
 }
 
 /// RFC 7515 §4.1.9: `application/` may be left out of a `typ`.
-fn check_typ(typ: Option<&str>, expect: &ProviderExpectations) -> Result<(), ProviderError> {
+fn check_typ(
+    typ: Option<&str>,
+    expect: &ProviderExpectations,
+    provider_allows_untyped: bool,
+) -> Result<(), ProviderError> {
     let short = |t: &str| {
         let lower = t.to_ascii_lowercase();
         lower.strip_prefix("application/").map(str::to_owned).unwrap_or(lower)
     };
     match typ {
         Some(typ) if short(typ) == short(expect.typ) => Ok(()),
-        None if !expect.typ_required => Ok(()),
+        None if expect.untyped == Untyped::AllowedIfProviderOptsIn && provider_allows_untyped => Ok(()),
         _ => Err(ProviderError::WrongType),
     }
 }
 
-/// jsonwebtoken checks `exp` and `nbf` but not `iat`, which we require and bound.
-fn check_iat(claims: &Value, leeway: Duration) -> Result<(), ProviderError> {
-    let iat = claims
-        .get("iat")
-        .and_then(Value::as_f64)
-        .ok_or_else(|| malformed("no numeric `iat` claim"))?;
-    let latest = shared::jose::unix_now().saturating_add(i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX));
-    if iat > latest as f64 {
+#[derive(Deserialize)]
+struct UnverifiedIssuer {
+    iss: String,
+}
+
+/// The time claims every provider token is held to (RFC 7519 §2 NumericDates).
+#[derive(Deserialize)]
+struct TimeClaims {
+    iat: NumericDate,
+    #[serde(default)]
+    exp: Option<NumericDate>,
+    /// Read only so that an out-of-range value is refused; jsonwebtoken checks it.
+    #[serde(default, rename = "nbf")]
+    _nbf: Option<NumericDate>,
+}
+
+/// jsonwebtoken checks `exp` and `nbf` but not `iat`, which we require and bound, nor
+/// the range of any of them, nor the lifetime.
+fn check_times(claims: &Value, expect: &ProviderExpectations) -> Result<(), ProviderError> {
+    let times = TimeClaims::deserialize(claims)
+        .map_err(|_| malformed("`iat`, `exp` and `nbf` must be NumericDates and `iat` is required"))?;
+    let leeway = i64::try_from(expect.leeway.as_secs()).unwrap_or(i64::MAX);
+    if times.iat.secs() > shared::jose::unix_now().saturating_add(leeway) {
         return Err(ProviderError::Expired);
+    }
+    if let (Some(exp), Some(max)) = (times.exp, expect.max_lifetime) {
+        let max = i64::try_from(max.as_secs()).unwrap_or(i64::MAX);
+        // Both are in 0..=NumericDate::MAX, so the difference cannot overflow.
+        if exp.secs() - times.iat.secs() > max {
+            return Err(ProviderError::LifetimeTooLong);
+        }
     }
     Ok(())
 }

@@ -17,6 +17,10 @@ pub struct ProviderSettings {
     pub issuer: String,
     /// Where its signing keys are published (https in production).
     pub jwks_uri: String,
+    /// Accept its ID-JAGs without a `typ` header. The ID-JAG draft (§3) and RFC 8725
+    /// §3.11 require `typ: oauth-id-jag+jwt`; only for a provider that cannot send it.
+    #[serde(default)]
+    pub allow_untyped_id_jag: bool,
 }
 
 /// How provider key sets are cached and fetched.
@@ -51,15 +55,24 @@ impl Default for ProviderKeySettings {
 pub struct ProviderExpectations {
     /// Required `aud` (our issuer).
     pub audience: String,
-    /// When the header has a `typ`, it must be this (compared case-insensitively).
+    /// The header `typ` it must carry (compared case-insensitively, `application/` optional).
     pub typ: &'static str,
-    /// Whether a missing `typ` header is acceptable.
-    pub typ_required: bool,
+    pub untyped: Untyped,
     /// Whether `exp` must be present (RFC 8417 Security Event Tokens usually carry none);
     /// when present it is always checked.
     pub require_exp: bool,
+    /// Longest `exp - iat` accepted, when the token has an `exp`.
+    pub max_lifetime: Option<Duration>,
     /// Clock skew allowed on `exp`, `nbf`, `iat`.
     pub leeway: Duration,
+}
+
+/// Whether a token without a `typ` header may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untyped {
+    Refused,
+    /// Only from a provider configured with `allow_untyped_id_jag`.
+    AllowedIfProviderOptsIn,
 }
 
 /// Why a provider-signed token was refused; each maps to one wire error.
@@ -79,6 +92,10 @@ pub enum ProviderError {
     InvalidAudience,
     #[error("the token has the wrong type")]
     WrongType,
+    #[error("the token names critical header parameters this server does not understand")]
+    UnsupportedCritical,
+    #[error("the token's lifetime exceeds the maximum this server accepts")]
+    LifetimeTooLong,
     #[error("the provider's keys cannot be fetched: {0}")]
     KeysUnavailable(String),
 }

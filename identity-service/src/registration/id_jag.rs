@@ -4,13 +4,15 @@
 //! email already belongs to one of our humans: then the human must confirm through the
 //! claim ceremony (no silent account linking).
 
-use serde_json::Value;
+use serde::Deserialize;
+use shared::jose::NumericDate;
 
-use super::{CLAIM_TOKEN_CONTEXT, Delegation, Registration, RegistrationType};
+use super::revoke::ensure_not_revoked;
+use super::{CLAIM_TOKEN_CONTEXT, Delegation, Registration, RegistrationType, link_delegation};
 use crate::claim::{SecretHandle, new_attempt, send_link};
 use crate::email::Email;
 use crate::error::{ClaimBlock, IdentityError};
-use crate::providers::{ProviderError, ProviderExpectations};
+use crate::providers::{ProviderError, ProviderExpectations, Untyped};
 use crate::state::AppState;
 
 pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
@@ -23,34 +25,62 @@ pub struct DelegatedRegistration {
     pub assertion_expires_at: i64,
 }
 
+/// The claims of an ID-JAG we act on, read after its signature is verified.
+#[derive(Debug, Deserialize)]
+struct IdJagClaims {
+    iss: String,
+    sub: String,
+    jti: String,
+    iat: NumericDate,
+    exp: NumericDate,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+}
+
 pub async fn register_id_jag(state: &AppState, token: &str, now: i64) -> Result<DelegatedRegistration, IdentityError> {
     if !state.policy.id_jag_enabled {
         return Err(IdentityError::PathNotEnabled("identity_assertion_not_enabled"));
     }
+    let leeway = state.assertions.leeway();
     let expect = ProviderExpectations {
         audience: state.issuer.clone(),
         typ: ID_JAG_TYP,
-        typ_required: false,
+        untyped: Untyped::AllowedIfProviderOptsIn,
         require_exp: true,
-        leeway: state.assertions.leeway(),
+        max_lifetime: Some(state.assertions.max_lifetime()),
+        leeway,
     };
-    let (_, claims) = state.providers.verify(token, &expect).await.map_err(rejected)?;
-    let iss = string_claim(&claims, "iss")?;
-    let sub = string_claim(&claims, "sub")?;
-    let jti = string_claim(&claims, "jti")?;
-    let exp = claims["exp"].as_i64().unwrap_or(now);
-    let until = exp + state.assertions.leeway().as_secs() as i64;
-    if !state.replay.first_use(&iss, &jti, until).await? {
+    let (_, claims) = state
+        .providers
+        .verify::<IdJagClaims>(token, &expect)
+        .await
+        .map_err(rejected)?;
+    for (name, value) in [("iss", &claims.iss), ("sub", &claims.sub), ("jti", &claims.jti)] {
+        if value.is_empty() {
+            return Err(IdentityError::InvalidRequest(format!("the assertion lacks `{name}`")));
+        }
+    }
+    // Remembered until the assertion itself stops being accepted: `exp` is a bounded
+    // NumericDate (at most `max_lifetime` after an `iat` that is not in the future).
+    let until = claims.exp.secs().saturating_add(leeway.as_secs() as i64);
+    if !state.replay.first_use(&claims.iss, &claims.jti, until).await? {
         return Err(IdentityError::AssertionRejected(
             "replay_detected",
             "this assertion was already used".into(),
         ));
     }
     let email = verified_email(&claims)?;
-    if let Some(known) = known_delegation(state, &iss, &sub).await? {
+    let delegation = Delegation {
+        iss: claims.iss,
+        sub: claims.sub,
+        issued_at: claims.iat.secs(),
+    };
+    ensure_not_revoked(state, &delegation).await?;
+    if let Some(known) = known_delegation(state, &delegation.iss, &delegation.sub).await? {
         return issue(state, known, now);
     }
-    let delegation = Delegation { iss, sub };
     if state.users.user_exists(&email).await? {
         return Err(step_up(state, delegation, email, now).await?);
     }
@@ -84,10 +114,7 @@ async fn register_claimed(
     registration.owner_email = Some(email.clone());
     registration.delegation = Some(delegation.clone());
     state.create_registration(&registration).await?;
-    let winner = state
-        .delegations
-        .link_delegation(&delegation.iss, &delegation.sub, &registration.id)
-        .await?;
+    let winner = link_delegation(state, &delegation, &registration.id, now).await?;
     state.users.record_user(&email).await?;
     if winner != registration.id {
         // A replica registered the same delegation a moment earlier: theirs stands.
@@ -111,6 +138,8 @@ async fn step_up(
     let claim = SecretHandle::generate(&registration.id);
     registration.claim_token_hash = Some(claim.hash(&state.hasher, CLAIM_TOKEN_CONTEXT));
     registration.delegation = Some(delegation);
+    // Only the human the provider named may confirm this link.
+    registration.claim_email = Some(email.clone());
     let (attempt, view) = new_attempt(state, &registration.id, email, now);
     registration.claim_attempt = Some(attempt.clone());
     state.create_registration(&registration).await?;
@@ -147,26 +176,19 @@ fn issue(state: &AppState, registration: Registration, now: i64) -> Result<Deleg
     })
 }
 
-fn string_claim(claims: &Value, name: &str) -> Result<String, IdentityError> {
-    claims[name]
-        .as_str()
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| IdentityError::InvalidRequest(format!("the assertion lacks `{name}`")))
-}
-
-fn verified_email(claims: &Value) -> Result<Email, IdentityError> {
+fn verified_email(claims: &IdJagClaims) -> Result<Email, IdentityError> {
     let missing = || {
         IdentityError::AssertionRejected(
             "missing_verified_email",
             "the assertion carries no verified email".into(),
         )
     };
-    if claims["email_verified"].as_bool() != Some(true) {
+    if claims.email_verified != Some(true) {
         return Err(missing());
     }
-    claims["email"]
-        .as_str()
+    claims
+        .email
+        .as_deref()
         .and_then(|e| Email::parse(e).ok())
         .ok_or_else(missing)
 }
@@ -175,7 +197,10 @@ fn verified_email(claims: &Value) -> Result<Email, IdentityError> {
 pub fn rejected(error: ProviderError) -> IdentityError {
     let message = error.to_string();
     match error {
-        ProviderError::Malformed(_) | ProviderError::WrongType => IdentityError::InvalidRequest(message),
+        ProviderError::Malformed(_) | ProviderError::WrongType | ProviderError::UnsupportedCritical => {
+            IdentityError::InvalidRequest(message)
+        }
+        ProviderError::LifetimeTooLong => IdentityError::AssertionRejected("lifetime_too_long", message),
         ProviderError::UntrustedIssuer(_) => IdentityError::AssertionRejected("invalid_issuer", message),
         ProviderError::UnknownKey(_) | ProviderError::InvalidSignature => {
             IdentityError::AssertionRejected("invalid_signature", message)

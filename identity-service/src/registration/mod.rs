@@ -15,7 +15,7 @@ use shared::scope::ScopeSet;
 
 pub use anonymous::{AnonymousRegistration, CLAIM_TOKEN_CONTEXT, RegistrationPolicy, register_anonymous};
 pub use id_jag::{DelegatedRegistration, ID_JAG_TYP, register_id_jag};
-pub use revoke::revoke_delegation;
+pub use revoke::{link_delegation, revoke_delegation};
 pub use update::{Edit, edit_registration};
 pub use verified_email::{EmailRegistration, register_verified_email};
 
@@ -122,6 +122,10 @@ pub struct Registration {
     pub claim_attempt: Option<ClaimAttempt>,
     /// The human who claimed it.
     pub owner_email: Option<Email>,
+    /// The only human who may claim it: after a step-up, the one the provider named (the
+    /// confirmation may not be sent anywhere else). `None`: whoever the agent names.
+    #[serde(default)]
+    pub claim_email: Option<Email>,
     /// The provider delegation `(iss, sub)` this registration stands for, if any.
     #[serde(default)]
     pub delegation: Option<Delegation>,
@@ -137,6 +141,9 @@ pub struct Registration {
 pub struct Delegation {
     pub iss: String,
     pub sub: String,
+    /// `iat` of the assertion that created it; a revocation with a later cutoff kills it.
+    #[serde(default)]
+    pub issued_at: i64,
 }
 
 /// Why a registration may not be granted a token now.
@@ -168,6 +175,7 @@ impl Registration {
             post_claim_scopes,
             claim_attempt: None,
             owner_email: None,
+            claim_email: None,
             delegation: None,
             claimed_at: None,
             revoked_at: None,

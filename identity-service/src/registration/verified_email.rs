@@ -18,14 +18,13 @@ pub struct EmailRegistration {
 
 pub async fn register_verified_email(
     state: &AppState,
-    email: &str,
+    email: Email,
     now: i64,
 ) -> Result<EmailRegistration, IdentityError> {
     let policy = &state.policy;
     if !policy.verified_email_enabled {
         return Err(IdentityError::PathNotEnabled("verified_email_not_enabled"));
     }
-    let email = Email::parse(email).map_err(|e| IdentityError::InvalidRequest(e.to_string()))?;
     let scopes = (ScopeSet::default(), policy.post_claim_scopes.clone());
     let mut registration = Registration::new(
         RegistrationType::EmailVerification,

@@ -1,4 +1,5 @@
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::jose::unix_now;
@@ -13,7 +14,32 @@ use crate::registration::RegistrationId;
 pub struct MemoryLinks {
     delegations: Mutex<HashMap<(String, String), RegistrationId>>,
     users: Mutex<HashSet<String>>,
-    seen: Mutex<HashMap<(String, String), i64>>,
+    /// `(iss, sub)` → (cutoff, until).
+    revocations: Mutex<HashMap<(String, String), (i64, i64)>>,
+    seen: Mutex<Seen>,
+}
+
+/// Token ids seen, with their expiries in a heap so forgetting the expired costs
+/// O(log n) each rather than a scan of every entry per call.
+#[derive(Debug, Default)]
+struct Seen {
+    until: HashMap<(String, String), i64>,
+    expiries: BinaryHeap<Reverse<(i64, (String, String))>>,
+}
+
+impl Seen {
+    fn forget_expired(&mut self, now: i64) {
+        while let Some(Reverse((until, _))) = self.expiries.peek() {
+            if *until > now {
+                break;
+            }
+            if let Some(Reverse((until, key))) = self.expiries.pop()
+                && self.until.get(&key) == Some(&until)
+            {
+                self.until.remove(&key);
+            }
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -38,6 +64,23 @@ impl DelegationStore for MemoryLinks {
         lock(&self.delegations).remove(&(iss.to_owned(), sub.to_owned()));
         Ok(())
     }
+
+    async fn record_revocation(&self, iss: &str, sub: &str, cutoff: i64, until: i64) -> Result<(), StoreError> {
+        let now = unix_now();
+        let mut revocations = lock(&self.revocations);
+        revocations.retain(|_, (_, until)| *until > now);
+        revocations.insert((iss.to_owned(), sub.to_owned()), (cutoff, until));
+        Ok(())
+    }
+
+    async fn revoked_through(&self, iss: &str, sub: &str) -> Result<Option<i64>, StoreError> {
+        let now = unix_now();
+        let revocations = lock(&self.revocations);
+        Ok(revocations
+            .get(&(iss.to_owned(), sub.to_owned()))
+            .filter(|(_, until)| *until > now)
+            .map(|(cutoff, _)| *cutoff))
+    }
 }
 
 #[async_trait::async_trait]
@@ -55,14 +98,14 @@ impl UserDirectory for MemoryLinks {
 #[async_trait::async_trait]
 impl ReplayCache for MemoryLinks {
     async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError> {
-        let now = unix_now();
         let mut seen = lock(&self.seen);
-        seen.retain(|_, until| *until > now);
+        seen.forget_expired(unix_now());
         let key = (iss.to_owned(), jti.to_owned());
-        if seen.contains_key(&key) {
+        if seen.until.contains_key(&key) {
             return Ok(false);
         }
-        seen.insert(key, until);
+        seen.until.insert(key.clone(), until);
+        seen.expiries.push(Reverse((until, key)));
         Ok(true)
     }
 }

@@ -8,7 +8,7 @@ use crate::email::Email;
 use crate::registration::RegistrationId;
 
 /// Single-key records under `{prefix}identity:`: `deleg:<h(iss,sub)>` → registration id,
-/// `user:<h(email)>`, `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
+/// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
 /// attacker-chosen bytes.
 #[derive(Clone)]
 pub struct RedisLinks {
@@ -69,6 +69,33 @@ impl DelegationStore for RedisLinks {
     async fn unlink_delegation(&self, iss: &str, sub: &str) -> Result<(), StoreError> {
         let _: () = self.conn.clone().del(self.delegation_key(iss, sub)).await?;
         Ok(())
+    }
+
+    async fn record_revocation(&self, iss: &str, sub: &str, cutoff: i64, until: i64) -> Result<(), StoreError> {
+        if until <= shared::jose::unix_now() {
+            return Ok(());
+        }
+        let key = self.keys.key("delrev", &hashed_id(&[iss, sub]));
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(cutoff)
+            .arg("EXAT")
+            .arg(until)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn revoked_through(&self, iss: &str, sub: &str) -> Result<Option<i64>, StoreError> {
+        let key = self.keys.key("delrev", &hashed_id(&[iss, sub]));
+        let raw: Option<String> = self.conn.clone().get(&key).await?;
+        raw.map(|raw| {
+            raw.parse().map_err(|_| StoreError::Corrupt {
+                key,
+                reason: "not a revocation cutoff".into(),
+            })
+        })
+        .transpose()
     }
 }
 

@@ -44,6 +44,11 @@ pub trait DelegationStore: Send + Sync + std::fmt::Debug {
     /// to afterwards (ours, or the one a racing replica linked first).
     async fn link_delegation(&self, iss: &str, sub: &str, id: &RegistrationId) -> Result<RegistrationId, StoreError>;
     async fn unlink_delegation(&self, iss: &str, sub: &str) -> Result<(), StoreError>;
+    /// Records that the provider revoked `(iss, sub)`: whatever it asserted up to `cutoff`
+    /// (Unix seconds) no longer counts. Remembered until `until`.
+    async fn record_revocation(&self, iss: &str, sub: &str, cutoff: i64, until: i64) -> Result<(), StoreError>;
+    /// The cutoff of the revocation of `(iss, sub)` still remembered, if any.
+    async fn revoked_through(&self, iss: &str, sub: &str) -> Result<Option<i64>, StoreError>;
 }
 
 /// Humans who own at least one claimed registration, by email.

@@ -101,7 +101,7 @@ async fn start_errors() {
     for token in ["garbage".to_owned(), format!("{id}.{}", "x".repeat(43))] {
         assert_agent_error(start(&app, &token, "a@example.com").await, 401, "invalid_claim_token").await;
     }
-    assert_agent_error(start(&app, claim_token, "not-an-email").await, 400, "invalid_request").await;
+    assert_agent_error(start(&app, claim_token, "not-an-email").await, 400, "invalid_email").await;
     let missing = app
         .post_json(
             "/agent/identity/claim",

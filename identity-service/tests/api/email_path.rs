@@ -48,7 +48,7 @@ async fn an_email_registration_waits_for_its_human_then_gets_an_assertion() {
 async fn email_registration_errors() {
     let app = spawn_with(memory(), |s| s.registration.anonymous_enabled = false).await;
     for (body, status, code) in [
-        (email_registration("not-an-email"), 400, "invalid_request"),
+        (email_registration("not-an-email"), 400, "invalid_email"),
         (
             json!({ "type": "identity_assertion", "assertion": "a@example.com" }),
             400,

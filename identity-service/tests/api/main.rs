@@ -7,6 +7,7 @@ mod claim_complete;
 mod discovery;
 mod email_path;
 mod helpers;
+mod hostile;
 mod outbox;
 mod provider_paths;
 mod register;

@@ -17,6 +17,7 @@ async fn with_provider() -> (TestApp, TestProvider) {
     let trusted = ProviderSettings {
         issuer: provider.issuer.clone(),
         jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
     };
     let app = spawn_with(memory(), move |s| s.providers = vec![trusted]).await;
     (app, provider)
@@ -156,8 +157,11 @@ async fn a_revocation_event_revokes_the_delegations_registration() {
         .await
         .expect("reachable");
     assert_eq!(duplicate.status(), 202, "a redelivered event is acknowledged again");
-    // The delegation is gone and Zoe is a known human: her confirmation is needed again.
-    let again = present(&app, &id_jag(&provider, "user-9", "zoe@example.com")).await;
+    // The provider delegates anew after the revocation: the delegation is gone and Zoe is
+    // a known human, so her confirmation is needed again.
+    let mut renewed = provider.id_jag_claims(ISSUER, "user-9", "zoe@example.com");
+    renewed["iat"] = json!(shared::jose::unix_now() + 1);
+    let again = present(&app, &provider.sign("oauth-id-jag+jwt", &renewed)).await;
     let body = assert_agent_error(again, 401, "interaction_required").await;
     assert_ne!(body["claim"]["registration_id"], agent["registration_id"]);
 }
@@ -234,6 +238,7 @@ async fn the_id_jag_path_can_be_switched_off() {
     let trusted = ProviderSettings {
         issuer: provider.issuer.clone(),
         jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
     };
     let app = spawn_with(memory(), move |s| {
         s.providers = vec![trusted];

@@ -1,9 +1,12 @@
-//! The contract every `RegistrationStore` meets, run against memory and a real Redis.
+//! The contracts every identity store meets, run against memory and a real Redis.
 
 use std::sync::Arc;
 
 use identity_service::registration::{Registration, RegistrationId, RegistrationType};
-use identity_service::store::{MemoryRegistrationStore, RedisRegistrationStore, RegistrationStore};
+use identity_service::store::{
+    DelegationStore, MemoryLinks, MemoryRegistrationStore, RedisLinks, RedisRegistrationStore, RegistrationStore,
+    ReplayCache, UserDirectory,
+};
 use std::time::Duration;
 
 use identity_service::email::Email;
@@ -76,4 +79,96 @@ async fn redis_store_reports_an_outage_as_unavailable() {
     redis.kill();
     let error = store.get(&RegistrationId::random()).await.expect_err("must fail");
     assert!(matches!(error, shared::store::StoreError::Unavailable(_)), "{error:?}");
+}
+
+/// The contract of the link stores (delegations, revocations, users, replay cache).
+async fn links_contract<L>(links: Arc<L>)
+where
+    L: DelegationStore + ReplayCache + UserDirectory + 'static,
+{
+    let now = unix_now();
+    let (a, b) = (RegistrationId::random(), RegistrationId::random());
+    assert_eq!(links.delegation("iss", "sub").await.expect("get"), None);
+    assert_eq!(links.link_delegation("iss", "sub", &a).await.expect("link"), a);
+    assert_eq!(
+        links.link_delegation("iss", "sub", &b).await.expect("link"),
+        a,
+        "the first link stands"
+    );
+    links.unlink_delegation("iss", "sub").await.expect("unlink");
+    assert_eq!(links.delegation("iss", "sub").await.expect("get"), None);
+
+    assert_eq!(links.revoked_through("iss", "sub").await.expect("get"), None);
+    links
+        .record_revocation("iss", "sub", now - 5, now + 3600)
+        .await
+        .expect("record");
+    assert_eq!(links.revoked_through("iss", "sub").await.expect("get"), Some(now - 5));
+    assert_eq!(links.revoked_through("iss", "other").await.expect("get"), None);
+    links
+        .record_revocation("iss", "gone", now, now - 1)
+        .await
+        .expect("record");
+    assert_eq!(
+        links.revoked_through("iss", "gone").await.expect("get"),
+        None,
+        "forgotten after until"
+    );
+
+    // Replay entries live until their own `until`, however far ahead, in both stores.
+    assert!(
+        links
+            .first_use("iss", "jti-1", now + 30 * 24 * 3600)
+            .await
+            .expect("first")
+    );
+    assert!(!links.first_use("iss", "jti-1", now + 60).await.expect("replay"));
+    assert!(
+        links
+            .first_use("other-iss", "jti-1", now + 60)
+            .await
+            .expect("keyed by iss too")
+    );
+    assert!(links.first_use("iss", "jti-2", now + 1).await.expect("first"));
+    assert!(
+        !links
+            .first_use("iss", "jti-2", now + 1)
+            .await
+            .expect("kept until it expires")
+    );
+    for i in 0..100 {
+        assert!(
+            links
+                .first_use("iss", &format!("old-{i}"), now - 1)
+                .await
+                .expect("expired at once")
+        );
+    }
+    assert!(
+        !links
+            .first_use("iss", "jti-1", now + 60)
+            .await
+            .expect("survives the pruning")
+    );
+
+    let email = Email::parse("human@example.com").expect("email");
+    assert!(!links.user_exists(&email).await.expect("get"));
+    links.record_user(&email).await.expect("record");
+    assert!(
+        links
+            .user_exists(&Email::parse("HUMAN@example.com").expect("email"))
+            .await
+            .expect("get")
+    );
+}
+
+#[tokio::test]
+async fn memory_links_meet_the_contract() {
+    links_contract(Arc::new(MemoryLinks::default())).await;
+}
+
+#[tokio::test]
+async fn redis_links_meet_the_contract() {
+    let redis = RedisServer::start();
+    links_contract(Arc::new(RedisLinks::connect(&redis.store_settings()).expect("connect"))).await;
 }

@@ -62,9 +62,19 @@ impl FakeProvider {
     }
 
     pub fn keys(&self, min_cache: Duration, refetch_cooldown: Duration) -> ProviderKeys {
+        self.keys_with(min_cache, refetch_cooldown, false)
+    }
+
+    /// Keys of a provider configured with `allow_untyped_id_jag`.
+    pub fn keys_allowing_untyped(&self, min_cache: Duration, refetch_cooldown: Duration) -> ProviderKeys {
+        self.keys_with(min_cache, refetch_cooldown, true)
+    }
+
+    fn keys_with(&self, min_cache: Duration, refetch_cooldown: Duration, allow_untyped_id_jag: bool) -> ProviderKeys {
         let providers = [ProviderSettings {
             issuer: ISSUER.into(),
             jwks_uri: self.jwks_uri.clone(),
+            allow_untyped_id_jag,
         }];
         let settings = ProviderKeySettings {
             min_cache,

@@ -73,6 +73,8 @@ pub enum VerifyError {
     WrongAudience,
     #[error("token lacks the `{0}` claim")]
     MissingClaim(String),
+    #[error("token names critical header parameters this server does not understand")]
+    UnsupportedCritical,
 }
 
 impl KeyRing {
@@ -122,6 +124,11 @@ impl KeyRing {
     /// check, with `alg` taken from the key (never trusted from the header alone).
     pub fn verify<C: DeserializeOwned>(&self, token: &str, expect: &Expectations) -> Result<Verified<C>, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        // RFC 7515 §4.1.11: we implement no extension, so any `crit` (even an empty list,
+        // which the RFC forbids) makes the token unacceptable.
+        if header.crit.is_some() {
+            return Err(VerifyError::UnsupportedCritical);
+        }
         let kid = header.kid.as_deref().ok_or(VerifyError::UnknownKey)?;
         let key = self.verifiers.get(kid).ok_or(VerifyError::UnknownKey)?;
         if header.alg != key.alg {
@@ -161,5 +168,71 @@ fn map_error(kind: ErrorKind) -> VerifyError {
         ErrorKind::MissingRequiredClaim(claim) => VerifyError::MissingClaim(claim),
         ErrorKind::InvalidAlgorithm => VerifyError::WrongAlgorithm,
         _ => VerifyError::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::keys::v1::{PublicKey, SigningKey as ProtoKey};
+    use serde_json::{Value, json};
+
+    const TYP: &str = "at+jwt";
+
+    fn ring_and_key() -> (KeyRing, Vec<u8>) {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let der = crate::testing_key();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).expect("key");
+        let point = pair.public_key().as_ref();
+        let jwk = json!({ "kty": "EC", "crv": "P-256", "kid": "k1",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]) });
+        let set = KeySet {
+            active: Some(ProtoKey {
+                kid: "k1".into(),
+                alg: "ES256".into(),
+                private_key_pkcs8: der.clone(),
+                not_after: 0,
+            }),
+            published: vec![PublicKey {
+                kid: "k1".into(),
+                alg: "ES256".into(),
+                jwk_json: jwk.to_string(),
+            }],
+        };
+        (KeyRing::from_key_set(set).expect("ring"), der)
+    }
+
+    fn expect() -> Expectations {
+        Expectations {
+            typ: TYP,
+            issuer: "https://as.test".into(),
+            audience: None,
+            leeway_secs: 0,
+        }
+    }
+
+    fn claims() -> Value {
+        let now = super::super::unix_now();
+        json!({ "iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60 })
+    }
+
+    #[test]
+    fn a_token_naming_critical_headers_is_refused_even_with_a_good_signature() {
+        let (ring, der) = ring_and_key();
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some(TYP.into());
+        header.kid = Some("k1".into());
+        let plain = jsonwebtoken::encode(&header, &claims(), &key).expect("sign");
+        ring.verify::<Value>(&plain, &expect())
+            .expect("the same token without crit verifies");
+        for crit in [vec!["urn:example:ext".to_owned()], vec![]] {
+            header.crit = Some(crit.clone());
+            let token = jsonwebtoken::encode(&header, &claims(), &key).expect("sign");
+            let refused = ring.verify::<Value>(&token, &expect()).map(|_| ());
+            assert_eq!(refused, Err(VerifyError::UnsupportedCritical), "{crit:?}");
+        }
     }
 }

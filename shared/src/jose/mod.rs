@@ -6,14 +6,17 @@
 //!   the header type is jsonwebtoken's own.
 //! - [`KeyRing`]: the active signing key plus every published verification key, as last
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
+//! - [`NumericDate`]: RFC 7519 time claims, range-checked.
 //! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
 mod keyring;
+mod numeric_date;
 mod signer;
 pub mod watch;
 
 pub use jsonwebtoken::Algorithm;
 pub use keyring::{Expectations, KeyRing, Verified, VerifyError};
+pub use numeric_date::NumericDate;
 pub use signer::SigningKey;
 
 /// Milliseconds since the Unix epoch.

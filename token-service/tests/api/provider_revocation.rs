@@ -14,6 +14,7 @@ async fn after_a_revocation_event_tokens_are_inactive_and_the_exchange_is_invali
     let trusted = ProviderSettings {
         issuer: provider.issuer.clone(),
         jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
     };
     let system = spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
     let id_jag = provider.sign(
