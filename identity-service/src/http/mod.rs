@@ -9,6 +9,8 @@ mod register;
 pub mod resource_metadata;
 mod skill;
 
+pub use register::RegistrationRequest;
+
 use std::sync::Arc;
 
 use actix_web::dev::HttpServiceFactory;

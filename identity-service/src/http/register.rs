@@ -5,7 +5,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::json::{parse_json, rfc3339};
+use super::json::{parse_body, require_json, rfc3339};
 use crate::email::Email;
 use crate::error::IdentityError;
 use crate::registration::{Registration, register_anonymous, register_id_jag, register_verified_email};
@@ -14,19 +14,50 @@ use crate::state::AppState;
 pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
 pub const VERIFIED_EMAIL: &str = "verified_email";
 
-/// What an `identity_assertion` registration presents, parsed.
+/// The body of `POST /agent/identity`, parsed: everything about it that can be wrong is
+/// found here, before anything is counted or stored.
 #[derive(Debug)]
-enum Presented {
+pub enum RegistrationRequest {
+    Anonymous,
     IdJag(String),
-    Email(Email),
+    VerifiedEmail(Email),
 }
 
 #[derive(Debug, Deserialize)]
-struct RegisterRequest {
+struct RegisterBody {
     #[serde(rename = "type")]
     kind: Option<String>,
     assertion_type: Option<String>,
     assertion: Option<String>,
+}
+
+impl RegistrationRequest {
+    /// Parses the JSON body (its media type already checked).
+    pub fn from_body(body: &[u8]) -> Result<Self, IdentityError> {
+        let parsed: RegisterBody = parse_body(body)?;
+        match parsed.kind.ok_or_else(|| missing("type"))?.as_str() {
+            "anonymous" => Ok(Self::Anonymous),
+            "identity_assertion" => {
+                let assertion_type = parsed.assertion_type.ok_or_else(|| missing("assertion_type"))?;
+                let assertion = parsed
+                    .assertion
+                    .filter(|a| !a.is_empty())
+                    .ok_or_else(|| missing("assertion"))?;
+                match assertion_type.as_str() {
+                    ID_JAG => Ok(Self::IdJag(assertion)),
+                    VERIFIED_EMAIL => Ok(Self::VerifiedEmail(
+                        Email::parse(&assertion).map_err(|_| IdentityError::InvalidEmail)?,
+                    )),
+                    _ => Err(IdentityError::InvalidRequest(
+                        "unsupported assertion_type; see agent_auth.identity_assertion in discovery".into(),
+                    )),
+                }
+            }
+            _ => Err(IdentityError::InvalidRequest(
+                "unsupported registration type; see identity_types_supported in discovery".into(),
+            )),
+        }
+    }
 }
 
 /// Fields every registration response carries.
@@ -64,14 +95,17 @@ pub async fn register(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, IdentityError> {
-    let parsed: RegisterRequest = parse_json(&request, &body)?;
-    let kind = parsed.kind.ok_or_else(|| missing("type"))?;
+    require_json(&request)?;
+    let parsed = RegistrationRequest::from_body(&body)?;
     let ip = client_ip(&request, state.limits.trust_forwarded_for);
     let now = state.now();
-    match kind.as_str() {
-        "anonymous" => {
-            let limit = state.limits.anonymous_registrations_per_ip;
-            state.enforce_limit(&format!("register-anonymous:{ip}"), limit).await?;
+    let (bucket, limit) = match parsed {
+        RegistrationRequest::Anonymous => ("register-anonymous", state.limits.anonymous_registrations_per_ip),
+        _ => ("register-assertion", state.limits.assertion_registrations_per_ip),
+    };
+    state.enforce_limit(&format!("{bucket}:{ip}"), limit).await?;
+    match parsed {
+        RegistrationRequest::Anonymous => {
             let created = register_anonymous(&state, now).await?;
             let claimable = claimable(&state, &created.registration, created.claim_token);
             Ok(no_store(AnonymousResponse {
@@ -81,44 +115,20 @@ pub async fn register(
                 pre_claim_scopes: created.registration.pre_claim_scopes.to_strings(),
             }))
         }
-        "identity_assertion" => {
-            let assertion_type = parsed.assertion_type.ok_or_else(|| missing("assertion_type"))?;
-            let assertion = parsed
-                .assertion
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| missing("assertion"))?;
-            // Parsed before anything is counted or stored, so a bad request costs nothing.
-            let presented = match assertion_type.as_str() {
-                ID_JAG => Presented::IdJag(assertion),
-                VERIFIED_EMAIL => Presented::Email(Email::parse(&assertion).map_err(|_| IdentityError::InvalidEmail)?),
-                _ => {
-                    return Err(IdentityError::InvalidRequest(
-                        "unsupported assertion_type; see agent_auth.identity_assertion in discovery".into(),
-                    ));
-                }
-            };
-            let limit = state.limits.assertion_registrations_per_ip;
-            state.enforce_limit(&format!("register-assertion:{ip}"), limit).await?;
-            match presented {
-                Presented::IdJag(assertion) => {
-                    let created = register_id_jag(&state, &assertion, now).await?;
-                    Ok(no_store(DelegatedResponse {
-                        registration_id: created.registration.id.to_string(),
-                        registration_type: created.registration.registration_type.as_str(),
-                        identity_assertion: created.identity_assertion,
-                        assertion_expires: rfc3339(created.assertion_expires_at),
-                        scopes: created.registration.post_claim_scopes.to_strings(),
-                    }))
-                }
-                Presented::Email(email) => {
-                    let created = register_verified_email(&state, email, now).await?;
-                    Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
-                }
-            }
+        RegistrationRequest::IdJag(assertion) => {
+            let created = register_id_jag(&state, &assertion, now).await?;
+            Ok(no_store(DelegatedResponse {
+                registration_id: created.registration.id.to_string(),
+                registration_type: created.registration.registration_type.as_str(),
+                identity_assertion: created.identity_assertion,
+                assertion_expires: rfc3339(created.assertion_expires_at),
+                scopes: created.registration.post_claim_scopes.to_strings(),
+            }))
         }
-        _ => Err(IdentityError::InvalidRequest(
-            "unsupported registration type; see identity_types_supported in discovery".into(),
-        )),
+        RegistrationRequest::VerifiedEmail(email) => {
+            let created = register_verified_email(&state, email, now).await?;
+            Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
+        }
     }
 }
 
