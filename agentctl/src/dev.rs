@@ -183,7 +183,8 @@ impl DevSystem {
             routes.routes(),
             Some(self.grpc_tls),
             probe,
-            draining,
+            // Nothing balances traffic to a developer's runner: stop at once.
+            (draining, shared::shutdown::ShutdownSettings::immediate()),
             shutdown,
         )
         .await

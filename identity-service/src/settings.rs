@@ -28,6 +28,9 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Mutual TLS on the internal gRPC port and towards peers (required in production).
     pub internal_tls: InternalTlsSettings,
+    /// The drain schedule on SIGTERM.
+    #[serde(default)]
+    pub shutdown: shared::shutdown::ShutdownSettings,
     /// jwks-service's internal gRPC port, for the signing key stream.
     pub jwks: PeerSettings,
     /// Pepper for keyed hashes of claim tokens; required in production.
@@ -115,6 +118,7 @@ impl Default for Settings {
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["token-service", "agentctl"]),
+            shutdown: shared::shutdown::ShutdownSettings::default(),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
             assertion: AssertionSettings {
@@ -178,6 +182,7 @@ impl ServiceSettings for Settings {
                 return Err(SettingsError::invalid(key, "every scope must be in scopes_supported"));
             }
         }
+        self.shutdown.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

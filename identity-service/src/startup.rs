@@ -36,6 +36,10 @@ impl Service for IdentityService {
         (&settings.http, &settings.grpc)
     }
 
+    fn shutdown(settings: &Settings) -> shared::shutdown::ShutdownSettings {
+        settings.shutdown
+    }
+
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;

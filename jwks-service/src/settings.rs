@@ -18,6 +18,9 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Mutual TLS on the internal gRPC port and towards peers (required in production).
     pub internal_tls: InternalTlsSettings,
+    /// The drain schedule on SIGTERM.
+    #[serde(default)]
+    pub shutdown: shared::shutdown::ShutdownSettings,
     pub keys: KeySettings,
 }
 
@@ -76,6 +79,7 @@ impl Default for Settings {
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["identity-service", "token-service", "agentctl"]),
+            shutdown: shared::shutdown::ShutdownSettings::default(),
             keys: KeySettings {
                 algorithm: "ES256".into(),
                 jwks_max_age: Duration::from_secs(300),
@@ -124,6 +128,7 @@ impl ServiceSettings for Settings {
         if self.keys.jwks_max_age > Duration::from_secs(24 * 3600) {
             return Err(SettingsError::invalid("keys.jwks_max_age", "must be at most 24h"));
         }
+        self.shutdown.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

@@ -40,6 +40,10 @@ impl Service for JwksService {
         (&settings.http, &settings.grpc)
     }
 
+    fn shutdown(settings: &Settings) -> shared::shutdown::ShutdownSettings {
+        settings.shutdown
+    }
+
     /// Builds the service and starts loading (or generating) the signing key.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;

@@ -1,5 +1,7 @@
-//! Runs one replica's HTTP and gRPC servers until a shutdown future resolves, then drains:
-//! readiness goes 503, in-flight requests finish within [`GRACE_PERIOD`], both stop.
+//! Runs one replica's HTTP and gRPC servers until a shutdown future resolves, then drains
+//! on the [`ShutdownSettings`] schedule: readiness goes 503 while the replica keeps
+//! serving for the drain delay, then both servers stop accepting and finish what is in
+//! flight within the grace period.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -10,7 +12,7 @@ use tonic::service::Routes;
 
 use crate::grpc::{self, ServeError};
 use crate::health::{self, HealthProbe};
-use crate::shutdown::{Draining, GRACE_PERIOD};
+use crate::shutdown::{Draining, ShutdownSettings};
 
 /// Both listeners of a replica, bound before anything runs (port 0 works).
 #[derive(Debug)]
@@ -25,7 +27,7 @@ pub async fn run<F>(
     routes: Routes,
     grpc_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     probe: HealthProbe,
-    draining: Draining,
+    (draining, schedule): (Draining, ShutdownSettings),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
 where
@@ -38,7 +40,7 @@ where
             .configure(configure.clone())
     })
     .disable_signals()
-    .shutdown_timeout(GRACE_PERIOD.as_secs())
+    .shutdown_timeout(schedule.grace.as_secs())
     .listen(listeners.http)?
     .run();
     let http_handle = http.handle();
@@ -54,10 +56,22 @@ where
         result = &mut grpc_task => return Err(unexpected_exit("grpc", result.map_err(Into::into).and_then(|r| r))),
     }
     draining.start();
-    tracing::info!(grace_secs = GRACE_PERIOD.as_secs(), "draining");
-    http_handle.stop(true).await;
+    tracing::info!(
+        drain_delay_ms = schedule.drain_delay.as_millis() as u64,
+        grace_secs = schedule.grace.as_secs(),
+        "draining: unready, still serving"
+    );
+    // Endpoints and load balancers take a moment to notice; until then traffic still
+    // arrives and is served as usual.
+    tokio::select! {
+        () = tokio::time::sleep(schedule.drain_delay) => {}
+        result = &mut http_task => return Err(unexpected_exit("http", result.map_err(Into::into))),
+    }
+    draining.stop();
+    tracing::info!("stopping: no new connections, finishing in-flight work");
     let _ = stop_grpc.send(());
-    if tokio::time::timeout(GRACE_PERIOD, grpc_task).await.is_err() {
+    http_handle.stop(true).await;
+    if tokio::time::timeout(schedule.grace, grpc_task).await.is_err() {
         tracing::warn!("grpc server did not drain within the grace period");
     }
     let _ = http_task.await;
@@ -76,7 +90,7 @@ fn unexpected_exit(server: &str, result: Result<impl std::fmt::Debug, ServeError
 /// checks. A standalone replica mounts one; the all-in-one runner mounts all three.
 pub trait Mountable {
     fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static;
-    /// Adds the gRPC services; long-lived streams must end once `draining` starts.
+    /// Adds the gRPC services; long-lived streams must end once `draining` is stopping.
     fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder, draining: &Draining);
     fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
     /// The gRPC server's mutual-TLS config; `None` serves plaintext (development only).
@@ -136,6 +150,7 @@ pub struct BindError {
 pub async fn run_replica<S: Mountable>(
     listeners: Listeners,
     service: &S,
+    schedule: ShutdownSettings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let draining = Draining::default();
@@ -149,7 +164,7 @@ pub async fn run_replica<S: Mountable>(
         routes.routes(),
         tls,
         probe,
-        draining,
+        (draining, schedule),
         shutdown,
     )
     .await
@@ -160,6 +175,8 @@ pub trait Service: Mountable + Sized + Send {
     type Settings: Send;
     /// The HTTP and gRPC listen addresses in its settings.
     fn listen(settings: &Self::Settings) -> (&crate::settings::ListenSettings, &crate::settings::ListenSettings);
+    /// Its drain schedule.
+    fn shutdown(settings: &Self::Settings) -> ShutdownSettings;
     /// Validates settings and builds the service (no port bound yet).
     fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, StartupError>> + Send;
 }
@@ -169,6 +186,7 @@ pub trait Service: Mountable + Sized + Send {
 pub struct Application<S> {
     listeners: Listeners,
     service: S,
+    schedule: ShutdownSettings,
 }
 
 impl<S: Service> Application<S> {
@@ -178,7 +196,11 @@ impl<S: Service> Application<S> {
         let service = S::build(&settings).await?;
         let (http, grpc) = S::listen(&settings);
         let listeners = Listeners::bind(http, grpc)?;
-        Ok(Self { listeners, service })
+        Ok(Self {
+            listeners,
+            service,
+            schedule: S::shutdown(&settings),
+        })
     }
 
     pub fn http_addr(&self) -> std::net::SocketAddr {
@@ -194,6 +216,6 @@ impl<S: Service> Application<S> {
     }
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        run_replica(self.listeners, &self.service, shutdown).await
+        run_replica(self.listeners, &self.service, self.schedule, shutdown).await
     }
 }

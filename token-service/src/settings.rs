@@ -20,6 +20,9 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Mutual TLS on the internal gRPC port and towards peers (required in production).
     pub internal_tls: InternalTlsSettings,
+    /// The drain schedule on SIGTERM.
+    #[serde(default)]
+    pub shutdown: shared::shutdown::ShutdownSettings,
     /// identity-service's internal gRPC port (`ValidateAssertion`).
     pub identity: PeerSettings,
     /// jwks-service's internal gRPC port (signing key stream).
@@ -50,6 +53,7 @@ impl Default for Settings {
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["agentctl"]),
+            shutdown: shared::shutdown::ShutdownSettings::default(),
             identity: PeerSettings::new("http://identity-service:50051"),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
@@ -80,6 +84,7 @@ impl ServiceSettings for Settings {
                 "must be between 30s and 24h",
             ));
         }
+        self.shutdown.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

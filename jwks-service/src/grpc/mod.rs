@@ -45,7 +45,7 @@ impl KeyService for KeyServiceImpl {
         let draining = self.draining.clone();
         let stream = WatchStream::new(self.keys.subscribe())
             .filter_map(|published| future::ready(published.map(|p| Ok(to_key_set(&p)))))
-            .take_until(async move { draining.started().await });
+            .take_until(async move { draining.stopping().await });
         Ok(Response::new(Box::pin(stream)))
     }
 }
