@@ -133,6 +133,38 @@ pub struct StoreSettings {
     /// Upper bound on any single Redis command; a slow Redis becomes a 503, not a hang.
     #[serde(with = "humantime_serde")]
     pub response_timeout: Duration,
+    /// PEM CA that signed the Redis servers' certificates (`rediss://` behind a private
+    /// CA); unset: the system roots.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// Redis AUTH password (a secret file in production); overrides the URL's.
+    #[serde(default)]
+    pub password: SecretSetting,
+}
+
+impl StoreSettings {
+    /// The private CA for `rediss://`, if configured.
+    pub fn tls_certificates(&self) -> Result<Option<redis::TlsCertificates>, crate::store::StoreError> {
+        let Some(path) = &self.tls_ca_file else {
+            return Ok(None);
+        };
+        let pem = std::fs::read(path).map_err(|e| {
+            crate::store::StoreError::Unavailable(format!("store.tls_ca_file `{}`: {e}", path.display()))
+        })?;
+        Ok(Some(redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        }))
+    }
+
+    /// The AUTH password from `store.password`, if configured.
+    pub fn password(&self) -> Result<Option<String>, crate::store::StoreError> {
+        let secret = self
+            .password
+            .resolve("store.password")
+            .map_err(|e| crate::store::StoreError::Unavailable(e.to_string()))?;
+        Ok(secret.map(|s| String::from_utf8_lossy(s.expose()).trim().to_owned()))
+    }
 }
 
 impl Default for StoreSettings {
@@ -143,6 +175,8 @@ impl Default for StoreSettings {
             key_prefix: "agentauth:".into(),
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_millis(500),
+            tls_ca_file: None,
+            password: SecretSetting::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
+use shared::store::RedisConnection;
 use shared::store::{Keyspace, StoreError};
 
 use super::{Decision, Limit, RateLimiter};
@@ -32,7 +32,7 @@ return tonumber(leaving[2]) + window - now
 /// under `{prefix}identity:rl:<bucket>`, expiring a window after its newest hit.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keyspace,
     script: redis::Script,
 }

@@ -1,6 +1,6 @@
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
+use shared::store::RedisConnection;
 use shared::store::{Keyspace, StoreError, hashed_id};
 
 use super::{DelegationStore, ReplayCache, UserDirectory};
@@ -12,7 +12,7 @@ use crate::registration::RegistrationId;
 /// attacker-chosen bytes.
 #[derive(Clone)]
 pub struct RedisLinks {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keyspace,
 }
 

@@ -1,6 +1,6 @@
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
+use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::RegistrationStore;
@@ -23,7 +23,7 @@ return 1
 /// One JSON value per registration under `{prefix}identity:reg:<id>`.
 #[derive(Clone)]
 pub struct RedisRegistrationStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keyspace,
     update_if_version: redis::Script,
 }

@@ -172,3 +172,76 @@ async fn redis_links_meet_the_contract() {
     let redis = RedisServer::start();
     links_contract(Arc::new(RedisLinks::connect(&redis.store_settings()).expect("connect"))).await;
 }
+
+/// Every identity store against one topology, as `store.redis_url` names it.
+async fn contracts_over(settings: &shared::settings::StoreSettings) {
+    contract(Arc::new(RedisRegistrationStore::connect(settings).expect("connect"))).await;
+    links_contract(Arc::new(RedisLinks::connect(settings).expect("connect"))).await;
+}
+
+#[tokio::test]
+async fn identity_stores_meet_the_contracts_on_a_redis_cluster() {
+    let cluster = shared::testing::RedisCluster::start();
+    contracts_over(&cluster.store_settings()).await;
+    let spread = cluster.keys_per_node();
+    println!("keys per cluster node: {spread:?}");
+    assert!(
+        spread.iter().filter(|n| **n > 0).count() > 1,
+        "keys spread over the masters: {spread:?}"
+    );
+}
+
+#[tokio::test]
+async fn identity_stores_meet_the_contracts_through_sentinel() {
+    let sentinel = shared::testing::RedisSentinel::start();
+    contracts_over(&sentinel.store_settings()).await;
+}
+
+#[tokio::test]
+async fn identity_stores_meet_the_contracts_over_tls() {
+    let tls = shared::testing::RedisTls::start();
+    contracts_over(&tls.store_settings()).await;
+    let untrusted = shared::settings::StoreSettings {
+        tls_ca_file: None,
+        ..tls.store_settings()
+    };
+    let store = RedisRegistrationStore::connect(&untrusted).expect("lazy connect");
+    let refused = store.get(&RegistrationId::random()).await;
+    assert!(
+        matches!(refused, Err(shared::store::StoreError::Unavailable(_))),
+        "an unknown CA is refused"
+    );
+}
+
+#[tokio::test]
+async fn after_a_sentinel_failover_the_store_writes_to_the_new_master() {
+    let sentinel = shared::testing::RedisSentinel::start_with_replica();
+    let settings = sentinel.store_settings();
+    let store = RedisRegistrationStore::connect(&settings).expect("connect");
+    let before = registration();
+    store.create(&before, None).await.expect("create on the first master");
+    sentinel.fail_over();
+    // The demoted master answers READONLY (or nothing): the store asks the sentinel again.
+    let after = registration();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut failures = 0;
+    while store.create(&after, None).await.is_err() {
+        failures += 1;
+        assert!(std::time::Instant::now() < deadline, "no write reached the new master");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("writes refused during the failover: {failures}");
+    assert!(failures >= 1, "the first write met the demoted master");
+    assert_eq!(
+        store.get(&before.id).await.expect("get"),
+        Some(before),
+        "replicated before the failover"
+    );
+    // The write is on the promoted server itself, not on the demoted one.
+    let promoted = shared::settings::StoreSettings {
+        redis_url: format!("redis://127.0.0.1:{}", sentinel.replica_port.expect("replica")),
+        ..settings
+    };
+    let direct = RedisRegistrationStore::connect(&promoted).expect("connect");
+    assert!(direct.get(&after.id).await.expect("get").is_some());
+}

@@ -12,6 +12,7 @@ struct Replicas {
     one: Arc<dyn RateLimiter>,
     two: Arc<dyn RateLimiter>,
     _redis: Option<RedisServer>,
+    _cluster: Option<shared::testing::RedisCluster>,
 }
 
 impl Replicas {
@@ -21,6 +22,7 @@ impl Replicas {
             one: limiter.clone(),
             two: limiter,
             _redis: None,
+            _cluster: None,
         }
     }
 
@@ -31,6 +33,18 @@ impl Replicas {
             one: ratelimit::from_settings(&settings).expect("redis limiter"),
             two: ratelimit::from_settings(&settings).expect("redis limiter"),
             _redis: Some(server),
+            _cluster: None,
+        }
+    }
+
+    fn redis_cluster() -> Self {
+        let cluster = shared::testing::RedisCluster::start();
+        let settings = cluster.store_settings();
+        Self {
+            one: ratelimit::from_settings(&settings).expect("redis limiter"),
+            two: ratelimit::from_settings(&settings).expect("redis limiter"),
+            _redis: None,
+            _cluster: Some(cluster),
         }
     }
 }
@@ -170,4 +184,9 @@ async fn a_redis_outage_fails_open() {
             .expect("a disabled limit touches no store"),
         Decision::Allowed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_replicas_on_a_redis_cluster() {
+    concurrent_hits_never_exceed_max(Replicas::redis_cluster()).await;
 }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use shared::settings::StoreSettings;
+use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::KeyStore;
@@ -34,7 +34,7 @@ return 1
 /// Keys under `{prefix}jwks:`; written by jwks-service only.
 #[derive(Clone)]
 pub struct RedisKeyStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     set_key: String,
     lease_key: String,
     insert: redis::Script,

@@ -90,3 +90,13 @@ async fn redis_store_meets_the_contract() {
     lease_contract(connect()).await;
     racing_slots_have_one_winner(connect()).await;
 }
+
+#[tokio::test]
+async fn redis_cluster_store_meets_the_contract() {
+    let cluster = shared::testing::RedisCluster::start();
+    let connect = || Arc::new(RedisKeyStore::connect(&cluster.store_settings()).expect("connect"));
+    contract(connect()).await;
+    lease_contract(connect()).await;
+    racing_slots_have_one_winner(connect()).await;
+    println!("keys per cluster node: {:?}", cluster.keys_per_node());
+}

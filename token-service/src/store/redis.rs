@@ -1,5 +1,5 @@
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::{ClientStore, DenylistStore};
@@ -8,7 +8,7 @@ use crate::clients::{Client, ClientId};
 /// `{prefix}token:deny:<jti>`, expiring when the token would have.
 #[derive(Clone)]
 pub struct RedisDenylist {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keyspace,
 }
 
@@ -19,7 +19,7 @@ impl std::fmt::Debug for RedisDenylist {
 }
 
 impl RedisDenylist {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: RedisConnection, prefix: &str) -> Self {
         Self {
             conn,
             keys: Keyspace::new(prefix, "token"),
@@ -48,7 +48,7 @@ impl DenylistStore for RedisDenylist {
 /// `{prefix}token:client:<client_id>` holding the client as JSON.
 #[derive(Clone)]
 pub struct RedisClientStore {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     keys: Keyspace,
 }
 
@@ -59,7 +59,7 @@ impl std::fmt::Debug for RedisClientStore {
 }
 
 impl RedisClientStore {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: RedisConnection, prefix: &str) -> Self {
         Self {
             conn,
             keys: Keyspace::new(prefix, "token"),

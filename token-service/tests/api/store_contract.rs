@@ -55,3 +55,12 @@ async fn redis_stores_meet_the_contracts() {
     denylist_contract(denylist).await;
     client_contract(clients).await;
 }
+
+#[tokio::test]
+async fn redis_cluster_stores_meet_the_contracts() {
+    let cluster = shared::testing::RedisCluster::start();
+    let Stores { denylist, clients } = from_settings(&cluster.store_settings()).expect("connect");
+    denylist_contract(denylist).await;
+    client_contract(clients).await;
+    println!("keys per cluster node: {:?}", cluster.keys_per_node());
+}

@@ -1,9 +1,12 @@
-//! What every store returns when it fails, and the Redis connection all Redis stores use.
+//! What every store returns when it fails, and the Redis connection all Redis stores use
+//! (single server, Cluster or Sentinel; see [`connection`]).
 //! `redis::RedisError` is turned into [`StoreError`] here and goes no further.
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+mod connection;
 
 use crate::settings::StoreSettings;
+
+pub use connection::{RedisConnection, Topology};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,20 +49,14 @@ impl Keyspace {
     }
 }
 
-/// A connection manager that connects lazily and reconnects on its own, so a replica can
-/// start (and report not ready) while Redis is still coming up. Every command is bounded
-/// by `response_timeout`.
-pub fn connect_redis(settings: &StoreSettings) -> Result<ConnectionManager, StoreError> {
-    let client = redis::Client::open(settings.redis_url.as_str())?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(settings.connect_timeout))
-        .set_response_timeout(Some(settings.response_timeout))
-        .set_number_of_retries(1);
-    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
+/// The connection `settings` describe (see [`RedisConnection`]): lazy, reconnecting,
+/// every command bounded by `response_timeout`.
+pub fn connect_redis(settings: &StoreSettings) -> Result<RedisConnection, StoreError> {
+    RedisConnection::open(settings)
 }
 
 /// `PING`, for readiness checks.
-pub async fn ping(conn: &ConnectionManager) -> Result<(), StoreError> {
+pub async fn ping(conn: &RedisConnection) -> Result<(), StoreError> {
     let mut conn = conn.clone();
     let _: String = redis::cmd("PING").query_async(&mut conn).await?;
     Ok(())

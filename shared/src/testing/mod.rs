@@ -1,6 +1,10 @@
 //! A real `redis-server` per test (or per test binary), on a unix socket in a temporary
 //! directory: no fixed port, no server started by hand, gone when dropped.
 
+mod topologies;
+
+pub use topologies::{RedisCluster, RedisSentinel, RedisTls, SENTINEL_MASTER};
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
