@@ -46,7 +46,7 @@ impl Service for IdentityService {
         let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
         let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
         let stores = store::from_settings(&settings.store)?;
-        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks", tls.as_ref())?);
+        let (keys, key_watcher) = watch::spawn(shared::grpc::replicas(&settings.jwks, "jwks", tls.as_ref(), true)?);
         let registration = &settings.registration;
         let state = AppState {
             issuer: settings.public_base_url.clone(),

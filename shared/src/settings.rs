@@ -195,6 +195,14 @@ pub struct PeerSettings {
     /// the URL's host.
     #[serde(default)]
     pub server_name: Option<String>,
+    /// How often the URL's host is resolved again: a headless Service name yields every
+    /// ready replica, and calls are spread over all of them.
+    #[serde(with = "humantime_serde", default = "default_resolve_interval")]
+    pub resolve_interval: Duration,
+}
+
+fn default_resolve_interval() -> Duration {
+    Duration::from_secs(5)
 }
 
 impl PeerSettings {
@@ -204,6 +212,7 @@ impl PeerSettings {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(2),
             server_name: None,
+            resolve_interval: default_resolve_interval(),
         }
     }
 

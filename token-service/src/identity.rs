@@ -1,8 +1,13 @@
 //! The gRPC client of identity-service: one bounded `ValidateAssertion` call per
-//! exchange. Generated protobuf types stop here.
+//! exchange, spread over every identity replica. Both calls here are reads, so a call
+//! that fails for want of its replica (killed, restarting, unreachable) is retried once
+//! on another. Generated protobuf types stop here.
+
+use std::future::Future;
 
 use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_client::IdentityServiceClient;
+use shared::grpc::Replicas;
 use shared::scope::ScopeSet;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -17,26 +22,24 @@ pub struct Grantable {
     pub scopes: ScopeSet,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IdentityClient {
-    client: IdentityServiceClient<Channel>,
+    replicas: Replicas,
 }
 
 impl IdentityClient {
-    pub fn new(channel: Channel) -> Self {
-        Self {
-            client: IdentityServiceClient::new(channel),
-        }
+    pub fn new(replicas: Replicas) -> Self {
+        Self { replicas }
     }
 
     pub async fn validate(&self, assertion: &str) -> Result<Grantable, OAuthError> {
-        let request = pb::ValidateAssertionRequest {
-            assertion: assertion.to_owned(),
-        };
         let response = self
-            .client
-            .clone()
-            .validate_assertion(request)
+            .call(|mut client| async move {
+                let request = pb::ValidateAssertionRequest {
+                    assertion: assertion.to_owned(),
+                };
+                client.validate_assertion(request).await
+            })
             .await
             .map_err(status_error)?;
         match response.into_inner().outcome {
@@ -50,23 +53,51 @@ impl IdentityClient {
             None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
         }
     }
-}
 
-impl IdentityClient {
     /// When the registration behind `subject` was revoked, if it was.
     pub async fn revoked_at(&self, subject: &str) -> Result<Option<i64>, OAuthError> {
-        let request = pb::GetRegistrationStatusRequest {
-            subject: subject.to_owned(),
-        };
         let status = self
-            .client
-            .clone()
-            .get_registration_status(request)
+            .call(|mut client| async move {
+                let request = pb::GetRegistrationStatusRequest {
+                    subject: subject.to_owned(),
+                };
+                client.get_registration_status(request).await
+            })
             .await
             .map_err(status_error)?
             .into_inner();
         Ok((status.revoked_at > 0).then_some(status.revoked_at))
     }
+
+    /// Runs an idempotent call on one replica, and once more on another if the first
+    /// could not answer.
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T, tonic::Status>
+    where
+        F: Fn(IdentityServiceClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<T, tonic::Status>>,
+    {
+        let none = || tonic::Status::unavailable("no identity-service replica resolved yet");
+        let (first, channel) = self.replicas.pick(None).ok_or_else(none)?;
+        let status = match call(IdentityServiceClient::new(channel)).await {
+            Err(status) if another_replica_may_answer(&status) => status,
+            answered => return answered,
+        };
+        self.replicas.set_aside(first);
+        let Some((second, channel)) = self.replicas.pick(Some(first)).filter(|(addr, _)| *addr != first) else {
+            return Err(status);
+        };
+        tracing::debug!(%first, %second, code = ?status.code(), "identity replica failed, retrying on another");
+        call(IdentityServiceClient::new(channel)).await
+    }
+}
+
+/// The replica, not the request, failed: it is gone, restarting or cut off. A timeout is
+/// not retried (it would double the wait), nor is any answer about the request itself.
+fn another_replica_may_answer(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Aborted
+    ) || (status.code() == Code::Internal && status.message().contains("h2 protocol error"))
 }
 
 fn refusal_error(refusal: pb::Refusal) -> OAuthError {
@@ -79,13 +110,12 @@ fn refusal_error(refusal: pb::Refusal) -> OAuthError {
 }
 
 fn status_error(status: tonic::Status) -> OAuthError {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
-            OAuthError::TemporarilyUnavailable {
-                what: "identity validation",
-                cause: format!("{:?}: {}", status.code(), status.message()),
-            }
-        }
-        code => OAuthError::ServerError(format!("identity-service answered {code:?}: {}", status.message())),
+    let code = status.code();
+    if another_replica_may_answer(&status) || matches!(code, Code::DeadlineExceeded | Code::ResourceExhausted) {
+        return OAuthError::TemporarilyUnavailable {
+            what: "identity validation",
+            cause: format!("{code:?}: {}", status.message()),
+        };
     }
+    OAuthError::ServerError(format!("identity-service answered {code:?}: {}", status.message()))
 }

@@ -43,11 +43,12 @@ impl Service for TokenService {
         let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
         let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
         let stores = store::from_settings(&settings.store)?;
-        let (keys, key_watcher) = watch::spawn(shared::grpc::streaming_channel(&settings.jwks, "jwks", tls.as_ref())?);
-        let identity = IdentityClient::new(shared::grpc::unary_channel(
+        let (keys, key_watcher) = watch::spawn(shared::grpc::replicas(&settings.jwks, "jwks", tls.as_ref(), true)?);
+        let identity = IdentityClient::new(shared::grpc::replicas(
             &settings.identity,
             "identity",
             tls.as_ref(),
+            false,
         )?);
         let token = &settings.access_token;
         let state = AppState {

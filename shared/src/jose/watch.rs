@@ -1,18 +1,18 @@
 //! Keeps a [`KeyRing`] current from jwks-service's `WatchSigningKeys` stream. When the
 //! stream breaks, the last ring stays in use (signers keep signing) and the task
-//! reconnects with capped exponential backoff.
+//! reconnects, to another jwks replica when there is one, with capped exponential
+//! backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::KeyRing;
+use crate::grpc::Replicas;
+use crate::health::ReadinessCheck;
 use proto::keys::v1::WatchSigningKeysRequest;
 use proto::keys::v1::key_service_client::KeyServiceClient;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
-
-use super::KeyRing;
-use crate::health::ReadinessCheck;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -32,16 +32,26 @@ impl Drop for KeyWatcher {
     }
 }
 
-/// Starts following the stream on `channel`.
-pub fn spawn(channel: Channel) -> (KeyRingWatch, KeyWatcher) {
+/// Starts following the stream from one of `replicas`.
+pub fn spawn(replicas: Replicas) -> (KeyRingWatch, KeyWatcher) {
     let (tx, rx) = watch::channel(Arc::new(KeyRing::default()));
-    let task = tokio::spawn(follow(KeyServiceClient::new(channel), tx));
+    let task = tokio::spawn(follow(replicas, tx));
     (rx, KeyWatcher { task })
 }
 
-async fn follow(mut client: KeyServiceClient<Channel>, tx: watch::Sender<Arc<KeyRing>>) {
+async fn follow(replicas: Replicas, tx: watch::Sender<Arc<KeyRing>>) {
     let mut backoff = MIN_BACKOFF;
+    let mut last = None;
     loop {
+        let Some((replica, channel)) = replicas.pick(last) else {
+            tracing::warn!("no jwks-service replica resolved yet");
+            replicas.refresh().await;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            continue;
+        };
+        last = Some(replica);
+        let mut client = KeyServiceClient::new(channel);
         match client.watch_signing_keys(WatchSigningKeysRequest {}).await {
             Ok(response) => {
                 let mut stream = response.into_inner();
@@ -57,18 +67,19 @@ async fn follow(mut client: KeyServiceClient<Channel>, tx: watch::Sender<Arc<Key
                             Err(error) => tracing::error!(%error, "rejected key set from jwks-service"),
                         },
                         Ok(None) => {
-                            tracing::warn!("key stream ended by jwks-service");
+                            tracing::warn!(%replica, "key stream ended by jwks-service");
                             break;
                         }
                         Err(status) => {
-                            tracing::warn!(code = ?status.code(), message = status.message(), "key stream broke");
+                            tracing::warn!(%replica, code = ?status.code(), message = status.message(), "key stream broke");
                             break;
                         }
                     }
                 }
             }
             Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "cannot reach jwks-service")
+                replicas.set_aside(replica);
+                tracing::warn!(%replica, code = ?status.code(), message = status.message(), "cannot reach jwks-service")
             }
         }
         tokio::time::sleep(backoff).await;

@@ -316,6 +316,32 @@ impl TestPki {
         }
     }
 
+    /// The replicas at `addrs` (a list the test may change), dialled as `client` and
+    /// expected to present `server_name`'s certificate, for unary calls.
+    ///
+    /// # Panics
+    /// When `client` has no certificate in the test PKI.
+    #[allow(clippy::expect_used)]
+    pub fn replicas(
+        &self,
+        addrs: std::sync::Arc<std::sync::Mutex<Vec<std::net::SocketAddr>>>,
+        client: &str,
+        server_name: &str,
+    ) -> crate::grpc::Replicas {
+        let tls = crate::tls::InternalTls::from_dir(self.dir.path(), client, "test pki").expect("client cert");
+        let template = crate::grpc::EndpointTemplate {
+            tls: Some(tls.client_config(server_name)),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Some(Duration::from_secs(2)),
+            keep_alive: false,
+        };
+        let resolve: crate::grpc::Resolve = Box::new(move || {
+            let now = addrs.lock().map(|a| a.clone()).unwrap_or_default();
+            Box::pin(async move { Ok(now) })
+        });
+        crate::grpc::Replicas::spawn_with(server_name.to_owned(), resolve, template, Duration::from_secs(3600))
+    }
+
     /// A channel to `addr` as the operator (agentctl's certificate), expecting `server_name`.
     ///
     /// # Panics

@@ -74,18 +74,8 @@ pub async fn spawn_tuned(
         .await
         .expect("jwks builds");
     let jwks = Running::start(jwks);
-    let mut identity_settings = identity_service::settings::Settings {
-        profile: Profile::Development,
-        public_base_url: ISSUER.into(),
-        http: listen(),
-        grpc: listen(),
-        store: store.clone(),
-        jwks: peer(jwks.grpc, "jwks-service"),
-        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
-        ..Default::default()
-    };
     let outbox = tempfile::tempdir().expect("outbox dir");
-    identity_settings.mail.outbox_dir = outbox.path().to_owned();
+    let mut identity_settings = identity_settings(store.clone(), jwks.grpc, outbox.path());
     tweak(&mut identity_settings);
     let identity = identity_service::startup::Application::build(identity_settings)
         .await
@@ -107,6 +97,26 @@ pub async fn spawn_tuned(
         http: reqwest::Client::new(),
         _outbox: outbox,
     }
+}
+
+/// An identity replica's settings: on `store`, keys from jwks at `jwks`, mail to `outbox`.
+pub fn identity_settings(
+    store: StoreSettings,
+    jwks: SocketAddr,
+    outbox: &std::path::Path,
+) -> identity_service::settings::Settings {
+    let mut settings = identity_service::settings::Settings {
+        profile: Profile::Development,
+        public_base_url: ISSUER.into(),
+        http: listen(),
+        grpc: listen(),
+        store,
+        jwks: peer(jwks, "jwks-service"),
+        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
+        ..Default::default()
+    };
+    settings.mail.outbox_dir = outbox.to_owned();
+    settings
 }
 
 pub fn token_settings(

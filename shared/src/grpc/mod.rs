@@ -1,5 +1,9 @@
-//! gRPC plumbing: client channels with bounded timeouts, and serving with health and a
-//! shutdown future.
+//! gRPC plumbing: client channels with bounded timeouts, every replica of a peer
+//! ([`Replicas`]), and serving with health and a shutdown future.
+
+mod replicas;
+
+pub use replicas::{EndpointTemplate, Replicas, Resolve};
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -20,14 +24,41 @@ pub fn unary_channel(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) 
     Ok(endpoint(peer, key, tls)?.timeout(peer.request_timeout).connect_lazy())
 }
 
-/// A channel for long-lived streams: no per-call timeout, keep-alive pings detect a dead
-/// peer instead.
-pub fn streaming_channel(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) -> Result<Channel, SettingsError> {
-    Ok(endpoint(peer, key, tls)?
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+/// Every replica of `peer` (its URL's host re-resolved every `peer.resolve_interval`),
+/// for unary calls (`streaming: false`, each bounded by the request timeout) or for
+/// long-lived streams (keep-alive pings instead).
+pub fn replicas(
+    peer: &PeerSettings,
+    key: &str,
+    tls: Option<&InternalTls>,
+    streaming: bool,
+) -> Result<Replicas, SettingsError> {
+    peer.validate(key)?;
+    let uri = peer
+        .url
+        .parse::<tonic::transport::Uri>()
+        .map_err(|e| SettingsError::invalid(format!("{key}.url"), e.to_string()))?;
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    let server_name = peer.server_name.clone().unwrap_or_else(|| host.to_owned());
+    let template = EndpointTemplate {
+        tls: tls.map(|tls| tls.client_config(&server_name)),
+        connect_timeout: peer.connect_timeout,
+        request_timeout: (!streaming).then_some(peer.request_timeout),
+        keep_alive: streaming,
+    };
+    let target = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    Ok(Replicas::spawn(target, template, peer.resolve_interval))
 }
 
 /// The peer's endpoint; over mutual TLS (https, the expected server name) when `tls`.
