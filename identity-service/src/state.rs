@@ -61,7 +61,7 @@ impl AppState {
         let signer = self
             .keys
             .borrow()
-            .signer()
+            .signer_at(now)
             .cloned()
             .ok_or(IdentityError::KeysUnavailable)?;
         let minted = self

@@ -1,5 +1,10 @@
 //! `/healthz` (liveness: the process answers, no dependency checked) and `/readyz`
-//! (readiness: every dependency this replica needs, and not draining).
+//! (readiness: this replica holds what it needs to serve, and is not draining).
+//!
+//! A dependency every replica shares (Redis) is reported, not gated on: when it is down
+//! every replica is down alike, and taking them all out of rotation would only swap our
+//! precise `503 temporarily_unavailable` + `Retry-After` (and the JWKS we still serve
+//! from memory) for the ingress's own error page.
 
 use std::sync::Arc;
 
@@ -14,6 +19,10 @@ pub trait ReadinessCheck: Send + Sync {
     /// Short stable name reported by `/readyz` (never the failure's details).
     fn name(&self) -> &'static str;
     async fn check(&self) -> Result<(), String>;
+    /// Whether a failure makes the replica unready (`false`: reported as degraded).
+    fn gates_readiness(&self) -> bool {
+        true
+    }
 }
 
 /// Ready while the service's store answers.
@@ -33,6 +42,10 @@ impl ReadinessCheck for StoreReady {
 
     async fn check(&self) -> Result<(), String> {
         self.0.ping().await.map_err(|e| e.to_string())
+    }
+
+    fn gates_readiness(&self) -> bool {
+        false
     }
 }
 
@@ -62,19 +75,23 @@ impl HealthProbe {
         self
     }
 
-    /// Names of the failing checks; empty when ready.
-    pub async fn failing(&self) -> Vec<&'static str> {
-        let mut failing = Vec::new();
+    /// Names of the failing checks that make the replica unready (empty when ready),
+    /// and of those that only degrade it.
+    pub async fn failing(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let (mut failing, mut degraded) = (Vec::new(), Vec::new());
         if self.draining.is_draining() {
             failing.push("draining");
         }
         for check in &self.checks {
             if let Err(cause) = check.check().await {
                 tracing::warn!(check = check.name(), %cause, "readiness check failed");
-                failing.push(check.name());
+                match check.gates_readiness() {
+                    true => failing.push(check.name()),
+                    false => degraded.push(check.name()),
+                }
             }
         }
-        failing
+        (failing, degraded)
     }
 }
 
@@ -89,10 +106,16 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(probe: web::Data<HealthProbe>) -> HttpResponse {
-    let failing = probe.failing().await;
-    if failing.is_empty() {
-        HttpResponse::Ok().json(json!({ "status": "ready" }))
-    } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "not_ready", "failing": failing }))
+    let (failing, degraded) = probe.failing().await;
+    let mut body = match failing.is_empty() {
+        true => json!({ "status": "ready" }),
+        false => json!({ "status": "not_ready", "failing": failing }),
+    };
+    if !degraded.is_empty() {
+        body["degraded"] = json!(degraded);
+    }
+    match failing.is_empty() {
+        true => HttpResponse::Ok().json(body),
+        false => HttpResponse::ServiceUnavailable().json(body),
     }
 }

@@ -97,7 +97,8 @@ impl KeyManager {
         let lifetime = self.schedule.rotation_period + self.schedule.retire_after;
         tracing::info!(kid = %active.kid, published = published.len(), "key set published");
         self.tx.send_replace(Some(Arc::new(Published {
-            not_after: active.activate_at_ms / 1000 + lifetime.as_secs() as i64,
+            // Rounded up: a signer never stops before the key's true retirement.
+            not_after: (active.activate_at_ms + lifetime.as_millis() as i64 + 999).div_euclid(1000),
             active: active.clone(),
             private_key_der,
             published,

@@ -110,6 +110,12 @@ impl KeyRing {
         self.signer.as_ref()
     }
 
+    /// The key to sign with at `now`: none once it is past its retirement (verifiers
+    /// drop a retired key, so what it signed then would not verify for long).
+    pub fn signer_at(&self, now: i64) -> Option<&Arc<SigningKey>> {
+        self.signer.as_ref().filter(|_| !self.signer_retired(now))
+    }
+
     /// Whether the signing key is past its retirement (a signer cut off from jwks-service
     /// keeps signing until then).
     pub fn signer_retired(&self, now: i64) -> bool {
@@ -216,6 +222,18 @@ mod tests {
     fn claims() -> Value {
         let now = super::super::unix_now();
         json!({ "iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60 })
+    }
+
+    #[test]
+    fn a_key_past_its_retirement_signs_nothing() {
+        let (mut ring, _) = ring_and_key();
+        let now = super::super::unix_now();
+        assert!(ring.signer_at(now).is_some(), "no retirement known: it signs");
+        ring.signer_not_after = now + 5;
+        assert!(ring.signer_at(now).is_some());
+        ring.signer_not_after = now;
+        assert!(ring.signer_at(now).is_none(), "retired at its not_after");
+        assert!(ring.signer().is_some(), "still held, for readiness to report");
     }
 
     #[test]

@@ -46,23 +46,24 @@ fn narrow_scope(grantable: &ScopeSet, form: &FormParams) -> Result<ScopeSet, OAu
     Ok(granted)
 }
 
-fn signer(state: &AppState) -> Result<Arc<SigningKey>, OAuthError> {
+fn signer(state: &AppState, now: i64) -> Result<Arc<SigningKey>, OAuthError> {
     state
         .keys
         .borrow()
-        .signer()
+        .signer_at(now)
         .cloned()
         .ok_or(OAuthError::TemporarilyUnavailable {
             what: "token signing",
-            cause: "no signing key received from jwks-service yet".into(),
+            cause: "no current signing key from jwks-service (none yet, or past its retirement)".into(),
         })
 }
 
 fn mint(state: &AppState, subject: &str, client_id: &str, scope: ScopeSet) -> Result<Minted, OAuthError> {
-    let signer = signer(state)?;
+    let now = shared::jose::unix_now();
+    let signer = signer(state, now)?;
     let minted = state
         .access_tokens
-        .mint(&signer, subject, client_id, scope, shared::jose::unix_now())
+        .mint(&signer, subject, client_id, scope, now)
         .map_err(|e| OAuthError::ServerError(e.to_string()))?;
     tracing::info!(audit = "token_issued", sub = subject, client_id, scope = %minted.scope, "access token issued");
     Ok(minted)

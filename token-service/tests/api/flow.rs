@@ -82,6 +82,17 @@ async fn a_redis_outage_is_a_503_on_the_exchange() {
         .await;
     let body = assert_oauth_error(response, 503, "temporarily_unavailable").await;
     assert!(!body.to_string().to_lowercase().contains("redis"), "{body}");
+    // Every replica shares the outage: it is reported, and the replica stays in rotation
+    // to answer with the 503 above rather than leave clients to the ingress's error page.
+    let ready = system
+        .http
+        .get(system.token_url("/readyz"))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(ready["degraded"], serde_json::json!(["store"]), "{ready}");
 }
 
 async fn put(

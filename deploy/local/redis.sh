@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Redis of the local production topology: AOF on (every write fsynced each second),
+# a password from the secrets, data under $AGENTAUTH_LOCAL_DIR/redis.
+#   redis.sh start | stop | wait
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+pidfile="$STATE/pids/redis"
+cli() { in_ns redis-cli -h "$REDIS_ADDR" --no-auth-warning -a "$(cat "$SECRETS/redis-password")" "$@"; }
+
+case "${1:?start|stop|wait}" in
+    start)
+        # exec all the way down, so the recorded pid is Redis's own.
+        (exec ip netns exec "$AGENTAUTH_NETNS" redis-server --bind "$REDIS_ADDR" --port 6379 \
+            --dir "$STATE/redis" --requirepass "$(cat "$SECRETS/redis-password")" \
+            --appendonly yes --appendfsync everysec --save '' >>"$STATE/logs/redis.log" 2>&1) &
+        echo $! >"$pidfile"
+        ;;
+    wait)
+        for _ in $(seq 1 100); do
+            cli ping 2>/dev/null | grep -q PONG && exit 0
+            sleep 0.1
+        done
+        echo "redis did not come up; its log:" >&2
+        tail -n 20 "$STATE/logs/redis.log" >&2
+        exit 1
+        ;;
+    stop)
+        [ -f "$pidfile" ] || exit 0
+        pid="$(cat "$pidfile")"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
+        rm -f "$pidfile"
+        ;;
+esac
