@@ -35,27 +35,7 @@ fi
 if [ -n "${AGENTAUTH_EXTRA_ENV:-}" ]; then cp "$AGENTAUTH_EXTRA_ENV" "$STATE/extra.env"; else rm -f "$STATE/extra.env"; fi
 
 # Secrets, made once and kept across restarts (a KEK lost is every stored key lost).
-umask 077
-[ -f "$SECRETS/pepper" ] || head -c 32 /dev/urandom | base64 >"$SECRETS/pepper"
-[ -f "$SECRETS/kek" ] || head -c 32 /dev/urandom | base64 >"$SECRETS/kek"
-[ -f "$SECRETS/redis-password" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$SECRETS/redis-password"
-[ -f "$SECRETS/internal-tls/ca.pem" ] || "$(bin_dir)/agentctl" certs init --out "$SECRETS/internal-tls" >/dev/null
-if [ ! -f "$SECRETS/ingress/ingress.pem" ]; then
-    mkdir -p "$SECRETS/ingress"
-    (
-        cd "$SECRETS/ingress"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-            -subj "/O=agentauth local/CN=agentauth local ingress CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
-        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -subj "/O=agentauth local/CN=127.0.0.1" -keyout key.pem -out ingress.csr 2>/dev/null
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >ext.cnf
-        openssl x509 -req -in ingress.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 \
-            -extfile ext.cnf -out cert.pem 2>/dev/null
-        cat cert.pem key.pem >ingress.pem
-        rm -f ingress.csr ext.cnf
-    )
-fi
-umask 022
+"$ROOT/deploy/make-secrets.sh" "$SECRETS" "$(bin_dir)/agentctl"
 
 # The namespace: loopback up, one address per replica, and its own hosts file in which
 # each service name resolves to every replica (a headless Service).

@@ -23,6 +23,23 @@ use crate::state::AppState;
 /// a few KiB), far below what would let a body cost a worker noticeable time.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The public routes this service mounts, as the ingress must route them to it;
+/// `{path}` stands for one or more segments. `/healthz` and `/readyz` are internal and
+/// never routed.
+pub const ROUTES: &[&str] = &[
+    "/.well-known/oauth-authorization-server",
+    "/auth.md",
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-protected-resource/{path}",
+    "/agent/identity",
+    "/agent/identity/claim",
+    "/agent/identity/claim/view",
+    "/agent/identity/claim/attempt/challenge",
+    "/agent/identity/claim/complete",
+    "/agent/event/notify",
+    "/agent/auth/revoke",
+];
+
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
     cfg.app_data(web::Data::from(state))
         .route(

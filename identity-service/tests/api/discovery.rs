@@ -100,3 +100,19 @@ async fn protected_resource_metadata_for_configured_resources() {
         .expect("reachable");
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn every_listed_public_route_is_mounted() {
+    let app = crate::helpers::spawn().await;
+    for route in identity_service::http::ROUTES {
+        let path = route.replace("{path}", "some/resource");
+        let get = app.http.get(app.url(&path)).send().await.expect("reachable");
+        let post = app.http.post(app.url(&path)).send().await.expect("reachable");
+        let mounted = [get.status(), post.status()].iter().any(|s| *s != 404)
+            // RFC 9728 metadata of an unconfigured resource is a 404 in JSON, not a missing route.
+            || get.headers().get("content-type").is_some_and(|c| c == "application/json");
+        assert!(mounted, "{route}: GET {} POST {}", get.status(), post.status());
+    }
+    let unknown = app.http.get(app.url("/agent/nothing")).send().await.expect("reachable");
+    assert_eq!(unknown.status(), 404);
+}

@@ -15,9 +15,13 @@ pub struct JwksState {
     pub max_age_secs: u64,
 }
 
+/// The public routes this service mounts, as the ingress must route them to it
+/// (`/healthz` and `/readyz` are internal and never routed).
+pub const ROUTES: &[&str] = &[JWKS];
+const JWKS: &str = "/.well-known/jwks.json";
+
 pub fn configure(cfg: &mut web::ServiceConfig, state: JwksState) {
-    cfg.app_data(web::Data::new(state))
-        .route("/.well-known/jwks.json", web::get().to(jwks));
+    cfg.app_data(web::Data::new(state)).route(JWKS, web::get().to(jwks));
 }
 
 async fn jwks(state: web::Data<JwksState>) -> HttpResponse {

@@ -116,3 +116,16 @@ async fn without_redis_the_replica_starts_not_ready_and_says_so() {
     let live = reqwest::get(app.url("/healthz")).await.expect("reachable");
     assert_eq!(live.status(), 200, "liveness does not depend on Redis");
 }
+
+#[tokio::test]
+async fn every_listed_public_route_is_mounted() {
+    let app = spawn(settings(crate::helpers::memory())).await;
+    for route in jwks_service::http::ROUTES {
+        let response = reqwest::get(app.url(route)).await.expect("reachable");
+        assert_eq!(response.status(), 200, "{route}");
+    }
+    assert_eq!(
+        reqwest::get(app.url("/nothing")).await.expect("reachable").status(),
+        404
+    );
+}

@@ -17,6 +17,10 @@ use crate::state::AppState;
 /// far below what would let a body cost a worker noticeable time.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The public routes this service mounts, as the ingress must route them to it
+/// (`/healthz` and `/readyz` are internal and never routed).
+pub const ROUTES: &[&str] = &["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"];
+
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
     cfg.service(
         web::scope("/oauth2")

@@ -331,3 +331,24 @@ async fn identity_service_down_is_a_prompt_503_never_a_hang() {
     assert_eq!(response.headers()["retry-after"], "5");
     assert_oauth_error(response, 503, "temporarily_unavailable").await;
 }
+
+#[tokio::test]
+async fn every_listed_public_route_is_mounted_and_nothing_else_answers() {
+    let system = spawn().await;
+    for route in token_service::http::ROUTES {
+        let response = system
+            .http
+            .get(system.token_url(route))
+            .send()
+            .await
+            .expect("reachable");
+        assert_eq!(response.status(), 405, "{route} is mounted (POST only)");
+    }
+    let unknown = system
+        .http
+        .get(system.token_url("/oauth2/nothing"))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(unknown.status(), 404);
+}
