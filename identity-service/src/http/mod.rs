@@ -47,14 +47,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
             web::get().to(discovery::metadata),
         )
         .route("/auth.md", web::get().to(skill::skill))
-        .route(
+        // RFC 9728 documents answer their errors (an unknown resource, a path that does
+        // not decode) as JSON too.
+        .service(agent(
             "/.well-known/oauth-protected-resource",
             web::get().to(|state| resource_metadata::metadata(None, state)),
-        )
-        .route(
+        ))
+        .service(agent(
             "/.well-known/oauth-protected-resource/{path:.*}",
             web::get().to(|path, state| resource_metadata::metadata(Some(path), state)),
-        )
+        ))
         .service(agent("/agent/identity", web::post().to(register::register)))
         .service(agent("/agent/identity/claim", web::post().to(claim::start)))
         // The human's pages answer in HTML, errors included.
