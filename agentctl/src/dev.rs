@@ -42,6 +42,37 @@ pub struct DevArgs {
     /// stored by one run cannot be opened by the next.
     #[arg(long)]
     pub kek_file: Option<std::path::PathBuf>,
+    /// Serve the whole process's Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Log lines as human-readable text or as JSON (the services' production format).
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+    /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); also
+    /// on when OTEL_EXPORTER_OTLP_ENDPOINT is set. Every trace is kept.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl DevArgs {
+    /// What the runner's telemetry is, from its flags and the standard OTLP variable.
+    pub fn telemetry(&self, otel_exporter_otlp_endpoint: Option<String>) -> shared::telemetry::TelemetrySettings {
+        shared::telemetry::TelemetrySettings {
+            otlp_endpoint: self.otlp_endpoint.clone(),
+            sample_ratio: 1.0,
+            log_format: match self.log_format {
+                LogFormatArg::Text => shared::telemetry::LogFormat::Text,
+                LogFormatArg::Json => shared::telemetry::LogFormat::Json,
+            },
+        }
+        .with_standard_endpoint(otel_exporter_otlp_endpoint)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +113,8 @@ impl DevSystem {
     /// each service's defaults in the development profile; `AGENTAUTH_CONFIG` and
     /// `AGENTAUTH__…` still apply on top.
     pub async fn build(args: &DevArgs, sources: Sources) -> Result<Self, DevError> {
-        let listeners = Listeners::bind(&listen(&args.http)?, &listen(&args.grpc)?)?;
+        let metrics = args.metrics.as_deref().map(listen).transpose()?;
+        let listeners = Listeners::bind(&listen(&args.http)?, &listen(&args.grpc)?, metrics.as_ref())?;
         let issuer = args
             .public_base_url
             .clone()
@@ -177,18 +209,18 @@ impl DevSystem {
             identity(cfg);
             token(cfg);
         };
-        shared::serve::run(
-            self.listeners,
+        let replica = shared::serve::Replica {
             configure,
-            routes.routes(),
-            Some(self.grpc_tls),
+            routes: routes.routes(),
+            grpc_tls: Some(self.grpc_tls),
             probe,
-            // Nothing balances traffic to a developer's runner: stop at once.
-            (draining, shared::shutdown::ShutdownSettings::immediate()),
-            shutdown,
-        )
-        .await
-        .map_err(DevError::Serve)
+            client_address: self.identity.client_address(),
+        };
+        // Nothing balances traffic to a developer's runner: stop at once.
+        let schedule = shared::shutdown::ShutdownSettings::immediate();
+        shared::serve::run(self.listeners, replica, (draining, schedule), shutdown)
+            .await
+            .map_err(DevError::Serve)
     }
 }
 

@@ -21,6 +21,8 @@ service_env() {
     echo "AGENTAUTH__HTTP__PORT=8080"
     echo "AGENTAUTH__GRPC__HOST=$addr"
     echo "AGENTAUTH__GRPC__PORT=50051"
+    echo "AGENTAUTH__METRICS__LISTEN__HOST=$addr"
+    echo "AGENTAUTH__METRICS__LISTEN__PORT=9090"
     echo "AGENTAUTH__STORE__REDIS_URL=redis://redis:6379"
     echo "AGENTAUTH__STORE__PASSWORD__FILE=$SECRETS/redis-password"
     echo "AGENTAUTH__INTERNAL_TLS__DIR=$SECRETS/internal-tls"

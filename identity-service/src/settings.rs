@@ -31,6 +31,12 @@ pub struct Settings {
     /// The drain schedule on SIGTERM.
     #[serde(default)]
     pub shutdown: shared::shutdown::ShutdownSettings,
+    /// Logs and trace export.
+    #[serde(default)]
+    pub telemetry: shared::telemetry::TelemetrySettings,
+    /// Where `/metrics` is served (internal; never through the ingress).
+    #[serde(default)]
+    pub metrics: shared::telemetry::metrics::MetricsSettings,
     /// jwks-service's internal gRPC port, for the signing key stream.
     pub jwks: PeerSettings,
     /// Pepper for keyed hashes of claim tokens; required in production.
@@ -119,6 +125,8 @@ impl Default for Settings {
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["token-service", "agentctl"]),
             shutdown: shared::shutdown::ShutdownSettings::default(),
+            telemetry: shared::telemetry::TelemetrySettings::default(),
+            metrics: shared::telemetry::metrics::MetricsSettings::default(),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
             assertion: AssertionSettings {
@@ -183,6 +191,7 @@ impl ServiceSettings for Settings {
             }
         }
         self.shutdown.validate()?;
+        self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

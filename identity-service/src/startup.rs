@@ -40,6 +40,10 @@ impl Service for IdentityService {
         settings.shutdown
     }
 
+    fn metrics(settings: &Settings) -> &ListenSettings {
+        &settings.metrics.listen
+    }
+
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;
@@ -113,6 +117,12 @@ impl Mountable for IdentityService {
 
     fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
         self.grpc_tls.clone()
+    }
+
+    fn client_address(&self) -> shared::telemetry::http::ClientAddress {
+        shared::telemetry::http::ClientAddress {
+            trust_forwarded_for: self.state.limits.trust_forwarded_for,
+        }
     }
 
     fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use shared::audit::Actor;
 use shared::jose::unix_now;
 
 use shared::jose::watch::KeyRingWatch;
@@ -51,6 +52,9 @@ impl AppState {
             Decision::Allowed => Ok(()),
             Decision::Limited { retry_after } => {
                 tracing::info!(bucket, "rate limited");
+                // The limit's name, never the bucket's id part (a registration, an IP).
+                let limit = bucket.split(':').next().unwrap_or("unknown").to_owned();
+                metrics::counter!(shared::telemetry::metrics::RATE_LIMIT_REJECTIONS, "limit" => limit).increment(1);
                 Err(IdentityError::RateLimited { retry_after })
             }
         }
@@ -68,7 +72,8 @@ impl AppState {
             .assertions
             .mint(&signer, registration, now)
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
-        tracing::info!(audit = "assertion_issued", registration_id = %registration.id, "identity assertion issued");
+        let id = registration.id.as_str();
+        shared::audit::record("assertion_issued", Actor::Registration(id), id, "success");
         Ok(minted)
     }
 
@@ -77,12 +82,11 @@ impl AppState {
     pub async fn create_registration(&self, registration: &Registration) -> Result<(), IdentityError> {
         let drop_at = registration.drop_at(self.policy.retention_after_expiry);
         self.store.create(registration, drop_at).await?;
-        tracing::info!(
-            audit = "registration_created",
-            registration_id = %registration.id,
-            registration_type = registration.registration_type.as_str(),
-            "registration created"
-        );
+        let actor = match &registration.delegation {
+            Some(delegation) => Actor::Provider(&delegation.iss),
+            None => Actor::Anonymous,
+        };
+        shared::audit::record("registration_created", actor, registration.id.as_str(), "success");
         Ok(())
     }
 

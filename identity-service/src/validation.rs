@@ -32,6 +32,21 @@ pub enum Refusal {
     Registration(GrantRefusal),
 }
 
+impl Refusal {
+    /// A fixed name, for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::InvalidAssertion(_) => "invalid_assertion",
+            Self::AssertionExpired => "assertion_expired",
+            Self::ForeignAssertion => "foreign_assertion",
+            Self::UnknownRegistration => "unknown_registration",
+            Self::Registration(GrantRefusal::Revoked) => "registration_revoked",
+            Self::Registration(GrantRefusal::Expired) => "registration_expired",
+            Self::Registration(GrantRefusal::UserAuthenticationRequired) => "user_authentication_required",
+        }
+    }
+}
+
 pub async fn validate_assertion(state: &AppState, assertion: &str) -> Result<Outcome, IdentityError> {
     let now = unix_now();
     let keys = state.keys.borrow().clone();

@@ -21,6 +21,12 @@ pub struct Settings {
     /// The drain schedule on SIGTERM.
     #[serde(default)]
     pub shutdown: shared::shutdown::ShutdownSettings,
+    /// Logs and trace export.
+    #[serde(default)]
+    pub telemetry: shared::telemetry::TelemetrySettings,
+    /// Where `/metrics` is served (internal; never through the ingress).
+    #[serde(default)]
+    pub metrics: shared::telemetry::metrics::MetricsSettings,
     pub keys: KeySettings,
 }
 
@@ -80,6 +86,8 @@ impl Default for Settings {
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["identity-service", "token-service", "agentctl"]),
             shutdown: shared::shutdown::ShutdownSettings::default(),
+            telemetry: shared::telemetry::TelemetrySettings::default(),
+            metrics: shared::telemetry::metrics::MetricsSettings::default(),
             keys: KeySettings {
                 algorithm: "ES256".into(),
                 jwks_max_age: Duration::from_secs(300),
@@ -129,6 +137,7 @@ impl ServiceSettings for Settings {
             return Err(SettingsError::invalid("keys.jwks_max_age", "must be at most 24h"));
         }
         self.shutdown.validate()?;
+        self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

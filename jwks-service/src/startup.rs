@@ -44,6 +44,10 @@ impl Service for JwksService {
         settings.shutdown
     }
 
+    fn metrics(settings: &Settings) -> &ListenSettings {
+        &settings.metrics.listen
+    }
+
     /// Builds the service and starts loading (or generating) the signing key.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;

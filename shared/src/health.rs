@@ -95,6 +95,23 @@ impl HealthProbe {
     }
 }
 
+impl HealthProbe {
+    /// `agentauth_ready` and one `agentauth_readiness_check_ok{check}` per check, as of now.
+    pub async fn record_metrics(&self) {
+        use crate::telemetry::metrics::{READINESS_CHECK, READY, SIGNER_READY};
+        let mut ready = !self.draining.is_draining();
+        for check in &self.checks {
+            let ok = check.check().await.is_ok();
+            metrics::gauge!(READINESS_CHECK, "check" => check.name()).set(if ok { 1.0 } else { 0.0 });
+            if check.name() == "signing_key" {
+                metrics::gauge!(SIGNER_READY).set(if ok { 1.0 } else { 0.0 });
+            }
+            ready &= ok || !check.gates_readiness();
+        }
+        metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, probe: HealthProbe) {
     cfg.app_data(web::Data::new(probe))
         .route("/healthz", web::get().to(healthz))

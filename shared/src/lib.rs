@@ -2,7 +2,9 @@
 //!
 //! - [`settings`]: layered settings (defaults → `AGENTAUTH_CONFIG` file → `AGENTAUTH__…`
 //!   environment) and the setting types every service repeats.
-//! - [`telemetry`]: JSON logs through `tracing`.
+//! - [`telemetry`]: logs (JSON lines, non-blocking), OpenTelemetry traces, Prometheus
+//!   metrics.
+//! - [`audit`]: the audit stream.
 //! - [`shutdown`]: the SIGTERM future and the readiness latch.
 //! - [`health`]: `/healthz` and `/readyz` handlers.
 //! - [`store`]: the error every store returns, and the Redis connection.
@@ -19,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod envelope;
 pub mod grpc;
 pub mod health;

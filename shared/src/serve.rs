@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tokio::sync::oneshot;
 use tonic::service::Routes;
@@ -13,29 +14,61 @@ use tonic::service::Routes;
 use crate::grpc::{self, ServeError};
 use crate::health::{self, HealthProbe};
 use crate::shutdown::{Draining, ShutdownSettings};
+use crate::telemetry::http::ClientAddress;
 
-/// Both listeners of a replica, bound before anything runs (port 0 works).
+/// The listeners of a replica, bound before anything runs (port 0 works).
 #[derive(Debug)]
 pub struct Listeners {
     pub http: TcpListener,
     pub grpc: TcpListener,
+    /// `/metrics`, internal; `None` serves no metrics endpoint.
+    pub metrics: Option<TcpListener>,
+}
+
+/// What a process serves: routes, gRPC services, readiness, and how it learns client
+/// addresses.
+pub struct Replica<F> {
+    pub configure: F,
+    pub routes: Routes,
+    pub grpc_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    pub probe: HealthProbe,
+    pub client_address: ClientAddress,
+}
+
+impl<F> std::fmt::Debug for Replica<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("probe", &self.probe)
+            .finish_non_exhaustive()
+    }
 }
 
 pub async fn run<F>(
     listeners: Listeners,
-    configure: F,
-    routes: Routes,
-    grpc_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    probe: HealthProbe,
+    replica: Replica<F>,
     (draining, schedule): (Draining, ShutdownSettings),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError>
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
+    let Replica {
+        configure,
+        routes,
+        grpc_tls,
+        probe,
+        client_address,
+    } = replica;
+    let metrics = match listeners.metrics {
+        Some(listener) => Some(metrics_server(listener, probe.clone())?),
+        None => None,
+    };
     let http = HttpServer::new(move || {
         let probe = probe.clone();
         App::new()
+            .wrap(from_fn(move |request, next| {
+                crate::telemetry::http::observe(client_address, request, next)
+            }))
             .configure(|cfg| health::configure(cfg, probe))
             .configure(configure.clone())
     })
@@ -75,8 +108,43 @@ where
         tracing::warn!("grpc server did not drain within the grace period");
     }
     let _ = http_task.await;
+    if let Some((handle, task)) = metrics {
+        handle.stop(false).await;
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `/metrics` on its own listener: one worker, readiness gauges refreshed per scrape.
+fn metrics_server(
+    listener: TcpListener,
+    probe: HealthProbe,
+) -> std::io::Result<(
+    actix_web::dev::ServerHandle,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let server = HttpServer::new(move || {
+        let probe = probe.clone();
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let probe = probe.clone();
+                async move {
+                    probe.record_metrics().await;
+                    actix_web::HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4")
+                        .body(crate::telemetry::metrics::render())
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    Ok((handle, tokio::spawn(server)))
 }
 
 fn unexpected_exit(server: &str, result: Result<impl std::fmt::Debug, ServeError>) -> ServeError {
@@ -95,13 +163,18 @@ pub trait Mountable {
     fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
     /// The gRPC server's mutual-TLS config; `None` serves plaintext (development only).
     fn grpc_tls(&self) -> Option<std::sync::Arc<rustls::ServerConfig>>;
+    /// Whether client addresses come from `X-Forwarded-For` (for audit lines).
+    fn client_address(&self) -> ClientAddress {
+        ClientAddress::default()
+    }
 }
 
 impl Listeners {
-    /// Binds both listeners before anything else runs, so a bad address fails fast.
+    /// Binds the listeners before anything else runs, so a bad address fails fast.
     pub fn bind(
         http: &crate::settings::ListenSettings,
         grpc: &crate::settings::ListenSettings,
+        metrics: Option<&crate::settings::ListenSettings>,
     ) -> Result<Self, BindError> {
         let bind = |what: &'static str, listen: &crate::settings::ListenSettings| {
             listen.bind().map_err(|source| BindError {
@@ -113,6 +186,7 @@ impl Listeners {
         Ok(Self {
             http: bind("http", http)?,
             grpc: bind("grpc", grpc)?,
+            metrics: metrics.map(|m| bind("metrics", m)).transpose()?,
         })
     }
 
@@ -157,17 +231,14 @@ pub async fn run_replica<S: Mountable>(
     let probe = HealthProbe::new(draining.clone()).with_checks(service.readiness_checks());
     let mut routes = tonic::service::RoutesBuilder::default();
     service.add_grpc(&mut routes, &draining);
-    let tls = service.grpc_tls();
-    run(
-        listeners,
-        service.configure(),
-        routes.routes(),
-        tls,
+    let replica = Replica {
+        configure: service.configure(),
+        routes: routes.routes(),
+        grpc_tls: service.grpc_tls(),
         probe,
-        (draining, schedule),
-        shutdown,
-    )
-    .await
+        client_address: service.client_address(),
+    };
+    run(listeners, replica, (draining, schedule), shutdown).await
 }
 
 /// A service that can run as a standalone replica.
@@ -177,6 +248,8 @@ pub trait Service: Mountable + Sized + Send {
     fn listen(settings: &Self::Settings) -> (&crate::settings::ListenSettings, &crate::settings::ListenSettings);
     /// Its drain schedule.
     fn shutdown(settings: &Self::Settings) -> ShutdownSettings;
+    /// Where it serves `/metrics`.
+    fn metrics(settings: &Self::Settings) -> &crate::settings::ListenSettings;
     /// Validates settings and builds the service (no port bound yet).
     fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, StartupError>> + Send;
 }
@@ -195,7 +268,7 @@ impl<S: Service> Application<S> {
     pub async fn build(settings: S::Settings) -> Result<Self, StartupError> {
         let service = S::build(&settings).await?;
         let (http, grpc) = S::listen(&settings);
-        let listeners = Listeners::bind(http, grpc)?;
+        let listeners = Listeners::bind(http, grpc, Some(S::metrics(&settings)))?;
         Ok(Self {
             listeners,
             service,
@@ -209,6 +282,15 @@ impl<S: Service> Application<S> {
 
     pub fn grpc_addr(&self) -> std::net::SocketAddr {
         self.listeners.grpc_addr()
+    }
+
+    /// Where `/metrics` is served.
+    #[allow(clippy::expect_used)]
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listeners
+            .metrics
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn service(&self) -> &S {

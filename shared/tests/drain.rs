@@ -25,6 +25,7 @@ async fn a_replica_goes_unready_keeps_serving_for_the_delay_then_finishes_in_fli
     let listeners = Listeners::bind(
         &ListenSettings::new("127.0.0.1", 0),
         &ListenSettings::new("127.0.0.1", 0),
+        None,
     )
     .expect("bind");
     let base = format!("http://{}", listeners.http_addr());
@@ -44,17 +45,16 @@ async fn a_replica_goes_unready_keeps_serving_for_the_delay_then_finishes_in_fli
         drain_delay: DRAIN_DELAY,
         grace: Duration::from_secs(5),
     };
-    let server = tokio::spawn(shared::serve::run(
-        listeners,
+    let replica = shared::serve::Replica {
         configure,
-        tonic::service::RoutesBuilder::default().routes(),
-        None,
-        HealthProbe::new(draining.clone()),
-        (draining, schedule),
-        async {
-            let _ = triggered.await;
-        },
-    ));
+        routes: tonic::service::RoutesBuilder::default().routes(),
+        grpc_tls: None,
+        probe: HealthProbe::new(draining.clone()),
+        client_address: Default::default(),
+    };
+    let server = tokio::spawn(shared::serve::run(listeners, replica, (draining, schedule), async {
+        let _ = triggered.await;
+    }));
     let http = client();
     assert_eq!(
         http.get(format!("{base}/readyz")).send().await.expect("up").status(),

@@ -10,7 +10,15 @@ use proto::identity::v1::identity_service_client::IdentityServiceClient;
 use shared::grpc::Replicas;
 use shared::scope::ScopeSet;
 use tonic::Code;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// The generated client, carrying the caller's trace context in every request.
+type Client = IdentityServiceClient<InterceptedService<Channel, Propagate>>;
+type Propagate = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
+
+const VALIDATE: &str = "agentauth.identity.v1.IdentityService/ValidateAssertion";
+const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
 
 use crate::error::OAuthError;
 
@@ -34,7 +42,7 @@ impl IdentityClient {
 
     pub async fn validate(&self, assertion: &str) -> Result<Grantable, OAuthError> {
         let response = self
-            .call(|mut client| async move {
+            .call(VALIDATE, |mut client| async move {
                 let request = pb::ValidateAssertionRequest {
                     assertion: assertion.to_owned(),
                 };
@@ -57,7 +65,7 @@ impl IdentityClient {
     /// When the registration behind `subject` was revoked, if it was.
     pub async fn revoked_at(&self, subject: &str) -> Result<Option<i64>, OAuthError> {
         let status = self
-            .call(|mut client| async move {
+            .call(STATUS, |mut client| async move {
                 let request = pb::GetRegistrationStatusRequest {
                     subject: subject.to_owned(),
                 };
@@ -71,14 +79,17 @@ impl IdentityClient {
 
     /// Runs an idempotent call on one replica, and once more on another if the first
     /// could not answer.
-    async fn call<T, F, Fut>(&self, call: F) -> Result<T, tonic::Status>
+    async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, tonic::Status>
     where
-        F: Fn(IdentityServiceClient<Channel>) -> Fut,
+        F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
+        let client =
+            |channel| IdentityServiceClient::with_interceptor(channel, shared::telemetry::grpc::propagate as Propagate);
+        let attempt = |channel| shared::telemetry::grpc::client_call(method, call(client(channel)));
         let none = || tonic::Status::unavailable("no identity-service replica resolved yet");
         let (first, channel) = self.replicas.pick(None).ok_or_else(none)?;
-        let status = match call(IdentityServiceClient::new(channel)).await {
+        let status = match attempt(channel).await {
             Err(status) if another_replica_may_answer(&status) => status,
             answered => return answered,
         };
@@ -87,7 +98,7 @@ impl IdentityClient {
             return Err(status);
         };
         tracing::debug!(%first, %second, code = ?status.code(), "identity replica failed, retrying on another");
-        call(IdentityServiceClient::new(channel)).await
+        attempt(channel).await
     }
 }
 

@@ -23,6 +23,12 @@ pub struct Settings {
     /// The drain schedule on SIGTERM.
     #[serde(default)]
     pub shutdown: shared::shutdown::ShutdownSettings,
+    /// Logs and trace export.
+    #[serde(default)]
+    pub telemetry: shared::telemetry::TelemetrySettings,
+    /// Where `/metrics` is served (internal; never through the ingress).
+    #[serde(default)]
+    pub metrics: shared::telemetry::metrics::MetricsSettings,
     /// identity-service's internal gRPC port (`ValidateAssertion`).
     pub identity: PeerSettings,
     /// jwks-service's internal gRPC port (signing key stream).
@@ -54,6 +60,8 @@ impl Default for Settings {
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["agentctl"]),
             shutdown: shared::shutdown::ShutdownSettings::default(),
+            telemetry: shared::telemetry::TelemetrySettings::default(),
+            metrics: shared::telemetry::metrics::MetricsSettings::default(),
             identity: PeerSettings::new("http://identity-service:50051"),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
@@ -85,6 +93,7 @@ impl ServiceSettings for Settings {
             ));
         }
         self.shutdown.validate()?;
+        self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
         self.internal_tls.load(SERVICE_NAME, self.profile)?;
         Ok(())

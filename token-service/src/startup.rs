@@ -37,6 +37,10 @@ impl Service for TokenService {
         settings.shutdown
     }
 
+    fn metrics(settings: &Settings) -> &ListenSettings {
+        &settings.metrics.listen
+    }
+
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Settings) -> Result<Self, StartupError> {
         settings.validate()?;

@@ -2,6 +2,8 @@
 //! it. Checks run in the protocol's order; at most `max_otp_failures` wrong codes per
 //! minted code, after which even the right one is refused until the human mints anew.
 
+use shared::audit::{self, Actor};
+
 use super::{OTP_CONTEXT, SecretHandle};
 use crate::error::IdentityError;
 use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, edit_registration, link_delegation};
@@ -66,15 +68,21 @@ pub async fn complete_claim(
         registration.claimed_at = Some(now);
         Ok(Edit::Changed(Ok(registration.clone())))
     })
-    .await?;
+    .await
+    .and_then(|outcome| outcome);
     match outcome {
         Ok(registration) => {
-            record_ownership(state, &registration, now).await?;
-            tracing::info!(audit = "claim_confirmed", registration_id = %registration.id, "registration claimed");
+            let id = registration.id.as_str();
+            if let Err(error) = record_ownership(state, &registration, now).await {
+                audit::record("claim_failed", Actor::Human, id, error.code());
+                return Err(error);
+            }
+            audit::record("claim_confirmed", Actor::Human, id, "success");
             Ok(Completed { registration })
         }
         Err(error) => {
-            tracing::info!(registration_id = %handle.registration_id, "claim code rejected");
+            let id = handle.registration_id.as_str();
+            audit::record("claim_failed", Actor::Registration(id), id, error.code());
             Err(error)
         }
     }

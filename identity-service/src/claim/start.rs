@@ -57,7 +57,13 @@ pub async fn start_claim(
     .await?;
     if started.1 {
         send_link(state, &fresh, &view, &id).await?;
-        tracing::info!(audit = "claim_started", registration_id = %id, attempt_id = %fresh.id, "claim started");
+        let registration_id = id.as_str();
+        shared::audit::record(
+            "claim_started",
+            shared::audit::Actor::Registration(registration_id),
+            registration_id,
+            "success",
+        );
     }
     Ok(started.0)
 }

@@ -29,7 +29,14 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::ValidateAssertionRequest>,
     ) -> Result<Response<pb::ValidateAssertionResponse>, Status> {
         let assertion = request.into_inner().assertion;
-        let outcome = match validate_assertion(&self.state, &assertion).await? {
+        let validated = validate_assertion(&self.state, &assertion).await;
+        let label = match &validated {
+            Ok(Outcome::Grantable(_)) => "granted",
+            Ok(Outcome::Refused(refusal)) => refusal.label(),
+            Err(_) => "error",
+        };
+        metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => label).increment(1);
+        let outcome = match validated? {
             Outcome::Grantable(grant) => pb::validate_assertion_response::Outcome::Grantable(pb::Grantable {
                 subject: grant.claims.sub,
                 client_id: grant.claims.client_id,

@@ -144,7 +144,13 @@ async fn step_up(
     registration.claim_attempt = Some(attempt.clone());
     state.create_registration(&registration).await?;
     send_link(state, &attempt, &view, &registration.id).await?;
-    tracing::info!(audit = "claim_started", registration_id = %registration.id, "step-up claim started");
+    let registration_id = registration.id.as_str();
+    shared::audit::record(
+        "claim_started",
+        shared::audit::Actor::Registration(registration_id),
+        registration_id,
+        "success",
+    );
     Ok(IdentityError::InteractionRequired(Box::new(ClaimBlock {
         registration_id: registration.id.to_string(),
         claim_url: state.url("/agent/identity/claim"),

@@ -8,6 +8,8 @@
 //! link; a link is written before the record is read. Whichever runs second sees the
 //! other, so a revocation racing a link is never lost.
 
+use shared::audit::{self, Actor};
+
 use super::{Delegation, Edit, RegistrationId, edit_registration};
 use crate::error::IdentityError;
 use crate::state::AppState;
@@ -37,7 +39,7 @@ pub async fn revoke_delegation(
     };
     revoke_registration(state, &id, now).await?;
     state.delegations.unlink_delegation(iss, sub).await?;
-    tracing::info!(audit = "registration_revoked", registration_id = %id, "registration revoked by its provider");
+    audit::record("registration_revoked", Actor::Provider(iss), id.as_str(), "success");
     Ok(Some(id))
 }
 
@@ -55,7 +57,8 @@ pub async fn link_delegation(
     if let Err(revoked) = ensure_not_revoked(state, delegation).await {
         revoke_registration(state, id, now).await?;
         state.delegations.unlink_delegation(iss, sub).await?;
-        tracing::info!(audit = "registration_revoked", registration_id = %id, "delegation revoked by its provider before it was linked");
+        tracing::info!(registration_id = %id, "delegation revoked by its provider before it was linked");
+        audit::record("registration_revoked", Actor::Provider(iss), id.as_str(), "success");
         return Err(revoked);
     }
     Ok(linked)

@@ -39,7 +39,13 @@ pub async fn register_verified_email(
     registration.claim_attempt = Some(attempt.clone());
     state.create_registration(&registration).await?;
     crate::claim::send_link(state, &attempt, &view, &registration.id).await?;
-    tracing::info!(audit = "claim_started", registration_id = %registration.id, attempt_id = %attempt.id, "claim started");
+    let registration_id = registration.id.as_str();
+    shared::audit::record(
+        "claim_started",
+        shared::audit::Actor::Registration(registration_id),
+        registration_id,
+        "success",
+    );
     Ok(EmailRegistration {
         registration,
         claim_token: claim.to_string(),

@@ -36,6 +36,7 @@ pub async fn spawn_jwks() -> Running {
         profile: Profile::Development,
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store: memory(),
         internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Default::default()
@@ -52,6 +53,7 @@ pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
         public_base_url: ISSUER.into(),
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store,
         jwks: shared::testing::pki().peer(jwks_grpc, "jwks-service"),
         internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),

@@ -3,6 +3,8 @@
 //! remove retired keys).
 
 use std::sync::Arc;
+
+use shared::audit::{self, Actor};
 use std::time::Duration;
 
 use shared::jose::{Algorithm, unix_now, unix_now_ms};
@@ -84,17 +86,22 @@ impl KeyManager {
             return Ok(());
         };
         let published: Vec<StoredKey> = view.published().cloned().collect();
+        let lifetime = self.schedule.rotation_period + self.schedule.retire_after;
+        self.record_gauges(&view, active, published.len());
+        let previous = self.tx.borrow().as_ref().map(|p| p.active.kid.clone());
         let unchanged = self.tx.borrow().as_ref().is_some_and(|p| {
             p.active.kid == active.kid && p.published.iter().map(|k| &k.kid).eq(published.iter().map(|k| &k.kid))
         });
         if unchanged {
             return Ok(());
         }
+        if previous.as_deref() != Some(active.kid.as_str()) {
+            audit::record("key_activated", Actor::System, &active.kid, "success");
+        }
         let private_key_der = active
             .private_key_der(&self.keks)
             .map_err(|e| seal_failure(&active.kid, e))?;
         let jwks_json = serde_json::json!({ "keys": published.iter().map(|k| &k.public_jwk).collect::<Vec<_>>() });
-        let lifetime = self.schedule.rotation_period + self.schedule.retire_after;
         tracing::info!(kid = %active.kid, published = published.len(), "key set published");
         self.tx.send_replace(Some(Arc::new(Published {
             // Rounded up: a signer never stops before the key's true retirement.
@@ -123,7 +130,7 @@ impl KeyManager {
         }
         for key in view.with_state(KeyState::Retired) {
             self.store.remove(&key.kid).await?;
-            tracing::info!(audit = "key_retired", kid = %key.kid, "signing key retired");
+            audit::record("key_retired", Actor::System, &key.kid, "success");
         }
         Ok(())
     }
@@ -154,10 +161,26 @@ impl KeyManager {
             let sealed = key.rewrapped(&self.keks).map_err(|e| seal_failure(&key.kid, e))?;
             if self.store.replace(&sealed).await? {
                 rewrapped += 1;
-                tracing::info!(audit = "key_rewrapped", kid = %key.kid, kek_id = self.keks.current.id(), "signing key re-sealed");
+                tracing::info!(kid = %key.kid, kek_id = self.keks.current.id(), "signing key re-sealed");
+                audit::record("key_rewrapped", Actor::Operator, &key.kid, "success");
             }
         }
         Ok(rewrapped)
+    }
+
+    /// The key lifecycle gauges, as of this refresh.
+    fn record_gauges(&self, view: &KeyView, active: &StoredKey, published: usize) {
+        use shared::telemetry::metrics as m;
+        let now_ms = unix_now_ms();
+        let secs = |ms: i64| ms as f64 / 1000.0;
+        let rotation = self.schedule.rotation_period.as_millis() as i64;
+        let retire = self.schedule.retire_after.as_millis() as i64;
+        metrics::gauge!(m::SIGNING_KEY_AGE).set(secs(now_ms - active.activate_at_ms));
+        metrics::gauge!(m::SIGNING_KEY_ROTATES_IN).set(secs(active.activate_at_ms + rotation - now_ms));
+        metrics::gauge!(m::SIGNING_KEY_RETIRES_IN).set(secs(active.activate_at_ms + rotation + retire - now_ms));
+        let next = view.with_state(KeyState::Next).next().is_some();
+        metrics::gauge!(m::SIGNING_KEY_NEXT_PUBLISHED).set(if next { 1.0 } else { 0.0 });
+        metrics::gauge!(m::SIGNING_KEYS_PUBLISHED).set(published as f64);
     }
 
     pub fn current_kek_id(&self) -> &str {
@@ -168,7 +191,8 @@ impl KeyManager {
         let mut key = generate(self.algorithm, unix_now(), &self.keks.current).map_err(|e| seal_failure("new", e))?;
         key.activate_at_ms = activate_at_ms;
         if self.store.insert_for_slot(slot, &key).await? {
-            tracing::info!(audit = "key_rotated", kid = %key.kid, activate_at_ms, "signing key scheduled");
+            tracing::info!(kid = %key.kid, activate_at_ms, "signing key scheduled");
+            audit::record("key_generated", Actor::System, &key.kid, "success");
         }
         Ok(key)
     }

@@ -10,6 +10,7 @@ pub fn settings(store: StoreSettings) -> Settings {
         profile: Profile::Development,
         http: ListenSettings::new("127.0.0.1", 0),
         grpc: ListenSettings::new("127.0.0.1", 0),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store,
         internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Settings::default()

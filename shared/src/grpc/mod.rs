@@ -98,7 +98,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let (_reporter, health) = tonic_health::server::health_reporter();
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let server = Server::builder().add_routes(routes).add_service(health);
+    let server = Server::builder()
+        .layer(crate::telemetry::grpc::ObserveLayer)
+        .add_routes(routes)
+        .add_service(health);
     match tls {
         None => {
             server

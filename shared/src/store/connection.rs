@@ -247,6 +247,63 @@ impl SentinelMaster {
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let operation = operation_of(cmd);
+        let call = self.send_command(cmd);
+        Box::pin(observed(operation, call))
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let call = self.send_pipeline(pipeline, offset, count);
+        Box::pin(observed("PIPELINE".into(), call))
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.0 {
+            Inner::Single(manager) => manager.get_db(),
+            Inner::Cluster(_) | Inner::Sentinel(_) => 0,
+        }
+    }
+}
+
+/// The command's name (`GET`, `EVALSHA`, …): a small fixed set, fit for a label.
+fn operation_of(cmd: &Cmd) -> String {
+    match cmd.args_iter().next() {
+        Some(redis::Arg::Simple(name)) if name.len() <= 16 && name.iter().all(u8::is_ascii_alphabetic) => {
+            String::from_utf8_lossy(name).to_ascii_uppercase()
+        }
+        _ => "OTHER".into(),
+    }
+}
+
+/// One client span and one duration sample per command (errors counted too).
+async fn observed<T>(operation: String, call: RedisFuture<'_, T>) -> Result<T, RedisError> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "redis",
+        otel.name = %format!("redis {operation}"),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        db.system.name = "redis",
+        db.operation.name = %operation,
+    );
+    let started = std::time::Instant::now();
+    let result = call.instrument(span.clone()).await;
+    let metric = crate::telemetry::metrics::REDIS_COMMAND_DURATION;
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+        metrics::counter!(crate::telemetry::metrics::REDIS_ERRORS, "operation" => operation.clone()).increment(1);
+    }
+    metrics::histogram!(metric, "operation" => operation).record(started.elapsed().as_secs_f64());
+    result
+}
+
+impl RedisConnection {
+    fn send_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match &mut self.0 {
             Inner::Single(manager) => manager.req_packed_command(cmd),
             Inner::Cluster(cluster) => {
@@ -264,7 +321,7 @@ impl ConnectionLike for RedisConnection {
         }
     }
 
-    fn req_packed_commands<'a>(
+    fn send_pipeline<'a>(
         &'a mut self,
         pipeline: &'a Pipeline,
         offset: usize,
@@ -290,13 +347,6 @@ impl ConnectionLike for RedisConnection {
                     sentinel.observe(result)
                 })
             }
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match &self.0 {
-            Inner::Single(manager) => manager.get_db(),
-            Inner::Cluster(_) | Inner::Sentinel(_) => 0,
         }
     }
 }

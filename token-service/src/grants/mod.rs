@@ -18,6 +18,16 @@ use crate::state::AppState;
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
+/// The grant a request asks for, as a metric label: a fixed set.
+pub fn grant_label(form: &FormParams) -> &'static str {
+    match form.get("grant_type") {
+        Some(JWT_BEARER) => "jwt-bearer",
+        Some(CLIENT_CREDENTIALS) => "client_credentials",
+        Some(_) => "unsupported",
+        None => "none",
+    }
+}
+
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
     match form.require("grant_type")? {
         JWT_BEARER => jwt_bearer::exchange(state, request, form).await,
@@ -65,6 +75,11 @@ fn mint(state: &AppState, subject: &str, client_id: &str, scope: ScopeSet) -> Re
         .access_tokens
         .mint(&signer, subject, client_id, scope, now)
         .map_err(|e| OAuthError::ServerError(e.to_string()))?;
-    tracing::info!(audit = "token_issued", sub = subject, client_id, scope = %minted.scope, "access token issued");
+    shared::audit::record(
+        "token_issued",
+        shared::audit::Actor::Client(client_id),
+        subject,
+        "success",
+    );
     Ok(minted)
 }

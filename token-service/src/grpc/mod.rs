@@ -38,7 +38,9 @@ impl ClientAdmin for ClientAdminGrpc {
             tracing::error!(%error, "cannot store new client");
             Status::unavailable("cannot store the client, retry")
         })?;
-        tracing::info!(audit = "client_created", client_id = %created.client.client_id, "machine client created");
+        tracing::info!(client_id = %created.client.client_id, "machine client created");
+        let client_id = created.client.client_id.as_str();
+        shared::audit::record("client_created", shared::audit::Actor::Operator, client_id, "success");
         Ok(Response::new(pb::CreateClientResponse {
             client_id: created.client.client_id.to_string(),
             client_secret: created.secret,

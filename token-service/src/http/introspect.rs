@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
+use shared::audit::Actor;
 use shared::jose::unix_now;
 
 use crate::clients::{authenticate, presented_credentials};
@@ -21,21 +22,33 @@ pub async fn introspect(
     let credentials = presented_credentials(&request, &form)?.ok_or(OAuthError::InvalidClient(
         "introspection requires client authentication",
     ))?;
-    authenticate(&state, &credentials).await?;
+    let client = authenticate(&state, &credentials).await?;
     let token = form.require("token")?;
     let keys = state.keys.borrow().clone();
-    let inactive = || HttpResponse::Ok().json(json!({ "active": false }));
+    let audit = |subject: &str, outcome: &str| {
+        shared::audit::record(
+            "introspection",
+            Actor::Client(client.client_id.as_str()),
+            subject,
+            outcome,
+        );
+    };
+    let inactive = |subject: &str| {
+        audit(subject, "inactive");
+        HttpResponse::Ok().json(json!({ "active": false }))
+    };
     // §2.2: expired, revoked, malformed or foreign tokens are all just inactive.
     let Ok(claims) = state.access_tokens.verify(&keys, token) else {
-        return Ok(inactive());
+        return Ok(inactive("-"));
     };
     if claims.exp <= unix_now() || state.denylist.is_denied(&claims.jti).await? {
-        return Ok(inactive());
+        return Ok(inactive(&claims.sub));
     }
     // An agent's tokens die with its registration (provider revocation), not only by jti.
     if claims.sub.starts_with(AGENT_SUBJECT_PREFIX) && state.identity.revoked_at(&claims.sub).await?.is_some() {
-        return Ok(inactive());
+        return Ok(inactive(&claims.sub));
     }
+    audit(&claims.sub, "active");
     Ok(HttpResponse::Ok().json(json!({
         "active": true,
         "scope": claims.scope,

@@ -7,6 +7,7 @@
 //! tokens with the token alone.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use shared::audit::Actor;
 use shared::jose::unix_now;
 
 use crate::clients::{ClientId, authenticate, presented_credentials};
@@ -38,10 +39,17 @@ pub async fn revoke(
     let Ok(claims) = state.access_tokens.verify(&keys, token) else {
         return Ok(HttpResponse::Ok().finish());
     };
-    may_revoke(&caller, &claims.client_id)?;
+    let actor = match &caller {
+        Caller::Authenticated(id) => Actor::Client(id.as_str()),
+        Caller::Public(_) => Actor::Client(&claims.client_id),
+    };
+    if let Err(refused) = may_revoke(&caller, &claims.client_id) {
+        shared::audit::record("token_revoked", actor, &claims.sub, refused.code());
+        return Err(refused);
+    }
     if claims.exp > unix_now() {
         state.denylist.deny(&claims.jti, claims.exp).await?;
-        tracing::info!(audit = "token_revoked", sub = %claims.sub, client_id = %claims.client_id, "access token revoked");
+        shared::audit::record("token_revoked", actor, &claims.sub, "success");
     }
     Ok(HttpResponse::Ok().finish())
 }

@@ -65,6 +65,7 @@ pub async fn spawn_tuned(
         profile: Profile::Development,
         http: listen(),
         grpc: listen(),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store: store.clone(),
         internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
         ..Default::default()
@@ -110,6 +111,7 @@ pub fn identity_settings(
         public_base_url: ISSUER.into(),
         http: listen(),
         grpc: listen(),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store,
         jwks: peer(jwks, "jwks-service"),
         internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
@@ -129,6 +131,7 @@ pub fn token_settings(
         public_base_url: ISSUER.into(),
         http: listen(),
         grpc: listen(),
+        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store,
         identity: peer(identity, "identity-service"),
         internal_tls: shared::testing::pki().settings(&["agentctl"]),

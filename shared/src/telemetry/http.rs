@@ -1,0 +1,94 @@
+//! One server span and one duration sample per HTTP request, the W3C trace context taken
+//! from the ingress (`traceparent`, `tracestate`), and the request's client address kept
+//! for the audit stream. Health probes are neither traced nor timed.
+
+use std::time::Instant;
+
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderMap;
+use actix_web::middleware::Next;
+use opentelemetry::propagation::Extractor;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::metrics::HTTP_REQUEST_DURATION;
+use crate::audit::{self, RequestContext};
+
+const PROBES: [&str; 2] = ["/healthz", "/readyz"];
+
+/// Whether the client address comes from `X-Forwarded-For` (an ingress that overwrites
+/// it) or from the peer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientAddress {
+    pub trust_forwarded_for: bool,
+}
+
+/// The middleware: `App::new().wrap(from_fn(move |req, next| observe(address, req, next)))`.
+pub async fn observe<B: MessageBody>(
+    address: ClientAddress,
+    request: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    if PROBES.contains(&request.path()) {
+        return next.call(request).await;
+    }
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(request.headers())));
+    let span = tracing::info_span!(
+        "HTTP request",
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let _ = span.set_parent(parent);
+    let info = request.connection_info().clone();
+    let ip = match address.trust_forwarded_for {
+        true => info.realip_remote_addr(),
+        false => info.peer_addr(),
+    }
+    .unwrap_or("unknown")
+    .to_owned();
+    let context = RequestContext { ip };
+    let result = audit::REQUEST
+        .scope(context, next.call(request).instrument(span.clone()))
+        .await;
+    let (route, status) = match &result {
+        Ok(response) => (
+            response.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+            response.status(),
+        ),
+        Err(error) => ("unmatched".into(), error.as_response_error().status_code()),
+    };
+    span.record("otel.name", format!("{method} {route}"));
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    metrics::histogram!(
+        HTTP_REQUEST_DURATION,
+        "route" => route,
+        "method" => method,
+        "status" => status.as_str().to_owned()
+    )
+    .record(started.elapsed().as_secs_f64());
+    result
+}
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
