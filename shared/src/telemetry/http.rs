@@ -37,13 +37,18 @@ pub async fn observe<B: MessageBody>(
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(request.headers())));
+    // The template (`/oauth2/token`), never the path: bounded, and no id in it.
+    let route = request
+        .resource_map()
+        .match_pattern(request.path())
+        .unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!(
         "HTTP request",
-        otel.name = tracing::field::Empty,
+        otel.name = %format!("{method} {route}"),
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         http.request.method = %method,
-        http.route = tracing::field::Empty,
+        http.route = %route,
         http.response.status_code = tracing::field::Empty,
     );
     let _ = span.set_parent(parent);
@@ -58,15 +63,10 @@ pub async fn observe<B: MessageBody>(
     let result = audit::REQUEST
         .scope(context, next.call(request).instrument(span.clone()))
         .await;
-    let (route, status) = match &result {
-        Ok(response) => (
-            response.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
-            response.status(),
-        ),
-        Err(error) => ("unmatched".into(), error.as_response_error().status_code()),
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
     };
-    span.record("otel.name", format!("{method} {route}"));
-    span.record("http.route", route.as_str());
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");

@@ -85,6 +85,7 @@ pub fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only ours");
         }
+        describe();
         let upkeep = handle.clone();
         // Drains histogram samples so memory stays bounded between scrapes.
         let _ = std::thread::Builder::new()
@@ -97,6 +98,61 @@ pub fn handle() -> &'static PrometheusHandle {
             });
         handle
     })
+}
+
+/// The HELP line of every series (Prometheus and `promtool check metrics` want one).
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        Unit::Seconds,
+        "HTTP request duration by route template, method and status"
+    );
+    describe_counter!(
+        TOKENS_ISSUED,
+        "Token endpoint answers by grant and outcome (success or the OAuth error code)"
+    );
+    describe_counter!(
+        ASSERTION_VALIDATIONS,
+        "Identity assertions validated for token-service, by outcome"
+    );
+    describe_histogram!(
+        GRPC_CLIENT_DURATION,
+        Unit::Seconds,
+        "Internal gRPC calls made, by method and status code"
+    );
+    describe_histogram!(
+        GRPC_SERVER_DURATION,
+        Unit::Seconds,
+        "Internal gRPC calls served, by method and status code"
+    );
+    describe_histogram!(REDIS_COMMAND_DURATION, Unit::Seconds, "Redis commands by operation");
+    describe_counter!(REDIS_ERRORS, "Redis commands that failed, by operation");
+    describe_counter!(RATE_LIMIT_REJECTIONS, "Requests refused by a rate limit, by limit");
+    describe_gauge!(
+        SIGNING_KEY_AGE,
+        Unit::Seconds,
+        "Seconds since the active signing key took over"
+    );
+    describe_gauge!(
+        SIGNING_KEY_RETIRES_IN,
+        Unit::Seconds,
+        "Seconds until the active signing key retires"
+    );
+    describe_gauge!(
+        SIGNING_KEY_ROTATES_IN,
+        Unit::Seconds,
+        "Seconds until the active key's rotation is due"
+    );
+    describe_gauge!(
+        SIGNING_KEY_NEXT_PUBLISHED,
+        "1 when the next signing key is already published"
+    );
+    describe_gauge!(SIGNING_KEYS_PUBLISHED, "Keys in the published JWKS");
+    describe_gauge!(SIGNER_READY, "1 while this replica holds a current signing key");
+    describe_gauge!(READY, "1 while /readyz answers 200");
+    describe_gauge!(READINESS_CHECK, "Whether each readiness check passes");
+    describe_gauge!(BUILD_INFO, "Build information: service and version");
 }
 
 /// `agentauth_build_info{service, version} 1`.

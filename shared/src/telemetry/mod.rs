@@ -128,7 +128,14 @@ pub fn init(service: &'static str, settings: &TelemetrySettings, output: Output)
     };
     let installed = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer).with_location(false))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_location(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_tracked_inactivity(false),
+        )
         .with(format)
         .try_init()
         .is_ok();

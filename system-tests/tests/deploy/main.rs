@@ -5,6 +5,7 @@
 //! configurations to what the binaries really do: the routes they mount, the ports and
 //! settings they read, the drain schedule, the user they run as.
 
+mod alerts;
 mod compose;
 mod manifests;
 mod routing;

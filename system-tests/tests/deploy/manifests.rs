@@ -12,7 +12,7 @@ use crate::{SERVICES, check_environment, repo, run, yaml_documents};
 
 /// The Kubernetes version the manifests are validated against.
 const KUBERNETES: &str = "1.32.0";
-const OVERLAYS: [&str; 3] = ["dev", "production", "production-gateway-api"];
+const OVERLAYS: [&str; 4] = ["dev", "production", "production-gateway-api", "production-monitoring"];
 
 /// Each overlay built once: (its YAML, its objects).
 fn built(overlay: &str) -> &'static (String, Vec<Value>) {
@@ -380,5 +380,32 @@ fn network_policies_deny_by_default_and_open_only_the_designed_paths() {
         if overlay == "dev" {
             assert_eq!(allowed_sources(objects, "redis", 6379), set(&SERVICES));
         }
+    }
+}
+
+#[test]
+fn monitoring_ships_the_checked_alert_rules_and_scrapes_only_the_metrics_port() {
+    let objects = objects("production-monitoring");
+    let rule = named(objects, "PrometheusRule", "agentauth");
+    let alerts = std::fs::read_to_string(repo().join("deploy/prometheus/alerts.yml")).expect("alerts.yml");
+    let alerts = yaml_documents(&alerts).remove(0);
+    assert_eq!(
+        rule["spec"], alerts,
+        "the PrometheusRule is deploy/prometheus/alerts.yml"
+    );
+    let monitor = named(objects, "PodMonitor", "agentauth");
+    assert_eq!(monitor["spec"]["podMetricsEndpoints"][0]["port"], "metrics");
+    let dashboard = named(objects, "ConfigMap", "agentauth-dashboard");
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+    let json: Value =
+        serde_json::from_str(dashboard["data"]["agentauth-dashboard.json"].as_str().expect("json")).expect("dashboard");
+    assert!(json["panels"].as_array().is_some_and(|p| p.len() >= 8));
+    let set = |names: &[&str]| names.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+    for service in SERVICES {
+        assert_eq!(
+            allowed_sources(objects, service, 9090),
+            set(&["namespace:monitoring"]),
+            "{service} metrics"
+        );
     }
 }
