@@ -49,9 +49,12 @@ pub struct DevArgs {
     #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
     pub log_format: LogFormatArg,
     /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); also
-    /// on when OTEL_EXPORTER_OTLP_ENDPOINT is set. Every trace is kept.
+    /// on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Share of new traces kept when exporting (a trace the caller sampled is kept).
+    #[arg(long, default_value_t = 1.0, value_name = "RATIO")]
+    pub trace_sample_ratio: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,7 +68,7 @@ impl DevArgs {
     pub fn telemetry(&self, otel_exporter_otlp_endpoint: Option<String>) -> shared::telemetry::TelemetrySettings {
         shared::telemetry::TelemetrySettings {
             otlp_endpoint: self.otlp_endpoint.clone(),
-            sample_ratio: 1.0,
+            sample_ratio: self.trace_sample_ratio,
             log_format: match self.log_format {
                 LogFormatArg::Text => shared::telemetry::LogFormat::Text,
                 LogFormatArg::Json => shared::telemetry::LogFormat::Json,

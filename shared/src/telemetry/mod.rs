@@ -112,9 +112,12 @@ impl Telemetry {
 /// Installs logging and tracing for `service` (later calls in one process are no-ops,
 /// as in tests that run several services in one process).
 pub fn init(service: &'static str, settings: &TelemetrySettings, output: Output) -> Telemetry {
+    // A worker never waits for stdout while the buffer has room; when it is full (a
+    // stalled log pipe), lines wait rather than vanish: audit lines must not be lost.
+    let non_blocking = || tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false);
     let (writer, guard) = match output {
-        Output::Stdout => tracing_appender::non_blocking(std::io::stdout()),
-        Output::Stderr => tracing_appender::non_blocking(std::io::stderr()),
+        Output::Stdout => non_blocking().finish(std::io::stdout()),
+        Output::Stderr => non_blocking().finish(std::io::stderr()),
     };
     let provider = tracer_provider(service, settings);
     let tracer = provider.tracer(service);
