@@ -288,6 +288,8 @@ async fn observed<T>(operation: String, call: RedisFuture<'_, T>) -> Result<T, R
         otel.name = %format!("redis {operation}"),
         otel.kind = "client",
         otel.status_code = tracing::field::Empty,
+        // `db.system` is the name older semantic conventions (and many backends) use.
+        db.system = "redis",
         db.system.name = "redis",
         db.operation.name = %operation,
     );

@@ -140,6 +140,7 @@ async fn one_exchange_is_one_trace_across_both_services_down_to_redis() {
             "Redis spans are children of identity's span"
         );
         assert_eq!(span.kind, 3);
+        assert_eq!(span.attributes["db.system"], "redis");
         assert!(span.attributes.contains_key("db.operation.name"));
     }
     for service in ["token-service", "identity-service"] {
