@@ -1,11 +1,8 @@
-//! Provider key sets: fetched from each provider's `jwks_uri`, cached for the response's
-//! `Cache-Control: max-age` (within configured bounds), refetched for an unknown `kid` at
-//! most once per cooldown, and never fetched by two verifies of one provider at once.
+//! Provider key sets: each trusted provider's `jwks_uri`, fetched and cached by the shared
+//! [`RemoteKeys`] (max-age bounds, refetch cooldown, one fetch at a time per set).
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::time::Instant;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
@@ -13,17 +10,15 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::jose::NumericDate;
+use shared::jose::remote::{Destinations, RemoteKeyError, RemoteKeys};
 use shared::settings::SettingsError;
-use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
-use super::jwks::{JwksClient, KeySet, VerifyingKey, parse_jwks_uri};
 use super::{ProviderError, ProviderExpectations, ProviderKeySettings, ProviderSettings, Untyped};
 
 /// The verification keys of every trusted provider, fetched on demand.
 pub struct ProviderKeys {
-    jwks: JwksClient,
-    settings: ProviderKeySettings,
+    keys: RemoteKeys,
     /// Keyed by exact `iss`.
     providers: HashMap<String, Provider>,
 }
@@ -31,24 +26,13 @@ pub struct ProviderKeys {
 struct Provider {
     jwks_uri: Url,
     allow_untyped_id_jag: bool,
-    cache: RwLock<Option<Arc<KeySet>>>,
-    /// Held for the whole of a fetch: concurrent verifies wait for one fetch rather than
-    /// each starting their own.
-    fetch: Mutex<FetchState>,
-}
-
-#[derive(Default)]
-struct FetchState {
-    last_attempt: Option<Instant>,
-    /// Why the last attempt failed; `None` after a success.
-    last_error: Option<String>,
 }
 
 impl fmt::Debug for ProviderKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderKeys")
             .field("issuers", &self.providers.keys().collect::<Vec<_>>())
-            .field("settings", &self.settings)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -58,7 +42,9 @@ impl ProviderKeys {
     pub fn new(providers: &[ProviderSettings], settings: &ProviderKeySettings) -> Result<Self, SettingsError> {
         let mut by_issuer = HashMap::new();
         for (i, provider) in providers.iter().enumerate() {
-            let jwks_uri = parse_jwks_uri(&format!("providers[{i}].jwks_uri"), &provider.jwks_uri)?;
+            let key = format!("providers[{i}].jwks_uri");
+            let jwks_uri = shared::jose::remote::check_url(&provider.jwks_uri, Destinations::Configured)
+                .map_err(|reason| SettingsError::invalid(&key, format!("`{}`: {reason}", provider.jwks_uri)))?;
             let issuer_key = format!("providers[{i}].issuer");
             if provider.issuer.is_empty() {
                 return Err(SettingsError::invalid(issuer_key, "must not be empty"));
@@ -66,16 +52,13 @@ impl ProviderKeys {
             let entry = Provider {
                 jwks_uri,
                 allow_untyped_id_jag: provider.allow_untyped_id_jag,
-                cache: RwLock::new(None),
-                fetch: Mutex::new(FetchState::default()),
             };
             if by_issuer.insert(provider.issuer.clone(), entry).is_some() {
                 return Err(SettingsError::invalid(issuer_key, "is configured twice"));
             }
         }
         Ok(Self {
-            jwks: JwksClient::new(settings)?,
-            settings: settings.clone(),
+            keys: RemoteKeys::new(settings, Destinations::Configured)?,
             providers: by_issuer,
         })
     }
@@ -106,7 +89,12 @@ impl ProviderKeys {
             .ok_or_else(|| ProviderError::UntrustedIssuer(issuer.to_owned()))?;
         let kid = header.kid.as_deref().ok_or_else(|| malformed("no `kid` header"))?;
         check_typ(header.typ.as_deref(), expect, provider.allow_untyped_id_jag)?;
-        let key = self.key(provider, kid).await?;
+        let key = self.keys.key(&provider.jwks_uri, Some(kid)).await.map_err(|e| match e {
+            RemoteKeyError::UnknownKey(kid) => ProviderError::UnknownKey(kid),
+            RemoteKeyError::Unavailable(reason) | RemoteKeyError::Forbidden(reason) => {
+                ProviderError::KeysUnavailable(reason)
+            }
+        })?;
         if header.alg != key.alg {
             return Err(ProviderError::InvalidSignature);
         }
@@ -122,45 +110,6 @@ impl ProviderKeys {
         check_times(&data.claims, expect)?;
         let claims = C::deserialize(&data.claims).map_err(|_| malformed("the claims are not of the expected types"))?;
         Ok((data.header, claims))
-    }
-
-    /// The provider's key `kid`: cached if fresh, else fetched under the provider's lock.
-    async fn key(&self, provider: &Provider, kid: &str) -> Result<VerifyingKey, ProviderError> {
-        let seen = provider.cache.read().await.clone();
-        if let Some(key) = seen.as_ref().filter(|set| set.is_fresh()).and_then(|set| set.get(kid)) {
-            return Ok(key.clone());
-        }
-        let mut state = provider.fetch.lock().await;
-        let current = provider.cache.read().await.clone();
-        let changed = !matches!((&seen, &current), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
-        if let Some(set) = current.as_ref().filter(|set| changed && set.is_fresh()) {
-            // Fetched while this verify waited: that fetch was its refetch too.
-            return set.get(kid).cloned().ok_or_else(|| unknown(kid));
-        }
-        let expired = current.as_ref().is_none_or(|set| !set.is_fresh());
-        let cooled = (state.last_attempt).is_none_or(|at| at.elapsed() >= self.settings.refetch_cooldown);
-        // Expiry always refetches; an unknown kid or a failed provider waits out the cooldown.
-        if cooled || (expired && state.last_error.is_none()) {
-            state.last_attempt = Some(Instant::now());
-            match self.jwks.fetch(&provider.jwks_uri).await {
-                Ok(set) => {
-                    state.last_error = None;
-                    let set = Arc::new(set);
-                    *provider.cache.write().await = Some(Arc::clone(&set));
-                    return set.get(kid).cloned().ok_or_else(|| unknown(kid));
-                }
-                Err(reason) => {
-                    let (jwks_uri, cached) = (&provider.jwks_uri, current.is_some());
-                    tracing::warn!(%jwks_uri, %reason, cached, "provider key fetch failed");
-                    state.last_error = Some(reason);
-                }
-            }
-        }
-        match (current.as_ref().and_then(|set| set.get(kid)), &state.last_error) {
-            (Some(stale), _) => Ok(stale.clone()),
-            (None, Some(reason)) => Err(ProviderError::KeysUnavailable(reason.clone())),
-            (None, None) => Err(unknown(kid)),
-        }
     }
 }
 
@@ -227,8 +176,4 @@ fn rejected(error: jsonwebtoken::errors::Error) -> ProviderError {
 
 fn malformed(reason: impl fmt::Display) -> ProviderError {
     ProviderError::Malformed(reason.to_string())
-}
-
-fn unknown(kid: &str) -> ProviderError {
-    ProviderError::UnknownKey(kid.to_owned())
 }

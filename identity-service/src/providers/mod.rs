@@ -1,7 +1,6 @@
 //! Trusted agent providers: issuers whose signed statements (ID-JAG identity assertions,
 //! Security Event Tokens) we accept, verified against their published JWKS.
 
-mod jwks;
 mod keys;
 
 use std::time::Duration;
@@ -24,31 +23,7 @@ pub struct ProviderSettings {
 }
 
 /// How provider key sets are cached and fetched.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProviderKeySettings {
-    /// `Cache-Control: max-age` is honoured within these bounds; no header means `min_cache`.
-    #[serde(with = "humantime_serde")]
-    pub min_cache: Duration,
-    #[serde(with = "humantime_serde")]
-    pub max_cache: Duration,
-    /// An unknown `kid` triggers at most one refetch per provider per this interval.
-    #[serde(with = "humantime_serde")]
-    pub refetch_cooldown: Duration,
-    /// Bound on each JWKS fetch.
-    #[serde(with = "humantime_serde")]
-    pub fetch_timeout: Duration,
-}
-
-impl Default for ProviderKeySettings {
-    fn default() -> Self {
-        Self {
-            min_cache: Duration::from_secs(60),
-            max_cache: Duration::from_secs(24 * 3600),
-            refetch_cooldown: Duration::from_secs(30),
-            fetch_timeout: Duration::from_secs(5),
-        }
-    }
-}
+pub type ProviderKeySettings = shared::jose::remote::RemoteKeySettings;
 
 /// What a provider-signed token must satisfy besides its signature.
 #[derive(Debug, Clone)]

@@ -6,11 +6,13 @@
 //!   the header type is jsonwebtoken's own.
 //! - [`KeyRing`]: the active signing key plus every published verification key, as last
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
+//! - [`remote`]: key sets others publish (providers, clients), fetched SSRF-safe.
 //! - [`NumericDate`]: RFC 7519 time claims, range-checked.
 //! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
 mod keyring;
 mod numeric_date;
+pub mod remote;
 mod signer;
 pub mod watch;
 
