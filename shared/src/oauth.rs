@@ -107,9 +107,18 @@ impl TokenEndpointSettings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         use auth_method::*;
         for method in &self.auth_methods {
-            let known = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, PRIVATE_KEY_JWT, TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH];
+            let known = [
+                CLIENT_SECRET_BASIC,
+                CLIENT_SECRET_POST,
+                PRIVATE_KEY_JWT,
+                TLS_CLIENT_AUTH,
+                SELF_SIGNED_TLS_CLIENT_AUTH,
+            ];
             if !known.contains(&method.as_str()) {
-                return Err(SettingsError::invalid("token_endpoint.auth_methods", format!("unknown method `{method}`")));
+                return Err(SettingsError::invalid(
+                    "token_endpoint.auth_methods",
+                    format!("unknown method `{method}`"),
+                ));
             }
         }
         for (key, algs) in [
@@ -117,11 +126,22 @@ impl TokenEndpointSettings {
             ("token_endpoint.dpop.signing_algs", &self.dpop.signing_algs),
         ] {
             if let Some(bad) = algs.iter().find(|a| !ASYMMETRIC_ALGS.contains(&a.as_str())) {
-                return Err(SettingsError::invalid(key, format!("`{bad}`: only ES256, EdDSA, RS256 and PS256")));
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("`{bad}`: only ES256, EdDSA, RS256 and PS256"),
+                ));
             }
         }
-        if self.mtls.trusted_header.as_deref().is_some_and(|h| h.is_empty() || !h.is_ascii()) {
-            return Err(SettingsError::invalid("token_endpoint.mtls.trusted_header", "must be a header name"));
+        if self
+            .mtls
+            .trusted_header
+            .as_deref()
+            .is_some_and(|h| h.is_empty() || !h.is_ascii())
+        {
+            return Err(SettingsError::invalid(
+                "token_endpoint.mtls.trusted_header",
+                "must be a header name",
+            ));
         }
         Ok(())
     }
@@ -139,13 +159,22 @@ impl TokenEndpointSettings {
         let mut out = Map::new();
         out.insert("token_endpoint_auth_methods_supported".into(), json!(methods));
         if self.accepts(auth_method::PRIVATE_KEY_JWT) {
-            out.insert("token_endpoint_auth_signing_alg_values_supported".into(), json!(self.auth_signing_algs));
+            out.insert(
+                "token_endpoint_auth_signing_alg_values_supported".into(),
+                json!(self.auth_signing_algs),
+            );
         }
         let authenticated: Vec<&String> = methods.iter().filter(|m| *m != auth_method::NONE).collect();
         out.insert("revocation_endpoint_auth_methods_supported".into(), json!(methods));
-        out.insert("introspection_endpoint_auth_methods_supported".into(), json!(authenticated));
+        out.insert(
+            "introspection_endpoint_auth_methods_supported".into(),
+            json!(authenticated),
+        );
         if self.dpop.enabled {
-            out.insert("dpop_signing_alg_values_supported".into(), json!(self.dpop.signing_algs));
+            out.insert(
+                "dpop_signing_alg_values_supported".into(),
+                json!(self.dpop.signing_algs),
+            );
         }
         let mtls = self.mtls.trusted_header.is_some();
         out.insert("tls_client_certificate_bound_access_tokens".into(), json!(mtls));

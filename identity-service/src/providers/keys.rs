@@ -89,12 +89,16 @@ impl ProviderKeys {
             .ok_or_else(|| ProviderError::UntrustedIssuer(issuer.to_owned()))?;
         let kid = header.kid.as_deref().ok_or_else(|| malformed("no `kid` header"))?;
         check_typ(header.typ.as_deref(), expect, provider.allow_untyped_id_jag)?;
-        let key = self.keys.key(&provider.jwks_uri, Some(kid)).await.map_err(|e| match e {
-            RemoteKeyError::UnknownKey(kid) => ProviderError::UnknownKey(kid),
-            RemoteKeyError::Unavailable(reason) | RemoteKeyError::Forbidden(reason) => {
-                ProviderError::KeysUnavailable(reason)
-            }
-        })?;
+        let key = self
+            .keys
+            .key(&provider.jwks_uri, Some(kid))
+            .await
+            .map_err(|e| match e {
+                RemoteKeyError::UnknownKey(kid) => ProviderError::UnknownKey(kid),
+                RemoteKeyError::Unavailable(reason) | RemoteKeyError::Forbidden(reason) => {
+                    ProviderError::KeysUnavailable(reason)
+                }
+            })?;
         if header.alg != key.alg {
             return Err(ProviderError::InvalidSignature);
         }

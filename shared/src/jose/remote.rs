@@ -76,7 +76,9 @@ pub struct VerifyingKey {
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingKey").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("VerifyingKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -218,7 +220,9 @@ impl RemoteKeys {
             return fetched.set.get(kid).cloned().ok_or_else(unknown);
         }
         let expired = current.as_ref().is_none_or(|f| !f.is_fresh());
-        let cooled = state.last_attempt.is_none_or(|at| at.elapsed() >= self.settings.refetch_cooldown);
+        let cooled = state
+            .last_attempt
+            .is_none_or(|at| at.elapsed() >= self.settings.refetch_cooldown);
         // Expiry always refetches; an unknown kid or a failing source waits out the cooldown.
         if cooled || (expired && state.last_error.is_none()) {
             state.last_attempt = Some(Instant::now());
@@ -286,7 +290,9 @@ impl RemoteKeys {
                 .then(|| value.trim_matches('"').parse::<u64>().ok())?
         });
         let min = self.settings.min_cache;
-        max_age.map_or(min, |secs| Duration::from_secs(secs).clamp(min, self.settings.max_cache))
+        max_age.map_or(min, |secs| {
+            Duration::from_secs(secs).clamp(min, self.settings.max_cache)
+        })
     }
 }
 
@@ -378,7 +384,10 @@ impl reqwest::dns::Resolve for PublicOnly {
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = resolved.into_iter().filter(|a| allowed(a.ip(), allow_loopback)).collect();
+            let public: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|a| allowed(a.ip(), allow_loopback))
+                .collect();
             if public.is_empty() {
                 return Err(format!("{host} resolves to no public address").into());
             }
@@ -439,11 +448,25 @@ mod tests {
 
     #[test]
     fn only_public_addresses_pass_for_public_destinations() {
-        for private in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::", "fd00::1", "fe80::1", "::ffff:10.0.0.1"] {
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(!allowed(private.parse().expect("ip"), true), "{private}");
         }
         assert!(!allowed("127.0.0.1".parse().expect("ip"), false));
-        assert!(allowed("127.0.0.1".parse().expect("ip"), true), "loopback in development");
+        assert!(
+            allowed("127.0.0.1".parse().expect("ip"), true),
+            "loopback in development"
+        );
         for public in ["8.8.8.8", "2606:4700::1111"] {
             assert!(allowed(public.parse().expect("ip"), false), "{public}");
         }
@@ -453,7 +476,13 @@ mod tests {
     fn urls_follow_the_destination_rules() {
         let public = Destinations::Public { allow_loopback: false };
         assert!(check_url("https://keys.example.com/jwks", public).is_ok());
-        for bad in ["http://keys.example.com/jwks", "https://10.0.0.1/jwks", "https://[fd00::1]/jwks", "http://127.0.0.1:1/jwks", "file:///etc/passwd"] {
+        for bad in [
+            "http://keys.example.com/jwks",
+            "https://10.0.0.1/jwks",
+            "https://[fd00::1]/jwks",
+            "http://127.0.0.1:1/jwks",
+            "file:///etc/passwd",
+        ] {
             assert!(check_url(bad, public).is_err(), "{bad}");
         }
         let dev = Destinations::Public { allow_loopback: true };
