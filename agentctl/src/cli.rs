@@ -20,21 +20,15 @@ pub struct Cli {
 pub enum Command {
     /// Run identity, token and JWKS services in one process (local development).
     Dev(dev::DevArgs),
-    /// Manage machine clients (client_credentials).
+    /// Manage machine clients: create, list, rotate secrets, keys and certificates.
     #[command(subcommand)]
-    Clients(ClientsCommand),
+    Clients(clients::ClientsCommand),
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// The internal PKI for mTLS between the services.
     #[command(subcommand)]
     Certs(certs::CertsCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ClientsCommand {
-    /// Create a client; prints its client_id and client_secret (the secret only once).
-    Create(clients::CreateArgs),
 }
 
 /// Where token-service's internal gRPC port is.
@@ -60,7 +54,7 @@ pub enum CliError {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Dev(args) => dev::run(args, shared::shutdown::signal()).await?,
-        Command::Clients(ClientsCommand::Create(args)) => clients::create(args).await?,
+        Command::Clients(command) => clients::run(command).await?,
         Command::Keys(command) => keys::run(command).await?,
         Command::Certs(command) => certs::run(command)?,
     }

@@ -26,6 +26,14 @@ pub struct AssertionClaims {
     pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// RFC 7800 / RFC 9449 §6: the DPoP key this assertion may be exchanged with only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<KeyConfirmation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyConfirmation {
+    pub jkt: String,
 }
 
 /// Why an assertion is refused before its registration is even read.
@@ -88,6 +96,7 @@ impl Assertions {
             email: None,
             email_verified: None,
             amr: None,
+            cnf: registration.jkt.clone().map(|jkt| KeyConfirmation { jkt }),
         };
         Ok((signer.sign(ASSERTION_TYP, &claims)?, exp))
     }
@@ -97,7 +106,7 @@ impl Assertions {
         let expect = Expectations {
             typ: ASSERTION_TYP,
             issuer: self.issuer.clone(),
-            audience: Some(self.issuer.clone()),
+            audiences: vec![self.issuer.clone()],
             leeway_secs: self.leeway.as_secs(),
         };
         let claims = keys.verify::<AssertionClaims>(token, &expect)?.claims;

@@ -9,6 +9,9 @@ use shared::store::StoreError;
 pub enum IdentityError {
     #[error("{0}")]
     InvalidRequest(String),
+    /// RFC 9449 §7.1: the registration's `DPoP` proof is missing a piece, wrong or replayed.
+    #[error("{0}")]
+    InvalidDpopProof(String),
     /// A registration path switched off in settings; carries its error code.
     #[error("this registration path is not enabled on this server")]
     PathNotEnabled(&'static str),
@@ -59,6 +62,7 @@ impl IdentityError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::PathNotEnabled(code) => code,
             Self::InvalidEmail => "invalid_email",
             Self::InvalidClaimToken => "invalid_claim_token",
@@ -87,9 +91,11 @@ impl IdentityError {
 impl ResponseError for IdentityError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidRequest(_) | Self::InvalidEmail | Self::OtpNotGenerated | Self::InvalidClaimLink => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidRequest(_)
+            | Self::InvalidDpopProof(_)
+            | Self::InvalidEmail
+            | Self::OtpNotGenerated
+            | Self::InvalidClaimLink => StatusCode::BAD_REQUEST,
             Self::PathNotEnabled(_) | Self::ClaimEmailMismatch | Self::DelegationRevoked => StatusCode::FORBIDDEN,
             Self::InvalidClaimToken | Self::OtpInvalid | Self::AssertionRejected(..) | Self::InteractionRequired(_) => {
                 StatusCode::UNAUTHORIZED
@@ -191,6 +197,9 @@ impl From<IdentityError> for tonic::Status {
 pub enum SetError {
     #[error("{0}")]
     InvalidRequest(String),
+    /// RFC 9449 §7.1: the registration's `DPoP` proof is missing a piece, wrong or replayed.
+    #[error("{0}")]
+    InvalidDpopProof(String),
     #[error("{0}")]
     InvalidKey(String),
     #[error("{0}")]
@@ -235,6 +244,7 @@ impl ResponseError for SetError {
     fn error_response(&self) -> HttpResponse {
         let err = match self {
             Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::InvalidKey(_) => "invalid_key",
             Self::InvalidIssuer(_) => "invalid_issuer",
             Self::InvalidAudience(_) => "invalid_audience",

@@ -7,10 +7,10 @@ use shared::tls::InternalTlsSettings;
 pub const SERVICE_NAME: &str = "identity-service";
 
 use crate::claim::ClaimSettings;
-use crate::http::resource_metadata::ProtectedResource;
 use crate::mail::MailSettings;
 use crate::providers::{ProviderKeySettings, ProviderSettings};
 use crate::ratelimit::Limit;
+use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::scope::ScopeSet;
 use shared::settings::{
     ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
@@ -55,6 +55,10 @@ pub struct Settings {
     pub providers: Vec<ProviderSettings>,
     pub provider_keys: ProviderKeySettings,
     pub rate_limits: RateLimitSettings,
+    /// What token-service's token endpoint accepts, for the discovery document: give
+    /// both services the same section.
+    #[serde(default)]
+    pub token_endpoint: TokenEndpointSettings,
 }
 
 /// Sliding-window limits, shared by every replica through Redis.
@@ -113,6 +117,10 @@ pub struct RegistrationSettings {
     pub retention_after_expiry: Duration,
     pub pre_claim_scopes: Vec<String>,
     pub post_claim_scopes: Vec<String>,
+    /// Every registration must carry a DPoP proof (RFC 9449), and its assertions are
+    /// bound to that key: exchanged only with a proof of it.
+    #[serde(default)]
+    pub require_dpop: bool,
 }
 
 impl Default for Settings {
@@ -142,6 +150,7 @@ impl Default for Settings {
                 retention_after_expiry: Duration::from_secs(7 * 24 * 3600),
                 pre_claim_scopes: vec!["agent:read".into()],
                 post_claim_scopes: vec!["agent:read".into(), "agent:write".into()],
+                require_dpop: false,
             },
             scopes_supported: vec!["agent:read".into(), "agent:write".into()],
             claim: ClaimSettings::default(),
@@ -150,6 +159,7 @@ impl Default for Settings {
             protected_resources: Vec::new(),
             provider_keys: ProviderKeySettings::default(),
             rate_limits: RateLimitSettings::default(),
+            token_endpoint: TokenEndpointSettings::default(),
         }
     }
 }
@@ -174,12 +184,13 @@ impl ServiceSettings for Settings {
         if self.registration.claim_window.is_zero() {
             return Err(SettingsError::invalid("registration.claim_window", "must be positive"));
         }
-        for (i, resource) in self.protected_resources.iter().enumerate() {
-            let ok = url::Url::parse(&resource.resource).is_ok_and(|u| u.has_host() && u.fragment().is_none());
-            if !ok {
-                let key = format!("protected_resources[{i}].resource");
-                return Err(SettingsError::invalid(key, "must be an absolute URL without fragment"));
-            }
+        shared::oauth::validate_resources(&self.protected_resources)?;
+        self.token_endpoint.validate()?;
+        if self.registration.require_dpop && !self.token_endpoint.dpop.enabled {
+            return Err(SettingsError::invalid(
+                "registration.require_dpop",
+                "needs token_endpoint.dpop.enabled",
+            ));
         }
         let supported = scopes("scopes_supported", &self.scopes_supported)?;
         for (key, list) in [

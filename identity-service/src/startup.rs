@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use shared::health::{ReadinessCheck, StoreReady};
+use shared::jose::dpop::DpopVerifier;
 use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
 use shared::secrets::SecretHasher;
 use shared::serve::{Mountable, Service, StartupError};
@@ -63,6 +64,7 @@ impl Service for IdentityService {
                 retention_after_expiry: registration.retention_after_expiry,
                 pre_claim_scopes: scopes("registration.pre_claim_scopes", &registration.pre_claim_scopes)?,
                 post_claim_scopes: scopes("registration.post_claim_scopes", &registration.post_claim_scopes)?,
+                require_dpop: registration.require_dpop,
             },
             assertions: Assertions::new(
                 &settings.public_base_url,
@@ -82,6 +84,8 @@ impl Service for IdentityService {
             limits: settings.rate_limits.clone(),
             providers: ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
             protected_resources: settings.protected_resources.clone(),
+            token_endpoint: settings.token_endpoint.clone(),
+            dpop: dpop_verifier(&settings.token_endpoint),
         };
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok(Self {
@@ -91,6 +95,15 @@ impl Service for IdentityService {
             _key_watcher: key_watcher,
         })
     }
+}
+
+/// Registration proofs: the token endpoint's algorithms and window. Server nonces are
+/// the token endpoint's own (RFC 9449 §8 lets each server decide), so none here.
+fn dpop_verifier(endpoint: &shared::oauth::TokenEndpointSettings) -> Option<DpopVerifier> {
+    endpoint
+        .dpop
+        .enabled
+        .then(|| DpopVerifier::new(endpoint.dpop_algorithms(), endpoint.dpop.proof_window, None))
 }
 
 impl IdentityService {

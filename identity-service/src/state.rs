@@ -5,14 +5,15 @@ use std::sync::Arc;
 use shared::audit::Actor;
 use shared::jose::unix_now;
 
+use shared::jose::dpop::DpopVerifier;
 use shared::jose::watch::KeyRingWatch;
+use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::scope::ScopeSet;
 use shared::secrets::SecretHasher;
 
 use crate::assertion::Assertions;
 use crate::claim::ClaimSettings;
 use crate::error::IdentityError;
-use crate::http::resource_metadata::ProtectedResource;
 use crate::mail::Mailer;
 use crate::providers::ProviderKeys;
 use crate::ratelimit::{self, Decision, Limit, RateLimiter};
@@ -39,6 +40,10 @@ pub struct AppState {
     pub limits: RateLimitSettings,
     pub providers: ProviderKeys,
     pub protected_resources: Vec<ProtectedResource>,
+    /// token-service's token endpoint capabilities, as discovery describes them.
+    pub token_endpoint: TokenEndpointSettings,
+    /// Checks the DPoP proof a registration may carry; `None` when DPoP is disabled.
+    pub dpop: Option<DpopVerifier>,
 }
 
 impl AppState {

@@ -70,6 +70,13 @@ pub struct MtlsSettings {
     /// only an ingress that overwrites this header can vouch for it.
     #[serde(default)]
     pub trusted_header: Option<String>,
+    /// The header the ingress puts its verdict on the certificate's chain in (HAProxy
+    /// `%[ssl_c_verify]`: `0`; ingress-nginx `ssl-client-verify`: `SUCCESS`). When set,
+    /// `tls_client_auth` requires a verified chain while `self_signed_tls_client_auth`,
+    /// whose certificate has none, does not; unset, the ingress forwards only
+    /// certificates it verified.
+    #[serde(default)]
+    pub verify_header: Option<String>,
     /// Base URL where the ingress asks for client certificates, if not the issuer's
     /// (RFC 8705 §5 `mtls_endpoint_aliases`).
     #[serde(default)]
@@ -90,7 +97,9 @@ impl Default for TokenEndpointSettings {
             .map(str::to_owned)
             .to_vec(),
             auth_signing_algs: ASYMMETRIC_ALGS.map(str::to_owned).to_vec(),
-            client_assertion_max_lifetime: Duration::from_secs(300),
+            // An hour, as authlib's default assertions live and as Okta allows: longer
+            // would mean remembering each `jti` longer, shorter would refuse stock clients.
+            client_assertion_max_lifetime: Duration::from_secs(3600),
             dpop: DpopSettings {
                 enabled: true,
                 signing_algs: ASYMMETRIC_ALGS.map(str::to_owned).to_vec(),
@@ -132,18 +141,26 @@ impl TokenEndpointSettings {
                 ));
             }
         }
-        if self
-            .mtls
-            .trusted_header
-            .as_deref()
-            .is_some_and(|h| h.is_empty() || !h.is_ascii())
-        {
-            return Err(SettingsError::invalid(
-                "token_endpoint.mtls.trusted_header",
-                "must be a header name",
-            ));
+        for (key, header) in [
+            ("token_endpoint.mtls.trusted_header", &self.mtls.trusted_header),
+            ("token_endpoint.mtls.verify_header", &self.mtls.verify_header),
+        ] {
+            let bad = header.as_deref().is_some_and(invalid_header_name);
+            if bad {
+                return Err(SettingsError::invalid(key, "must be a header name"));
+            }
         }
         Ok(())
+    }
+
+    /// `auth_signing_algs`, parsed (validated names always parse).
+    pub fn auth_algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+        parse_algorithms(&self.auth_signing_algs)
+    }
+
+    /// `dpop.signing_algs`, parsed.
+    pub fn dpop_algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+        parse_algorithms(&self.dpop.signing_algs)
     }
 
     /// Whether `method` is accepted now (mTLS methods need a trusted certificate header).
@@ -191,6 +208,18 @@ impl TokenEndpointSettings {
         }
         out
     }
+}
+
+fn parse_algorithms(names: &[String]) -> Vec<jsonwebtoken::Algorithm> {
+    names.iter().filter_map(|name| name.parse().ok()).collect()
+}
+
+/// RFC 9110 §5.1: a header name is a non-empty token.
+fn invalid_header_name(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// A resource server that accepts our access tokens (RFC 9728 metadata is published for

@@ -1,5 +1,6 @@
 //! RFC 9068 JWT access tokens: header `typ: at+jwt`; claims `iss`, `sub`, `aud`,
-//! `client_id`, `scope`, `iat`, `exp`, `jti`.
+//! `client_id`, `scope`, `iat`, `exp`, `jti`, and `cnf` when the token is bound to a
+//! key (RFC 9449 §6 `jkt`) or a client certificate (RFC 8705 §3.1 `x5t#S256`).
 
 use std::time::Duration;
 
@@ -9,22 +10,75 @@ use shared::scope::ScopeSet;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// `aud`: one resource (a string, as most resource servers expect), or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn of(mut audiences: Vec<String>) -> Self {
+        if audiences.len() == 1 {
+            Self::One(audiences.remove(0))
+        } else {
+            Self::Many(audiences)
+        }
+    }
+}
+
+/// RFC 7800 confirmation: what a presenter must prove to use the token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+    #[serde(rename = "x5t#S256", default, skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+}
+
+impl Confirmation {
+    pub fn is_empty(&self) -> bool {
+        self.jkt.is_none() && self.x5t_s256.is_none()
+    }
+
+    /// RFC 9449 §5: a DPoP-bound token is of type `DPoP`; any other is `Bearer` (a
+    /// certificate-bound token is still sent as a bearer token, over mTLS).
+    pub fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     pub scope: String,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// What a token is for: set by the grant, then minted.
+#[derive(Debug, Clone)]
+pub struct TokenRequest<'a> {
+    pub subject: &'a str,
+    pub client_id: &'a str,
+    pub scope: ScopeSet,
+    /// RFC 8707 resources; empty: the configured default audience.
+    pub audiences: Vec<String>,
+    pub cnf: Confirmation,
 }
 
 /// A freshly minted token as the token endpoint returns it.
 #[derive(Debug)]
 pub struct Minted {
     pub token: String,
+    pub token_type: &'static str,
     pub expires_in: u64,
     pub scope: ScopeSet,
 }
@@ -32,52 +86,57 @@ pub struct Minted {
 #[derive(Debug, Clone)]
 pub struct AccessTokens {
     issuer: String,
-    audience: String,
+    /// The default audience first, then every configured protected resource.
+    audiences: Vec<String>,
     ttl: Duration,
     leeway: Duration,
 }
 
 impl AccessTokens {
-    pub fn new(issuer: &str, audience: &str, ttl: Duration, leeway: Duration) -> Self {
+    pub fn new(issuer: &str, default_audience: &str, resources: &[String], ttl: Duration, leeway: Duration) -> Self {
+        let mut audiences = vec![default_audience.to_owned()];
+        audiences.extend(resources.iter().filter(|r| *r != default_audience).cloned());
         Self {
             issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
+            audiences,
             ttl,
             leeway,
         }
     }
 
-    pub fn mint(
-        &self,
-        signer: &SigningKey,
-        subject: &str,
-        client_id: &str,
-        scope: ScopeSet,
-        now: i64,
-    ) -> Result<Minted, JoseError> {
+    pub fn mint(&self, signer: &SigningKey, request: TokenRequest<'_>, now: i64) -> Result<Minted, JoseError> {
+        let audiences = if request.audiences.is_empty() {
+            vec![self.audiences[0].clone()]
+        } else {
+            request.audiences
+        };
+        let token_type = request.cnf.token_type();
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
-            sub: subject.to_owned(),
-            aud: self.audience.clone(),
-            client_id: client_id.to_owned(),
-            scope: scope.to_string(),
+            sub: request.subject.to_owned(),
+            aud: Audience::of(audiences),
+            client_id: request.client_id.to_owned(),
+            scope: request.scope.to_string(),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             jti: shared::secrets::random_token(16),
+            cnf: (!request.cnf.is_empty()).then_some(request.cnf),
         };
         Ok(Minted {
             token: signer.sign(ACCESS_TOKEN_TYP, &claims)?,
+            token_type,
             expires_in: self.ttl.as_secs(),
-            scope,
+            scope: request.scope,
         })
     }
 
-    /// Verifies one of our access tokens (signature, `typ`, `iss`, `aud`, `exp`).
+    /// Verifies one of our access tokens (signature, `typ`, `iss`, `aud` one we issue
+    /// for, `exp`).
     pub fn verify(&self, keys: &KeyRing, token: &str) -> Result<AccessTokenClaims, VerifyError> {
         let expect = Expectations {
             typ: ACCESS_TOKEN_TYP,
             issuer: self.issuer.clone(),
-            audience: Some(self.audience.clone()),
+            audiences: self.audiences.clone(),
             leeway_secs: self.leeway.as_secs(),
         };
         Ok(keys.verify::<AccessTokenClaims>(token, &expect)?.claims)

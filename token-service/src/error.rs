@@ -7,6 +7,10 @@ use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
 use shared::store::StoreError;
 
+/// RFC 9449 §8.1: where a server nonce is sent.
+pub const DPOP_NONCE: actix_web::http::header::HeaderName =
+    actix_web::http::header::HeaderName::from_static("dpop-nonce");
+
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     #[error("{0}")]
@@ -25,6 +29,19 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     InsufficientUserAuthentication(String),
+    /// RFC 8707 §2: a `resource` this server issues no tokens for.
+    #[error("{0}")]
+    InvalidTarget(&'static str),
+    /// RFC 9449 §7.1: the `DPoP` proof is missing a piece, wrong or replayed.
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 §8: retry with the nonce in the response's `DPoP-Nonce` header.
+    #[error("the DPoP proof must carry the server's current nonce")]
+    UseDpopNonce { nonce: String },
+    /// The client authenticated but may not use this endpoint (introspection is for
+    /// resource servers only).
+    #[error("{0}")]
+    InsufficientScope(&'static str),
     #[error("{what} is temporarily unavailable")]
     TemporarilyUnavailable { what: &'static str, cause: String },
     #[error("internal error: {0}")]
@@ -41,6 +58,10 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::InvalidScope(_) => "invalid_scope",
             Self::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
+            Self::InvalidTarget(_) => "invalid_target",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce { .. } => "use_dpop_nonce",
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             Self::ServerError(_) => "server_error",
         }
@@ -63,6 +84,7 @@ impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidClient(_) | Self::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -94,6 +116,11 @@ impl ResponseError for OAuthError {
                 WWW_AUTHENTICATE,
                 actix_web::http::header::HeaderValue::from_static(challenge),
             );
+        }
+        if let Self::UseDpopNonce { nonce } = self
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(nonce)
+        {
+            response.headers_mut().insert(DPOP_NONCE, value);
         }
         response
     }

@@ -1,5 +1,6 @@
 //! `application/x-www-form-urlencoded` request parameters under RFC 6749's rules:
 //! a parameter sent twice is an error (§3.2), one sent empty counts as absent (§3.1).
+//! The one exception is RFC 8707 `resource`, which a request may repeat.
 //! Parsing is one linear pass that stops at [`MAX_PARAMS`], so no body of any shape
 //! costs more than its length.
 
@@ -12,6 +13,8 @@ use crate::error::OAuthError;
 /// More parameters than any request to our endpoints carries (a token request with
 /// client authentication, a DPoP-bound grant and resource indicators stays far below).
 pub const MAX_PARAMS: usize = 32;
+/// Parameters a request may send more than once (RFC 8707 §2).
+const REPEATABLE: [&str; 1] = ["resource"];
 
 #[derive(Debug)]
 pub struct FormParams(Vec<(String, String)>);
@@ -31,13 +34,13 @@ impl FormParams {
     pub fn from_body(body: &[u8]) -> Result<Self, OAuthError> {
         let mut pairs = Vec::new();
         let mut seen = HashSet::new();
-        for (name, value) in form_urlencoded::parse(body) {
-            if seen.len() == MAX_PARAMS {
+        for (count, (name, value)) in form_urlencoded::parse(body).enumerate() {
+            if count == MAX_PARAMS {
                 return Err(OAuthError::InvalidRequest(format!(
                     "the request carries more than {MAX_PARAMS} parameters"
                 )));
             }
-            if !seen.insert(name.clone()) {
+            if !seen.insert(name.clone()) && !REPEATABLE.contains(&name.as_ref()) {
                 // The name is the client's input: never echoed (RFC 6749 §5.2 charset).
                 return Err(OAuthError::InvalidRequest("a parameter is repeated".into()));
             }
@@ -50,6 +53,11 @@ impl FormParams {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable parameter, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
@@ -80,6 +88,13 @@ mod tests {
             let error = FormParams::from_body(body.as_bytes()).expect_err(body);
             assert_eq!(error.code(), "invalid_request");
         }
+    }
+
+    #[test]
+    fn resource_may_repeat_and_nothing_else_may() {
+        let form = FormParams::from_body(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb&x=1").expect("parses");
+        assert_eq!(form.get_all("resource").collect::<Vec<_>>(), ["https://a", "https://b"]);
+        assert!(FormParams::from_body(b"resource=a&scope=x&scope=y").is_err());
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Grantable {
     pub subject: String,
     pub client_id: String,
     pub scopes: ScopeSet,
+    /// The DPoP key thumbprint the assertion is bound to, if it is.
+    pub bound_jkt: Option<String>,
 }
 
 #[derive(Debug)]
@@ -56,6 +58,7 @@ impl IdentityClient {
                 client_id: grant.client_id,
                 scopes: ScopeSet::from_tokens(&grant.grantable_scopes)
                     .map_err(|e| OAuthError::ServerError(format!("identity-service sent a bad scope: {e}")))?,
+                bound_jkt: (!grant.bound_jkt.is_empty()).then_some(grant.bound_jkt),
             }),
             Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
             None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::jose::remote::RemoteKeySettings;
+use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::tls::InternalTlsSettings;
 
 /// The name this service's internal certificate is issued to.
@@ -36,6 +38,18 @@ pub struct Settings {
     /// Pepper for keyed hashes of client secrets; required in production.
     pub hash_pepper: SecretSetting,
     pub access_token: AccessTokenSettings,
+    /// What the token endpoint accepts: client authentication methods, DPoP, mTLS.
+    /// identity-service's discovery document is written from the same section, so
+    /// both services must be given the same one.
+    #[serde(default)]
+    pub token_endpoint: TokenEndpointSettings,
+    /// Resource servers a token may be issued for (RFC 8707 `resource`), the same list
+    /// identity-service serves RFC 9728 metadata from.
+    #[serde(default)]
+    pub protected_resources: Vec<ProtectedResource>,
+    /// How `private_key_jwt` clients' `jwks_uri` sets are fetched and cached.
+    #[serde(default)]
+    pub client_keys: RemoteKeySettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +84,9 @@ impl Default for Settings {
                 audience: String::new(),
                 leeway: Duration::from_secs(60),
             },
+            token_endpoint: TokenEndpointSettings::default(),
+            protected_resources: Vec::new(),
+            client_keys: RemoteKeySettings::default(),
         }
     }
 }
@@ -92,6 +109,8 @@ impl ServiceSettings for Settings {
                 "must be between 30s and 24h",
             ));
         }
+        self.token_endpoint.validate()?;
+        shared::oauth::validate_resources(&self.protected_resources)?;
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
@@ -107,5 +126,11 @@ impl Settings {
         } else {
             &self.access_token.audience
         }
+    }
+
+    /// The token endpoint's URL as clients address it: `htu` of DPoP proofs, and an
+    /// `aud` client assertions may carry.
+    pub fn token_endpoint_url(&self) -> String {
+        format!("{}/oauth2/token", self.public_base_url)
     }
 }

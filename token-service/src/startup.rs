@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use actix_web::web;
 use shared::health::{ReadinessCheck, StoreReady};
+use shared::jose::dpop::{DpopVerifier, Nonces};
+use shared::jose::remote::{Destinations, RemoteKeys};
 use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
 use shared::secrets::SecretHasher;
 use shared::serve::{Mountable, Service, StartupError};
-use shared::settings::{ListenSettings, ServiceSettings};
+use shared::settings::{ListenSettings, Profile, ServiceSettings};
 use shared::shutdown::Draining;
 use tonic::service::RoutesBuilder;
 
 use crate::access_token::AccessTokens;
+use crate::clients::InlineKeys;
 use crate::grpc::ClientAdminGrpc;
 use crate::identity::IdentityClient;
 use crate::settings::{SERVICE_NAME, Settings};
@@ -55,13 +58,55 @@ impl Service for TokenService {
             false,
         )?);
         let token = &settings.access_token;
+        let endpoint = settings.token_endpoint.clone();
+        let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
+        let dpop = endpoint.dpop.enabled.then(|| {
+            let nonces = endpoint
+                .dpop
+                .require_nonce
+                .then(|| Nonces::new(hasher.clone(), endpoint.dpop.nonce_lifetime));
+            DpopVerifier::new(endpoint.dpop_algorithms(), endpoint.dpop.proof_window, nonces)
+        });
+        let mut token_endpoint_urls = vec![settings.token_endpoint_url()];
+        if let Some(base) = endpoint
+            .mtls
+            .endpoint_base_url
+            .as_deref()
+            .filter(|_| endpoint.mtls.trusted_header.is_some())
+        {
+            token_endpoint_urls.push(format!("{base}/oauth2/token"));
+        }
+        let resources: Vec<String> = settings
+            .protected_resources
+            .iter()
+            .map(|r| r.resource.clone())
+            .collect();
+        let destinations = Destinations::Public {
+            allow_loopback: settings.profile == Profile::Development,
+        };
         let state = AppState {
-            access_tokens: AccessTokens::new(&settings.public_base_url, settings.audience(), token.ttl, token.leeway),
+            issuer: settings.public_base_url.clone(),
+            access_tokens: AccessTokens::new(
+                &settings.public_base_url,
+                settings.audience(),
+                &resources,
+                token.ttl,
+                token.leeway,
+            ),
             identity,
             keys,
             clients: stores.clients,
             denylist: stores.denylist,
-            hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
+            replay: stores.replay,
+            assertion_algs: endpoint.auth_algorithms(),
+            dpop,
+            token_endpoint_urls,
+            client_keys: RemoteKeys::new(&settings.client_keys, destinations)?,
+            inline_keys: InlineKeys::default(),
+            resources: settings.protected_resources.clone(),
+            leeway_secs: token.leeway.as_secs(),
+            endpoint,
+            hasher,
         };
         Ok(Self {
             grpc_tls,

@@ -27,6 +27,7 @@ fn create_client(server: &DevServer, scope: &str) -> MachineClient {
         scope,
         "--name",
         "e2e",
+        "--introspect",
         "--token-grpc",
         &server.grpc,
         "--tls-dir",

@@ -40,9 +40,15 @@ impl DevServer {
     /// Starts `agentctl dev` on ephemeral ports with its own outbox, learns its addresses
     /// from the banner it prints once it is ready.
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`Self::start`], with extra environment (say, `AGENTAUTH_CONFIG`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let outbox = tempfile::tempdir().expect("outbox dir");
         let tls = tempfile::tempdir().expect("tls dir");
         let mut child = agentctl()
+            .envs(env.iter().copied())
             .args(["dev", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--outbox"])
             .arg(outbox.path())
             .arg("--tls-dir")

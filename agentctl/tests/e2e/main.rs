@@ -9,6 +9,8 @@
 //! - `claim_browser`: the claim ceremony with headless Chromium (chromedriver) as the human.
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
+//! - `stock_clients`: oauth4webapi + jose (npm) and authlib (PyPI) as machine clients:
+//!   `private_key_jwt`, DPoP, `resource`; and every `agentctl clients` command.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
@@ -20,4 +22,5 @@ mod dev_args;
 mod helpers;
 mod keys;
 mod outbox;
+mod stock_clients;
 mod token_flow;

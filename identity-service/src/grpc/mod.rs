@@ -43,6 +43,7 @@ impl IdentityService for IdentityGrpc {
                 registration_type: grant.registration_type.as_str().to_owned(),
                 status: status_to_pb(grant.status) as i32,
                 grantable_scopes: grant.scopes.to_strings(),
+                bound_jkt: grant.claims.cnf.map(|cnf| cnf.jkt).unwrap_or_default(),
             }),
             Outcome::Refused(refusal) => pb::validate_assertion_response::Outcome::Refused(refusal_to_pb(refusal)),
         };

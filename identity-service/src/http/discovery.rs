@@ -4,9 +4,9 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::state::AppState;
+use shared::oauth::grant_type::{CLIENT_CREDENTIALS, JWT_BEARER};
 
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+use crate::state::AppState;
 
 fn identity_types(state: &AppState) -> Vec<&'static str> {
     let mut types = Vec::new();
@@ -31,18 +31,13 @@ fn assertion_types(state: &AppState) -> Vec<&'static str> {
 }
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    let client_auth = ["client_secret_basic", "client_secret_post"];
-    let body = json!({
+    let mut body = json!({
         "issuer": state.issuer,
         "token_endpoint": state.url("/oauth2/token"),
         "revocation_endpoint": state.url("/oauth2/revoke"),
         "introspection_endpoint": state.url("/oauth2/introspect"),
         "jwks_uri": state.url("/.well-known/jwks.json"),
-        "grant_types_supported": [JWT_BEARER, "client_credentials"],
-        // Agents exchanging an assertion are public clients (RFC 7523 §3.1).
-        "token_endpoint_auth_methods_supported": ["none", client_auth[0], client_auth[1]],
-        "revocation_endpoint_auth_methods_supported": ["none", client_auth[0], client_auth[1]],
-        "introspection_endpoint_auth_methods_supported": client_auth,
+        "grant_types_supported": [JWT_BEARER, CLIENT_CREDENTIALS],
         // No authorization endpoint: no response type is supported.
         "response_types_supported": [],
         "scopes_supported": state.scopes_supported.to_strings(),
@@ -57,8 +52,15 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             "identity_assertion": {
                 "assertion_types_supported": assertion_types(&state),
             },
+            "dpop_required_for_registration": state.policy.require_dpop,
         },
     });
+    // What the token endpoint accepts (auth methods and their algorithms, DPoP, mTLS),
+    // from the settings section token-service enforces. Agents exchanging an assertion
+    // are public clients (RFC 7523 §3.1), hence `none`.
+    if let Some(object) = body.as_object_mut() {
+        object.extend(state.token_endpoint.metadata(&state.issuer));
+    }
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "public, max-age=300"))
         .json(body)

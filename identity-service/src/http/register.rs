@@ -6,6 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::json::{parse_body, require_json, rfc3339};
+use shared::jose::dpop::ProofTarget;
+
 use crate::email::Email;
 use crate::error::IdentityError;
 use crate::registration::{Registration, register_anonymous, register_id_jag, register_verified_email};
@@ -104,9 +106,10 @@ pub async fn register(
         _ => ("register-assertion", state.limits.assertion_registrations_per_ip),
     };
     state.enforce_limit(&format!("{bucket}:{ip}"), limit).await?;
+    let binding = dpop_binding(&state, &request, now).await?;
     match parsed {
         RegistrationRequest::Anonymous => {
-            let created = register_anonymous(&state, now).await?;
+            let created = register_anonymous(&state, now, binding).await?;
             let claimable = claimable(&state, &created.registration, created.claim_token);
             Ok(no_store(AnonymousResponse {
                 claimable,
@@ -116,7 +119,7 @@ pub async fn register(
             }))
         }
         RegistrationRequest::IdJag(assertion) => {
-            let created = register_id_jag(&state, &assertion, now).await?;
+            let created = register_id_jag(&state, &assertion, now, binding).await?;
             Ok(no_store(DelegatedResponse {
                 registration_id: created.registration.id.to_string(),
                 registration_type: created.registration.registration_type.as_str(),
@@ -126,10 +129,56 @@ pub async fn register(
             }))
         }
         RegistrationRequest::VerifiedEmail(email) => {
-            let created = register_verified_email(&state, email, now).await?;
+            let created = register_verified_email(&state, email, now, binding).await?;
             Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
         }
     }
+}
+
+/// The DPoP key a registration proves (RFC 9449 §4.3, `htu` this endpoint), once: the
+/// proof's `jti` is recorded so no replica takes it again. Its assertions are bound to
+/// the key, so a stolen assertion cannot be exchanged without it.
+async fn dpop_binding(state: &AppState, request: &HttpRequest, now: i64) -> Result<Option<String>, IdentityError> {
+    let mut proofs = request.headers().get_all("dpop");
+    let (proof, verifier) = match (proofs.next(), proofs.next(), &state.dpop) {
+        (Some(_), Some(_), Some(_)) => {
+            return Err(IdentityError::InvalidDpopProof("send exactly one DPoP header".into()));
+        }
+        (Some(proof), None, Some(verifier)) => (proof, verifier),
+        _ if state.policy.require_dpop => {
+            return Err(IdentityError::InvalidDpopProof(
+                "this server binds every registration to a key: send a DPoP proof (RFC 9449)".into(),
+            ));
+        }
+        // No proof, or DPoP disabled (a proof is then ignored, RFC 9449 §5).
+        _ => return Ok(None),
+    };
+    let proof = proof
+        .to_str()
+        .map_err(|_| IdentityError::InvalidDpopProof("the DPoP header is not a compact JWS".into()))?;
+    let urls = [state.url("/agent/identity")];
+    let target = ProofTarget {
+        method: "POST",
+        urls: &urls,
+        access_token: None,
+    };
+    let checked = verifier
+        .verify(proof, target, now)
+        .map_err(|e| IdentityError::InvalidDpopProof(e.to_string()))?;
+    if !state
+        .replay
+        .first_use(
+            &format!("dpop:{}", checked.jkt),
+            &checked.jti,
+            verifier.replay_until(&checked),
+        )
+        .await?
+    {
+        return Err(IdentityError::InvalidDpopProof(
+            "this DPoP proof was already used".into(),
+        ));
+    }
+    Ok(Some(checked.jkt))
 }
 
 fn claimable(state: &AppState, registration: &Registration, claim_token: String) -> Claimable {

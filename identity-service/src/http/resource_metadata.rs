@@ -5,20 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
-
-/// A resource server that accepts our access tokens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProtectedResource {
-    /// The resource identifier (an https URL without fragment).
-    pub resource: String,
-    #[serde(default)]
-    pub scopes_supported: Vec<String>,
-    #[serde(default)]
-    pub resource_name: Option<String>,
-}
 
 pub async fn metadata(path: Option<web::Path<String>>, state: web::Data<AppState>) -> HttpResponse {
     let wanted = path.map(|p| p.into_inner()).unwrap_or_default();

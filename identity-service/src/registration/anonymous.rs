@@ -24,6 +24,8 @@ pub struct RegistrationPolicy {
     pub retention_after_expiry: Duration,
     pub pre_claim_scopes: ScopeSet,
     pub post_claim_scopes: ScopeSet,
+    /// Registrations must prove a DPoP key, which their assertions are bound to.
+    pub require_dpop: bool,
 }
 
 /// What the agent receives once; the claim token exists nowhere else in clear.
@@ -37,20 +39,26 @@ pub struct AnonymousRegistration {
     pub assertion_expires_at: i64,
 }
 
-pub async fn register_anonymous(state: &AppState, now: i64) -> Result<AnonymousRegistration, IdentityError> {
+/// `binding`: the DPoP key the request proved, which its assertions are bound to.
+pub async fn register_anonymous(
+    state: &AppState,
+    now: i64,
+    binding: Option<String>,
+) -> Result<AnonymousRegistration, IdentityError> {
     let policy = &state.policy;
     if !policy.anonymous_enabled {
         return Err(IdentityError::PathNotEnabled("anonymous_not_enabled"));
     }
     let secret = random_token(32);
     let scopes = (policy.pre_claim_scopes.clone(), policy.post_claim_scopes.clone());
-    let registration = Registration::new(
+    let mut registration = Registration::new(
         RegistrationType::Anonymous,
         now,
         policy.claim_window,
         scopes,
         state.hasher.hash(CLAIM_TOKEN_CONTEXT, &secret),
     );
+    registration.jkt = binding;
     // Signed before storing, so a missing key leaves nothing behind.
     let (identity_assertion, assertion_expires_at) = state.mint_assertion(&registration, now)?;
     state.create_registration(&registration).await?;

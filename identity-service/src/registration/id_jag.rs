@@ -39,7 +39,13 @@ struct IdJagClaims {
     email_verified: Option<bool>,
 }
 
-pub async fn register_id_jag(state: &AppState, token: &str, now: i64) -> Result<DelegatedRegistration, IdentityError> {
+/// `binding`: the DPoP key the request proved, which the assertion is bound to.
+pub async fn register_id_jag(
+    state: &AppState,
+    token: &str,
+    now: i64,
+    binding: Option<String>,
+) -> Result<DelegatedRegistration, IdentityError> {
     if !state.policy.id_jag_enabled {
         return Err(IdentityError::PathNotEnabled("identity_assertion_not_enabled"));
     }
@@ -79,12 +85,12 @@ pub async fn register_id_jag(state: &AppState, token: &str, now: i64) -> Result<
     };
     ensure_not_revoked(state, &delegation).await?;
     if let Some(known) = known_delegation(state, &delegation.iss, &delegation.sub).await? {
-        return issue(state, known, now);
+        return issue(state, known, now, binding);
     }
     if state.users.user_exists(&email).await? {
-        return Err(step_up(state, delegation, email, now).await?);
+        return Err(step_up(state, delegation, email, now, binding).await?);
     }
-    register_claimed(state, delegation, email, now).await
+    register_claimed(state, delegation, email, now, binding).await
 }
 
 /// The live, claimed registration a delegation maps to; a stale mapping is dropped.
@@ -108,8 +114,9 @@ async fn register_claimed(
     delegation: Delegation,
     email: Email,
     now: i64,
+    binding: Option<String>,
 ) -> Result<DelegatedRegistration, IdentityError> {
-    let mut registration = new_registration(state, now);
+    let mut registration = new_registration(state, now, binding.clone());
     registration.claimed_at = Some(now);
     registration.owner_email = Some(email.clone());
     registration.delegation = Some(delegation.clone());
@@ -122,9 +129,9 @@ async fn register_claimed(
             state.store.get(&winner).await?.ok_or_else(|| {
                 IdentityError::Internal(format!("delegation points at missing registration {winner}"))
             })?;
-        return issue(state, theirs, now);
+        return issue(state, theirs, now, binding);
     }
-    issue(state, registration, now)
+    issue(state, registration, now, binding)
 }
 
 /// The human already has an account: a pending registration and a mailed claim link.
@@ -133,8 +140,9 @@ async fn step_up(
     delegation: Delegation,
     email: Email,
     now: i64,
+    binding: Option<String>,
 ) -> Result<IdentityError, IdentityError> {
-    let mut registration = new_registration(state, now);
+    let mut registration = new_registration(state, now, binding);
     let claim = SecretHandle::generate(&registration.id);
     registration.claim_token_hash = Some(claim.hash(&state.hasher, CLAIM_TOKEN_CONTEXT));
     registration.delegation = Some(delegation);
@@ -159,21 +167,31 @@ async fn step_up(
     })))
 }
 
-fn new_registration(state: &AppState, now: i64) -> Registration {
+fn new_registration(state: &AppState, now: i64, binding: Option<String>) -> Registration {
     let scopes = (
         state.policy.post_claim_scopes.clone(),
         state.policy.post_claim_scopes.clone(),
     );
-    Registration::new(
+    let mut registration = Registration::new(
         RegistrationType::IdentityAssertion,
         now,
         state.policy.claim_window,
         scopes,
         String::new(),
-    )
+    );
+    registration.jkt = binding;
+    registration
 }
 
-fn issue(state: &AppState, registration: Registration, now: i64) -> Result<DelegatedRegistration, IdentityError> {
+/// The assertion for this request: bound to the key it proved, if any (a known
+/// delegation re-registering may bring a new key).
+fn issue(
+    state: &AppState,
+    mut registration: Registration,
+    now: i64,
+    binding: Option<String>,
+) -> Result<DelegatedRegistration, IdentityError> {
+    registration.jkt = binding;
     let (identity_assertion, assertion_expires_at) = state.mint_assertion(&registration, now)?;
     Ok(DelegatedRegistration {
         registration,

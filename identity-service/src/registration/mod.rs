@@ -131,6 +131,10 @@ pub struct Registration {
     pub delegation: Option<Delegation>,
     pub claimed_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The RFC 7638 thumbprint of the DPoP key the agent proved at registration: every
+    /// assertion issued for it is bound to that key (`cnf.jkt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
     /// Bumped by every update: the store's compare-and-swap guard, so replicas racing
     /// on one registration never both win.
     pub version: u64,
@@ -179,6 +183,7 @@ impl Registration {
             delegation: None,
             claimed_at: None,
             revoked_at: None,
+            jkt: None,
             version: 0,
         }
     }

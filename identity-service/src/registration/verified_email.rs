@@ -20,6 +20,7 @@ pub async fn register_verified_email(
     state: &AppState,
     email: Email,
     now: i64,
+    binding: Option<String>,
 ) -> Result<EmailRegistration, IdentityError> {
     let policy = &state.policy;
     if !policy.verified_email_enabled {
@@ -33,6 +34,7 @@ pub async fn register_verified_email(
         scopes,
         String::new(),
     );
+    registration.jkt = binding;
     let claim = SecretHandle::generate(&registration.id);
     registration.claim_token_hash = Some(claim.hash(&state.hasher, CLAIM_TOKEN_CONTEXT));
     let (attempt, view) = new_attempt(state, &registration.id, email, now);

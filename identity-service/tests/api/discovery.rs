@@ -77,7 +77,7 @@ async fn switched_off_paths_leave_discovery() {
 
 #[tokio::test]
 async fn protected_resource_metadata_for_configured_resources() {
-    use identity_service::http::resource_metadata::ProtectedResource;
+    use shared::oauth::ProtectedResource;
     let app = crate::helpers::spawn_with(crate::helpers::memory(), |s| {
         s.protected_resources = vec![ProtectedResource {
             resource: "https://api.agentauth.test/reports".into(),
@@ -115,4 +115,68 @@ async fn every_listed_public_route_is_mounted() {
     }
     let unknown = app.http.get(app.url("/agent/nothing")).send().await.expect("reachable");
     assert_eq!(unknown.status(), 404);
+}
+
+async fn metadata_with(tweak: impl FnOnce(&mut identity_service::settings::Settings)) -> serde_json::Value {
+    let app = crate::helpers::spawn_with(crate::helpers::memory(), tweak).await;
+    reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn token_endpoint_capabilities_are_described_exactly_as_configured() {
+    use serde_json::json;
+    let defaults = metadata_with(|_| {}).await;
+    assert_eq!(
+        defaults["token_endpoint_auth_methods_supported"],
+        json!(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]),
+        "no mTLS method without a trusted certificate header"
+    );
+    assert_eq!(
+        defaults["token_endpoint_auth_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "RS256", "PS256"])
+    );
+    assert_eq!(
+        defaults["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+    );
+    assert_eq!(
+        defaults["dpop_signing_alg_values_supported"],
+        json!(["ES256", "EdDSA", "RS256", "PS256"])
+    );
+    assert_eq!(defaults["tls_client_certificate_bound_access_tokens"], json!(false));
+    assert!(defaults.get("mtls_endpoint_aliases").is_none());
+    assert!(
+        defaults.get("authorization_response_iss_parameter_supported").is_none(),
+        "no authorization endpoint yet"
+    );
+
+    let mtls = metadata_with(|s| {
+        s.token_endpoint.mtls.trusted_header = Some("x-client-cert".into());
+        s.token_endpoint.mtls.endpoint_base_url = Some("https://mtls.agentauth.test".into());
+    })
+    .await;
+    let methods = mtls["token_endpoint_auth_methods_supported"].as_array().expect("array");
+    assert!(methods.contains(&json!("tls_client_auth")) && methods.contains(&json!("self_signed_tls_client_auth")));
+    assert_eq!(mtls["tls_client_certificate_bound_access_tokens"], json!(true));
+    assert_eq!(
+        mtls["mtls_endpoint_aliases"]["token_endpoint"],
+        "https://mtls.agentauth.test/oauth2/token"
+    );
+
+    let narrow = metadata_with(|s| {
+        s.token_endpoint.auth_methods = vec!["client_secret_basic".into()];
+        s.token_endpoint.dpop.enabled = false;
+    })
+    .await;
+    assert_eq!(
+        narrow["token_endpoint_auth_methods_supported"],
+        json!(["none", "client_secret_basic"])
+    );
+    assert!(narrow.get("token_endpoint_auth_signing_alg_values_supported").is_none());
+    assert!(narrow.get("dpop_signing_alg_values_supported").is_none());
 }

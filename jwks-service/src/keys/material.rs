@@ -181,7 +181,7 @@ mod tests {
             let expect = Expectations {
                 typ: "at+jwt",
                 issuer: "https://as.test".into(),
-                audience: None,
+                audiences: Vec::new(),
                 leeway_secs: 0,
             };
             ring.verify::<serde_json::Value>(&token, &expect).expect("verifies");

@@ -39,7 +39,8 @@ pub struct Expectations {
     /// Required header `typ` (compared case-insensitively, RFC 7515 §4.1.9).
     pub typ: &'static str,
     pub issuer: String,
-    pub audience: Option<String>,
+    /// `aud` must name one of these; empty: `aud` is not checked.
+    pub audiences: Vec<String>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     pub leeway_secs: u64,
 }
@@ -151,9 +152,10 @@ impl KeyRing {
         validation.leeway = expect.leeway_secs;
         validation.validate_nbf = true;
         validation.set_issuer(&[&expect.issuer]);
-        match &expect.audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
+        if expect.audiences.is_empty() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&expect.audiences);
         }
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         let data = jsonwebtoken::decode::<C>(token, &key.key, &validation).map_err(|e| map_error(e.into_kind()))?;
@@ -214,7 +216,7 @@ mod tests {
         Expectations {
             typ: TYP,
             issuer: "https://as.test".into(),
-            audience: None,
+            audiences: Vec::new(),
             leeway_secs: 0,
         }
     }

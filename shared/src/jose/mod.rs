@@ -7,9 +7,11 @@
 //! - [`KeyRing`]: the active signing key plus every published verification key, as last
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
 //! - [`remote`]: key sets others publish (providers, clients), fetched SSRF-safe.
+//! - [`dpop`]: RFC 9449 proof checks and stateless server nonces.
 //! - [`NumericDate`]: RFC 7519 time claims, range-checked.
 //! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
+pub mod dpop;
 mod keyring;
 mod numeric_date;
 pub mod remote;

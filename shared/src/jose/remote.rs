@@ -192,6 +192,11 @@ impl RemoteKeys {
     }
 
     /// Checks a URL against the destination rules (before any fetch).
+    /// Where this fetcher may connect.
+    pub fn destinations(&self) -> Destinations {
+        self.destinations
+    }
+
     pub fn check_url(&self, value: &str) -> Result<Url, RemoteKeyError> {
         check_url(value, self.destinations).map_err(RemoteKeyError::Forbidden)
     }

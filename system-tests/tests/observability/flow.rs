@@ -110,6 +110,8 @@ pub async fn full(system: &System, provider: &TestProvider) -> Secrets {
         .create_client(CreateClientRequest {
             scopes: vec!["audit".into()],
             name: "auditor".into(),
+            introspect: true,
+            ..Default::default()
         })
         .await
         .expect("client created")

@@ -1,6 +1,14 @@
-//! Machine clients (`client_credentials`) and client authentication.
+//! Machine clients: who they are, how they authenticate, and their lifecycle.
+//!
+//! - [`Client`]: the stored record. Secrets exist only as keyed hashes, at most
+//!   [`MAX_SECRETS`] at once so a rotation can overlap.
+//! - [`auth`]: client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2
+//!   `private_key_jwt`, RFC 8705 mTLS).
+//! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
 
 mod auth;
+mod certificate;
+pub mod lifecycle;
 
 use std::fmt;
 
@@ -8,10 +16,15 @@ use serde::{Deserialize, Serialize};
 use shared::scope::ScopeSet;
 use shared::secrets::{SecretHasher, random_bytes, random_token};
 
-pub use auth::{ClientCredentials, authenticate, presented_credentials};
+pub use auth::{
+    Authenticated, ClientCredentials, InlineKeys, authenticate, presented_certificate, presented_credentials,
+};
+pub use certificate::{CertificateBinding, PresentedCertificate};
 
 /// Hash context of client secrets.
 pub const CLIENT_SECRET_CONTEXT: &str = "client_secret";
+/// Active secrets a client may hold: the current one and the one replacing it.
+pub const MAX_SECRETS: usize = 2;
 
 /// `cli_` followed by 32 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,12 +35,15 @@ pub struct ClientId(String);
 #[error("not a client id")]
 pub struct InvalidClientId;
 
+fn hex(bytes: usize) -> String {
+    random_bytes(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl ClientId {
     const PREFIX: &'static str = "cli_";
 
     pub fn random() -> Self {
-        let hex: String = random_bytes(16).iter().map(|b| format!("{b:02x}")).collect();
-        Self(format!("{}{hex}", Self::PREFIX))
+        Self(format!("{}{}", Self::PREFIX, hex(16)))
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidClientId> {
@@ -64,33 +80,117 @@ impl fmt::Display for ClientId {
     }
 }
 
-/// A registered machine client. The secret exists only as a keyed hash.
+/// How a client proves who it is at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// `client_secret_basic`, also accepting `client_secret_post`.
+    #[default]
+    ClientSecret,
+    PrivateKeyJwt,
+    TlsClientAuth,
+    SelfSignedTlsClientAuth,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecret => shared::oauth::auth_method::CLIENT_SECRET_BASIC,
+            Self::PrivateKeyJwt => shared::oauth::auth_method::PRIVATE_KEY_JWT,
+            Self::TlsClientAuth => shared::oauth::auth_method::TLS_CLIENT_AUTH,
+            Self::SelfSignedTlsClientAuth => shared::oauth::auth_method::SELF_SIGNED_TLS_CLIENT_AUTH,
+        }
+    }
+}
+
+/// One of a client's secrets, as a keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSecret {
+    /// `sec_` + 8 hex digits: names the secret for rotation, reveals nothing of it.
+    pub id: String,
+    pub hash: String,
+    pub created_at: i64,
+}
+
+/// Where a `private_key_jwt` client's public keys are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKeys {
+    /// A JWK Set, as registered.
+    Jwks(String),
+    /// An https URL the client publishes its JWK Set at.
+    JwksUri(String),
+}
+
+/// A registered machine client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: ClientId,
     pub name: String,
-    pub secret_hash: String,
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+    #[serde(default)]
+    pub secrets: Vec<ClientSecret>,
+    #[serde(default)]
+    pub keys: Option<ClientKeys>,
+    #[serde(default)]
+    pub certificate: Option<CertificateBinding>,
     /// The most a `client_credentials` token of this client may carry.
     pub allowed_scopes: ScopeSet,
     pub created_at: i64,
+    /// A disabled client gets no token, and its live tokens introspect as inactive.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Every token it gets must be DPoP-bound.
+    #[serde(default)]
+    pub requires_dpop: bool,
+    /// A resource server: may call `/oauth2/introspect`.
+    #[serde(default)]
+    pub introspect: bool,
 }
 
-/// A new client and its secret, which is shown once and stored only hashed.
+/// A new secret, shown once; the client stores only its hash.
+#[derive(Debug)]
+pub struct IssuedSecret {
+    pub secret: ClientSecret,
+    pub value: String,
+}
+
+/// A fresh secret of ≥ 256 bits for a client.
+pub fn issue_secret(hasher: &SecretHasher, now: i64) -> IssuedSecret {
+    let value = random_token(32);
+    IssuedSecret {
+        secret: ClientSecret {
+            id: format!("sec_{}", hex(4)),
+            hash: hasher.hash(CLIENT_SECRET_CONTEXT, &value),
+            created_at: now,
+        },
+        value,
+    }
+}
+
+/// A new client and its first secret, which is shown once and stored only hashed.
 #[derive(Debug)]
 pub struct NewClient {
     pub client: Client,
-    pub secret: String,
+    pub secret: IssuedSecret,
 }
 
 pub fn new_client(hasher: &SecretHasher, name: &str, allowed_scopes: ScopeSet, now: i64) -> NewClient {
-    let secret = random_token(32);
+    let secret = issue_secret(hasher, now);
     NewClient {
         client: Client {
             client_id: ClientId::random(),
             name: name.to_owned(),
-            secret_hash: hasher.hash(CLIENT_SECRET_CONTEXT, &secret),
+            auth_method: AuthMethod::ClientSecret,
+            secrets: vec![secret.secret.clone()],
+            keys: None,
+            certificate: None,
             allowed_scopes,
             created_at: now,
+            disabled: false,
+            requires_dpop: false,
+            introspect: false,
         },
         secret,
     }

@@ -1,21 +1,42 @@
 //! RFC 6749 §4.4: a confidential machine client authenticates and gets a token for
-//! itself (RFC 9068 §2.2: `sub` is the client id).
+//! itself (RFC 9068 §2.2: `sub` is the client id). The token is bound to the client's
+//! DPoP key when it sends a proof, and to its certificate when it authenticated by mTLS.
 
 use actix_web::HttpRequest;
 
-use super::{mint, narrow_scope};
-use crate::access_token::Minted;
+use super::{dpop_key, mint, narrow_scope, requested_resources};
+use crate::access_token::{Confirmation, Minted, TokenRequest};
 use crate::clients::{authenticate, presented_credentials};
 use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
 
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
-    let credentials = presented_credentials(request, form)?.ok_or(OAuthError::InvalidClient(
+    let credentials = presented_credentials(state, request, form)?.ok_or(OAuthError::InvalidClient(
         "client authentication is required for client_credentials",
     ))?;
-    let client = authenticate(state, &credentials).await?;
-    let scope = narrow_scope(&client.allowed_scopes, form)?;
+    let audiences = requested_resources(state, form)?;
+    let jkt = dpop_key(state, request).await?;
+    let authenticated = authenticate(state, request, credentials).await?;
+    let client = &authenticated.client;
+    if client.requires_dpop && jkt.is_none() {
+        return Err(OAuthError::InvalidRequest(
+            "this client must send a DPoP proof with every token request".into(),
+        ));
+    }
+    let scope = narrow_scope(&client.allowed_scopes, form, &audiences, state)?;
     let id = client.client_id.as_str();
-    mint(state, id, id, scope)
+    mint(
+        state,
+        TokenRequest {
+            subject: id,
+            client_id: id,
+            scope,
+            audiences,
+            cnf: Confirmation {
+                jkt,
+                x5t_s256: authenticated.certificate_thumbprint.clone(),
+            },
+        },
+    )
 }

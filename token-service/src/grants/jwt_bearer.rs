@@ -1,10 +1,14 @@
 //! RFC 7523 §2.1: an identity assertion as authorization grant. Agents are public
 //! clients; credentials, when a client does send them, must still be right.
+//!
+//! An agent may bind the token to a key with a DPoP proof. An assertion that is itself
+//! bound (identity-service put a `cnf.jkt` in it) is exchanged only with a proof of that
+//! key, so a stolen assertion is as useless as a stolen token.
 
 use actix_web::HttpRequest;
 
-use super::{mint, narrow_scope};
-use crate::access_token::Minted;
+use super::{dpop_key, mint, narrow_scope, requested_resources};
+use crate::access_token::{Confirmation, Minted, TokenRequest};
 use crate::clients::{authenticate, presented_credentials};
 use crate::error::OAuthError;
 use crate::form::FormParams;
@@ -12,10 +16,37 @@ use crate::state::AppState;
 
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
     let assertion = form.require("assertion")?;
-    if let Some(credentials) = presented_credentials(request, form)? {
-        authenticate(state, &credentials).await?;
+    let audiences = requested_resources(state, form)?;
+    let mut x5t_s256 = None;
+    if let Some(credentials) = presented_credentials(state, request, form)? {
+        x5t_s256 = authenticate(state, request, credentials).await?.certificate_thumbprint;
     }
+    let jkt = dpop_key(state, request).await?;
     let grant = state.identity.validate(assertion).await?;
-    let scope = narrow_scope(&grant.scopes, form)?;
-    mint(state, &grant.subject, &grant.client_id, scope)
+    if let Some(bound) = &grant.bound_jkt {
+        match &jkt {
+            Some(proved) if proved == bound => {}
+            Some(_) => {
+                return Err(OAuthError::InvalidGrant(
+                    "this assertion is bound to another DPoP key".into(),
+                ));
+            }
+            None => {
+                return Err(OAuthError::InvalidGrant(
+                    "this assertion is bound to a DPoP key; send a DPoP proof of it".into(),
+                ));
+            }
+        }
+    }
+    let scope = narrow_scope(&grant.scopes, form, &audiences, state)?;
+    mint(
+        state,
+        TokenRequest {
+            subject: &grant.subject,
+            client_id: &grant.client_id,
+            scope,
+            audiences,
+            cnf: Confirmation { jkt, x5t_s256 },
+        },
+    )
 }

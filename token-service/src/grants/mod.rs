@@ -1,5 +1,10 @@
-//! The grants `/oauth2/token` serves, and the scope rule they share: a requested `scope`
-//! narrows what may be granted; nothing left is `invalid_scope`.
+//! The grants `/oauth2/token` serves, and what they share:
+//!
+//! - scope: a requested `scope` narrows what may be granted; nothing left is
+//!   `invalid_scope`;
+//! - resource indicators (RFC 8707): each `resource` must be a configured protected
+//!   resource, becomes the token's `aud`, and narrows the scope to what it supports;
+//! - DPoP (RFC 9449 §5): a valid proof binds the token to its key (`cnf.jkt`).
 
 mod client_credentials;
 mod jwt_bearer;
@@ -8,15 +13,14 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use shared::jose::SigningKey;
+use shared::jose::dpop::{DpopError, ProofTarget};
+use shared::oauth::grant_type::{CLIENT_CREDENTIALS, JWT_BEARER};
 use shared::scope::ScopeSet;
 
-use crate::access_token::Minted;
+use crate::access_token::{Minted, TokenRequest};
 use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
-
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The grant a request asks for, as a metric label: a fixed set.
 pub fn grant_label(form: &FormParams) -> &'static str {
@@ -36,9 +40,15 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
     }
 }
 
-/// `grantable` narrowed by the request's `scope`, if any (RFC 6749 §3.3).
-fn narrow_scope(grantable: &ScopeSet, form: &FormParams) -> Result<ScopeSet, OAuthError> {
-    let granted = match form.get("scope") {
+/// `grantable` narrowed by the request's `scope`, if any (RFC 6749 §3.3), then by what
+/// each requested resource supports.
+fn narrow_scope(
+    grantable: &ScopeSet,
+    form: &FormParams,
+    audiences: &[String],
+    state: &AppState,
+) -> Result<ScopeSet, OAuthError> {
+    let mut granted = match form.get("scope") {
         None => grantable.clone(),
         Some(raw) => {
             // The offending token is the client's input: described, never echoed.
@@ -48,12 +58,94 @@ fn narrow_scope(grantable: &ScopeSet, form: &FormParams) -> Result<ScopeSet, OAu
             grantable.intersection(&requested)
         }
     };
+    for resource in state.resources.iter().filter(|r| audiences.contains(&r.resource)) {
+        if !resource.scopes_supported.is_empty() {
+            let supported = ScopeSet::from_tokens(&resource.scopes_supported)
+                .map_err(|e| OAuthError::ServerError(format!("protected resource scopes: {e}")))?;
+            granted = granted.intersection(&supported);
+        }
+    }
     if granted.is_empty() {
         return Err(OAuthError::InvalidScope(
-            "none of the requested scopes may be granted".into(),
+            "none of the requested scopes may be granted (for the requested resources)".into(),
         ));
     }
     Ok(granted)
+}
+
+/// RFC 8707 §2: the audiences the `resource` parameters select; none: the default.
+fn requested_resources(state: &AppState, form: &FormParams) -> Result<Vec<String>, OAuthError> {
+    let mut audiences: Vec<String> = Vec::new();
+    for raw in form.get_all("resource") {
+        let absolute = url::Url::parse(raw).is_ok_and(|u| u.fragment().is_none());
+        if !absolute {
+            return Err(OAuthError::InvalidTarget(
+                "`resource` must be an absolute URI without a fragment",
+            ));
+        }
+        if !state.resources.iter().any(|r| r.resource == raw) {
+            return Err(OAuthError::InvalidTarget(
+                "the requested resource is not one this server issues tokens for",
+            ));
+        }
+        if !audiences.iter().any(|a| a == raw) {
+            audiences.push(raw.to_owned());
+        }
+    }
+    Ok(audiences)
+}
+
+/// The key a token request proves possession of (RFC 9449 §4.3), once: its proof's
+/// `jti` is recorded so no replica accepts it again. No `DPoP` header: `None`.
+async fn dpop_key(state: &AppState, request: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let mut proofs = request.headers().get_all("dpop");
+    let Some(proof) = proofs.next() else {
+        return Ok(None);
+    };
+    // §5: a server that does not do DPoP issues a Bearer token and ignores the header.
+    let Some(verifier) = &state.dpop else {
+        return Ok(None);
+    };
+    if proofs.next().is_some() {
+        return Err(OAuthError::InvalidDpopProof("send exactly one DPoP header".into()));
+    }
+    let proof = proof
+        .to_str()
+        .map_err(|_| OAuthError::InvalidDpopProof("the DPoP header is not a compact JWS".into()))?;
+    let now = shared::jose::unix_now();
+    let target = ProofTarget {
+        method: "POST",
+        urls: &state.token_endpoint_urls,
+        access_token: None,
+    };
+    let checked = verifier
+        .verify(proof, target, now)
+        .map_err(|e| dpop_error(state, e, now))?;
+    let namespace = format!("dpop:{}", checked.jkt);
+    if !state
+        .replay
+        .first_use(&namespace, &checked.jti, verifier.replay_until(&checked))
+        .await?
+    {
+        shared::audit::record(
+            "replay_detected",
+            shared::audit::Actor::Anonymous,
+            "dpop_proof",
+            "refused",
+        );
+        return Err(OAuthError::InvalidDpopProof("this DPoP proof was already used".into()));
+    }
+    Ok(Some(checked.jkt))
+}
+
+pub(crate) fn dpop_error(state: &AppState, error: DpopError, now: i64) -> OAuthError {
+    match (error, state.dpop.as_ref().and_then(|v| v.nonces())) {
+        (DpopError::UseNonce, Some(nonces)) => OAuthError::UseDpopNonce {
+            nonce: nonces.issue(now),
+        },
+        (DpopError::UseNonce, None) => OAuthError::InvalidDpopProof("the DPoP proof's nonce is not current".into()),
+        (DpopError::Invalid(reason), _) => OAuthError::InvalidDpopProof(reason),
+    }
 }
 
 fn signer(state: &AppState, now: i64) -> Result<Arc<SigningKey>, OAuthError> {
@@ -68,12 +160,13 @@ fn signer(state: &AppState, now: i64) -> Result<Arc<SigningKey>, OAuthError> {
         })
 }
 
-fn mint(state: &AppState, subject: &str, client_id: &str, scope: ScopeSet) -> Result<Minted, OAuthError> {
+fn mint(state: &AppState, request: TokenRequest<'_>) -> Result<Minted, OAuthError> {
     let now = shared::jose::unix_now();
     let signer = signer(state, now)?;
+    let (client_id, subject) = (request.client_id, request.subject);
     let minted = state
         .access_tokens
-        .mint(&signer, subject, client_id, scope, now)
+        .mint(&signer, request, now)
         .map_err(|e| OAuthError::ServerError(e.to_string()))?;
     shared::audit::record(
         "token_issued",

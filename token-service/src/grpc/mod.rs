@@ -1,14 +1,18 @@
-//! `ClientAdmin`: the operator API on the internal port (`agentctl clients create`).
-//! Generated protobuf types stop here.
+//! `ClientAdmin`: the operator API on the internal port (`agentctl clients …`). Each
+//! change loads the client, applies one [`lifecycle`](crate::clients::lifecycle) step,
+//! stores it and writes one audit event. Generated protobuf types stop here.
 
 use std::sync::Arc;
 
 use proto::clients::v1 as pb;
 use proto::clients::v1::client_admin_server::{ClientAdmin, ClientAdminServer};
+use shared::audit::Actor;
 use shared::scope::ScopeSet;
+use shared::store::StoreError;
 use tonic::{Request, Response, Status};
 
-use crate::clients::new_client;
+use crate::clients::lifecycle::{self, Changes, LifecycleError};
+use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, new_client};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -20,6 +24,100 @@ impl ClientAdminGrpc {
     pub fn server(state: Arc<AppState>) -> ClientAdminServer<Self> {
         ClientAdminServer::new(Self { state })
     }
+
+    async fn load(&self, client_id: &str) -> Result<Client, Status> {
+        let id = ClientId::parse(client_id).map_err(|_| Status::invalid_argument("not a client id (cli_…)"))?;
+        self.state
+            .clients
+            .get(&id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| Status::not_found(format!("no client {client_id}")))
+    }
+
+    /// Stores a changed client and audits the change.
+    async fn save(&self, client: Client, change: &str) -> Result<Response<pb::ClientInfo>, Status> {
+        if !self.state.clients.update(&client).await.map_err(store_status)? {
+            return Err(Status::not_found(format!("no client {}", client.client_id)));
+        }
+        tracing::info!(client_id = %client.client_id, change, "machine client changed");
+        shared::audit::record("client_changed", Actor::Operator, client.client_id.as_str(), change);
+        Ok(Response::new(info(&client)))
+    }
+
+    async fn change(
+        &self,
+        client_id: &str,
+        change: &str,
+        apply: impl FnOnce(&mut Client) -> Result<(), LifecycleError>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let mut client = self.load(client_id).await?;
+        apply(&mut client).map_err(lifecycle_status)?;
+        self.save(client, change).await
+    }
+
+    fn destinations(&self) -> shared::jose::remote::Destinations {
+        self.state.client_keys.destinations()
+    }
+}
+
+fn store_status(error: StoreError) -> Status {
+    tracing::error!(%error, "client store failed");
+    Status::unavailable("the client store is unavailable, retry")
+}
+
+fn lifecycle_status(error: LifecycleError) -> Status {
+    match error {
+        LifecycleError::Invalid(m) => Status::invalid_argument(m),
+        LifecycleError::NotFound(m) => Status::not_found(m),
+        LifecycleError::Conflict(m) => Status::failed_precondition(m),
+    }
+}
+
+fn scopes(tokens: &[String]) -> Result<ScopeSet, Status> {
+    let scopes = ScopeSet::from_tokens(tokens).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    if scopes.is_empty() {
+        return Err(Status::invalid_argument("a client needs at least one scope"));
+    }
+    Ok(scopes)
+}
+
+/// What an operator sees of a client: never a secret or its hash.
+fn info(client: &Client) -> pb::ClientInfo {
+    pb::ClientInfo {
+        client_id: client.client_id.to_string(),
+        name: client.name.clone(),
+        scopes: client.allowed_scopes.to_strings(),
+        auth_method: client.auth_method.as_str().to_owned(),
+        enabled: !client.disabled,
+        created_at: client.created_at,
+        secrets: client
+            .secrets
+            .iter()
+            .map(|s| pb::SecretInfo {
+                secret_id: s.id.clone(),
+                created_at: s.created_at,
+            })
+            .collect(),
+        keys: match &client.keys {
+            Some(ClientKeys::Jwks(json)) => {
+                let count = serde_json::from_str::<serde_json::Value>(json)
+                    .ok()
+                    .and_then(|v| v.get("keys").and_then(|k| k.as_array()).map(Vec::len))
+                    .unwrap_or(0);
+                format!("jwks ({count} keys)")
+            }
+            Some(ClientKeys::JwksUri(uri)) => uri.clone(),
+            None => String::new(),
+        },
+        certificate: client
+            .certificate
+            .as_ref()
+            .map(CertificateBinding::describe)
+            .unwrap_or_default(),
+        requires_dpop: client.requires_dpop,
+        introspect: client.introspect,
+    }
 }
 
 #[tonic::async_trait]
@@ -29,22 +127,137 @@ impl ClientAdmin for ClientAdminGrpc {
         request: Request<pb::CreateClientRequest>,
     ) -> Result<Response<pb::CreateClientResponse>, Status> {
         let request = request.into_inner();
-        let scopes = ScopeSet::from_tokens(&request.scopes).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if scopes.is_empty() {
-            return Err(Status::invalid_argument("a client needs at least one scope"));
-        }
-        let created = new_client(&self.state.hasher, &request.name, scopes, shared::jose::unix_now());
-        self.state.clients.create(&created.client).await.map_err(|error| {
-            tracing::error!(%error, "cannot store new client");
-            Status::unavailable("cannot store the client, retry")
-        })?;
+        let scopes = scopes(&request.scopes)?;
+        let mut created = new_client(&self.state.hasher, &request.name, scopes, shared::jose::unix_now());
+        created.client.requires_dpop = request.requires_dpop;
+        created.client.introspect = request.introspect;
+        self.state.clients.create(&created.client).await.map_err(store_status)?;
         tracing::info!(client_id = %created.client.client_id, "machine client created");
         let client_id = created.client.client_id.as_str();
-        shared::audit::record("client_created", shared::audit::Actor::Operator, client_id, "success");
+        shared::audit::record("client_created", Actor::Operator, client_id, "success");
         Ok(Response::new(pb::CreateClientResponse {
             client_id: created.client.client_id.to_string(),
-            client_secret: created.secret,
+            client_secret: created.secret.value,
             scopes: created.client.allowed_scopes.to_strings(),
+            secret_id: created.secret.secret.id,
         }))
+    }
+
+    async fn list_clients(
+        &self,
+        _request: Request<pb::ListClientsRequest>,
+    ) -> Result<Response<pb::ListClientsResponse>, Status> {
+        let clients = self.state.clients.list().await.map_err(store_status)?;
+        Ok(Response::new(pb::ListClientsResponse {
+            clients: clients.iter().map(info).collect(),
+        }))
+    }
+
+    async fn get_client(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::ClientInfo>, Status> {
+        Ok(Response::new(info(&self.load(&request.into_inner().client_id).await?)))
+    }
+
+    async fn update_client(
+        &self,
+        request: Request<pb::UpdateClientRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let request = request.into_inner();
+        let changes = Changes {
+            name: request.name,
+            scopes: if request.scopes.is_empty() {
+                None
+            } else {
+                Some(scopes(&request.scopes)?)
+            },
+            requires_dpop: request.requires_dpop,
+            introspect: request.introspect,
+        };
+        self.change(&request.client_id, "updated", |client| {
+            lifecycle::update(client, changes);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_client_enabled(
+        &self,
+        request: Request<pb::SetClientEnabledRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let request = request.into_inner();
+        let change = if request.enabled { "enabled" } else { "disabled" };
+        self.change(&request.client_id, change, |client| {
+            client.disabled = !request.enabled;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_client(
+        &self,
+        request: Request<pb::ClientRef>,
+    ) -> Result<Response<pb::DeleteClientResponse>, Status> {
+        let client_id = request.into_inner().client_id;
+        let id = ClientId::parse(&client_id).map_err(|_| Status::invalid_argument("not a client id (cli_…)"))?;
+        if !self.state.clients.delete(&id).await.map_err(store_status)? {
+            return Err(Status::not_found(format!("no client {client_id}")));
+        }
+        tracing::info!(client_id = %id, "machine client deleted");
+        shared::audit::record("client_deleted", Actor::Operator, id.as_str(), "success");
+        Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn add_secret(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::AddSecretResponse>, Status> {
+        let mut client = self.load(&request.into_inner().client_id).await?;
+        let issued = lifecycle::add_secret(&mut client, &self.state.hasher, shared::jose::unix_now())
+            .map_err(lifecycle_status)?;
+        self.save(client, "secret_added").await?;
+        Ok(Response::new(pb::AddSecretResponse {
+            secret_id: issued.secret.id,
+            client_secret: issued.value,
+        }))
+    }
+
+    async fn revoke_secret(
+        &self,
+        request: Request<pb::RevokeSecretRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let request = request.into_inner();
+        self.change(&request.client_id, "secret_revoked", |client| {
+            lifecycle::revoke_secret(client, &request.secret_id)
+        })
+        .await
+    }
+
+    async fn set_keys(&self, request: Request<pb::SetKeysRequest>) -> Result<Response<pb::ClientInfo>, Status> {
+        let request = request.into_inner();
+        let keys = match request.source {
+            Some(pb::set_keys_request::Source::JwksJson(json)) => ClientKeys::Jwks(json),
+            Some(pb::set_keys_request::Source::JwksUri(uri)) => ClientKeys::JwksUri(uri),
+            None => return Err(Status::invalid_argument("give jwks_json or jwks_uri")),
+        };
+        let destinations = self.destinations();
+        self.change(&request.client_id, "keys_set", |client| {
+            lifecycle::set_keys(client, keys, destinations)
+        })
+        .await
+    }
+
+    async fn set_certificate(
+        &self,
+        request: Request<pb::SetCertificateRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        let request = request.into_inner();
+        let binding = match request.binding {
+            Some(pb::set_certificate_request::Binding::SubjectDn(dn)) => CertificateBinding::SubjectDn(dn),
+            Some(pb::set_certificate_request::Binding::SanDns(name)) => CertificateBinding::SanDns(name),
+            Some(pb::set_certificate_request::Binding::CertificatePem(pem)) => {
+                CertificateBinding::self_signed(&pem).map_err(Status::invalid_argument)?
+            }
+            None => return Err(Status::invalid_argument("give subject_dn, san_dns or certificate_pem")),
+        };
+        self.change(&request.client_id, "certificate_set", |client| {
+            lifecycle::set_certificate(client, binding)
+        })
+        .await
     }
 }

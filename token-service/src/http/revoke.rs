@@ -30,8 +30,8 @@ pub async fn revoke(
 ) -> Result<HttpResponse, OAuthError> {
     let form = FormParams::parse(&request, &body)?;
     let token = form.require("token")?;
-    let caller = match presented_credentials(&request, &form)? {
-        Some(credentials) => Caller::Authenticated(authenticate(&state, &credentials).await?.client_id),
+    let caller = match presented_credentials(&state, &request, &form)? {
+        Some(credentials) => Caller::Authenticated(authenticate(&state, &request, credentials).await?.client.client_id),
         None => Caller::Public(form.get("client_id")),
     };
     let keys = state.keys.borrow().clone();

@@ -32,9 +32,14 @@ pub async fn token(
         let actor = form.get("client_id").map_or(Actor::Anonymous, Actor::Client);
         shared::audit::record("token_refused", actor, grant, error.code());
     })?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
+    let mut response = HttpResponse::Ok();
+    // §8.2: a fresh nonce with every success, so a client never has to fail to get one.
+    if let Some(nonces) = state.dpop.as_ref().and_then(|d| d.nonces()) {
+        response.insert_header((crate::error::DPOP_NONCE, nonces.issue(shared::jose::unix_now())));
+    }
+    Ok(response.json(TokenResponse {
         access_token: minted.token,
-        token_type: "Bearer",
+        token_type: minted.token_type,
         expires_in: minted.expires_in,
         scope: minted.scope.to_string(),
     }))

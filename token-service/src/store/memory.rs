@@ -53,6 +53,27 @@ impl ClientStore for MemoryClientStore {
     async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         Ok(lock(&self.clients).get(id).cloned())
     }
+
+    async fn update(&self, client: &Client) -> Result<bool, StoreError> {
+        let mut clients = lock(&self.clients);
+        match clients.get_mut(&client.client_id) {
+            Some(stored) => {
+                *stored = client.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        let mut all: Vec<Client> = lock(&self.clients).values().cloned().collect();
+        all.sort_by(|a, b| (a.created_at, a.client_id.as_str()).cmp(&(b.created_at, b.client_id.as_str())));
+        Ok(all)
+    }
+
+    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
+        Ok(lock(&self.clients).remove(id).is_some())
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,5 @@
-//! token-service's stores: the revocation denylist and machine clients. Redis in
+//! token-service's stores: the revocation denylist, machine clients, and the replay
+//! cache of client assertion and DPoP proof `jti`s. Redis in
 //! production, memory for the all-in-one runner and unit tests; both pass the contract
 //! suite in `tests/api/store_contract.rs`.
 
@@ -8,7 +9,8 @@ mod redis;
 use std::sync::Arc;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::{Reachable, StoreError};
+use shared::store::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
+use shared::store::{Keyspace, Reachable, StoreError};
 
 use crate::clients::{Client, ClientId};
 
@@ -27,12 +29,20 @@ pub trait ClientStore: Send + Sync + std::fmt::Debug {
     /// Stores a new client; never overwrites an existing one.
     async fn create(&self, client: &Client) -> Result<(), StoreError>;
     async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    /// Replaces an existing client; `false` (nothing written) if it no longer exists, so
+    /// a change racing a delete never brings the client back.
+    async fn update(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Every client, ordered by creation time.
+    async fn list(&self) -> Result<Vec<Client>, StoreError>;
+    /// `false` if there was no such client.
+    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug)]
 pub struct Stores {
     pub denylist: Arc<dyn DenylistStore>,
     pub clients: Arc<dyn ClientStore>,
+    pub replay: Arc<dyn ReplayCache>,
 }
 
 pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
@@ -40,12 +50,17 @@ pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
         StoreBackend::Memory => Stores {
             denylist: Arc::new(MemoryDenylist::default()),
             clients: Arc::new(MemoryClientStore::default()),
+            replay: Arc::new(MemoryReplayCache::default()),
         },
         StoreBackend::Redis => {
             let conn = shared::store::connect_redis(settings)?;
             Stores {
                 denylist: Arc::new(RedisDenylist::new(conn.clone(), &settings.key_prefix)),
-                clients: Arc::new(RedisClientStore::new(conn, &settings.key_prefix)),
+                clients: Arc::new(RedisClientStore::new(conn.clone(), &settings.key_prefix)),
+                replay: Arc::new(RedisReplayCache::new(
+                    conn,
+                    Keyspace::new(&settings.key_prefix, "token"),
+                )),
             }
         }
     })

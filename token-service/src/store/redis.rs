@@ -45,7 +45,9 @@ impl DenylistStore for RedisDenylist {
     }
 }
 
-/// `{prefix}token:client:<client_id>` holding the client as JSON.
+/// `{prefix}token:client:<client_id>` holding the client as JSON, and the set
+/// `{prefix}token:clients:all` of every client id, for listing. Each command touches one
+/// key, so the store works the same on a Redis Cluster.
 #[derive(Clone)]
 pub struct RedisClientStore {
     conn: RedisConnection,
@@ -65,6 +67,10 @@ impl RedisClientStore {
             keys: Keyspace::new(prefix, "token"),
         }
     }
+
+    fn index(&self) -> String {
+        self.keys.key("clients", "all")
+    }
 }
 
 #[async_trait::async_trait]
@@ -73,6 +79,10 @@ impl ClientStore for RedisClientStore {
         let key = self.keys.key("client", client.client_id.as_str());
         let created: bool = self.conn.clone().set_nx(&key, encode_json(client)).await?;
         if created {
+            // After the record: a client is never listed before it exists. A crash
+            // between the two leaves a working client that `list` misses until it is
+            // next updated.
+            let _: i64 = self.conn.clone().sadd(self.index(), client.client_id.as_str()).await?;
             Ok(())
         } else {
             Err(StoreError::Corrupt {
@@ -86,6 +96,41 @@ impl ClientStore for RedisClientStore {
         let key = self.keys.key("client", id.as_str());
         let raw: Option<String> = self.conn.clone().get(&key).await?;
         raw.map(|raw| decode_json(&key, &raw)).transpose()
+    }
+
+    async fn update(&self, client: &Client) -> Result<bool, StoreError> {
+        let key = self.keys.key("client", client.client_id.as_str());
+        // XX: only if it still exists.
+        let written: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(encode_json(client))
+            .arg("XX")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        if written.is_some() {
+            let _: i64 = self.conn.clone().sadd(self.index(), client.client_id.as_str()).await?;
+        }
+        Ok(written.is_some())
+    }
+
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        let ids: Vec<String> = self.conn.clone().smembers(self.index()).await?;
+        let mut all = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Ok(id) = ClientId::parse(&id) else { continue };
+            // One GET per client: the records may live on different Cluster nodes.
+            if let Some(client) = self.get(&id).await? {
+                all.push(client);
+            }
+        }
+        all.sort_by(|a, b| (a.created_at, a.client_id.as_str()).cmp(&(b.created_at, b.client_id.as_str())));
+        Ok(all)
+    }
+
+    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let removed: i64 = self.conn.clone().del(self.keys.key("client", id.as_str())).await?;
+        let _: i64 = self.conn.clone().srem(self.index(), id.as_str()).await?;
+        Ok(removed > 0)
     }
 }
 

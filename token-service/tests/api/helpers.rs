@@ -61,6 +61,16 @@ pub async fn spawn_tuned(
     tweak_jwks: impl FnOnce(&mut jwks_service::settings::Settings),
     tweak: impl FnOnce(&mut identity_service::settings::Settings),
 ) -> TestSystem {
+    spawn_all(store, tweak_jwks, tweak, |_| {}).await
+}
+
+/// The three services, each one's settings adjusted.
+pub async fn spawn_all(
+    store: StoreSettings,
+    tweak_jwks: impl FnOnce(&mut jwks_service::settings::Settings),
+    tweak: impl FnOnce(&mut identity_service::settings::Settings),
+    tweak_token: impl FnOnce(&mut token_service::settings::Settings),
+) -> TestSystem {
     let mut jwks_settings = jwks_service::settings::Settings {
         profile: Profile::Development,
         http: listen(),
@@ -83,7 +93,9 @@ pub async fn spawn_tuned(
         .expect("identity builds");
     let identity_keys = identity.service().key_ring();
     let identity = Running::start(identity);
-    let token = token_service::startup::Application::build(token_settings(store, identity.grpc, jwks.grpc))
+    let mut token_settings = token_settings(store, identity.grpc, jwks.grpc);
+    tweak_token(&mut token_settings);
+    let token = token_service::startup::Application::build(token_settings)
         .await
         .expect("token builds");
     let token_keys = token.service().key_ring();
@@ -136,6 +148,11 @@ pub fn token_settings(
         identity: peer(identity, "identity-service"),
         internal_tls: shared::testing::pki().settings(&["agentctl"]),
         jwks: peer(jwks, "jwks-service"),
+        // One pepper for every replica a test starts, as a deployment shares one.
+        hash_pepper: shared::settings::SecretSetting {
+            value: Some("token-service test pepper".into()),
+            file: None,
+        },
         ..Default::default()
     }
 }
@@ -182,6 +199,9 @@ impl TestSystem {
             .create_client(CreateClientRequest {
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
                 name: "test".into(),
+                // A resource server too, so tests can introspect with it.
+                introspect: true,
+                ..Default::default()
             })
             .await
             .expect("client created")
@@ -270,4 +290,66 @@ pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: 
         "{body}"
     );
     body
+}
+
+pub type Admin = ClientAdminClient<tonic::transport::Channel>;
+
+impl TestSystem {
+    /// The operator's `ClientAdmin` client on this system's token-service.
+    pub fn admin(&self) -> Admin {
+        ClientAdminClient::new(shared::testing::pki().channel(self.token.grpc, "token-service"))
+    }
+
+    /// Another token-service replica on the same store and peers, with `tweak` applied.
+    pub async fn token_replica(
+        &self,
+        store: StoreSettings,
+        tweak: impl FnOnce(&mut token_service::settings::Settings),
+    ) -> Running {
+        let mut settings = token_settings(store, self.identity.grpc, self.jwks.grpc);
+        tweak(&mut settings);
+        let token = token_service::startup::Application::build(settings)
+            .await
+            .expect("token builds");
+        let keys = token.service().key_ring();
+        let token = Running::start(token);
+        wait_for_key(keys).await;
+        token
+    }
+
+    /// A `client_credentials` request with HTTP Basic.
+    pub async fn client_credentials(&self, client: &TestClient, extra: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend_from_slice(extra);
+        self.http
+            .post(self.token_url("/oauth2/token"))
+            .basic_auth(&client.id, Some(&client.secret))
+            .form(&form)
+            .send()
+            .await
+            .expect("token-service reachable")
+    }
+
+    /// Introspects `token` as `resource_server`.
+    pub async fn introspect(&self, resource_server: &TestClient, token: &str) -> Value {
+        let response = self
+            .http
+            .post(self.token_url("/oauth2/introspect"))
+            .basic_auth(&resource_server.id, Some(&resource_server.secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("token-service reachable");
+        assert_ok(response).await
+    }
+}
+
+/// The claims of a JWT, unverified: for looking at what a test was issued.
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWS has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }

@@ -3,11 +3,17 @@
 //! runs use a real `redis-server` each.
 
 mod balancing;
+mod dpop;
 mod flow;
 mod helpers;
 mod hostile;
 mod introspect;
+mod machine_clients;
+mod mtls;
+mod private_key_jwt;
+mod proofs;
 mod provider_revocation;
+mod resources;
 mod revoke;
 mod rotation;
 mod store_contract;

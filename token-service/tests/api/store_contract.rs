@@ -5,6 +5,7 @@ use std::sync::Arc;
 use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::secrets::{Secret, SecretHasher};
+use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
 use token_service::clients::{ClientId, new_client};
 use token_service::store::{ClientStore, DenylistStore, MemoryClientStore, MemoryDenylist, Stores, from_settings};
@@ -32,35 +33,118 @@ async fn client_contract(clients: Arc<dyn ClientStore>) {
         .expect("get")
         .expect("present");
     assert_eq!(read, created.client);
+    let stored = &read.secrets[0];
     assert!(hasher.verify(
         token_service::clients::CLIENT_SECRET_CONTEXT,
-        &created.secret,
-        &read.secret_hash
+        &created.secret.value,
+        &stored.hash
     ));
-    assert!(!read.secret_hash.contains(&created.secret), "only the hash is stored");
+    assert!(!stored.hash.contains(&created.secret.value), "only the hash is stored");
     assert!(clients.create(&created.client).await.is_err(), "never overwritten");
     assert_eq!(clients.get(&ClientId::random()).await.expect("get"), None);
+
+    let second = new_client(&hasher, "billing", ScopeSet::parse("b").expect("scope"), 9);
+    clients.create(&second.client).await.expect("create");
+    let listed: Vec<ClientId> = clients
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(
+        listed,
+        [created.client.client_id.clone(), second.client.client_id.clone()],
+        "by creation time"
+    );
+
+    let mut changed = read.clone();
+    changed.disabled = true;
+    assert!(clients.update(&changed).await.expect("update"));
+    assert_eq!(
+        clients.get(&changed.client_id).await.expect("get"),
+        Some(changed.clone())
+    );
+
+    assert!(clients.delete(&changed.client_id).await.expect("delete"));
+    assert!(!clients.delete(&changed.client_id).await.expect("delete again"));
+    assert_eq!(clients.get(&changed.client_id).await.expect("get"), None);
+    assert!(
+        !clients.update(&changed).await.expect("update"),
+        "an update never revives a deleted client"
+    );
+    assert_eq!(clients.get(&changed.client_id).await.expect("get"), None);
+    let listed: Vec<ClientId> = clients
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&second.client.client_id));
+}
+
+async fn replay_contract(replay: Arc<dyn ReplayCache>) {
+    let until = unix_now() + 600;
+    assert!(replay.first_use("dpop:k1", "jti-1", until).await.expect("first"));
+    assert!(
+        !replay.first_use("dpop:k1", "jti-1", until).await.expect("again"),
+        "a replay"
+    );
+    assert!(
+        replay.first_use("dpop:k2", "jti-1", until).await.expect("other key"),
+        "namespaces are apart"
+    );
+    assert!(replay.first_use("dpop:k1", "jti-2", until).await.expect("other jti"));
+    // Already past its end: accepted once, then refused until the store forgets it.
+    assert!(
+        replay
+            .first_use("client_assertion:c", "old", unix_now() - 5)
+            .await
+            .expect("first")
+    );
+    // Many single uses at once: exactly one wins.
+    let racers = (0..16).map(|_| {
+        let replay = Arc::clone(&replay);
+        tokio::spawn(async move { replay.first_use("race", "jti", until).await.expect("use") })
+    });
+    let mut wins = 0;
+    for racer in racers {
+        wins += usize::from(racer.await.expect("task"));
+    }
+    assert_eq!(wins, 1, "one of 16 concurrent uses wins");
 }
 
 #[tokio::test]
 async fn memory_stores_meet_the_contracts() {
     denylist_contract(Arc::new(MemoryDenylist::default())).await;
     client_contract(Arc::new(MemoryClientStore::default())).await;
+    replay_contract(Arc::new(MemoryReplayCache::default())).await;
 }
 
 #[tokio::test]
 async fn redis_stores_meet_the_contracts() {
     let redis = RedisServer::start();
-    let Stores { denylist, clients } = from_settings(&redis.store_settings()).expect("connect");
+    let Stores {
+        denylist,
+        clients,
+        replay,
+    } = from_settings(&redis.store_settings()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
+    replay_contract(replay).await;
 }
 
 #[tokio::test]
 async fn redis_cluster_stores_meet_the_contracts() {
     let cluster = shared::testing::RedisCluster::start();
-    let Stores { denylist, clients } = from_settings(&cluster.store_settings()).expect("connect");
+    let Stores {
+        denylist,
+        clients,
+        replay,
+    } = from_settings(&cluster.store_settings()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
+    replay_contract(replay).await;
     println!("keys per cluster node: {:?}", cluster.keys_per_node());
 }

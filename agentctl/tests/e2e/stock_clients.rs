@@ -1,0 +1,195 @@
+//! Machine clients no one here wrote, against `agentctl dev`: oauth4webapi + jose (npm)
+//! do `private_key_jwt` + DPoP + `resource` client_credentials and verify the bound
+//! token; authlib (PyPI) does `private_key_jwt` with an RSA key. The operator side is
+//! the built `agentctl clients` commands. Node packages come from
+//! `agentctl/tests/e2e/node` (`npm ci` there; `.ci/test` runs it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{DevServer, agentctl, describe, run, str_field};
+
+const RESOURCE: &str = "https://reports.example/api";
+
+fn node_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/node")
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e").join(name)
+}
+
+/// `agentctl dev` with one protected resource that supports `reports:read` only.
+fn server_with_resource(config_dir: &Path) -> DevServer {
+    let config = config_dir.join("agentauth.toml");
+    std::fs::write(
+        &config,
+        format!("[[protected_resources]]\nresource = \"{RESOURCE}\"\nscopes_supported = [\"reports:read\"]\n"),
+    )
+    .expect("config file");
+    DevServer::start_with_env(&[("AGENTAUTH_CONFIG", config.to_str().expect("UTF-8 path"))])
+}
+
+/// `agentctl clients <args> --json` against `server`, parsed.
+fn clients_json(server: &DevServer, args: &[&str]) -> Value {
+    let tls = server.tls.path().to_str().expect("UTF-8 path");
+    let output =
+        run(agentctl()
+            .arg("clients")
+            .args(args)
+            .args(["--json", "--token-grpc", &server.grpc, "--tls-dir", tls]));
+    assert!(
+        output.status.success(),
+        "agentctl clients {args:?}: {}",
+        describe(&output)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+/// A client whose only credential is the public key set in `jwks`.
+fn key_client(server: &DevServer, jwks: &Path) -> String {
+    let created = clients_json(
+        server,
+        &[
+            "create",
+            "--scope",
+            "reports:read",
+            "--scope",
+            "reports:write",
+            "--name",
+            "stock",
+        ],
+    );
+    let id = str_field(&created, "client_id").to_owned();
+    let set = clients_json(
+        server,
+        &["keys", "set", &id, "--jwks", jwks.to_str().expect("UTF-8 path")],
+    );
+    assert_eq!(set["auth_method"], "private_key_jwt", "{set}");
+    assert_eq!(set["secrets"], serde_json::json!([]), "{set}");
+    id
+}
+
+#[test]
+fn oauth4webapi_gets_a_dpop_bound_token_for_one_resource_with_private_key_jwt() {
+    assert!(
+        node_dir().join("node_modules/oauth4webapi").exists(),
+        "run `npm ci` in {} (.ci/test does)",
+        node_dir().display()
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with_resource(dir.path());
+    let node = |args: &[&str]| {
+        let output = run(Command::new("node")
+            .current_dir(node_dir())
+            .arg("machine_client.mjs")
+            .args(args));
+        assert!(
+            output.status.success(),
+            "node machine_client.mjs {args:?}: {}",
+            describe(&output)
+        );
+        output
+    };
+    let keys = dir.path().to_str().expect("UTF-8 path");
+    node(&["keygen", keys]);
+    let id = key_client(&server, &dir.path().join("public.jwks"));
+    let output = node(&["token", &server.http, &id, keys, RESOURCE, "reports:read reports:write"]);
+    let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    println!("oauth4webapi + jose: {result}");
+    assert_eq!(
+        result["token_type"], "dpop",
+        "oauth4webapi lower-cases token_type: {result}"
+    );
+    assert_eq!(result["typ"], "at+jwt");
+    assert_eq!(result["sub"], id.as_str());
+    assert_eq!(result["aud"], RESOURCE);
+    assert_eq!(
+        result["scope"], "reports:read",
+        "narrowed to what the resource supports"
+    );
+    assert_eq!(result["cnf_matches_dpop_key"], true);
+}
+
+#[test]
+fn authlib_authenticates_with_private_key_jwt() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = DevServer::start();
+    let python = |args: &[&str]| {
+        let output = run(Command::new("python3").arg(script("authlib_client.py")).args(args));
+        assert!(
+            output.status.success(),
+            "authlib_client.py {args:?}: {}",
+            describe(&output)
+        );
+        output
+    };
+    let keys = dir.path().to_str().expect("UTF-8 path");
+    python(&["keygen", keys]);
+    let id = key_client(&server, &dir.path().join("public.jwks"));
+    let token_url = format!("{}/oauth2/token", server.http);
+    let output = python(&["token", &token_url, &id, keys, "reports:read"]);
+    let issued: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(issued["token_type"], "Bearer");
+    assert_eq!(issued["scope"], "reports:read");
+    let token = str_field(&issued, "access_token");
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token).expect("a JWT");
+    assert_eq!(claims["sub"], id.as_str());
+    println!("authlib private_key_jwt (RS256): issued {} to {id}", issued["scope"]);
+}
+
+#[test]
+fn the_clients_commands_manage_the_whole_lifecycle() {
+    let server = DevServer::start();
+    let created = clients_json(
+        &server,
+        &["create", "--scope", "reports:read", "--name", "ops", "--introspect"],
+    );
+    let id = str_field(&created, "client_id").to_owned();
+    let first_secret = str_field(&created, "secret_id").to_owned();
+    let listed = clients_json(&server, &["list"]);
+    assert!(
+        listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|c| c["client_id"] == id.as_str()),
+        "{listed}"
+    );
+    let shown = clients_json(&server, &["show", &id]);
+    assert_eq!(
+        (shown["name"].as_str(), shown["introspect"].as_bool()),
+        (Some("ops"), Some(true))
+    );
+    let updated = clients_json(&server, &["update", &id, "--name", "ops-2", "--requires-dpop", "true"]);
+    assert_eq!(
+        (updated["name"].as_str(), updated["requires_dpop"].as_bool()),
+        (Some("ops-2"), Some(true))
+    );
+    let added = clients_json(&server, &["secret", "add", &id]);
+    assert!(str_field(&added, "client_secret").len() >= 43);
+    let after_revoke = clients_json(&server, &["secret", "revoke", &id, &first_secret]);
+    assert_eq!(after_revoke["secrets"].as_array().expect("array").len(), 1);
+    assert_eq!(clients_json(&server, &["disable", &id])["enabled"], false);
+    assert_eq!(clients_json(&server, &["enable", &id])["enabled"], true);
+    let cert = clients_json(&server, &["cert", "set", &id, "--subject-dn", "CN=ops,O=Example"]);
+    assert_eq!(cert["auth_method"], "tls_client_auth");
+    assert_eq!(cert["certificate"], "CN=ops,O=Example");
+    assert_eq!(clients_json(&server, &["delete", &id])["deleted"], true);
+
+    // The table form, for people.
+    let tls = server.tls.path().to_str().expect("UTF-8 path");
+    let table = run(agentctl().args(["clients", "list", "--token-grpc", &server.grpc, "--tls-dir", tls]));
+    let text = String::from_utf8(table.stdout).expect("UTF-8");
+    assert!(text.starts_with("client_id"), "a header row: {text}");
+    // And a clear refusal: show of a deleted client.
+    let refused = run(agentctl().args(["clients", "show", &id, "--token-grpc", &server.grpc, "--tls-dir", tls]));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no client"),
+        "{}",
+        describe(&refused)
+    );
+}
