@@ -7,6 +7,8 @@
 #   DIR/internal-tls/   internal CA + one certificate per service (agentctl certs init)
 #   DIR/ingress/        a local CA and the ingress's certificate for 127.0.0.1/localhost
 #                       (ingress.pem = certificate + key, as HAProxy reads it)
+#   DIR/client-ca/      the CA machine clients' certificates are issued by (tls_client_auth);
+#                       the ingress asks clients for a certificate and checks it against ca.pem
 # Usage: make-secrets.sh DIR AGENTCTL [--world-readable]
 # --world-readable: for Docker Compose, whose bind mounts keep host ownership and whose
 # containers run as uid 65532; only on a single-user machine.
@@ -33,6 +35,12 @@ if [ ! -f "$dir/ingress/ingress.pem" ]; then
         cat cert.pem key.pem >ingress.pem
         rm -f ingress.csr ext.cnf
     )
+fi
+if [ ! -f "$dir/client-ca/ca.pem" ]; then
+    mkdir -p "$dir/client-ca"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj "/O=agentauth local/CN=agentauth local client CA" \
+        -keyout "$dir/client-ca/ca-key.pem" -out "$dir/client-ca/ca.pem" 2>/dev/null
 fi
 if [ "${3:-}" = "--world-readable" ]; then
     chmod -R a+rX "$dir"

@@ -15,6 +15,13 @@ addr="$(replica_addr "$service" "$n")"
 name="$service-$n"
 pidfile="$STATE/pids/$name"
 
+# The ingress forwards client certificates (haproxy.cfg.in): token-service trusts these
+# headers, and identity-service's discovery says so. Both read the same section.
+mtls_env() {
+    echo "AGENTAUTH__TOKEN_ENDPOINT__MTLS__TRUSTED_HEADER=x-client-cert"
+    echo "AGENTAUTH__TOKEN_ENDPOINT__MTLS__VERIFY_HEADER=x-client-cert-verify"
+}
+
 service_env() {
     echo "AGENTAUTH__PROFILE=production"
     echo "AGENTAUTH__HTTP__HOST=$addr"
@@ -31,12 +38,14 @@ service_env() {
             echo "AGENTAUTH__KEYS__KEK__FILE=$SECRETS/kek" ;;
         identity-service)
             echo "AGENTAUTH__PUBLIC_BASE_URL=$ISSUER"
+            mtls_env
             echo "AGENTAUTH__HASH_PEPPER__FILE=$SECRETS/pepper"
             echo "AGENTAUTH__MAIL__OUTBOX_DIR=$STATE/outbox"
             # HAProxy overwrites X-Forwarded-For with the client's address.
             echo "AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR=true" ;;
         token-service)
             echo "AGENTAUTH__PUBLIC_BASE_URL=$ISSUER"
+            mtls_env
             echo "AGENTAUTH__HASH_PEPPER__FILE=$SECRETS/pepper" ;;
     esac
     # Operator overrides for every replica (one VAR=value per line).

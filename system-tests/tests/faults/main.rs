@@ -3,9 +3,11 @@
 //! ingress. Clients keep exchanging assertions of many distinct agents through the
 //! ingress while a test breaks something; each test prints what it counted. Every wait
 //! is bounded and all traffic stays on loopback (the namespace's and the host's).
-//! They run one at a time (`.config/nextest.toml`, group `topology`).
+//! They run one at a time (`.config/nextest.toml`, group `topology`). `mtls` checks
+//! RFC 8705 client certificates through the same ingress.
 
 mod load;
+mod mtls;
 mod topology;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use topology::{IDENTITY, JWKS, TOKEN, Topology};
 /// registration limit a load test does not trip, a drain scaled to the checks of the
 /// ingress (it removes an unready replica within one 500 ms check), peers re-resolved
 /// every second.
-const COMMON: [&str; 5] = [
+pub const COMMON: [&str; 5] = [
     "AGENTAUTH__RATE_LIMITS__ANONYMOUS_REGISTRATIONS_PER_IP__MAX=1000000",
     "AGENTAUTH__SHUTDOWN__DRAIN_DELAY=1500ms",
     "AGENTAUTH__SHUTDOWN__GRACE=10s",

@@ -147,6 +147,27 @@ pub struct Client {
     /// A resource server: may call `/oauth2/introspect`.
     #[serde(default)]
     pub introspect: bool,
+    /// The one secret of a record written before rotation existed; [`Client::upgraded`]
+    /// makes it the first of `secrets`.
+    #[serde(default, rename = "secret_hash", skip_serializing)]
+    legacy_secret_hash: Option<String>,
+}
+
+impl Client {
+    /// The record in today's shape: a single-secret record from before rotation keeps
+    /// authenticating, its secret named `sec_00000000`.
+    pub fn upgraded(mut self) -> Self {
+        if let Some(hash) = self.legacy_secret_hash.take()
+            && self.secrets.is_empty()
+        {
+            self.secrets.push(ClientSecret {
+                id: "sec_00000000".into(),
+                hash,
+                created_at: self.created_at,
+            });
+        }
+        self
+    }
 }
 
 /// A new secret, shown once; the client stores only its hash.
@@ -191,7 +212,27 @@ pub fn new_client(hasher: &SecretHasher, name: &str, allowed_scopes: ScopeSet, n
             disabled: false,
             requires_dpop: false,
             introspect: false,
+            legacy_secret_hash: None,
         },
         secret,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_from_before_rotation_keeps_its_secret() {
+        let old = r#"{"client_id":"cli_0123456789abcdef0123456789abcdef","name":"old","secret_hash":"h4sh","allowed_scopes":["a"],"created_at":5}"#;
+        let client = serde_json::from_str::<Client>(old).expect("decodes").upgraded();
+        assert_eq!(client.auth_method, AuthMethod::ClientSecret);
+        assert_eq!(client.secrets.len(), 1);
+        assert_eq!(
+            (client.secrets[0].hash.as_str(), client.secrets[0].created_at),
+            ("h4sh", 5)
+        );
+        let rewritten = serde_json::to_string(&client).expect("encodes");
+        assert!(!rewritten.contains("\"secret_hash\""), "{rewritten}");
     }
 }

@@ -95,7 +95,10 @@ impl ClientStore for RedisClientStore {
     async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let key = self.keys.key("client", id.as_str());
         let raw: Option<String> = self.conn.clone().get(&key).await?;
-        raw.map(|raw| decode_json(&key, &raw)).transpose()
+        Ok(raw
+            .map(|raw| decode_json::<Client>(&key, &raw))
+            .transpose()?
+            .map(Client::upgraded))
     }
 
     async fn update(&self, client: &Client) -> Result<bool, StoreError> {
