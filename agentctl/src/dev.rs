@@ -5,17 +5,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use actix_web::web;
 use clap::Args;
 use identity_service::startup::IdentityService;
 use jwks_service::startup::JwksService;
 use shared::grpc::ServeError;
-use shared::health::HealthProbe;
-use shared::serve::{BindError, Listeners, Mountable, Service, StartupError};
+use shared::serve::{BindError, Context, Listeners, Parts, Service, StartupError};
 use shared::settings::{ListenSettings, PeerSettings, Profile, ServiceSettings, Sources, StoreBackend, StoreSettings};
-use shared::shutdown::Draining;
+use shared::store::Connections;
 use token_service::startup::TokenService;
-use tonic::service::RoutesBuilder;
 
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
@@ -106,9 +103,12 @@ pub struct DevSystem {
     pub issuer: String,
     grpc_tls: std::sync::Arc<shared::tls::TlsServerConfig>,
     tls_dir: std::path::PathBuf,
-    jwks: JwksService,
+    /// Kept for as long as the system runs (dropping jwks-service stops its key loader).
+    _jwks: JwksService,
     identity: IdentityService,
     token: TokenService,
+    /// The three services' parts, served by one process.
+    parts: Parts,
 }
 
 impl DevSystem {
@@ -170,10 +170,16 @@ impl DevSystem {
             internal_tls,
             ..Default::default()
         };
+        // One Redis connection for the whole process, whichever services use it.
+        let connections = Connections::default();
+        let (jwks, jwks_parts) = build::<JwksService>(jwks, sources.clone(), &connections).await?;
+        let (identity, identity_parts) = build::<IdentityService>(identity, sources.clone(), &connections).await?;
+        let (token, token_parts) = build::<TokenService>(token, sources, &connections).await?;
         Ok(Self {
-            jwks: build::<JwksService>("jwks-service", jwks, sources.clone()).await?,
-            identity: build::<IdentityService>("identity-service", identity, sources.clone()).await?,
-            token: build::<TokenService>("token-service", token, sources).await?,
+            _jwks: jwks,
+            identity,
+            token,
+            parts: Parts::merge([jwks_parts, identity_parts, token_parts]),
             grpc_tls: server_tls.server_config(&shared::pki::MEMBERS).map_err(|e| {
                 DevError::Pki(shared::pki::PkiError::Write {
                     path: args.tls_dir.clone(),
@@ -195,33 +201,9 @@ impl DevSystem {
     }
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), DevError> {
-        let draining = Draining::default();
-        let checks = [
-            self.jwks.readiness_checks(),
-            self.identity.readiness_checks(),
-            self.token.readiness_checks(),
-        ];
-        let probe = HealthProbe::new(draining.clone()).with_checks(checks.into_iter().flatten());
-        let mut routes = RoutesBuilder::default();
-        self.jwks.add_grpc(&mut routes, &draining);
-        self.identity.add_grpc(&mut routes, &draining);
-        self.token.add_grpc(&mut routes, &draining);
-        let (jwks, identity, token) = (self.jwks.configure(), self.identity.configure(), self.token.configure());
-        let configure = move |cfg: &mut web::ServiceConfig| {
-            jwks(cfg);
-            identity(cfg);
-            token(cfg);
-        };
-        let replica = shared::serve::Replica {
-            configure,
-            routes: routes.routes(),
-            grpc_tls: Some(self.grpc_tls),
-            probe,
-            client_address: self.identity.client_address(),
-        };
         // Nothing balances traffic to a developer's runner: stop at once.
         let schedule = shared::shutdown::ShutdownSettings::immediate();
-        shared::serve::run(self.listeners, replica, (draining, schedule), shutdown)
+        shared::serve::run(self.listeners, self.parts, Some(self.grpc_tls), schedule, shutdown)
             .await
             .map_err(DevError::Serve)
     }
@@ -233,14 +215,18 @@ pub fn default_tls_dir() -> std::path::PathBuf {
 }
 
 /// Loads a service's settings over the dev defaults and builds it, naming it on failure.
-async fn build<S>(service: &'static str, defaults: S::Settings, sources: Sources) -> Result<S, DevError>
-where
-    S: Service,
-    S::Settings: ServiceSettings,
-{
-    let fail = |source: StartupError| DevError::Service { service, source };
+async fn build<S: Service>(
+    defaults: S::Settings,
+    sources: Sources,
+    connections: &Connections,
+) -> Result<(S, Parts), DevError> {
+    let fail = |source: StartupError| DevError::Service {
+        service: S::NAME,
+        source,
+    };
     let settings = S::Settings::load_over(defaults, sources).map_err(|e| fail(e.into()))?;
-    S::build(&settings).await.map_err(fail)
+    let context = Context::load(S::common(&settings), S::NAME, connections.clone()).map_err(|e| fail(e.into()))?;
+    S::build(&settings, &context).await.map_err(fail)
 }
 
 fn listen(address: &str) -> Result<ListenSettings, DevError> {

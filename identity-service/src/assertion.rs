@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::jose::{Expectations, KeyRing, SigningKey, VerifyError};
 
-use crate::registration::Registration;
+use crate::registration::record::Registration;
 
 pub const ASSERTION_TYP: &str = "oauth-id-jag+jwt";
 

@@ -1,9 +1,13 @@
 //! The one error enum of identity-service, and the one place it becomes an HTTP response
-//! (`{error, message}`, DESIGN §6) or a gRPC status.
+//! (`{error, message}`, DESIGN §6; RFC 8935 `{err, description}` for [`SetError`]) or a
+//! gRPC status. A provider's refusal ([`ProviderError`]) is mapped here too, once per
+//! surface.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use shared::store::StoreError;
+
+use crate::providers::ProviderError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -43,13 +47,9 @@ pub enum IdentityError {
     RateLimited { retry_after: std::time::Duration },
     #[error("mail could not be sent: {0}")]
     MailUnavailable(String),
-    /// A provider's assertion refused; carries its error code.
-    #[error("{1}")]
-    AssertionRejected(&'static str, String),
-    #[error("the human must confirm this agent through the claim ceremony")]
-    InteractionRequired(Box<ClaimBlock>),
-    #[error("a provider's signing keys cannot be fetched: {0}")]
-    ProviderUnavailable(String),
+    /// A provider's token refused (or its keys unreachable).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     #[error("signing keys are not available yet")]
     KeysUnavailable,
     #[error(transparent)]
@@ -77,12 +77,10 @@ impl IdentityError {
             Self::InvalidClaimLink => "invalid_claim_link",
             Self::ClaimLinkExpired => "claim_link_expired",
             Self::RateLimited { .. } => "rate_limited",
-            Self::AssertionRejected(code, _) => code,
-            Self::InteractionRequired(_) => "interaction_required",
-            Self::KeysUnavailable
-            | Self::MailUnavailable(_)
-            | Self::ProviderUnavailable(_)
-            | Self::Store(StoreError::Unavailable(_)) => "temporarily_unavailable",
+            Self::Provider(error) => provider_code(error),
+            Self::KeysUnavailable | Self::MailUnavailable(_) | Self::Store(StoreError::Unavailable(_)) => {
+                "temporarily_unavailable"
+            }
             Self::Store(StoreError::Corrupt { .. }) | Self::Internal(_) => "server_error",
         }
     }
@@ -97,16 +95,14 @@ impl ResponseError for IdentityError {
             | Self::OtpNotGenerated
             | Self::InvalidClaimLink => StatusCode::BAD_REQUEST,
             Self::PathNotEnabled(_) | Self::ClaimEmailMismatch | Self::DelegationRevoked => StatusCode::FORBIDDEN,
-            Self::InvalidClaimToken | Self::OtpInvalid | Self::AssertionRejected(..) | Self::InteractionRequired(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidClaimToken | Self::OtpInvalid => StatusCode::UNAUTHORIZED,
+            Self::Provider(error) => provider_status(error),
             Self::ClaimedOrInFlight | Self::PreviouslyClaimed => StatusCode::CONFLICT,
             Self::ClaimExpired | Self::OtpExpired | Self::ClaimLinkExpired => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::KeysUnavailable
-            | Self::MailUnavailable(_)
-            | Self::ProviderUnavailable(_)
-            | Self::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::KeysUnavailable | Self::MailUnavailable(_) | Self::Store(StoreError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Store(StoreError::Corrupt { .. }) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,18 +119,41 @@ impl ResponseError for IdentityError {
         } else {
             self.to_string()
         };
-        let mut response = match self {
-            Self::InteractionRequired(claim) => shared::envelope::builder_for(status)
-                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-                .json(serde_json::json!({
-                    "error": self.code(),
-                    "message": message,
-                    "claim": claim.to_json(),
-                })),
-            _ => shared::envelope::agent_error(status, self.code(), &message),
-        };
+        let mut response = shared::envelope::agent_error(status, self.code(), &message);
         self.set_retry_after(&mut response);
         response
+    }
+}
+
+/// A provider's refusal on the registration surface: malformed input is the agent's
+/// `invalid_request`, anything about the provider's statement itself a 401 naming why.
+fn provider_code(error: &ProviderError) -> &'static str {
+    match error {
+        ProviderError::Malformed(_)
+        | ProviderError::WrongType
+        | ProviderError::UnsupportedCritical
+        | ProviderError::MissingClaim(_)
+        | ProviderError::InvalidEvent(_) => "invalid_request",
+        ProviderError::LifetimeTooLong => "lifetime_too_long",
+        ProviderError::UntrustedIssuer(_) | ProviderError::ForeignSubject => "invalid_issuer",
+        ProviderError::UnknownKey(_) | ProviderError::InvalidSignature => "invalid_signature",
+        ProviderError::Expired => "expired",
+        ProviderError::InvalidAudience => "invalid_audience",
+        ProviderError::Replayed => "replay_detected",
+        ProviderError::MissingVerifiedEmail => "missing_verified_email",
+        ProviderError::KeysUnavailable(_) => "temporarily_unavailable",
+    }
+}
+
+fn provider_status(error: &ProviderError) -> StatusCode {
+    match error {
+        ProviderError::Malformed(_)
+        | ProviderError::WrongType
+        | ProviderError::UnsupportedCritical
+        | ProviderError::MissingClaim(_)
+        | ProviderError::InvalidEvent(_) => StatusCode::BAD_REQUEST,
+        ProviderError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
     }
 }
 
@@ -152,34 +171,13 @@ impl IdentityError {
     }
 }
 
-/// What an agent needs to have its human confirm it (the step-up of an ID-JAG whose
-/// email already belongs to one of our humans).
-#[derive(Debug, Clone)]
-pub struct ClaimBlock {
-    pub registration_id: String,
-    pub claim_url: String,
-    pub claim_token: String,
-    pub claim_token_expires_at: i64,
-}
-
-impl ClaimBlock {
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "registration_id": self.registration_id,
-            "claim_url": self.claim_url,
-            "claim_token": self.claim_token,
-            "claim_token_expires": crate::http::json::rfc3339(self.claim_token_expires_at),
-        })
-    }
-}
-
 impl From<IdentityError> for tonic::Status {
     fn from(error: IdentityError) -> Self {
         match error {
             IdentityError::InvalidRequest(message) => tonic::Status::invalid_argument(message),
             IdentityError::KeysUnavailable
             | IdentityError::MailUnavailable(_)
-            | IdentityError::ProviderUnavailable(_)
+            | IdentityError::Provider(ProviderError::KeysUnavailable(_))
             | IdentityError::Store(StoreError::Unavailable(_)) => {
                 tracing::warn!(%error, "validation unavailable");
                 tonic::Status::unavailable("identity service temporarily unavailable")
@@ -222,14 +220,32 @@ impl From<IdentityError> for SetError {
     fn from(error: IdentityError) -> Self {
         match error {
             IdentityError::InvalidRequest(message) => Self::InvalidRequest(message),
+            IdentityError::Provider(error) => Self::from(error),
             other => Self::Unavailable(other.to_string()),
         }
     }
 }
 
-impl From<StoreError> for SetError {
-    fn from(error: StoreError) -> Self {
-        Self::Unavailable(error.to_string())
+/// A provider's refusal on the event receiver (RFC 8935 §2.3 codes).
+impl From<ProviderError> for SetError {
+    fn from(error: ProviderError) -> Self {
+        let message = error.to_string();
+        match error {
+            ProviderError::Malformed(_)
+            | ProviderError::WrongType
+            | ProviderError::Expired
+            | ProviderError::UnsupportedCritical
+            | ProviderError::LifetimeTooLong
+            | ProviderError::MissingClaim(_)
+            | ProviderError::InvalidEvent(_)
+            | ProviderError::Replayed
+            | ProviderError::MissingVerifiedEmail => Self::InvalidRequest(message),
+            ProviderError::UntrustedIssuer(_) | ProviderError::ForeignSubject => Self::InvalidIssuer(message),
+            ProviderError::UnknownKey(_) => Self::InvalidKey(message),
+            ProviderError::InvalidSignature => Self::AuthenticationFailed(message),
+            ProviderError::InvalidAudience => Self::InvalidAudience(message),
+            ProviderError::KeysUnavailable(cause) => Self::Unavailable(cause),
+        }
     }
 }
 

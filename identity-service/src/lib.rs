@@ -1,21 +1,31 @@
 //! identity-service: where agents register and get a service-signed identity assertion,
 //! and where the token service asks (gRPC) whether an assertion may be exchanged.
 //!
+//! Its modules, from the wiring down; arrows run one way, down this list:
+//!
+//! - [`startup`]: [`startup::IdentityService`] builds the domain services from settings
+//!   and contributes its parts to `shared::serve`; [`startup::Application`].
 //! - [`settings`]: what an operator configures; validated before any port is bound.
-//! - [`registration`]: registrations, their derived status (DESIGN §5) and what each
-//!   status may be granted.
-//! - [`claim`]: the claim ceremony (claim link, 6-digit code, completion).
-//! - [`email`]: email addresses, parsed once.
-//! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
-//! - [`ratelimit`]: sliding-window limits shared through Redis.
+//! - [`http`]: discovery (RFC 8414, RFC 9728), registration, the claim ceremony's
+//!   endpoints and pages, and the security event receivers.
+//! - [`grpc`]: the `IdentityService` gRPC server (token-service's exchange check).
+//! - [`state`]: what the HTTP handlers hold: the domain services, built once.
+//! - [`claim`]: [`claim::ClaimCeremony`], the whole claim ceremony, including starting it
+//!   for verified-email registrations and ID-JAG step-ups.
+//! - [`registration`]: the record, its derived status (DESIGN §5), the policy, the edit
+//!   loop, and [`registration::Registrations`], which creates, edits and revokes them.
+//! - [`validation`]: [`validation::Validation`], the exchange-path check behind
+//!   `ValidateAssertion` (one verification, one store read).
+//! - [`providers`]: trusted providers: their keys, and [`providers::ProviderTrust`], which
+//!   turns their ID-JAGs and security events into typed claims, each accepted once.
 //! - [`assertion`]: minting and verifying identity assertions (`oauth-id-jag+jwt`).
-//! - [`store`]: registrations in Redis, or memory for the all-in-one runner.
-//! - [`http`]: discovery (RFC 8414) and `POST /agent/identity`.
-//! - [`validation`]: the exchange-path check behind `ValidateAssertion`.
-//! - [`grpc`]: the `IdentityService` gRPC server.
-//! - [`state`]: what every handler reads, built once.
-//! - [`error`]: the one error enum and its HTTP mapping.
-//! - [`startup`]: [`startup::IdentityService`] (mountable) and [`startup::Application`].
+//! - [`ratelimit`]: sliding-window limits shared through Redis.
+//! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
+//! - [`store`]: registrations, delegations, known humans and seen token ids, in Redis or
+//!   in memory for the all-in-one runner.
+//! - [`email`]: email addresses, parsed once.
+//! - [`error`]: the one error enum, and its one HTTP and gRPC mapping.
+//! - `testing` (feature `testing`): registrations in any state, for tests.
 
 #![forbid(unsafe_code)]
 
@@ -33,4 +43,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod validation;

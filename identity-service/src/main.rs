@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         &telemetry_settings,
         shared::telemetry::Output::Stdout,
     );
-    let app = Application::build(settings).await?;
+    let app = Application::start(settings).await?;
     tracing::info!(http = %app.http_addr(), grpc = %app.grpc_addr(), metrics = ?app.metrics_addr(), "identity-service listening");
     let result = app.run_until(shared::shutdown::signal()).await;
     telemetry.shutdown().await;

@@ -9,7 +9,7 @@ pub const SERVICE_NAME: &str = "identity-service";
 use crate::claim::ClaimSettings;
 use crate::mail::MailSettings;
 use crate::providers::{ProviderKeySettings, ProviderSettings};
-use crate::ratelimit::Limit;
+use crate::ratelimit::RateLimitSettings;
 use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::scope::ScopeSet;
 use shared::settings::{
@@ -59,35 +59,6 @@ pub struct Settings {
     /// both services the same section.
     #[serde(default)]
     pub token_endpoint: TokenEndpointSettings,
-}
-
-/// Sliding-window limits, shared by every replica through Redis.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RateLimitSettings {
-    /// Use the client address the ingress reports (`Forwarded` / `X-Forwarded-For`)
-    /// instead of the peer address. Only behind a proxy that overwrites those headers.
-    pub trust_forwarded_for: bool,
-    pub anonymous_registrations_per_ip: Limit,
-    /// Registrations presenting an assertion (ID-JAG or verified email).
-    pub assertion_registrations_per_ip: Limit,
-    pub claim_starts_per_registration: Limit,
-    pub challenges_per_attempt: Limit,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        let per = |max, secs| Limit {
-            max,
-            window: Duration::from_secs(secs),
-        };
-        Self {
-            trust_forwarded_for: false,
-            anonymous_registrations_per_ip: per(100, 3600),
-            assertion_registrations_per_ip: per(100, 3600),
-            claim_starts_per_registration: per(10, 3600),
-            challenges_per_attempt: per(10, 600),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,7 +175,7 @@ impl ServiceSettings for Settings {
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.load(SERVICE_NAME, self.profile)?;
+        self.internal_tls.validate(self.profile)?;
         Ok(())
     }
 }

@@ -1,105 +1,142 @@
-//! Wiring: [`IdentityService`] is everything identity-service serves, mountable beside
-//! the other services; [`Application`] is a standalone replica with its own listeners.
+//! Wiring: [`IdentityService`] builds the domain services from settings and contributes
+//! its [`Parts`] (the `/agent` and discovery routes, the `IdentityService` gRPC server,
+//! readiness) the one way `shared::serve` assembles every service; [`Application`] runs
+//! it as a standalone replica.
 
 use std::sync::Arc;
 
-use actix_web::web;
-use shared::health::{ReadinessCheck, StoreReady};
+use shared::health::StoreReady;
 use shared::jose::dpop::DpopVerifier;
-use shared::jose::watch::{self, KeyWatcher, SigningKeyReady};
+use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
+use shared::oauth::TokenEndpointSettings;
 use shared::secrets::SecretHasher;
-use shared::serve::{Mountable, Service, StartupError};
-use shared::settings::{ListenSettings, ServiceSettings};
-use shared::shutdown::Draining;
-use tonic::service::RoutesBuilder;
+use shared::serve::{Common, Context, Parts, Service, StartupError};
+use shared::settings::Validated;
+use shared::telemetry::http::ClientAddress;
 
 use crate::assertion::Assertions;
+use crate::claim::ClaimCeremony;
 use crate::grpc::IdentityGrpc;
 use crate::mail::MailBackend;
-use crate::providers::ProviderKeys;
-use crate::registration::RegistrationPolicy;
+use crate::providers::{ProviderKeys, ProviderTrust};
+use crate::ratelimit::RateLimits;
+use crate::registration::{KeyBinding, RegistrationPolicy, RegistrationStores, Registrations};
 use crate::settings::{SERVICE_NAME, Settings, scopes};
-use crate::state::AppState;
+use crate::state::{AppState, Discovery};
 use crate::store;
+use crate::validation::Validation;
 
+/// A built identity-service: what it serves is in its [`Parts`]; the handle tells the
+/// all-in-one runner where mail goes and which keys the service signs with.
 #[derive(Debug)]
 pub struct IdentityService {
-    grpc_tls: Option<Arc<shared::tls::TlsServerConfig>>,
-    state: Arc<AppState>,
     outbox: Option<std::path::PathBuf>,
-    _key_watcher: KeyWatcher,
+    keys: KeyRingWatch,
 }
 
 impl Service for IdentityService {
     type Settings = Settings;
+    const NAME: &'static str = SERVICE_NAME;
 
-    fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
-        (&settings.http, &settings.grpc)
+    fn common(settings: &Settings) -> Common<'_> {
+        Common {
+            profile: settings.profile,
+            http: &settings.http,
+            grpc: &settings.grpc,
+            metrics: &settings.metrics.listen,
+            shutdown: settings.shutdown,
+            internal_tls: &settings.internal_tls,
+        }
     }
 
-    fn shutdown(settings: &Settings) -> shared::shutdown::ShutdownSettings {
-        settings.shutdown
-    }
-
-    fn metrics(settings: &Settings) -> &ListenSettings {
-        &settings.metrics.listen
-    }
-
-    /// Builds the service and starts following jwks-service's key stream.
-    async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        settings.validate()?;
-        let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
-        let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
-        let stores = store::from_settings(&settings.store)?;
-        let (keys, key_watcher) = watch::spawn(shared::grpc::replicas(&settings.jwks, "jwks", tls.as_ref(), true)?);
-        let registration = &settings.registration;
-        let state = AppState {
-            issuer: settings.public_base_url.clone(),
-            scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
-            policy: RegistrationPolicy {
-                anonymous_enabled: registration.anonymous_enabled,
-                verified_email_enabled: registration.verified_email_enabled,
-                id_jag_enabled: registration.id_jag_enabled && !settings.providers.is_empty(),
-                claim_window: registration.claim_window,
-                retention_after_expiry: registration.retention_after_expiry,
-                pre_claim_scopes: scopes("registration.pre_claim_scopes", &registration.pre_claim_scopes)?,
-                post_claim_scopes: scopes("registration.post_claim_scopes", &registration.post_claim_scopes)?,
-                require_dpop: registration.require_dpop,
+    /// Builds the domain services and starts following jwks-service's key stream.
+    async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
+        let stores = store::from_settings(&settings.store, &context.connections)?;
+        let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
+        let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
+        let issuer = settings.public_base_url.as_str();
+        let assertion = &settings.assertion;
+        let assertions = Assertions::new(issuer, assertion.ttl, assertion.max_lifetime, assertion.leeway);
+        let policy = policy(settings)?;
+        let registration_store = stores.registrations.clone();
+        let registrations = Arc::new(Registrations::new(
+            RegistrationStores {
+                registrations: stores.registrations.clone(),
+                delegations: stores.delegations,
+                users: stores.users,
             },
-            assertions: Assertions::new(
-                &settings.public_base_url,
-                settings.assertion.ttl,
-                settings.assertion.max_lifetime,
-                settings.assertion.leeway,
+            policy.clone(),
+            assertions.clone(),
+            (keys.clone(), hasher.clone()),
+        ));
+        let limits = RateLimits::new(
+            crate::ratelimit::from_settings(&settings.store, &context.connections)?,
+            settings.rate_limits.clone(),
+        );
+        let mailer = crate::mail::from_settings(&settings.mail)?;
+        let state = Arc::new(AppState {
+            issuer: issuer.to_owned(),
+            claims: ClaimCeremony::new(
+                registrations.clone(),
+                (hasher, mailer),
+                limits.clone(),
+                settings.claim.clone(),
+                issuer,
             ),
-            store: stores.registrations,
-            delegations: stores.delegations,
-            users: stores.users,
-            replay: stores.replay,
-            keys,
-            hasher: SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?),
-            claim: settings.claim.clone(),
-            mailer: crate::mail::from_settings(&settings.mail)?,
-            limiter: crate::ratelimit::from_settings(&settings.store)?,
-            limits: settings.rate_limits.clone(),
-            providers: ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
-            protected_resources: settings.protected_resources.clone(),
-            token_endpoint: settings.token_endpoint.clone(),
-            dpop: dpop_verifier(&settings.token_endpoint),
-        };
+            registrations,
+            trust: ProviderTrust::new(
+                ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
+                stores.replay.clone(),
+                issuer,
+                (assertion.leeway, assertion.max_lifetime),
+            ),
+            binding: KeyBinding::new(
+                dpop_verifier(&settings.token_endpoint),
+                stores.replay,
+                policy.require_dpop,
+                format!("{issuer}/agent/identity"),
+            ),
+            limits,
+            discovery: Discovery {
+                scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
+                protected_resources: settings.protected_resources.clone(),
+                token_endpoint: settings.token_endpoint.clone(),
+            },
+        });
+        let validation = Arc::new(Validation::new(assertions, keys.clone(), registration_store.clone()));
+        let parts = Parts::new()
+            .routes(move |cfg| crate::http::configure(cfg, state.clone()))
+            .grpc(move |routes, _| {
+                routes.add_service(IdentityGrpc::server(validation));
+            })
+            .ready(StoreReady(registration_store))
+            .ready(SigningKeyReady(keys.clone()))
+            .client_address(ClientAddress {
+                trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
+            })
+            .keep(key_watcher);
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
-        Ok(Self {
-            grpc_tls,
-            state: Arc::new(state),
-            outbox,
-            _key_watcher: key_watcher,
-        })
+        Ok((Self { outbox, keys }, parts))
     }
+}
+
+fn policy(settings: &Settings) -> Result<RegistrationPolicy, shared::settings::SettingsError> {
+    let registration = &settings.registration;
+    Ok(RegistrationPolicy {
+        anonymous_enabled: registration.anonymous_enabled,
+        verified_email_enabled: registration.verified_email_enabled,
+        id_jag_enabled: registration.id_jag_enabled && !settings.providers.is_empty(),
+        claim_window: registration.claim_window,
+        retention_after_expiry: registration.retention_after_expiry,
+        pre_claim_scopes: scopes("registration.pre_claim_scopes", &registration.pre_claim_scopes)?,
+        post_claim_scopes: scopes("registration.post_claim_scopes", &registration.post_claim_scopes)?,
+        require_dpop: registration.require_dpop,
+    })
 }
 
 /// Registration proofs: the token endpoint's algorithms and window. Server nonces are
 /// the token endpoint's own (RFC 9449 §8 lets each server decide), so none here.
-fn dpop_verifier(endpoint: &shared::oauth::TokenEndpointSettings) -> Option<DpopVerifier> {
+fn dpop_verifier(endpoint: &TokenEndpointSettings) -> Option<DpopVerifier> {
     endpoint
         .dpop
         .enabled
@@ -113,36 +150,8 @@ impl IdentityService {
     }
 
     /// The keys this replica signs and verifies with, as jwks-service last sent them.
-    pub fn key_ring(&self) -> shared::jose::watch::KeyRingWatch {
-        self.state.keys.clone()
-    }
-}
-
-impl Mountable for IdentityService {
-    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
-        let state = self.state.clone();
-        move |cfg| crate::http::configure(cfg, state.clone())
-    }
-
-    fn add_grpc(&self, routes: &mut RoutesBuilder, _draining: &Draining) {
-        routes.add_service(IdentityGrpc::server(self.state.clone()));
-    }
-
-    fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
-        self.grpc_tls.clone()
-    }
-
-    fn client_address(&self) -> shared::telemetry::http::ClientAddress {
-        shared::telemetry::http::ClientAddress {
-            trust_forwarded_for: self.state.limits.trust_forwarded_for,
-        }
-    }
-
-    fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
-        vec![
-            Arc::new(StoreReady(self.state.store.clone())),
-            Arc::new(SigningKeyReady(self.state.keys.clone())),
-        ]
+    pub fn key_ring(&self) -> KeyRingWatch {
+        self.keys.clone()
     }
 }
 

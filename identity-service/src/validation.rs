@@ -1,13 +1,24 @@
 //! The exchange-path check token-service asks for: verify the assertion (one signature
 //! check), read its registration (one store read), derive what may be granted.
 
+use std::sync::Arc;
+
+use shared::jose::watch::KeyRingWatch;
 use shared::jose::{VerifyError, unix_now};
 use shared::scope::ScopeSet;
 
-use crate::assertion::{AssertionClaims, AssertionRejected};
+use crate::assertion::{AssertionClaims, AssertionRejected, Assertions};
 use crate::error::IdentityError;
-use crate::registration::{GrantRefusal, RegistrationId, RegistrationStatus, RegistrationType};
-use crate::state::AppState;
+use crate::registration::record::{GrantRefusal, Registration, RegistrationId, RegistrationStatus, RegistrationType};
+use crate::store::RegistrationStore;
+
+/// What the exchange path reads: the verification keys and the registration store.
+#[derive(Debug)]
+pub struct Validation {
+    assertions: Assertions,
+    keys: KeyRingWatch,
+    store: Arc<dyn RegistrationStore>,
+}
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -47,13 +58,35 @@ impl Refusal {
     }
 }
 
-pub async fn validate_assertion(state: &AppState, assertion: &str) -> Result<Outcome, IdentityError> {
+impl Validation {
+    pub fn new(assertions: Assertions, keys: KeyRingWatch, store: Arc<dyn RegistrationStore>) -> Self {
+        Self {
+            assertions,
+            keys,
+            store,
+        }
+    }
+
+    /// The registration `subject` names, if it is one and is known (one store read).
+    pub async fn registration(&self, subject: &str) -> Result<Option<Registration>, IdentityError> {
+        let Ok(id) = RegistrationId::parse(subject) else {
+            return Ok(None);
+        };
+        Ok(self.store.get(&id).await?)
+    }
+
+    pub async fn validate_assertion(&self, assertion: &str) -> Result<Outcome, IdentityError> {
+        validate_assertion(self, assertion).await
+    }
+}
+
+async fn validate_assertion(validation: &Validation, assertion: &str) -> Result<Outcome, IdentityError> {
     let now = unix_now();
-    let keys = state.keys.borrow().clone();
+    let keys = validation.keys.borrow().clone();
     if keys.published_kids().next().is_none() {
         return Err(IdentityError::KeysUnavailable);
     }
-    let claims = match state.assertions.verify(&keys, assertion, now) {
+    let claims = match validation.assertions.verify(&keys, assertion, now) {
         Ok(claims) => claims,
         Err(rejected) => return Ok(Outcome::Refused(refusal_for(&rejected))),
     };
@@ -62,7 +95,7 @@ pub async fn validate_assertion(state: &AppState, assertion: &str) -> Result<Out
             "assertion subject is not a registration",
         )));
     };
-    let Some(registration) = state.store.get(&id).await? else {
+    let Some(registration) = validation.store.get(&id).await? else {
         return Ok(Outcome::Refused(Refusal::UnknownRegistration));
     };
     if registration.client_id != claims.client_id {

@@ -2,17 +2,21 @@
 //! publishes the public halves at `/.well-known/jwks.json` and streams the active private
 //! key to the signers (identity-service, token-service) over gRPC `KeyService`.
 //!
+//! Its modules, from the wiring down:
+//!
+//! - [`startup`]: [`startup::JwksService`] contributes its parts to `shared::serve`;
+//!   [`startup::Application`] is a standalone replica.
 //! - [`settings`]: what an operator configures.
-//! - [`keys`]: key material, RFC 7638 thumbprints, and the [`keys::KeyManager`] that holds
-//!   the published set.
-//! - [`store`]: where keys live (Redis, or memory for the all-in-one runner).
 //! - [`http`]: the JWKS document.
-//! - [`grpc`]: the `KeyService` stream.
-//! - [`startup`]: [`startup::JwksService`] (mountable) and [`startup::Application`]
-//!   (a standalone replica).
+//! - [`grpc`]: the `KeyService` stream and the `KeyAdmin` operator API.
+//! - [`keys`]: key material, RFC 7638 thumbprints, sealing at rest, the lifecycle, and
+//!   the [`keys::KeyManager`] that holds the published set.
+//! - [`store`]: where keys live (Redis, or memory for the all-in-one runner).
+//! - [`error`]: the one error enum, and its one HTTP and gRPC mapping.
 
 #![forbid(unsafe_code)]
 
+pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod keys;

@@ -109,7 +109,7 @@ impl ServiceSettings for Settings {
         shared::jose::parse_algorithm(&self.keys.algorithm)
             .map_err(|e| SettingsError::invalid("keys.algorithm", format!("{e}; use ES256 or EdDSA")))?;
         self.keys.kek.validate("keys.kek", self.profile)?;
-        self.keks()?;
+        self.check_inline_keks()?;
         let keys = &self.keys;
         if keys.publish_ahead < keys.jwks_max_age || keys.retire_after < keys.jwks_max_age {
             return Err(SettingsError::invalid(
@@ -139,7 +139,7 @@ impl ServiceSettings for Settings {
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.load(SERVICE_NAME, self.profile)?;
+        self.internal_tls.validate(self.profile)?;
         Ok(())
     }
 }
@@ -147,6 +147,28 @@ impl ServiceSettings for Settings {
 impl Settings {
     /// The configured KEKs; in development without one, an ephemeral KEK (keys it seals
     /// are unreadable after a restart, which an in-memory store never sees).
+    /// KEKs given inline must parse; KEK files are read once, by [`Self::keks`].
+    fn check_inline_keks(&self) -> Result<(), SettingsError> {
+        let previous = self
+            .keys
+            .previous_keks
+            .iter()
+            .enumerate()
+            .map(|(i, setting)| (format!("keys.previous_keks[{i}]"), setting));
+        for (key, setting) in std::iter::once(("keys.kek".to_owned(), &self.keys.kek)).chain(previous) {
+            if setting.file.is_some() {
+                continue;
+            }
+            match setting.resolve(&key)? {
+                Some(secret) => drop(Kek::from_secret(&secret, &key)?),
+                None if key != "keys.kek" => return Err(SettingsError::invalid(&key, "empty")),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The key-encryption keys, read (from their files, if any) once, at startup.
     pub fn keks(&self) -> Result<KekRing, SettingsError> {
         let current = match self.keys.kek.resolve("keys.kek")? {
             Some(secret) => Kek::from_secret(&secret, "keys.kek")?,

@@ -1,29 +1,24 @@
-//! Wiring: [`JwksService`] is everything a replica serves, mountable into any HTTP app and
-//! gRPC server (the all-in-one runner mounts it beside the others); [`Application`] runs
-//! it as a standalone replica.
+//! Wiring: [`JwksService`] contributes its [`Parts`] (the JWKS route, the key stream and
+//! admin gRPC services, readiness) the one way `shared::serve` assembles every service;
+//! [`Application`] runs it as a standalone replica.
 
 use std::sync::Arc;
 
-use actix_web::web;
 use shared::health::{ReadinessCheck, StoreReady};
-use shared::serve::{Mountable, Service, StartupError};
-use shared::settings::{ListenSettings, ServiceSettings};
-use shared::shutdown::Draining;
+use shared::serve::{Common, Context, Parts, Service, StartupError};
+use shared::settings::Validated;
 use tokio::task::JoinHandle;
-use tonic::service::RoutesBuilder;
 
 use crate::grpc::{KeyAdminGrpc, KeyServiceImpl};
 use crate::http::{self, JwksState};
 use crate::keys::KeyManager;
 use crate::settings::{SERVICE_NAME, Settings};
-use crate::store::{self, KeyStore};
+use crate::store;
 
+/// A built jwks-service: what it serves is in its [`Parts`]; this handle only stops the
+/// key loader when dropped.
 #[derive(Debug)]
 pub struct JwksService {
-    grpc_tls: Option<Arc<shared::tls::TlsServerConfig>>,
-    keys: Arc<KeyManager>,
-    store: Arc<dyn KeyStore>,
-    max_age_secs: u64,
     loader: JoinHandle<()>,
 }
 
@@ -35,29 +30,26 @@ impl Drop for JwksService {
 
 impl Service for JwksService {
     type Settings = Settings;
+    const NAME: &'static str = SERVICE_NAME;
 
-    fn listen(settings: &Settings) -> (&ListenSettings, &ListenSettings) {
-        (&settings.http, &settings.grpc)
-    }
-
-    fn shutdown(settings: &Settings) -> shared::shutdown::ShutdownSettings {
-        settings.shutdown
-    }
-
-    fn metrics(settings: &Settings) -> &ListenSettings {
-        &settings.metrics.listen
+    fn common(settings: &Settings) -> Common<'_> {
+        Common {
+            profile: settings.profile,
+            http: &settings.http,
+            grpc: &settings.grpc,
+            metrics: &settings.metrics.listen,
+            shutdown: settings.shutdown,
+            internal_tls: &settings.internal_tls,
+        }
     }
 
     /// Builds the service and starts loading (or generating) the signing key.
-    async fn build(settings: &Settings) -> Result<Self, StartupError> {
-        settings.validate()?;
-        let tls = settings.internal_tls.load(SERVICE_NAME, settings.profile)?;
-        let grpc_tls = settings.internal_tls.server_config(tls.as_ref())?;
+    async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
         let algorithm = shared::jose::parse_algorithm(&settings.keys.algorithm)
             .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
-        let store = store::from_settings(&settings.store)?;
+        let store = store::from_settings(&settings.store, &context.connections)?;
         let keks = settings.keks()?;
-        if settings.keys.kek.resolve("keys.kek")?.is_none() {
+        if !settings.keys.kek.is_configured() {
             tracing::warn!(
                 kek_id = keks.current.id(),
                 "no keys.kek configured: ephemeral key-encryption key (development)"
@@ -76,39 +68,20 @@ impl Service for JwksService {
             tracing::warn!(%error, "signing keys not loaded at startup, retrying every tick");
         }
         let loader = tokio::spawn(keys.clone().run(holder, settings.keys.scheduler_tick, lease_ttl));
-        Ok(Self {
-            grpc_tls,
-            keys,
-            store,
-            max_age_secs: settings.keys.jwks_max_age.as_secs(),
-            loader,
-        })
-    }
-}
-
-impl Mountable for JwksService {
-    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
         let state = JwksState {
-            keys: self.keys.clone(),
-            max_age_secs: self.max_age_secs,
+            keys: keys.clone(),
+            max_age_secs: settings.keys.jwks_max_age.as_secs(),
         };
-        move |cfg| http::configure(cfg, state.clone())
-    }
-
-    fn add_grpc(&self, routes: &mut RoutesBuilder, draining: &Draining) {
-        routes.add_service(KeyServiceImpl::server(self.keys.clone(), draining.clone()));
-        routes.add_service(KeyAdminGrpc::server(self.keys.clone()));
-    }
-
-    fn grpc_tls(&self) -> Option<Arc<shared::tls::TlsServerConfig>> {
-        self.grpc_tls.clone()
-    }
-
-    fn readiness_checks(&self) -> Vec<Arc<dyn ReadinessCheck>> {
-        vec![
-            Arc::new(StoreReady(self.store.clone())),
-            Arc::new(KeyLoaded(self.keys.clone())),
-        ]
+        let grpc_keys = keys.clone();
+        let parts = Parts::new()
+            .routes(move |cfg| http::configure(cfg, state.clone()))
+            .grpc(move |routes, draining| {
+                routes.add_service(KeyServiceImpl::server(grpc_keys.clone(), draining.clone()));
+                routes.add_service(KeyAdminGrpc::server(grpc_keys));
+            })
+            .ready(StoreReady(store))
+            .ready(KeyLoaded(keys));
+        Ok((Self { loader }, parts))
     }
 }
 

@@ -16,8 +16,10 @@
 //! - [`grpc`]: client channels with bounded timeouts.
 //! - [`serve`]: one replica's HTTP + gRPC servers with a bounded drain.
 //! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
+//! - [`id`]: `<prefix>_<hex>` identifiers (registrations, clients, claim attempts).
 //! - [`pki`]: the internal CA and per-service certificates.
 //! - [`tls`]: internal mTLS (TLS 1.3, peers checked by service name).
+//! - [`time`]: times on the wire (RFC 3339).
 //! - `testing` (feature `testing`): a real `redis-server` per test.
 
 #![forbid(unsafe_code)]
@@ -26,6 +28,7 @@ pub mod audit;
 pub mod envelope;
 pub mod grpc;
 pub mod health;
+pub mod id;
 pub mod jose;
 pub mod media;
 pub mod oauth;
@@ -39,6 +42,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 pub mod tls;
 
 /// A P-256 PKCS#8 key for unit tests.

@@ -1,20 +1,30 @@
-//! Runs one replica's HTTP and gRPC servers until a shutdown future resolves, then drains
-//! on the [`ShutdownSettings`] schedule: readiness goes 503 while the replica keeps
-//! serving for the drain delay, then both servers stop accepting and finish what is in
-//! flight within the grace period.
+//! The one way a service is assembled and served. A [`Service`] builds, from settings
+//! validated once and the process's [`Context`] (its TLS identity, read once; its Redis
+//! connections, one per Redis), the [`Parts`] it serves: routes, gRPC services,
+//! readiness checks. [`Application`] serves one service on its own listeners; the
+//! all-in-one runner merges several services' parts.
+//!
+//! [`run`] serves until a shutdown future resolves, then drains on the
+//! [`ShutdownSettings`] schedule: readiness goes 503 while the replica keeps serving for
+//! the drain delay, then both servers stop accepting and finish what is in flight within
+//! the grace period.
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tokio::sync::oneshot;
-use tonic::service::Routes;
+use tonic::service::RoutesBuilder;
 
 use crate::grpc::{self, ServeError};
-use crate::health::{self, HealthProbe};
+use crate::health::{self, HealthProbe, ReadinessCheck};
+use crate::settings::{ListenSettings, ServiceSettings, SettingsError, Validated};
 use crate::shutdown::{Draining, ShutdownSettings};
+use crate::store::Connections;
 use crate::telemetry::http::ClientAddress;
+use crate::tls::{InternalTls, InternalTlsSettings};
 
 /// The listeners of a replica, bound before anything runs (port 0 works).
 #[derive(Debug)]
@@ -25,52 +35,125 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
 }
 
-/// What a process serves: routes, gRPC services, readiness, and how it learns client
-/// addresses.
-pub struct Replica<F> {
-    pub configure: F,
-    pub routes: Routes,
-    pub grpc_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
-    pub probe: HealthProbe,
-    pub client_address: ClientAddress,
+/// Mounts HTTP routes (once per worker).
+type Configure = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+/// Adds gRPC services to the process's one gRPC server.
+type AddGrpc = Box<dyn FnOnce(&mut RoutesBuilder, &Draining) + Send>;
+
+/// What one service contributes to a process: HTTP routes, gRPC services, readiness
+/// checks, how client addresses are learned, and whatever must live as long as it serves
+/// (background tasks, key watchers). A standalone replica serves one service's parts;
+/// the all-in-one runner merges all three.
+#[derive(Default)]
+pub struct Parts {
+    routes: Vec<Configure>,
+    grpc: Vec<AddGrpc>,
+    readiness: Vec<Arc<dyn ReadinessCheck>>,
+    client_address: ClientAddress,
+    keep: Vec<Box<dyn Send + Sync>>,
 }
 
-impl<F> std::fmt::Debug for Replica<F> {
+impl std::fmt::Debug for Parts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Replica")
-            .field("probe", &self.probe)
+        f.debug_struct("Parts")
+            .field("routes", &self.routes.len())
+            .field("grpc", &self.grpc.len())
+            .field(
+                "readiness",
+                &self.readiness.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
 
-pub async fn run<F>(
+impl Parts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// HTTP routes, mounted on the process's one HTTP port.
+    pub fn routes(mut self, configure: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
+        self.routes.push(Arc::new(configure));
+        self
+    }
+
+    /// gRPC services; long-lived streams must end once `Draining` is stopping.
+    pub fn grpc(mut self, add: impl FnOnce(&mut RoutesBuilder, &Draining) + Send + 'static) -> Self {
+        self.grpc.push(Box::new(add));
+        self
+    }
+
+    /// A check `/readyz` runs.
+    pub fn ready(mut self, check: impl ReadinessCheck + 'static) -> Self {
+        self.readiness.push(Arc::new(check));
+        self
+    }
+
+    /// Whether client addresses come from `X-Forwarded-For` (for audit lines).
+    pub fn client_address(mut self, client_address: ClientAddress) -> Self {
+        self.client_address = client_address;
+        self
+    }
+
+    /// Something that must live as long as the service serves (dropping it stops it).
+    pub fn keep(mut self, alive: impl Send + Sync + 'static) -> Self {
+        self.keep.push(Box::new(alive));
+        self
+    }
+
+    /// Several services' parts served by one process; client addresses are learned as
+    /// any of them asks (trusting `X-Forwarded-For` if one does).
+    pub fn merge(all: impl IntoIterator<Item = Parts>) -> Self {
+        all.into_iter().fold(Self::default(), |mut merged, parts| {
+            merged.routes.extend(parts.routes);
+            merged.grpc.extend(parts.grpc);
+            merged.readiness.extend(parts.readiness);
+            merged.keep.extend(parts.keep);
+            merged.client_address.trust_forwarded_for |= parts.client_address.trust_forwarded_for;
+            merged
+        })
+    }
+}
+
+/// Serves `parts` on `listeners` until `shutdown` resolves, then drains on `schedule`.
+/// `grpc_tls` is the gRPC server's mutual-TLS config (`None`: plaintext, development).
+pub async fn run(
     listeners: Listeners,
-    replica: Replica<F>,
-    (draining, schedule): (Draining, ShutdownSettings),
+    parts: Parts,
+    grpc_tls: Option<Arc<rustls::ServerConfig>>,
+    schedule: ShutdownSettings,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), ServeError>
-where
-    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
-{
-    let Replica {
-        configure,
+) -> Result<(), ServeError> {
+    let Parts {
         routes,
-        grpc_tls,
-        probe,
+        grpc,
+        readiness,
         client_address,
-    } = replica;
+        keep,
+    } = parts;
+    let draining = Draining::default();
+    let probe = HealthProbe::new(draining.clone()).with_checks(readiness);
+    let mut builder = RoutesBuilder::default();
+    for add in grpc {
+        add(&mut builder, &draining);
+    }
     let metrics = match listeners.metrics {
         Some(listener) => Some(metrics_server(listener, probe.clone())?),
         None => None,
     };
     let http = HttpServer::new(move || {
         let probe = probe.clone();
+        let routes = routes.clone();
         App::new()
             .wrap(from_fn(move |request, next| {
                 crate::telemetry::http::observe(client_address, request, next)
             }))
             .configure(|cfg| health::configure(cfg, probe))
-            .configure(configure.clone())
+            .configure(move |cfg| {
+                for configure in &routes {
+                    configure(cfg);
+                }
+            })
     })
     .disable_signals()
     .shutdown_timeout(schedule.grace.as_secs())
@@ -78,7 +161,7 @@ where
     .run();
     let http_handle = http.handle();
     let (stop_grpc, grpc_stopped) = oneshot::channel::<()>();
-    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, routes, grpc_tls, async {
+    let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, builder.routes(), grpc_tls, async {
         let _ = grpc_stopped.await;
     }));
     let mut http_task = tokio::spawn(http);
@@ -112,6 +195,7 @@ where
         handle.stop(false).await;
         let _ = task.await;
     }
+    drop(keep);
     tracing::info!("stopped");
     Ok(())
 }
@@ -154,29 +238,14 @@ fn unexpected_exit(server: &str, result: Result<impl std::fmt::Debug, ServeError
     }
 }
 
-/// What a service contributes to a process: HTTP routes, gRPC services and readiness
-/// checks. A standalone replica mounts one; the all-in-one runner mounts all three.
-pub trait Mountable {
-    fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static;
-    /// Adds the gRPC services; long-lived streams must end once `draining` is stopping.
-    fn add_grpc(&self, routes: &mut tonic::service::RoutesBuilder, draining: &Draining);
-    fn readiness_checks(&self) -> Vec<std::sync::Arc<dyn crate::health::ReadinessCheck>>;
-    /// The gRPC server's mutual-TLS config; `None` serves plaintext (development only).
-    fn grpc_tls(&self) -> Option<std::sync::Arc<rustls::ServerConfig>>;
-    /// Whether client addresses come from `X-Forwarded-For` (for audit lines).
-    fn client_address(&self) -> ClientAddress {
-        ClientAddress::default()
-    }
-}
-
 impl Listeners {
     /// Binds the listeners before anything else runs, so a bad address fails fast.
     pub fn bind(
-        http: &crate::settings::ListenSettings,
-        grpc: &crate::settings::ListenSettings,
-        metrics: Option<&crate::settings::ListenSettings>,
+        http: &ListenSettings,
+        grpc: &ListenSettings,
+        metrics: Option<&ListenSettings>,
     ) -> Result<Self, BindError> {
-        let bind = |what: &'static str, listen: &crate::settings::ListenSettings| {
+        let bind = |what: &'static str, listen: &ListenSettings| {
             listen.bind().map_err(|source| BindError {
                 what,
                 address: format!("{}:{}", listen.host, listen.port),
@@ -205,7 +274,7 @@ impl Listeners {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Settings(#[from] crate::settings::SettingsError),
+    Settings(#[from] SettingsError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -220,38 +289,62 @@ pub struct BindError {
     pub source: std::io::Error,
 }
 
-/// One service on its own listeners, run until `shutdown` resolves.
-pub async fn run_replica<S: Mountable>(
-    listeners: Listeners,
-    service: &S,
-    schedule: ShutdownSettings,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServeError> {
-    let draining = Draining::default();
-    let probe = HealthProbe::new(draining.clone()).with_checks(service.readiness_checks());
-    let mut routes = tonic::service::RoutesBuilder::default();
-    service.add_grpc(&mut routes, &draining);
-    let replica = Replica {
-        configure: service.configure(),
-        routes: routes.routes(),
-        grpc_tls: service.grpc_tls(),
-        probe,
-        client_address: service.client_address(),
-    };
-    run(listeners, replica, (draining, schedule), shutdown).await
+/// The listen addresses and drain schedule every service's settings carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Common<'a> {
+    pub profile: crate::settings::Profile,
+    pub http: &'a ListenSettings,
+    pub grpc: &'a ListenSettings,
+    pub metrics: &'a ListenSettings,
+    pub shutdown: ShutdownSettings,
+    pub internal_tls: &'a InternalTlsSettings,
 }
 
-/// A service that can run as a standalone replica.
-pub trait Service: Mountable + Sized + Send {
-    type Settings: Send;
-    /// The HTTP and gRPC listen addresses in its settings.
-    fn listen(settings: &Self::Settings) -> (&crate::settings::ListenSettings, &crate::settings::ListenSettings);
-    /// Its drain schedule.
-    fn shutdown(settings: &Self::Settings) -> ShutdownSettings;
-    /// Where it serves `/metrics`.
-    fn metrics(settings: &Self::Settings) -> &crate::settings::ListenSettings;
-    /// Validates settings and builds the service (no port bound yet).
-    fn build(settings: &Self::Settings) -> impl Future<Output = Result<Self, StartupError>> + Send;
+/// What the process hands a service it builds: its internal TLS identity (read once)
+/// and the process's Redis connections (one per Redis, shared by every service).
+#[derive(Debug)]
+pub struct Context {
+    pub tls: Option<InternalTls>,
+    pub connections: Connections,
+}
+
+impl Context {
+    /// Reads the internal TLS identity of service `name`, once.
+    pub fn load(common: Common<'_>, name: &str, connections: Connections) -> Result<Self, SettingsError> {
+        Ok(Self {
+            tls: common.internal_tls.load(name, common.profile)?,
+            connections,
+        })
+    }
+
+    /// Channels to a peer's replicas, over the internal mTLS when configured.
+    pub fn peer(
+        &self,
+        peer: &crate::settings::PeerSettings,
+        key: &str,
+        streaming: bool,
+    ) -> Result<crate::grpc::Replicas, SettingsError> {
+        crate::grpc::replicas(peer, key, self.tls.as_ref(), streaming)
+    }
+
+    /// The gRPC server's mutual-TLS config, accepting `allowed` clients.
+    pub fn grpc_tls(&self, common: Common<'_>) -> Result<Option<Arc<rustls::ServerConfig>>, SettingsError> {
+        common.internal_tls.server_config(self.tls.as_ref())
+    }
+}
+
+/// One way to assemble a service: from settings validated once and the process's
+/// [`Context`], a handle (for whoever runs it) and the [`Parts`] it serves.
+pub trait Service: Sized + Send {
+    type Settings: ServiceSettings + Send + Sync;
+    /// The name its internal certificate is issued to.
+    const NAME: &'static str;
+    fn common(settings: &Self::Settings) -> Common<'_>;
+    /// Builds the service (no port bound yet).
+    fn build(
+        settings: &Validated<Self::Settings>,
+        context: &Context,
+    ) -> impl Future<Output = Result<(Self, Parts), StartupError>> + Send;
 }
 
 /// A standalone replica: one service on its own HTTP and gRPC listeners.
@@ -259,20 +352,30 @@ pub trait Service: Mountable + Sized + Send {
 pub struct Application<S> {
     listeners: Listeners,
     service: S,
+    parts: Parts,
+    grpc_tls: Option<Arc<rustls::ServerConfig>>,
     schedule: ShutdownSettings,
 }
 
 impl<S: Service> Application<S> {
-    /// Validates settings and builds the service, then binds both listeners (port 0
-    /// picks free ports).
+    /// Validates `settings`, then [`Self::start`]s.
     pub async fn build(settings: S::Settings) -> Result<Self, StartupError> {
-        let service = S::build(&settings).await?;
-        let (http, grpc) = S::listen(&settings);
-        let listeners = Listeners::bind(http, grpc, Some(S::metrics(&settings)))?;
+        Self::start(Validated::new(settings)?).await
+    }
+
+    /// Builds the service, then binds its listeners (port 0 picks free ports).
+    pub async fn start(settings: Validated<S::Settings>) -> Result<Self, StartupError> {
+        let common = S::common(&settings);
+        let context = Context::load(common, S::NAME, Connections::default())?;
+        let grpc_tls = context.grpc_tls(common)?;
+        let (service, parts) = S::build(&settings, &context).await?;
+        let listeners = Listeners::bind(common.http, common.grpc, Some(common.metrics))?;
         Ok(Self {
             listeners,
             service,
-            schedule: S::shutdown(&settings),
+            parts,
+            grpc_tls,
+            schedule: common.shutdown,
         })
     }
 
@@ -298,6 +401,6 @@ impl<S: Service> Application<S> {
     }
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        run_replica(self.listeners, &self.service, self.schedule, shutdown).await
+        run(self.listeners, self.parts, self.grpc_tls, self.schedule, shutdown).await
     }
 }

@@ -68,18 +68,40 @@ pub fn load<T: Serialize + DeserializeOwned>(defaults: &T, sources: Sources) -> 
 
 /// A service's settings: loaded over its defaults, then validated as a whole.
 pub trait ServiceSettings: Default + Serialize + DeserializeOwned {
-    /// Checks every rule across fields; the error names the bad setting.
+    /// Checks every rule across fields; the error names the bad setting. Reads no file:
+    /// secret and certificate files are read once, when the service is built.
     fn validate(&self) -> Result<(), SettingsError>;
 
-    fn load(sources: Sources) -> Result<Self, SettingsError> {
+    fn load(sources: Sources) -> Result<Validated<Self>, SettingsError> {
         Self::load_over(Self::default(), sources)
     }
 
     /// Like [`Self::load`] with other defaults (the all-in-one runner's).
-    fn load_over(defaults: Self, sources: Sources) -> Result<Self, SettingsError> {
-        let settings = load(&defaults, sources)?;
+    fn load_over(defaults: Self, sources: Sources) -> Result<Validated<Self>, SettingsError> {
+        Validated::new(load(&defaults, sources)?)
+    }
+}
+
+/// Settings that passed [`ServiceSettings::validate`]: what a service is built from, so
+/// nothing validates them again.
+#[derive(Debug, Clone)]
+pub struct Validated<S>(S);
+
+impl<S: ServiceSettings> Validated<S> {
+    pub fn new(settings: S) -> Result<Self, SettingsError> {
         settings.validate()?;
-        Ok(settings)
+        Ok(Self(settings))
+    }
+
+    pub fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+impl<S> std::ops::Deref for Validated<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.0
     }
 }
 
@@ -249,12 +271,17 @@ impl SecretSetting {
             .map(|v| Secret::new(v.as_bytes().to_vec())))
     }
 
-    /// A configured secret must be readable; production must have one.
+    /// A file or a non-empty inline value is given (nothing is read).
+    pub fn is_configured(&self) -> bool {
+        self.file.is_some() || self.value.as_ref().is_some_and(|v| !v.is_empty())
+    }
+
+    /// Production must configure one (read later, once, by [`Self::resolve_for`]).
     pub fn validate(&self, key: &str, profile: Profile) -> Result<(), SettingsError> {
-        match self.resolve(key)? {
-            None if profile == Profile::Production => Err(missing_secret(key)),
-            _ => Ok(()),
+        if !self.is_configured() && profile == Profile::Production {
+            return Err(missing_secret(key));
         }
+        Ok(())
     }
 
     /// The secret; in development a missing one is replaced by an ephemeral random

@@ -193,12 +193,17 @@ impl InternalTlsSettings {
     pub fn load(&self, name: &str, profile: crate::settings::Profile) -> Result<Option<InternalTls>, SettingsError> {
         match &self.dir {
             Some(dir) => InternalTls::from_dir(dir, name, "internal_tls.dir").map(Some),
-            None if profile == crate::settings::Profile::Production => Err(SettingsError::invalid(
-                "internal_tls.dir",
-                "production refuses plaintext gRPC: point it at an `agentctl certs init` directory",
-            )),
+            None if profile == crate::settings::Profile::Production => Err(plaintext_refused()),
             None => Ok(None),
         }
+    }
+
+    /// Production refuses plaintext gRPC (the files themselves are read by [`Self::load`]).
+    pub fn validate(&self, profile: crate::settings::Profile) -> Result<(), SettingsError> {
+        if self.dir.is_none() && profile == crate::settings::Profile::Production {
+            return Err(plaintext_refused());
+        }
+        Ok(())
     }
 
     /// The gRPC server config of a service presenting `tls`.
@@ -209,4 +214,11 @@ impl InternalTlsSettings {
             .map(Some)
             .map_err(|e| SettingsError::invalid("internal_tls", e.to_string()))
     }
+}
+
+fn plaintext_refused() -> SettingsError {
+    SettingsError::invalid(
+        "internal_tls.dir",
+        "production refuses plaintext gRPC: point it at an `agentctl certs init` directory",
+    )
 }

@@ -5,10 +5,9 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
-use shared::health::HealthProbe;
-use shared::serve::Listeners;
+use shared::serve::{Listeners, Parts};
 use shared::settings::ListenSettings;
-use shared::shutdown::{Draining, ShutdownSettings};
+use shared::shutdown::ShutdownSettings;
 
 const DRAIN_DELAY: Duration = Duration::from_millis(800);
 
@@ -29,7 +28,6 @@ async fn a_replica_goes_unready_keeps_serving_for_the_delay_then_finishes_in_fli
     )
     .expect("bind");
     let base = format!("http://{}", listeners.http_addr());
-    let draining = Draining::default();
     let configure = |cfg: &mut web::ServiceConfig| {
         cfg.route("/ok", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
             .route(
@@ -45,14 +43,8 @@ async fn a_replica_goes_unready_keeps_serving_for_the_delay_then_finishes_in_fli
         drain_delay: DRAIN_DELAY,
         grace: Duration::from_secs(5),
     };
-    let replica = shared::serve::Replica {
-        configure,
-        routes: tonic::service::RoutesBuilder::default().routes(),
-        grpc_tls: None,
-        probe: HealthProbe::new(draining.clone()),
-        client_address: Default::default(),
-    };
-    let server = tokio::spawn(shared::serve::run(listeners, replica, (draining, schedule), async {
+    let parts = Parts::new().routes(configure);
+    let server = tokio::spawn(shared::serve::run(listeners, parts, None, schedule, async {
         let _ = triggered.await;
     }));
     let http = client();

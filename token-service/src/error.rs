@@ -125,3 +125,42 @@ impl ResponseError for OAuthError {
         response
     }
 }
+
+/// Errors of the operator API (`ClientAdmin`, on the internal port), turned into a gRPC
+/// status here and nowhere else.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The change contradicts the client's state (its last secret, a wrong method).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AdminError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+}
+
+impl From<AdminError> for tonic::Status {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid(message) => tonic::Status::invalid_argument(message),
+            AdminError::NotFound(message) => tonic::Status::not_found(message),
+            AdminError::Conflict(message) => tonic::Status::failed_precondition(message),
+            AdminError::Store(error) => {
+                tracing::error!(%error, "client store failed");
+                tonic::Status::unavailable("the client store is unavailable, retry")
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .clone()
         .with_standard_endpoint(std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
     let telemetry = shared::telemetry::init("token-service", &telemetry_settings, shared::telemetry::Output::Stdout);
-    let app = Application::build(settings).await?;
+    let app = Application::start(settings).await?;
     tracing::info!(http = %app.http_addr(), grpc = %app.grpc_addr(), metrics = ?app.metrics_addr(), "token-service listening");
     let result = app.run_until(shared::shutdown::signal()).await;
     telemetry.shutdown().await;

@@ -114,7 +114,7 @@ impl ServiceSettings for Settings {
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.load(SERVICE_NAME, self.profile)?;
+        self.internal_tls.validate(self.profile)?;
         Ok(())
     }
 }

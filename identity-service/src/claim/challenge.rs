@@ -2,11 +2,10 @@
 //! burn nothing); its button mints a 6-digit code (POST). Every mint replaces the last
 //! code and resets its failure count.
 
-use super::{ClaimAttempt, OTP_CONTEXT, Otp, SecretHandle, VIEW_TOKEN_CONTEXT};
+use super::{ClaimCeremony, OTP_CONTEXT, VIEW_TOKEN_CONTEXT};
 use crate::email::Email;
 use crate::error::IdentityError;
-use crate::registration::{Edit, Registration, edit_registration};
-use crate::state::AppState;
+use crate::registration::{ClaimAttempt, Edit, Otp, Registration, SecretHandle};
 
 /// What the page shows about the attempt behind a link.
 #[derive(Debug, Clone)]
@@ -23,69 +22,80 @@ pub struct MintedCode {
     pub expires_at: i64,
 }
 
-pub async fn view_attempt(state: &AppState, view_token: &str, now: i64) -> Result<ViewedAttempt, IdentityError> {
-    let handle = SecretHandle::parse(view_token).ok_or(IdentityError::InvalidClaimLink)?;
-    let mut registration = state.store.get(&handle.registration_id).await?;
-    let attempt = linked_attempt(registration.as_mut(), &handle, state, now)?;
-    Ok(ViewedAttempt {
+impl ClaimCeremony {
+    pub async fn view_attempt(&self, view_token: &str, now: i64) -> Result<ViewedAttempt, IdentityError> {
+        let handle = SecretHandle::parse(view_token).ok_or(IdentityError::InvalidClaimLink)?;
+        let registration = self.registrations.get(&handle.registration_id).await?;
+        let attempt = self.linked_attempt(registration.as_ref(), &handle, now)?;
+        Ok(viewed(&handle, attempt))
+    }
+
+    /// One read, then (rate limit permitting) a compare-and-swap from that read.
+    pub async fn mint_code(&self, view_token: &str, now: i64) -> Result<MintedCode, IdentityError> {
+        let handle = SecretHandle::parse(view_token).ok_or(IdentityError::InvalidClaimLink)?;
+        let id = &handle.registration_id;
+        let read = self.registrations.get(id).await?;
+        let attempt_id = self.linked_attempt(read.as_ref(), &handle, now)?.id.clone();
+        let limit = self.limits.settings.challenges_per_attempt;
+        self.limits
+            .enforce(&format!("claim-challenge:{attempt_id}"), limit)
+            .await?;
+        let code = six_digits();
+        let expires_at = now + self.settings.otp_ttl.as_secs() as i64;
+        self.registrations
+            .edit(id, Some(read), |registration| {
+                self.linked_attempt(registration.as_deref(), &handle, now)?;
+                let attempt = registration
+                    .and_then(|r| r.claim_attempt.as_mut())
+                    .ok_or(IdentityError::InvalidClaimLink)?;
+                attempt.otp = Some(Otp {
+                    hash: self.hasher.hash(OTP_CONTEXT, &format!("{}:{code}", attempt.id)),
+                    expires_at,
+                    failures: 0,
+                });
+                Ok(Edit::Changed(()))
+            })
+            .await?;
+        tracing::info!(registration_id = %id, "claim code minted");
+        Ok(MintedCode { code, expires_at })
+    }
+
+    /// The attempt that `handle` (the mailed link) opens, if it still may be used.
+    fn linked_attempt<'r>(
+        &self,
+        registration: Option<&'r Registration>,
+        handle: &SecretHandle,
+        now: i64,
+    ) -> Result<&'r ClaimAttempt, IdentityError> {
+        let registration = registration.ok_or(IdentityError::InvalidClaimLink)?;
+        if registration.revoked_at.is_some() {
+            return Err(IdentityError::InvalidClaimLink);
+        }
+        if registration.claimed_at.is_some() {
+            return Err(IdentityError::PreviouslyClaimed);
+        }
+        let attempt = registration
+            .claim_attempt
+            .as_ref()
+            .filter(|a| handle.matches(&self.hasher, VIEW_TOKEN_CONTEXT, Some(&a.view_token_hash)))
+            .ok_or(IdentityError::InvalidClaimLink)?;
+        if now >= registration.claim_expires_at {
+            return Err(IdentityError::ClaimExpired);
+        }
+        if now >= attempt.link_expires_at {
+            return Err(IdentityError::ClaimLinkExpired);
+        }
+        Ok(attempt)
+    }
+}
+
+fn viewed(handle: &SecretHandle, attempt: &ClaimAttempt) -> ViewedAttempt {
+    ViewedAttempt {
         registration_id: handle.registration_id.to_string(),
-        attempt_id: attempt.id.clone(),
+        attempt_id: attempt.id.to_string(),
         email: attempt.email.clone(),
         link_expires_at: attempt.link_expires_at,
-    })
-}
-
-pub async fn mint_code(state: &AppState, view_token: &str, now: i64) -> Result<MintedCode, IdentityError> {
-    let viewed = view_attempt(state, view_token, now).await?;
-    let handle = SecretHandle::parse(view_token).ok_or(IdentityError::InvalidClaimLink)?;
-    let bucket = format!("claim-challenge:{}", viewed.attempt_id);
-    state
-        .enforce_limit(&bucket, state.limits.challenges_per_attempt)
-        .await?;
-    let code = six_digits();
-    let expires_at = now + state.claim.otp_ttl.as_secs() as i64;
-    let retention = state.policy.retention_after_expiry;
-    edit_registration(&state.store, &handle.registration_id, retention, |registration| {
-        let attempt = linked_attempt(registration, &handle, state, now)?;
-        attempt.otp = Some(Otp {
-            hash: state.hasher.hash(OTP_CONTEXT, &format!("{}:{code}", attempt.id)),
-            expires_at,
-            failures: 0,
-        });
-        Ok(Edit::Changed(()))
-    })
-    .await?;
-    tracing::info!(registration_id = %viewed.registration_id, "claim code minted");
-    Ok(MintedCode { code, expires_at })
-}
-
-/// The attempt that `handle` (the mailed link) opens, if it still may be used.
-fn linked_attempt<'r>(
-    registration: Option<&'r mut Registration>,
-    handle: &SecretHandle,
-    state: &AppState,
-    now: i64,
-) -> Result<&'r mut ClaimAttempt, IdentityError> {
-    let registration = registration.ok_or(IdentityError::InvalidClaimLink)?;
-    if registration.revoked_at.is_some() {
-        return Err(IdentityError::InvalidClaimLink);
     }
-    if registration.claimed_at.is_some() {
-        return Err(IdentityError::PreviouslyClaimed);
-    }
-    let claim_expired = now >= registration.claim_expires_at;
-    let attempt = registration
-        .claim_attempt
-        .as_mut()
-        .filter(|a| handle.matches(&state.hasher, VIEW_TOKEN_CONTEXT, Some(&a.view_token_hash)))
-        .ok_or(IdentityError::InvalidClaimLink)?;
-    if claim_expired {
-        return Err(IdentityError::ClaimExpired);
-    }
-    if now >= attempt.link_expires_at {
-        return Err(IdentityError::ClaimLinkExpired);
-    }
-    Ok(attempt)
 }
 
 /// A uniformly random 6-digit code from the OS CSPRNG (rejection sampling: no modulo bias).

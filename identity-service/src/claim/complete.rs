@@ -4,33 +4,69 @@
 
 use shared::audit::{self, Actor};
 
-use super::{OTP_CONTEXT, SecretHandle};
+use super::{ClaimCeremony, OTP_CONTEXT};
 use crate::error::IdentityError;
-use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, edit_registration, link_delegation};
-use crate::state::AppState;
+use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, RegistrationType, SecretHandle};
 
 #[derive(Debug)]
 pub struct Completed {
     pub registration: Registration,
+    /// An agent that had no identity assertion until now (it registered with a verified
+    /// email, or through a step-up) gets its first one, with its `exp`.
+    pub assertion: Option<(String, i64)>,
 }
 
-pub async fn complete_claim(
-    state: &AppState,
-    claim_token: &str,
-    otp: &str,
-    now: i64,
-) -> Result<Completed, IdentityError> {
-    let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
-    if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(IdentityError::InvalidRequest("`otp` must be the 6-digit code".into()));
+impl ClaimCeremony {
+    pub async fn complete(&self, claim_token: &str, otp: &str, now: i64) -> Result<Completed, IdentityError> {
+        let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
+        if otp.len() != 6 || !otp.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdentityError::InvalidRequest("`otp` must be the 6-digit code".into()));
+        }
+        let outcome = self
+            .registrations
+            .edit(&handle.registration_id, None, |registration| {
+                self.confirm(registration, &handle, otp, now)
+            })
+            .await
+            .and_then(|outcome| outcome);
+        match outcome {
+            Ok(registration) => {
+                let id = registration.id.as_str();
+                if let Err(error) = self.record_ownership(&registration, now).await {
+                    audit::record("claim_failed", Actor::Human, id, error.code());
+                    return Err(error);
+                }
+                audit::record("claim_confirmed", Actor::Human, id, "success");
+                let assertion = match registration.registration_type {
+                    RegistrationType::Anonymous => None,
+                    _ => Some(self.registrations.mint_assertion(&registration, now)?),
+                };
+                Ok(Completed {
+                    registration,
+                    assertion,
+                })
+            }
+            Err(error) => {
+                let id = handle.registration_id.as_str();
+                audit::record("claim_failed", Actor::Registration(id), id, error.code());
+                Err(error)
+            }
+        }
     }
-    let max_failures = state.claim.max_otp_failures;
-    let retention = state.policy.retention_after_expiry;
-    let outcome = edit_registration(&state.store, &handle.registration_id, retention, |registration| {
+
+    /// The protocol's checks in order; a wrong code is counted (and stored) before it is
+    /// refused.
+    fn confirm(
+        &self,
+        registration: Option<&mut Registration>,
+        handle: &SecretHandle,
+        otp: &str,
+        now: i64,
+    ) -> Result<Edit<Result<Registration, IdentityError>>, IdentityError> {
         let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
         if registration.revoked_at.is_some()
             || !handle.matches(
-                &state.hasher,
+                &self.hasher,
                 CLAIM_TOKEN_CONTEXT,
                 registration.claim_token_hash.as_deref(),
             )
@@ -49,10 +85,10 @@ pub async fn complete_claim(
             .ok_or(IdentityError::OtpNotGenerated)?;
         let attempt_id = attempt.id.clone();
         let code = attempt.otp.as_mut().ok_or(IdentityError::OtpNotGenerated)?;
-        if now >= code.expires_at || code.failures >= max_failures {
+        if now >= code.expires_at || code.failures >= self.settings.max_otp_failures {
             return Err(IdentityError::OtpExpired);
         }
-        if !state
+        if !self
             .hasher
             .verify(OTP_CONTEXT, &format!("{attempt_id}:{otp}"), &code.hash)
         {
@@ -67,36 +103,20 @@ pub async fn complete_claim(
         registration.owner_email = Some(owner);
         registration.claimed_at = Some(now);
         Ok(Edit::Changed(Ok(registration.clone())))
-    })
-    .await
-    .and_then(|outcome| outcome);
-    match outcome {
-        Ok(registration) => {
-            let id = registration.id.as_str();
-            if let Err(error) = record_ownership(state, &registration, now).await {
-                audit::record("claim_failed", Actor::Human, id, error.code());
-                return Err(error);
-            }
-            audit::record("claim_confirmed", Actor::Human, id, "success");
-            Ok(Completed { registration })
-        }
-        Err(error) => {
-            let id = handle.registration_id.as_str();
-            audit::record("claim_failed", Actor::Registration(id), id, error.code());
-            Err(error)
-        }
     }
-}
 
-/// The claim made a human an owner, and (after a step-up) confirmed a provider
-/// delegation: remember both so the next ID-JAG for them is recognised. A delegation its
-/// provider revoked meanwhile is not linked, and the registration dies with it.
-async fn record_ownership(state: &AppState, registration: &Registration, now: i64) -> Result<(), IdentityError> {
-    if let Some(owner) = &registration.owner_email {
-        state.users.record_user(owner).await?;
+    /// The claim made a human an owner, and (after a step-up) confirmed a provider
+    /// delegation: remember both so the next ID-JAG for them is recognised. A delegation
+    /// its provider revoked meanwhile is not linked, and the registration dies with it.
+    async fn record_ownership(&self, registration: &Registration, now: i64) -> Result<(), IdentityError> {
+        if let Some(owner) = &registration.owner_email {
+            self.registrations.record_owner(owner).await?;
+        }
+        if let Some(delegation) = &registration.delegation {
+            self.registrations
+                .link_delegation(delegation, &registration.id, now)
+                .await?;
+        }
+        Ok(())
     }
-    if let Some(delegation) = &registration.delegation {
-        link_delegation(state, delegation, &registration.id, now).await?;
-    }
-    Ok(())
 }

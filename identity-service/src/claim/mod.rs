@@ -1,57 +1,39 @@
-//! The claim ceremony (anonymous → claimed): the agent starts a claim for a human's
-//! email, the human opens the mailed link, mints a 6-digit code, and reads it to the
-//! agent, which completes the claim. Each step is a read-modify-write of the
-//! registration, so replicas racing on one claim never both win.
+//! The claim ceremony: a human confirms an agent. The agent starts a claim for a human's
+//! email (or registration starts one: a verified-email registration, an ID-JAG step-up),
+//! the human opens the mailed link, mints a 6-digit code, and reads it to the agent,
+//! which completes the claim. Each step is a read-modify-write of the registration
+//! through [`Registrations`], so replicas racing on one claim never both win.
+//!
+//! - `start`: `POST /agent/identity/claim`.
+//! - `challenge`: the human's link and code.
+//! - `complete`: `POST /agent/identity/claim/complete`.
+//! - `enroll`: registrations that start with a claim (verified email, step-up).
+//! - `link`: the mailed link.
 
 mod challenge;
 mod complete;
-mod handle;
+mod enroll;
+mod link;
 mod start;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::secrets::SecretHasher;
 
-use crate::email::Email;
+use crate::mail::Mailer;
+use crate::ratelimit::RateLimits;
+use crate::registration::Registrations;
 
-pub use challenge::{MintedCode, ViewedAttempt, mint_code, view_attempt};
-pub use complete::{Completed, complete_claim};
-pub use handle::SecretHandle;
-pub use start::{StartedClaim, new_attempt, send_link, start_claim};
+pub use challenge::{MintedCode, ViewedAttempt};
+pub use complete::Completed;
+pub use enroll::{ClaimBlock, EmailRegistration, IdJagOutcome};
+pub use start::StartedClaim;
 
 /// Hash contexts: a hash of one kind of secret never verifies as another.
 pub const VIEW_TOKEN_CONTEXT: &str = "claim_view_token";
 pub const OTP_CONTEXT: &str = "claim_otp";
-
-/// A human's claim in progress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimAttempt {
-    /// `att_` + 32 hex digits; shown to the agent so it can tell attempts apart.
-    pub id: String,
-    /// Where the link was mailed; becomes the owner when the claim completes.
-    pub email: Email,
-    /// Keyed hash of the link's secret.
-    pub view_token_hash: String,
-    pub link_expires_at: i64,
-    /// The code the human minted last; every mint replaces it.
-    pub otp: Option<Otp>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Otp {
-    /// Keyed hash of the code, bound to the attempt id.
-    pub hash: String,
-    pub expires_at: i64,
-    /// Wrong codes tried against it; at the limit the code is dead.
-    pub failures: u32,
-}
-
-impl ClaimAttempt {
-    /// The link can still be used, or a code minted from it can still be entered.
-    pub fn in_flight(&self, now: i64) -> bool {
-        now < self.link_expires_at || self.otp.as_ref().is_some_and(|otp| now < otp.expires_at)
-    }
-}
 
 /// The ceremony's rules an operator configures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,11 +58,37 @@ impl Default for ClaimSettings {
     }
 }
 
-/// `att_` + 128 random bits in hex.
-fn new_attempt_id() -> String {
-    let hex: String = shared::secrets::random_bytes(16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("att_{hex}")
+/// Everything the ceremony touches.
+#[derive(Debug)]
+pub struct ClaimCeremony {
+    registrations: Arc<Registrations>,
+    hasher: SecretHasher,
+    mailer: Arc<dyn Mailer>,
+    limits: RateLimits,
+    settings: ClaimSettings,
+    /// Public base URL, for the links and the claim endpoint we hand out.
+    issuer: String,
+}
+
+impl ClaimCeremony {
+    pub fn new(
+        registrations: Arc<Registrations>,
+        (hasher, mailer): (SecretHasher, Arc<dyn Mailer>),
+        limits: RateLimits,
+        settings: ClaimSettings,
+        issuer: &str,
+    ) -> Self {
+        Self {
+            registrations,
+            hasher,
+            mailer,
+            limits,
+            settings,
+            issuer: issuer.to_owned(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
 }

@@ -1,16 +1,13 @@
 //! `POST /agent/identity/claim`: the agent names the human's email; the human gets a
 //! one-time link. Re-posting the same email while the link works changes nothing and
 //! sends nothing; another email (or an expired link) starts a new attempt and kills the
-//! old link.
+//! old link. After a step-up, only the human the provider named may be mailed.
 
-use shared::secrets::SecretHasher;
-
-use super::{ClaimAttempt, SecretHandle, VIEW_TOKEN_CONTEXT, new_attempt_id};
+use super::ClaimCeremony;
+use super::link::audit_claim_started;
 use crate::email::Email;
 use crate::error::IdentityError;
-use crate::mail::Mail;
-use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, RegistrationId, edit_registration};
-use crate::state::AppState;
+use crate::registration::{CLAIM_TOKEN_CONTEXT, ClaimAttempt, Edit, Registration, SecretHandle};
 
 #[derive(Debug, Clone)]
 pub struct StartedClaim {
@@ -19,136 +16,109 @@ pub struct StartedClaim {
     pub link_expires_at: i64,
 }
 
-pub async fn start_claim(
-    state: &AppState,
-    claim_token: &str,
-    email: &str,
-    now: i64,
-) -> Result<StartedClaim, IdentityError> {
-    let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
-    let email = Email::parse(email).map_err(|_| IdentityError::InvalidEmail)?;
-    let id = handle.registration_id.clone();
-    state
-        .enforce_limit(&format!("claim-start:{id}"), state.limits.claim_starts_per_registration)
-        .await?;
+/// What a start request does to the registration as it stands.
+enum Start {
+    /// The current attempt already covers it: nothing to send.
+    Current(StartedClaim),
+    /// A new attempt replaces whatever was there.
+    Replace,
+}
 
-    let (fresh, view) = new_attempt(state, &id, email.clone(), now);
-    let retention = state.policy.retention_after_expiry;
-    let started = edit_registration(&state.store, &id, retention, |registration| {
-        let registration = claimable(registration, &handle, &state.hasher, now)?;
-        if registration.claim_email.as_ref().is_some_and(|bound| *bound != email) {
+impl ClaimCeremony {
+    pub async fn start(&self, claim_token: &str, email: &str, now: i64) -> Result<StartedClaim, IdentityError> {
+        let handle = SecretHandle::parse(claim_token).ok_or(IdentityError::InvalidClaimToken)?;
+        let email = Email::parse(email).map_err(|_| IdentityError::InvalidEmail)?;
+        let id = handle.registration_id.clone();
+        let limit = self.limits.settings.claim_starts_per_registration;
+        self.limits.enforce(&format!("claim-start:{id}"), limit).await?;
+
+        // Decide on what is stored, mail only then, and store the attempt only once its
+        // link is out: a mail outage writes nothing.
+        let read = self.registrations.get(&id).await?;
+        if let Start::Current(started) = self.decide(read.as_ref(), &handle, &email, now)? {
+            return Ok(started);
+        }
+        let new = self.new_attempt(&id, email.clone(), now);
+        self.send_link(&new, &id).await?;
+        let started = self
+            .registrations
+            .edit(&id, Some(read), |registration| {
+                // Someone else's attempt for this email may have won meanwhile: it stands,
+                // and the link just mailed is dead.
+                match self.decide(registration.as_deref(), &handle, &email, now)? {
+                    Start::Current(started) => Ok(Edit::Unchanged(started)),
+                    Start::Replace => {
+                        let Some(registration) = registration else {
+                            return Err(IdentityError::InvalidClaimToken);
+                        };
+                        registration.claim_attempt = Some(new.attempt.clone());
+                        Ok(Edit::Changed(started(registration, &new.attempt)))
+                    }
+                }
+            })
+            .await?;
+        audit_claim_started(&id);
+        Ok(started)
+    }
+
+    fn decide(
+        &self,
+        registration: Option<&Registration>,
+        handle: &SecretHandle,
+        email: &Email,
+        now: i64,
+    ) -> Result<Start, IdentityError> {
+        let registration = self.claimable(registration, handle, now)?;
+        if registration.claim_email.as_ref().is_some_and(|bound| bound != email) {
             return Err(IdentityError::ClaimEmailMismatch);
         }
-        if let Some(current) = &registration.claim_attempt {
-            if current.email == email && now < current.link_expires_at {
-                return Ok(Edit::Unchanged(started(registration, current, false)));
-            }
-            let code_live = current
-                .otp
-                .as_ref()
-                .is_some_and(|otp| now < otp.expires_at && otp.failures < state.claim.max_otp_failures);
-            if current.email != email && code_live {
-                return Err(IdentityError::ClaimedOrInFlight);
-            }
+        let Some(current) = &registration.claim_attempt else {
+            return Ok(Start::Replace);
+        };
+        if current.email == *email && now < current.link_expires_at {
+            return Ok(Start::Current(started(registration, current)));
         }
-        registration.claim_attempt = Some(fresh.clone());
-        Ok(Edit::Changed(started(registration, &fresh, true)))
-    })
-    .await?;
-    if started.1 {
-        send_link(state, &fresh, &view, &id).await?;
-        let registration_id = id.as_str();
-        shared::audit::record(
-            "claim_started",
-            shared::audit::Actor::Registration(registration_id),
-            registration_id,
-            "success",
-        );
+        let code_live = current
+            .otp
+            .as_ref()
+            .is_some_and(|otp| now < otp.expires_at && otp.failures < self.settings.max_otp_failures);
+        if current.email != *email && code_live {
+            return Err(IdentityError::ClaimedOrInFlight);
+        }
+        Ok(Start::Replace)
     }
-    Ok(started.0)
+
+    /// The registration behind a valid claim token that can still be claimed.
+    fn claimable<'r>(
+        &self,
+        registration: Option<&'r Registration>,
+        handle: &SecretHandle,
+        now: i64,
+    ) -> Result<&'r Registration, IdentityError> {
+        let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
+        if registration.revoked_at.is_some()
+            || !handle.matches(
+                &self.hasher,
+                CLAIM_TOKEN_CONTEXT,
+                registration.claim_token_hash.as_deref(),
+            )
+        {
+            return Err(IdentityError::InvalidClaimToken);
+        }
+        if registration.claimed_at.is_some() {
+            return Err(IdentityError::ClaimedOrInFlight);
+        }
+        if now >= registration.claim_expires_at {
+            return Err(IdentityError::ClaimExpired);
+        }
+        Ok(registration)
+    }
 }
 
-fn started(registration: &Registration, attempt: &ClaimAttempt, is_new: bool) -> (StartedClaim, bool) {
-    let claim = StartedClaim {
+fn started(registration: &Registration, attempt: &ClaimAttempt) -> StartedClaim {
+    StartedClaim {
         registration_id: registration.id.to_string(),
-        attempt_id: attempt.id.clone(),
+        attempt_id: attempt.id.to_string(),
         link_expires_at: attempt.link_expires_at,
-    };
-    (claim, is_new)
-}
-
-/// The registration behind a valid claim token that can still be claimed.
-pub(super) fn claimable<'r>(
-    registration: Option<&'r mut Registration>,
-    handle: &SecretHandle,
-    hasher: &SecretHasher,
-    now: i64,
-) -> Result<&'r mut Registration, IdentityError> {
-    let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
-    if registration.revoked_at.is_some()
-        || !handle.matches(hasher, CLAIM_TOKEN_CONTEXT, registration.claim_token_hash.as_deref())
-    {
-        return Err(IdentityError::InvalidClaimToken);
     }
-    if registration.claimed_at.is_some() {
-        return Err(IdentityError::ClaimedOrInFlight);
-    }
-    if now >= registration.claim_expires_at {
-        return Err(IdentityError::ClaimExpired);
-    }
-    Ok(registration)
-}
-
-/// A new attempt for `email` and the link handle that opens it.
-pub fn new_attempt(state: &AppState, id: &RegistrationId, email: Email, now: i64) -> (ClaimAttempt, SecretHandle) {
-    let view = SecretHandle::generate(id);
-    let attempt = ClaimAttempt {
-        id: new_attempt_id(),
-        email,
-        view_token_hash: view.hash(&state.hasher, VIEW_TOKEN_CONTEXT),
-        link_expires_at: now + state.claim.link_ttl.as_secs() as i64,
-        otp: None,
-    };
-    (attempt, view)
-}
-
-/// Mails the link; if that fails, withdraws the attempt so a retry starts afresh rather
-/// than "re-using" a link nobody received.
-pub async fn send_link(
-    state: &AppState,
-    attempt: &ClaimAttempt,
-    view: &SecretHandle,
-    id: &RegistrationId,
-) -> Result<(), IdentityError> {
-    let link = format!("{}/agent/identity/claim/view?token={view}", state.issuer);
-    let minutes = state.claim.link_ttl.as_secs().div_ceil(60);
-    let mail = Mail {
-        to: attempt.email.clone(),
-        subject: "Confirm an AI agent for your account".into(),
-        text: format!(
-            "An AI agent (registration {id}) asked to be linked to this email address.\n\n\
-             If that was you, open this link within {minutes} minutes, press the button, and\n\
-             give the code it shows to your agent:\n\n{link}\n\n\
-             If you did not expect this, ignore this message: nothing happens without the code.\n"
-        ),
-    };
-    let Err(error) = state.mailer.send(&mail).await else {
-        return Ok(());
-    };
-    tracing::warn!(registration_id = %id, %error, "claim link not sent, withdrawing the attempt");
-    let retention = state.policy.retention_after_expiry;
-    let withdrawn = edit_registration(&state.store, id, retention, |registration| {
-        Ok(match registration {
-            Some(r) if r.claim_attempt.as_ref().is_some_and(|a| a.id == attempt.id) => {
-                r.claim_attempt = None;
-                Edit::Changed(())
-            }
-            _ => Edit::Unchanged(()),
-        })
-    })
-    .await;
-    if let Err(cleanup) = withdrawn {
-        tracing::warn!(registration_id = %id, error = %cleanup, "could not withdraw the unsent attempt");
-    }
-    Err(IdentityError::MailUnavailable(error.to_string()))
 }

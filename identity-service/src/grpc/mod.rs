@@ -6,19 +6,17 @@ use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_server::{IdentityService, IdentityServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::error::IdentityError;
-use crate::registration::{GrantRefusal, RegistrationId, RegistrationStatus};
-use crate::state::AppState;
-use crate::validation::{Outcome, Refusal, validate_assertion};
+use crate::registration::record::{GrantRefusal, RegistrationStatus};
+use crate::validation::{Outcome, Refusal, Validation};
 
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
-    state: Arc<AppState>,
+    validation: Arc<Validation>,
 }
 
 impl IdentityGrpc {
-    pub fn server(state: Arc<AppState>) -> IdentityServiceServer<Self> {
-        IdentityServiceServer::new(Self { state })
+    pub fn server(validation: Arc<Validation>) -> IdentityServiceServer<Self> {
+        IdentityServiceServer::new(Self { validation })
     }
 }
 
@@ -29,7 +27,7 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::ValidateAssertionRequest>,
     ) -> Result<Response<pb::ValidateAssertionResponse>, Status> {
         let assertion = request.into_inner().assertion;
-        let validated = validate_assertion(&self.state, &assertion).await;
+        let validated = self.validation.validate_assertion(&assertion).await;
         let label = match &validated {
             Ok(Outcome::Grantable(_)) => "granted",
             Ok(Outcome::Refused(refusal)) => refusal.label(),
@@ -55,12 +53,8 @@ impl IdentityService for IdentityGrpc {
         request: Request<pb::GetRegistrationStatusRequest>,
     ) -> Result<Response<pb::GetRegistrationStatusResponse>, Status> {
         let subject = request.into_inner().subject;
-        let unknown = pb::GetRegistrationStatusResponse::default();
-        let Ok(id) = RegistrationId::parse(&subject) else {
-            return Ok(Response::new(unknown));
-        };
-        let Some(registration) = self.state.store.get(&id).await.map_err(IdentityError::from)? else {
-            return Ok(Response::new(unknown));
+        let Some(registration) = self.validation.registration(&subject).await? else {
+            return Ok(Response::new(pb::GetRegistrationStatusResponse::default()));
         };
         Ok(Response::new(pb::GetRegistrationStatusResponse {
             known: true,

@@ -5,10 +5,11 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::json::{parse_json, rfc3339};
-use crate::claim::{complete_claim, start_claim};
+use shared::jose::unix_now;
+use shared::time::rfc3339;
+
+use super::json::parse_json;
 use crate::error::IdentityError;
-use crate::registration::RegistrationType;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +56,7 @@ pub async fn start(
     let parsed: StartRequest = parse_json(&request, &body)?;
     let claim_token = required(parsed.claim_token, "claim_token")?;
     let email = required(parsed.email, "email")?;
-    let started = start_claim(&state, &claim_token, &email, state.now()).await?;
+    let started = state.claims.start(&claim_token, &email, unix_now()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(StartResponse {
@@ -74,13 +75,8 @@ pub async fn complete(
     let parsed: CompleteRequest = parse_json(&request, &body)?;
     let claim_token = required(parsed.claim_token, "claim_token")?;
     let otp = required(parsed.otp, "otp")?;
-    let now = state.now();
-    let registration = complete_claim(&state, &claim_token, &otp, now).await?.registration;
-    // An email-verification agent had no assertion until now: it gets one here.
-    let assertion = match registration.registration_type {
-        RegistrationType::Anonymous => None,
-        _ => Some(state.mint_assertion(&registration, now)?),
-    };
+    let completed = state.claims.complete(&claim_token, &otp, unix_now()).await?;
+    let (registration, assertion) = (completed.registration, completed.assertion);
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(CompleteResponse {

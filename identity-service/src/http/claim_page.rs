@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
+use shared::jose::unix_now;
 
-use crate::claim::{mint_code, view_attempt};
 use crate::error::IdentityError;
 use crate::state::AppState;
 
@@ -21,7 +21,7 @@ pub async fn view(request: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .ok()
         .and_then(|q| q.token)
         .unwrap_or_default();
-    match view_attempt(&state, &token, state.now()).await {
+    match state.claims.view_attempt(&token, unix_now()).await {
         Ok(viewed) => {
             let body = format!(
                 "<h1>Claim an AI agent</h1>\
@@ -46,8 +46,8 @@ pub async fn challenge(request: HttpRequest, body: web::Bytes, state: web::Data<
         .ok()
         .and_then(|q| q.token)
         .unwrap_or_default();
-    let now = state.now();
-    match mint_code(&state, &token, now).await {
+    let now = unix_now();
+    match state.claims.mint_code(&token, now).await {
         Ok(minted) => {
             let minutes = (minted.expires_at - now).max(60) / 60;
             let body = format!(
@@ -77,9 +77,9 @@ fn mint_form(state: &AppState, token: &str, label: &str) -> String {
 
 fn error_page(error: &IdentityError) -> HttpResponse {
     let status = error.status_code();
-    // Server errors say nothing specific; IdentityError's own mapping logs the cause.
+    // Server errors say nothing specific to the human; the cause goes to the log.
     let message = if status.is_server_error() {
-        let _ = error.error_response();
+        tracing::error!(%error, "claim page failed");
         "Something went wrong on our side. Please try again in a minute.".to_owned()
     } else {
         error.to_string()

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 fn identity_types(state: &AppState) -> Vec<&'static str> {
     let mut types = Vec::new();
-    if state.policy.anonymous_enabled {
+    if state.registrations.policy().anonymous_enabled {
         types.push("anonymous");
     }
     if !assertion_types(state).is_empty() {
@@ -21,10 +21,10 @@ fn identity_types(state: &AppState) -> Vec<&'static str> {
 
 fn assertion_types(state: &AppState) -> Vec<&'static str> {
     let mut types = Vec::new();
-    if state.policy.id_jag_enabled {
+    if state.registrations.policy().id_jag_enabled {
         types.push(super::register::ID_JAG);
     }
-    if state.policy.verified_email_enabled {
+    if state.registrations.policy().verified_email_enabled {
         types.push(super::register::VERIFIED_EMAIL);
     }
     types
@@ -40,7 +40,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "grant_types_supported": [JWT_BEARER, CLIENT_CREDENTIALS],
         // No authorization endpoint: no response type is supported.
         "response_types_supported": [],
-        "scopes_supported": state.scopes_supported.to_strings(),
+        "scopes_supported": state.discovery.scopes_supported.to_strings(),
         "agent_auth": {
             "skill": state.url("/auth.md"),
             "identity_endpoint": state.url("/agent/identity"),
@@ -52,14 +52,14 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             "identity_assertion": {
                 "assertion_types_supported": assertion_types(&state),
             },
-            "dpop_required_for_registration": state.policy.require_dpop,
+            "dpop_required_for_registration": state.registrations.policy().require_dpop,
         },
     });
     // What the token endpoint accepts (auth methods and their algorithms, DPoP, mTLS),
     // from the settings section token-service enforces. Agents exchanging an assertion
     // are public clients (RFC 7523 §3.1), hence `none`.
     if let Some(object) = body.as_object_mut() {
-        object.extend(state.token_endpoint.metadata(&state.issuer));
+        object.extend(state.discovery.token_endpoint.metadata(&state.issuer));
     }
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "public, max-age=300"))

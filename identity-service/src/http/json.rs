@@ -35,9 +35,3 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, IdentityError> 
         ))
     })
 }
-
-/// Unix seconds as RFC 3339 UTC, the form every `*_expires` / `expires_at` field uses.
-pub fn rfc3339(unix_secs: i64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
-}

@@ -5,12 +5,13 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::json::{parse_body, require_json, rfc3339};
-use shared::jose::dpop::ProofTarget;
+use shared::time::rfc3339;
 
+use super::json::{parse_body, require_json};
+use crate::claim::{ClaimBlock, IdJagOutcome};
 use crate::email::Email;
 use crate::error::IdentityError;
-use crate::registration::{Registration, register_anonymous, register_id_jag, register_verified_email};
+use crate::registration::{DelegatedRegistration, Registration, RegistrationPath};
 use crate::state::AppState;
 
 pub const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
@@ -34,6 +35,14 @@ struct RegisterBody {
 }
 
 impl RegistrationRequest {
+    pub fn path(&self) -> RegistrationPath {
+        match self {
+            Self::Anonymous => RegistrationPath::Anonymous,
+            Self::IdJag(_) => RegistrationPath::IdJag,
+            Self::VerifiedEmail(_) => RegistrationPath::VerifiedEmail,
+        }
+    }
+
     /// Parses the JSON body (its media type already checked).
     pub fn from_body(body: &[u8]) -> Result<Self, IdentityError> {
         let parsed: RegisterBody = parse_body(body)?;
@@ -92,6 +101,23 @@ struct AnonymousResponse {
     pre_claim_scopes: Vec<String>,
 }
 
+/// RFC 6749-style `interaction_required`: the step-up outcome, with what the agent needs
+/// to have its human confirm it.
+#[derive(Debug, Serialize)]
+struct StepUpResponse {
+    error: &'static str,
+    message: &'static str,
+    claim: ClaimBody,
+}
+
+#[derive(Debug, Serialize)]
+struct ClaimBody {
+    registration_id: String,
+    claim_url: String,
+    claim_token: String,
+    claim_token_expires: String,
+}
+
 pub async fn register(
     request: HttpRequest,
     body: web::Bytes,
@@ -99,17 +125,20 @@ pub async fn register(
 ) -> Result<HttpResponse, IdentityError> {
     require_json(&request)?;
     let parsed = RegistrationRequest::from_body(&body)?;
-    let ip = client_ip(&request, state.limits.trust_forwarded_for);
-    let now = state.now();
+    state.registrations.policy().ensure_enabled(parsed.path())?;
+    let limits = &state.limits.settings;
+    let ip = client_ip(&request, limits.trust_forwarded_for);
+    let now = shared::jose::unix_now();
     let (bucket, limit) = match parsed {
-        RegistrationRequest::Anonymous => ("register-anonymous", state.limits.anonymous_registrations_per_ip),
-        _ => ("register-assertion", state.limits.assertion_registrations_per_ip),
+        RegistrationRequest::Anonymous => ("register-anonymous", limits.anonymous_registrations_per_ip),
+        _ => ("register-assertion", limits.assertion_registrations_per_ip),
     };
-    state.enforce_limit(&format!("{bucket}:{ip}"), limit).await?;
-    let binding = dpop_binding(&state, &request, now).await?;
+    state.limits.enforce(&format!("{bucket}:{ip}"), limit).await?;
+    let proofs: Vec<&[u8]> = request.headers().get_all("dpop").map(|v| v.as_bytes()).collect();
+    let binding = state.binding.bind(&proofs, now).await?;
     match parsed {
         RegistrationRequest::Anonymous => {
-            let created = register_anonymous(&state, now, binding).await?;
+            let created = state.registrations.register_anonymous(now, binding).await?;
             let claimable = claimable(&state, &created.registration, created.claim_token);
             Ok(no_store(AnonymousResponse {
                 claimable,
@@ -119,66 +148,45 @@ pub async fn register(
             }))
         }
         RegistrationRequest::IdJag(assertion) => {
-            let created = register_id_jag(&state, &assertion, now, binding).await?;
-            Ok(no_store(DelegatedResponse {
-                registration_id: created.registration.id.to_string(),
-                registration_type: created.registration.registration_type.as_str(),
-                identity_assertion: created.identity_assertion,
-                assertion_expires: rfc3339(created.assertion_expires_at),
-                scopes: created.registration.post_claim_scopes.to_strings(),
-            }))
+            let id_jag = state.trust.verify_id_jag(&assertion).await?;
+            match state.claims.register_id_jag(id_jag, now, binding).await? {
+                IdJagOutcome::Registered(created) => Ok(no_store(delegated(*created))),
+                IdJagOutcome::StepUpRequired(claim) => Ok(step_up(claim)),
+            }
         }
         RegistrationRequest::VerifiedEmail(email) => {
-            let created = register_verified_email(&state, email, now, binding).await?;
+            let created = state.claims.register_verified_email(email, now, binding).await?;
             Ok(no_store(claimable(&state, &created.registration, created.claim_token)))
         }
     }
 }
 
-/// The DPoP key a registration proves (RFC 9449 §4.3, `htu` this endpoint), once: the
-/// proof's `jti` is recorded so no replica takes it again. Its assertions are bound to
-/// the key, so a stolen assertion cannot be exchanged without it.
-async fn dpop_binding(state: &AppState, request: &HttpRequest, now: i64) -> Result<Option<String>, IdentityError> {
-    let mut proofs = request.headers().get_all("dpop");
-    let (proof, verifier) = match (proofs.next(), proofs.next(), &state.dpop) {
-        (Some(_), Some(_), Some(_)) => {
-            return Err(IdentityError::InvalidDpopProof("send exactly one DPoP header".into()));
-        }
-        (Some(proof), None, Some(verifier)) => (proof, verifier),
-        _ if state.policy.require_dpop => {
-            return Err(IdentityError::InvalidDpopProof(
-                "this server binds every registration to a key: send a DPoP proof (RFC 9449)".into(),
-            ));
-        }
-        // No proof, or DPoP disabled (a proof is then ignored, RFC 9449 §5).
-        _ => return Ok(None),
-    };
-    let proof = proof
-        .to_str()
-        .map_err(|_| IdentityError::InvalidDpopProof("the DPoP header is not a compact JWS".into()))?;
-    let urls = [state.url("/agent/identity")];
-    let target = ProofTarget {
-        method: "POST",
-        urls: &urls,
-        access_token: None,
-    };
-    let checked = verifier
-        .verify(proof, target, now)
-        .map_err(|e| IdentityError::InvalidDpopProof(e.to_string()))?;
-    if !state
-        .replay
-        .first_use(
-            &format!("dpop:{}", checked.jkt),
-            &checked.jti,
-            verifier.replay_until(&checked),
-        )
-        .await?
-    {
-        return Err(IdentityError::InvalidDpopProof(
-            "this DPoP proof was already used".into(),
-        ));
+fn delegated(created: DelegatedRegistration) -> DelegatedResponse {
+    DelegatedResponse {
+        registration_id: created.registration.id.to_string(),
+        registration_type: created.registration.registration_type.as_str(),
+        identity_assertion: created.identity_assertion,
+        assertion_expires: rfc3339(created.assertion_expires_at),
+        scopes: created.registration.post_claim_scopes.to_strings(),
     }
-    Ok(Some(checked.jkt))
+}
+
+/// 401 `interaction_required` (the agent cannot go on without its human), carrying the
+/// claim token: never cached.
+fn step_up(claim: ClaimBlock) -> HttpResponse {
+    let body = StepUpResponse {
+        error: "interaction_required",
+        message: "the human must confirm this agent through the claim ceremony",
+        claim: ClaimBody {
+            registration_id: claim.registration_id,
+            claim_url: claim.claim_url,
+            claim_token: claim.claim_token,
+            claim_token_expires: rfc3339(claim.claim_token_expires_at),
+        },
+    };
+    shared::envelope::builder_for(actix_web::http::StatusCode::UNAUTHORIZED)
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(body)
 }
 
 fn claimable(state: &AppState, registration: &Registration, claim_token: String) -> Claimable {

@@ -11,6 +11,7 @@ use crate::state::AppState;
 pub async fn metadata(path: Option<web::Path<String>>, state: web::Data<AppState>) -> HttpResponse {
     let wanted = path.map(|p| p.into_inner()).unwrap_or_default();
     let found = state
+        .discovery
         .protected_resources
         .iter()
         .find(|r| resource_path(&r.resource) == wanted.trim_matches('/'));

@@ -1,13 +1,25 @@
 //! Trusted agent providers: issuers whose signed statements (ID-JAG identity assertions,
 //! Security Event Tokens) we accept, verified against their published JWKS.
+//!
+//! - [`ProviderKeys`]: the providers' published keys, fetched and cached; one signature
+//!   check per token, with the header, audience and time rules.
+//! - [`ProviderTrust`]: what the rest of the service asks: "is this a fresh ID-JAG?",
+//!   "is this a new security event?", answered with typed claims.
+//! - [`ProviderError`]: why a provider's token was refused.
 
+mod claims;
+pub mod error;
 mod keys;
+mod trust;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use claims::{EventSubject, IdJag, SecurityEvent};
+pub use error::ProviderError;
 pub use keys::ProviderKeys;
+pub use trust::{EventKind, ProviderTrust};
 
 /// One trusted provider, as configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,29 +60,4 @@ pub enum Untyped {
     Refused,
     /// Only from a provider configured with `allow_untyped_id_jag`.
     AllowedIfProviderOptsIn,
-}
-
-/// Why a provider-signed token was refused; each maps to one wire error.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    #[error("the token is not a well-formed signed JWT: {0}")]
-    Malformed(String),
-    #[error("`{0}` is not a trusted provider")]
-    UntrustedIssuer(String),
-    #[error("the provider publishes no key `{0}`")]
-    UnknownKey(String),
-    #[error("the signature does not verify")]
-    InvalidSignature,
-    #[error("the token has expired or is not valid yet")]
-    Expired,
-    #[error("the token is meant for another audience")]
-    InvalidAudience,
-    #[error("the token has the wrong type")]
-    WrongType,
-    #[error("the token names critical header parameters this server does not understand")]
-    UnsupportedCritical,
-    #[error("the token's lifetime exceeds the maximum this server accepts")]
-    LifetimeTooLong,
-    #[error("the provider's keys cannot be fetched: {0}")]
-    KeysUnavailable(String),
 }

@@ -2,6 +2,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::Clock;
+
 use shared::store::StoreError;
 
 use super::{Decision, Limit, RateLimiter};
@@ -10,9 +12,18 @@ use super::{Decision, Limit, RateLimiter};
 const MIN_SWEEP_AT: usize = 1024;
 
 /// A sliding-window log per bucket, for one process only: replicas do not share it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryRateLimiter {
     buckets: Mutex<Buckets>,
+    clock: Clock,
+    /// Hit times are offsets from here (system clock) or the manual clock's reading.
+    origin: Instant,
+}
+
+impl Default for MemoryRateLimiter {
+    fn default() -> Self {
+        Self::with_clock(Clock::System)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -28,19 +39,19 @@ struct Bucket {
     /// The window of the latest hit, so a sweep knows when the newest hit has left it.
     window: Duration,
     /// Oldest first; never longer than the largest `max` used on this bucket.
-    hits: VecDeque<Instant>,
+    hits: VecDeque<Duration>,
 }
 
 impl Bucket {
-    fn prune(&mut self, now: Instant) {
-        while self.hits.front().is_some_and(|&t| now.duration_since(t) >= self.window) {
+    fn prune(&mut self, now: Duration) {
+        while self.hits.front().is_some_and(|&t| now.saturating_sub(t) >= self.window) {
             self.hits.pop_front();
         }
     }
 }
 
 impl Buckets {
-    fn sweep_if_due(&mut self, now: Instant) {
+    fn sweep_if_due(&mut self, now: Duration) {
         if self.by_name.len() < self.sweep_at.max(MIN_SWEEP_AT) {
             return;
         }
@@ -53,6 +64,21 @@ impl Buckets {
 }
 
 impl MemoryRateLimiter {
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            buckets: Mutex::default(),
+            clock,
+            origin: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        match &self.clock {
+            Clock::System => self.origin.elapsed(),
+            Clock::Manual(clock) => Duration::from_millis(clock.now_ms()),
+        }
+    }
+
     fn buckets(&self) -> MutexGuard<'_, Buckets> {
         self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -64,7 +90,7 @@ impl RateLimiter for MemoryRateLimiter {
         if limit.is_disabled() {
             return Ok(Decision::Allowed);
         }
-        let now = Instant::now();
+        let now = self.now();
         let mut buckets = self.buckets();
         buckets.sweep_if_due(now);
         let bucket = buckets.by_name.entry(bucket.to_owned()).or_insert_with(|| Bucket {
@@ -82,7 +108,7 @@ impl RateLimiter for MemoryRateLimiter {
         // all but `max - 1` of them have left the window.
         let leaving = bucket.hits[bucket.hits.len() - max];
         Ok(Decision::Limited {
-            retry_after: limit.window - now.duration_since(leaving),
+            retry_after: limit.window.saturating_sub(now.saturating_sub(leaving)),
         })
     }
 }
@@ -93,7 +119,8 @@ mod tests {
 
     #[tokio::test]
     async fn buckets_whose_hits_all_left_the_window_are_forgotten() {
-        let limiter = MemoryRateLimiter::default();
+        let clock = super::super::ManualClock::default();
+        let limiter = MemoryRateLimiter::with_clock(Clock::Manual(clock.clone()));
         let short = Limit {
             max: 1,
             window: Duration::from_millis(1),
@@ -104,7 +131,7 @@ mod tests {
                 .await
                 .expect("memory never fails");
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        clock.advance(Duration::from_millis(2));
         let long = Limit {
             max: 1,
             window: Duration::from_secs(60),

@@ -4,19 +4,23 @@ use shared::settings::StoreSettings;
 use shared::store::RedisConnection;
 use shared::store::{Keyspace, StoreError};
 
-use super::{Decision, Limit, RateLimiter};
+use super::{Clock, Decision, Limit, RateLimiter};
 
 /// One atomic check-and-record per hit on a single key, so it is Redis Cluster safe.
 /// Scores are milliseconds of Redis server time: replicas with skewed clocks agree.
 /// Writing after `TIME` needs effects replication, the default since Redis 5.
 ///
-/// KEYS[1] bucket key; ARGV[1] max; ARGV[2] window (ms); ARGV[3] random member suffix.
+/// KEYS[1] bucket key; ARGV[1] max; ARGV[2] window (ms); ARGV[3] random member suffix;
+/// ARGV[4] the time (ms) of a manual clock, or empty for the server's.
 /// Returns 0 when the hit was recorded, else the ms until it would be allowed.
 const SLIDING_WINDOW_HIT: &str = r"
 local max = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = tonumber(ARGV[4])
+if now == nil then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < max then
@@ -35,6 +39,7 @@ pub struct RedisRateLimiter {
     conn: RedisConnection,
     keys: Keyspace,
     script: redis::Script,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for RedisRateLimiter {
@@ -44,12 +49,19 @@ impl std::fmt::Debug for RedisRateLimiter {
 }
 
 impl RedisRateLimiter {
-    pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
-        Ok(Self {
-            conn: shared::store::connect_redis(settings)?,
+    /// Counts on `conn` under `settings.key_prefix`.
+    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
+        Self {
+            conn,
             keys: Keyspace::new(&settings.key_prefix, "identity"),
             script: redis::Script::new(SLIDING_WINDOW_HIT),
-        })
+            clock: Clock::System,
+        }
+    }
+
+    /// Reads `clock` instead of the server's time (tests).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 }
 
@@ -68,6 +80,10 @@ impl RateLimiter for RedisRateLimiter {
             .arg(limit.max)
             .arg(window_ms)
             .arg(shared::secrets::random_token(6))
+            .arg(match &self.clock {
+                Clock::System => String::new(),
+                Clock::Manual(clock) => clock.now_ms().to_string(),
+            })
             .invoke_async(&mut self.conn.clone())
             .await?;
         Ok(match retry_after_ms {

@@ -2,10 +2,9 @@
 //! the write if nobody else wrote since the read (compare-and-swap on `version`), and a
 //! lost race re-reads and re-decides.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Registration, RegistrationId};
+use super::record::{Registration, RegistrationId};
 use crate::error::IdentityError;
 use crate::store::RegistrationStore;
 
@@ -21,16 +20,23 @@ pub enum Edit<T> {
 /// Conflicting writers retry this many times before the request gives up (503).
 const MAX_ATTEMPTS: usize = 8;
 
-/// Loads `id`, lets `decide` look at (and edit) it, and stores the edit atomically.
-/// `decide` sees `None` for an unknown registration and may run more than once.
+/// Lets `decide` look at (and edit) registration `id` and stores the edit atomically.
+/// `read` is the record if the caller already read it (`Some(None)`: read, and unknown);
+/// otherwise, and after every lost race, it is read here. `decide` sees `None` for an
+/// unknown registration and may run more than once.
 pub async fn edit_registration<T>(
-    store: &Arc<dyn RegistrationStore>,
-    id: &RegistrationId,
+    store: &dyn RegistrationStore,
+    (id, read): (&RegistrationId, Option<Option<Registration>>),
     retention_after_expiry: Duration,
     mut decide: impl FnMut(Option<&mut Registration>) -> Result<Edit<T>, IdentityError>,
 ) -> Result<T, IdentityError> {
+    let mut read = read;
     for _ in 0..MAX_ATTEMPTS {
-        let Some(mut registration) = store.get(id).await? else {
+        let current = match read.take() {
+            Some(current) => current,
+            None => store.get(id).await?,
+        };
+        let Some(mut registration) = current else {
             return match decide(None)? {
                 Edit::Unchanged(value) | Edit::Changed(value) => Ok(value),
             };

@@ -7,7 +7,7 @@ use shared::store::StoreError;
 
 use super::{DelegationStore, ReplayCache, UserDirectory};
 use crate::email::Email;
-use crate::registration::RegistrationId;
+use crate::registration::record::RegistrationId;
 
 /// Delegations, users and the replay cache, for the all-in-one runner and unit tests.
 #[derive(Debug, Default)]

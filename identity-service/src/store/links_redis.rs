@@ -5,7 +5,7 @@ use shared::store::{Keyspace, StoreError, hashed_id};
 
 use super::{DelegationStore, ReplayCache, UserDirectory};
 use crate::email::Email;
-use crate::registration::RegistrationId;
+use crate::registration::record::RegistrationId;
 
 /// Single-key records under `{prefix}identity:`: `deleg:<h(iss,sub)>` → registration id,
 /// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
@@ -23,11 +23,17 @@ impl std::fmt::Debug for RedisLinks {
 }
 
 impl RedisLinks {
+    /// Links with their own connection (tests; a process shares one, see [`Self::new`]).
     pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
-        Ok(Self {
-            conn: shared::store::connect_redis(settings)?,
+        Ok(Self::new(shared::store::connect_redis(settings)?, settings))
+    }
+
+    /// Links on `conn`, under `settings.key_prefix`.
+    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
+        Self {
+            conn,
             keys: Keyspace::new(&settings.key_prefix, "identity"),
-        })
+        }
     }
 
     fn delegation_key(&self, iss: &str, sub: &str) -> String {

@@ -5,7 +5,7 @@ use shared::jose::unix_now;
 use shared::store::{Reachable, StoreError};
 
 use super::RegistrationStore;
-use crate::registration::{Registration, RegistrationId};
+use crate::registration::record::{Registration, RegistrationId};
 
 #[derive(Debug, Default)]
 pub struct MemoryRegistrationStore {

@@ -9,10 +9,10 @@ mod redis;
 use std::sync::Arc;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::{Reachable, StoreError};
+use shared::store::{Connections, Reachable, StoreError};
 
 use crate::email::Email;
-use crate::registration::{Registration, RegistrationId};
+use crate::registration::record::{Registration, RegistrationId};
 
 pub use self::links_memory::MemoryLinks;
 pub use self::links_redis::RedisLinks;
@@ -74,7 +74,8 @@ pub struct Stores {
     pub replay: Arc<dyn ReplayCache>,
 }
 
-pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
+/// The stores `settings` describe; Redis stores share the process's connection.
+pub fn from_settings(settings: &StoreSettings, connections: &Connections) -> Result<Stores, StoreError> {
     Ok(match settings.backend {
         StoreBackend::Memory => {
             let links = Arc::new(MemoryLinks::default());
@@ -86,9 +87,10 @@ pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
             }
         }
         StoreBackend::Redis => {
-            let links = Arc::new(RedisLinks::connect(settings)?);
+            let conn = connections.redis(settings)?;
+            let links = Arc::new(RedisLinks::new(conn.clone(), settings));
             Stores {
-                registrations: Arc::new(RedisRegistrationStore::connect(settings)?),
+                registrations: Arc::new(RedisRegistrationStore::new(conn, settings)),
                 delegations: links.clone(),
                 users: links.clone(),
                 replay: links,

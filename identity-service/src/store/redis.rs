@@ -4,7 +4,7 @@ use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use super::RegistrationStore;
-use crate::registration::{Registration, RegistrationId};
+use crate::registration::record::{Registration, RegistrationId};
 
 /// Compare-and-swap on the record's `version` (Redis runs scripts atomically).
 /// KEYS[1] record; ARGV[1] expected version, ARGV[2] new JSON, ARGV[3] drop time or "".
@@ -37,12 +37,18 @@ impl std::fmt::Debug for RedisRegistrationStore {
 }
 
 impl RedisRegistrationStore {
+    /// A store with its own connection (tests; a process shares one, see [`Self::new`]).
     pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
-        Ok(Self {
-            conn: shared::store::connect_redis(settings)?,
+        Ok(Self::new(shared::store::connect_redis(settings)?, settings))
+    }
+
+    /// Registrations on `conn`, under `settings.key_prefix`.
+    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
+        Self {
+            conn,
             keys: Keyspace::new(&settings.key_prefix, "identity"),
             update_if_version: redis::Script::new(UPDATE_IF_VERSION),
-        })
+        }
     }
 
     fn key(&self, id: &RegistrationId) -> String {

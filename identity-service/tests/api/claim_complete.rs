@@ -1,7 +1,7 @@
 //! Completing a claim: the error order, the attempt limit, races between replicas, the
 //! claim window and the rate limits.
 
-use identity_service::claim::SecretHandle;
+use identity_service::registration::SecretHandle;
 use identity_service::registration::{CLAIM_TOKEN_CONTEXT, Registration, RegistrationType};
 use identity_service::store::{RedisRegistrationStore, RegistrationStore};
 use shared::jose::unix_now;

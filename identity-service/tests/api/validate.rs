@@ -1,16 +1,15 @@
 //! `IdentityService.ValidateAssertion` over real gRPC.
 
-use identity_service::claim::ClaimAttempt;
 use identity_service::email::Email;
+use identity_service::registration::ClaimAttempt;
 use identity_service::registration::{Registration, RegistrationId, RegistrationType};
-use identity_service::store::{RedisRegistrationStore, RegistrationStore};
+use identity_service::store::RedisRegistrationStore;
+use identity_service::testing::put_registration;
 use proto::identity::v1::validate_assertion_response::Outcome;
 use proto::identity::v1::{RefusalReason, RegistrationStatus};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 use shared::jose::{SigningKey, unix_now};
-use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
 
 use crate::helpers::{ISSUER, TestApp, spawn, spawn_with};
@@ -137,14 +136,14 @@ async fn registration_status_decides_what_is_granted() {
     let store = RedisRegistrationStore::connect(&store_settings).expect("connect");
     let now = unix_now();
 
-    let claimed = put(&store, RegistrationType::Anonymous, |r| r.claimed_at = Some(now)).await;
+    let claimed = put_registration(&store, RegistrationType::Anonymous, |r| r.claimed_at = Some(now)).await;
     let Outcome::Grantable(grant) = app.validate(&assertion(&app, &claimed)).await else {
         panic!("claimed is grantable");
     };
     assert_eq!(grant.status, RegistrationStatus::Claimed as i32);
     assert_eq!(grant.grantable_scopes, vec!["agent:read", "agent:write"]);
 
-    let pending = put(&store, RegistrationType::Anonymous, |r| {
+    let pending = put_registration(&store, RegistrationType::Anonymous, |r| {
         r.claim_attempt = Some(attempt(now + 600))
     })
     .await;
@@ -156,15 +155,15 @@ async fn registration_status_decides_what_is_granted() {
 
     let cases = [
         (
-            put(&store, RegistrationType::Anonymous, |r| r.claim_expires_at = now - 1).await,
+            put_registration(&store, RegistrationType::Anonymous, |r| r.claim_expires_at = now - 1).await,
             RefusalReason::RegistrationExpired,
         ),
         (
-            put(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await,
+            put_registration(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await,
             RefusalReason::RegistrationRevoked,
         ),
         (
-            put(&store, RegistrationType::EmailVerification, |_| {}).await,
+            put_registration(&store, RegistrationType::EmailVerification, |_| {}).await,
             RefusalReason::UserAuthenticationRequired,
         ),
     ];
@@ -173,24 +172,9 @@ async fn registration_status_decides_what_is_granted() {
     }
 }
 
-async fn put(
-    store: &RedisRegistrationStore,
-    kind: RegistrationType,
-    edit: impl FnOnce(&mut Registration),
-) -> Registration {
-    let scopes = (
-        ScopeSet::parse("agent:read").expect("scope"),
-        ScopeSet::parse("agent:read agent:write").expect("scope"),
-    );
-    let mut registration = Registration::new(kind, unix_now(), Duration::from_secs(3600), scopes, "hash".into());
-    edit(&mut registration);
-    store.create(&registration, None).await.expect("stored");
-    registration
-}
-
 fn attempt(link_expires_at: i64) -> ClaimAttempt {
     ClaimAttempt {
-        id: "att_test".into(),
+        id: identity_service::registration::AttemptId::random(),
         email: Email::parse("human@example.com").expect("email"),
         view_token_hash: "hash".into(),
         link_expires_at,

@@ -1,26 +1,33 @@
 //! The contract every `RateLimiter` meets, run against memory and a real Redis. Each
 //! case gets two limiters sharing one state: for Redis two connections, as two replicas.
+//! Both read one manual clock, so windows pass when a case says so, not by sleeping.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use identity_service::ratelimit::{self, Decision, Limit, MemoryRateLimiter, RateLimiter};
+use identity_service::ratelimit::{
+    self, Clock, Decision, Limit, ManualClock, MemoryRateLimiter, RateLimiter, RedisRateLimiter,
+};
+use shared::settings::StoreSettings;
 use shared::testing::RedisServer;
 use tokio::task::JoinSet;
 
 struct Replicas {
     one: Arc<dyn RateLimiter>,
     two: Arc<dyn RateLimiter>,
+    clock: ManualClock,
     _redis: Option<RedisServer>,
     _cluster: Option<shared::testing::RedisCluster>,
 }
 
 impl Replicas {
     fn memory() -> Self {
-        let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::default());
+        let clock = ManualClock::default();
+        let limiter: Arc<dyn RateLimiter> = Arc::new(MemoryRateLimiter::with_clock(Clock::Manual(clock.clone())));
         Self {
             one: limiter.clone(),
             two: limiter,
+            clock,
             _redis: None,
             _cluster: None,
         }
@@ -29,9 +36,11 @@ impl Replicas {
     fn redis() -> Self {
         let server = RedisServer::start();
         let settings = server.store_settings();
+        let clock = ManualClock::default();
         Self {
-            one: ratelimit::from_settings(&settings).expect("redis limiter"),
-            two: ratelimit::from_settings(&settings).expect("redis limiter"),
+            one: redis_replica(&settings, &clock),
+            two: redis_replica(&settings, &clock),
+            clock,
             _redis: Some(server),
             _cluster: None,
         }
@@ -40,13 +49,21 @@ impl Replicas {
     fn redis_cluster() -> Self {
         let cluster = shared::testing::RedisCluster::start();
         let settings = cluster.store_settings();
+        let clock = ManualClock::default();
         Self {
-            one: ratelimit::from_settings(&settings).expect("redis limiter"),
-            two: ratelimit::from_settings(&settings).expect("redis limiter"),
+            one: redis_replica(&settings, &clock),
+            two: redis_replica(&settings, &clock),
+            clock,
             _redis: None,
             _cluster: Some(cluster),
         }
     }
+}
+
+/// A replica's limiter: its own connection, the shared manual clock.
+fn redis_replica(settings: &StoreSettings, clock: &ManualClock) -> Arc<dyn RateLimiter> {
+    let conn = shared::store::connect_redis(settings).expect("redis connection");
+    Arc::new(RedisRateLimiter::new(conn, settings).with_clock(Clock::Manual(clock.clone())))
 }
 
 fn limit(max: u32, window_ms: u64) -> Limit {
@@ -86,24 +103,30 @@ async fn buckets_are_independent(r: Replicas) {
 }
 
 async fn hits_are_allowed_again_once_the_window_passed(r: Replicas) {
-    let limit = limit(2, 300);
+    let limit = limit(2, 60_000);
     assert_eq!(hit(&r.one, "client", limit).await, Decision::Allowed);
     assert_eq!(hit(&r.two, "client", limit).await, Decision::Allowed);
     retry_after(hit(&r.one, "client", limit).await);
-    tokio::time::sleep(limit.window + Duration::from_millis(50)).await;
+    r.clock.advance(limit.window - Duration::from_millis(1));
+    retry_after(hit(&r.two, "client", limit).await);
+    r.clock.advance(Duration::from_millis(1));
     assert_eq!(hit(&r.two, "client", limit).await, Decision::Allowed);
     assert_eq!(hit(&r.one, "client", limit).await, Decision::Allowed);
     retry_after(hit(&r.two, "client", limit).await);
 }
 
 async fn refused_hits_are_not_recorded(r: Replicas) {
-    let limit = limit(1, 300);
+    let limit = limit(1, 60_000);
     assert_eq!(hit(&r.one, "client", limit).await, Decision::Allowed);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    r.clock.advance(Duration::from_millis(100));
     // Had this refusal been recorded, it would still be in the window after `wait`.
     let wait = retry_after(hit(&r.two, "client", limit).await);
-    assert!(wait < limit.window, "the first hit is already 100 ms old: {wait:?}");
-    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    assert_eq!(
+        wait,
+        limit.window - Duration::from_millis(100),
+        "the first hit is 100 ms old"
+    );
+    r.clock.advance(wait);
     assert_eq!(hit(&r.one, "client", limit).await, Decision::Allowed);
 }
 
@@ -165,7 +188,7 @@ contract!(
 #[tokio::test]
 async fn a_redis_outage_fails_open() {
     let mut server = RedisServer::start();
-    let limiter = ratelimit::from_settings(&server.store_settings()).expect("redis limiter");
+    let limiter = ratelimit::from_settings(&server.store_settings(), &Default::default()).expect("redis limiter");
     let limit = limit(1, 60_000);
     assert_eq!(ratelimit::allow(&*limiter, "client", limit).await, Decision::Allowed);
     assert!(matches!(

@@ -6,6 +6,7 @@ use proto::keys::v1::key_admin_server::{KeyAdmin, KeyAdminServer};
 use proto::keys::v1::{KeyInfo, ListKeysRequest, ListKeysResponse, RewrapRequest, RewrapResponse, RotateRequest};
 use tonic::{Request, Response, Status};
 
+use crate::error::JwksError;
 use crate::keys::{KeyManager, KeyState, StoredKey};
 
 #[derive(Debug, Clone)]
@@ -29,22 +30,17 @@ fn info(key: &StoredKey, state: KeyState) -> KeyInfo {
     }
 }
 
-fn unavailable(error: shared::store::StoreError) -> Status {
-    tracing::warn!(%error, "key admin request failed");
-    Status::unavailable("key store unavailable, retry")
-}
-
 #[tonic::async_trait]
 impl KeyAdmin for KeyAdminGrpc {
     async fn rotate(&self, request: Request<RotateRequest>) -> Result<Response<KeyInfo>, Status> {
         let immediate = request.into_inner().immediate;
-        let key = self.keys.rotate(immediate).await.map_err(unavailable)?;
+        let key = self.keys.rotate(immediate).await.map_err(JwksError::from)?;
         let state = if immediate { KeyState::Active } else { KeyState::Next };
         Ok(Response::new(info(&key, state)))
     }
 
     async fn rewrap(&self, _request: Request<RewrapRequest>) -> Result<Response<RewrapResponse>, Status> {
-        let rewrapped = self.keys.rewrap().await.map_err(unavailable)?;
+        let rewrapped = self.keys.rewrap().await.map_err(JwksError::from)?;
         Ok(Response::new(RewrapResponse {
             rewrapped: u32::try_from(rewrapped).unwrap_or(u32::MAX),
             kek_id: self.keys.current_kek_id().to_owned(),
@@ -52,7 +48,7 @@ impl KeyAdmin for KeyAdminGrpc {
     }
 
     async fn list_keys(&self, _request: Request<ListKeysRequest>) -> Result<Response<ListKeysResponse>, Status> {
-        let view = self.keys.view().await.map_err(unavailable)?;
+        let view = self.keys.view().await.map_err(JwksError::from)?;
         let keys = view
             .keys
             .iter()

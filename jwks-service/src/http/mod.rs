@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 
+use crate::error::JwksError;
 use crate::keys::KeyManager;
 
 /// State the JWKS route needs.
@@ -24,18 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: JwksState) {
     cfg.app_data(web::Data::new(state)).route(JWKS, web::get().to(jwks));
 }
 
-async fn jwks(state: web::Data<JwksState>) -> HttpResponse {
-    match state.keys.current() {
-        Some(published) => HttpResponse::Ok()
-            .insert_header((CONTENT_TYPE, "application/jwk-set+json"))
-            .insert_header((CACHE_CONTROL, format!("public, max-age={}", state.max_age_secs)))
-            .body(published.jwks_json.clone()),
-        // No key loaded yet (store unreachable at startup): say so, never an empty set
-        // that verifiers would cache.
-        None => shared::envelope::builder_for(StatusCode::SERVICE_UNAVAILABLE)
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .json(
-                serde_json::json!({ "error": "temporarily_unavailable", "message": "signing keys are not loaded yet" }),
-            ),
-    }
+async fn jwks(state: web::Data<JwksState>) -> Result<HttpResponse, JwksError> {
+    let published = state.keys.current().ok_or(JwksError::KeysNotLoaded)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/jwk-set+json"))
+        .insert_header((CACHE_CONTROL, format!("public, max-age={}", state.max_age_secs)))
+        .body(published.jwks_json.clone()))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::{Reachable, StoreError};
+use shared::store::{Connections, Reachable, StoreError};
 
 use crate::keys::StoredKey;
 
@@ -29,9 +29,10 @@ pub trait KeyStore: Reachable + std::fmt::Debug {
     async fn lease(&self, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
 }
 
-pub fn from_settings(settings: &StoreSettings) -> Result<Arc<dyn KeyStore>, StoreError> {
+/// The store `settings` describe; a Redis store shares the process's connection.
+pub fn from_settings(settings: &StoreSettings, connections: &Connections) -> Result<Arc<dyn KeyStore>, StoreError> {
     Ok(match settings.backend {
         StoreBackend::Memory => Arc::new(MemoryKeyStore::default()),
-        StoreBackend::Redis => Arc::new(RedisKeyStore::connect(settings)?),
+        StoreBackend::Redis => Arc::new(RedisKeyStore::new(connections.redis(settings)?, settings)),
     })
 }

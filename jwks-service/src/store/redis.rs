@@ -49,16 +49,22 @@ impl std::fmt::Debug for RedisKeyStore {
 }
 
 impl RedisKeyStore {
+    /// A store with its own connection (tests; a process shares one, see [`Self::new`]).
     pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Ok(Self::new(shared::store::connect_redis(settings)?, settings))
+    }
+
+    /// Keys on `conn`, under `settings.key_prefix`.
+    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
         let keys = Keyspace::new(&settings.key_prefix, "jwks");
-        Ok(Self {
-            conn: shared::store::connect_redis(settings)?,
+        Self {
+            conn,
             set_key: keys.key("keys", "set"),
             lease_key: keys.key("lease", "scheduler"),
             insert: redis::Script::new(INSERT_FOR_SLOT),
             replace: redis::Script::new(REPLACE),
             lease: redis::Script::new(LEASE),
-        })
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use proto::keys::v1::key_admin_client::KeyAdminClient;
-use proto::keys::v1::{KeyInfo, ListKeysRequest, RotateRequest};
+use proto::keys::v1::key_service_client::KeyServiceClient;
+use proto::keys::v1::{KeyInfo, ListKeysRequest, RotateRequest, WatchSigningKeysRequest};
 use shared::settings::StoreSettings;
 use shared::testing::RedisServer;
 
@@ -46,20 +47,41 @@ async fn when_the_lease_holder_dies_another_replica_rotates_on_time() {
     assert_eq!(genesis.len(), 1);
     drop(holder);
 
-    tokio::time::sleep(Duration::from_millis((ROTATION_MS as u64) * 5 / 2)).await;
-    let keys = list(&standby).await;
-    let mut activations: Vec<i64> = keys.iter().map(|k| k.activate_at_ms).collect();
+    // The standby's own key stream says when it rotated: wait for two successors.
+    let mut stream = KeyServiceClient::new(shared::testing::pki().channel(standby.grpc, "jwks-service"))
+        .watch_signing_keys(WatchSigningKeysRequest {})
+        .await
+        .expect("watch")
+        .into_inner();
+    // Every key the standby lists on each change it streams, until two successors of
+    // the genesis key have become active.
+    let mut seen = std::collections::BTreeMap::new();
+    let mut actives = std::collections::BTreeSet::new();
+    let limit = Duration::from_millis((ROTATION_MS as u64) * 10);
+    tokio::time::timeout(limit, async {
+        while actives.len() < 3 {
+            let set = stream.message().await.expect("stream").expect("stream stays open");
+            actives.insert(set.active.expect("an active key").kid);
+            for key in list(&standby).await {
+                seen.insert(key.kid.clone(), key.activate_at_ms);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the standby did not rotate twice within {limit:?}: saw {seen:?}"));
+    assert!(actives.iter().all(|kid| seen.contains_key(kid)), "{actives:?} {seen:?}");
+    let mut activations: Vec<i64> = seen.values().copied().collect();
     activations.sort_unstable();
     let unique = activations.iter().collect::<std::collections::BTreeSet<_>>().len();
-    assert_eq!(unique, activations.len(), "no slot has two keys: {keys:?}");
-    assert!(activations.len() >= 3, "the standby kept rotating: {keys:?}");
+    assert_eq!(unique, activations.len(), "no slot has two keys: {seen:?}");
     for pair in activations.windows(2) {
         assert_eq!(
             pair[1] - pair[0],
             ROTATION_MS,
-            "each successor on its slot, not late: {keys:?}"
+            "each successor on its slot, not late: {seen:?}"
         );
     }
+    let keys = list(&standby).await;
     assert_eq!(keys.iter().filter(|k| k.state == "active").count(), 1);
 }
 

@@ -56,6 +56,41 @@ pub fn connect_redis(settings: &StoreSettings) -> Result<RedisConnection, StoreE
     RedisConnection::open(settings)
 }
 
+/// The Redis connections of one process: one per distinct server configuration, opened
+/// on first use and shared by every store and service in the process (the all-in-one
+/// runner's three services included). Key prefixes are the stores' own business, so
+/// they do not count as a distinct configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Connections {
+    open: std::sync::Arc<std::sync::Mutex<Vec<(StoreSettings, RedisConnection)>>>,
+}
+
+impl Connections {
+    /// The process's connection to the Redis `settings` describe.
+    pub fn redis(&self, settings: &StoreSettings) -> Result<RedisConnection, StoreError> {
+        let same = |other: &StoreSettings| {
+            let prefixless = |s: &StoreSettings| StoreSettings {
+                key_prefix: String::new(),
+                ..s.clone()
+            };
+            crate::store::encode_json(&prefixless(other)) == crate::store::encode_json(&prefixless(settings))
+        };
+        #[allow(clippy::expect_used)]
+        let mut open = self.open.lock().expect("the connection list is never poisoned");
+        if let Some((_, conn)) = open.iter().find(|(s, _)| same(s)) {
+            return Ok(conn.clone());
+        }
+        let conn = connect_redis(settings)?;
+        open.push((settings.clone(), conn.clone()));
+        Ok(conn)
+    }
+
+    /// How many distinct connections the process opened.
+    pub fn count(&self) -> usize {
+        self.open.lock().map(|open| open.len()).unwrap_or_default()
+    }
+}
+
 /// `PING`, for readiness checks.
 pub async fn ping(conn: &RedisConnection) -> Result<(), StoreError> {
     let mut conn = conn.clone();

@@ -31,6 +31,16 @@ pub enum LifecycleError {
     Conflict(String),
 }
 
+impl From<LifecycleError> for crate::error::AdminError {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::Invalid(message) => Self::Invalid(message),
+            LifecycleError::NotFound(message) => Self::NotFound(message),
+            LifecycleError::Conflict(message) => Self::Conflict(message),
+        }
+    }
+}
+
 fn invalid(reason: impl Into<String>) -> LifecycleError {
     LifecycleError::Invalid(reason.into())
 }

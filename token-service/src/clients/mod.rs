@@ -10,9 +10,8 @@ mod auth;
 mod certificate;
 pub mod lifecycle;
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
+use shared::id::{IdKind, PrefixedId};
 use shared::scope::ScopeSet;
 use shared::secrets::{SecretHasher, random_bytes, random_token};
 
@@ -26,58 +25,19 @@ pub const CLIENT_SECRET_CONTEXT: &str = "client_secret";
 /// Active secrets a client may hold: the current one and the one replacing it.
 pub const MAX_SECRETS: usize = 2;
 
-/// `cli_` followed by 32 lowercase hex digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ClientId(String);
+/// Machine clients' identifiers: `cli_` followed by 32 lowercase hex digits.
+#[derive(Debug)]
+pub enum ClientKind {}
 
-#[derive(Debug, thiserror::Error)]
-#[error("not a client id")]
-pub struct InvalidClientId;
+impl IdKind for ClientKind {
+    const PREFIX: &'static str = "cli_";
+    const WHAT: &'static str = "client id";
+}
+
+pub type ClientId = PrefixedId<ClientKind>;
 
 fn hex(bytes: usize) -> String {
     random_bytes(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl ClientId {
-    const PREFIX: &'static str = "cli_";
-
-    pub fn random() -> Self {
-        Self(format!("{}{}", Self::PREFIX, hex(16)))
-    }
-
-    pub fn parse(value: &str) -> Result<Self, InvalidClientId> {
-        let hex = value.strip_prefix(Self::PREFIX).ok_or(InvalidClientId)?;
-        let valid = hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if valid {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(InvalidClientId)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ClientId {
-    type Error = InvalidClientId;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<ClientId> for String {
-    fn from(id: ClientId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// How a client proves who it is at the token endpoint (RFC 7591 `token_endpoint_auth_method`).

@@ -8,11 +8,11 @@ use proto::clients::v1 as pb;
 use proto::clients::v1::client_admin_server::{ClientAdmin, ClientAdminServer};
 use shared::audit::Actor;
 use shared::scope::ScopeSet;
-use shared::store::StoreError;
 use tonic::{Request, Response, Status};
 
 use crate::clients::lifecycle::{self, Changes, LifecycleError};
 use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, new_client};
+use crate::error::AdminError;
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -25,20 +25,20 @@ impl ClientAdminGrpc {
         ClientAdminServer::new(Self { state })
     }
 
-    async fn load(&self, client_id: &str) -> Result<Client, Status> {
-        let id = ClientId::parse(client_id).map_err(|_| Status::invalid_argument("not a client id (cli_…)"))?;
+    async fn load(&self, client_id: &str) -> Result<Client, AdminError> {
+        let id = ClientId::parse(client_id).map_err(|_| AdminError::invalid("not a client id (cli_…)"))?;
         self.state
             .clients
             .get(&id)
             .await
-            .map_err(store_status)?
-            .ok_or_else(|| Status::not_found(format!("no client {client_id}")))
+            .map_err(AdminError::from)?
+            .ok_or_else(|| AdminError::not_found(format!("no client {client_id}")))
     }
 
     /// Stores a changed client and audits the change.
-    async fn save(&self, client: Client, change: &str) -> Result<Response<pb::ClientInfo>, Status> {
-        if !self.state.clients.update(&client).await.map_err(store_status)? {
-            return Err(Status::not_found(format!("no client {}", client.client_id)));
+    async fn save(&self, client: Client, change: &str) -> Result<Response<pb::ClientInfo>, AdminError> {
+        if !self.state.clients.update(&client).await.map_err(AdminError::from)? {
+            return Err(AdminError::not_found(format!("no client {}", client.client_id)));
         }
         tracing::info!(client_id = %client.client_id, change, "machine client changed");
         shared::audit::record("client_changed", Actor::Operator, client.client_id.as_str(), change);
@@ -52,8 +52,8 @@ impl ClientAdminGrpc {
         apply: impl FnOnce(&mut Client) -> Result<(), LifecycleError>,
     ) -> Result<Response<pb::ClientInfo>, Status> {
         let mut client = self.load(client_id).await?;
-        apply(&mut client).map_err(lifecycle_status)?;
-        self.save(client, change).await
+        apply(&mut client).map_err(AdminError::from)?;
+        Ok(self.save(client, change).await?)
     }
 
     fn destinations(&self) -> shared::jose::remote::Destinations {
@@ -61,23 +61,10 @@ impl ClientAdminGrpc {
     }
 }
 
-fn store_status(error: StoreError) -> Status {
-    tracing::error!(%error, "client store failed");
-    Status::unavailable("the client store is unavailable, retry")
-}
-
-fn lifecycle_status(error: LifecycleError) -> Status {
-    match error {
-        LifecycleError::Invalid(m) => Status::invalid_argument(m),
-        LifecycleError::NotFound(m) => Status::not_found(m),
-        LifecycleError::Conflict(m) => Status::failed_precondition(m),
-    }
-}
-
-fn scopes(tokens: &[String]) -> Result<ScopeSet, Status> {
-    let scopes = ScopeSet::from_tokens(tokens).map_err(|e| Status::invalid_argument(e.to_string()))?;
+fn scopes(tokens: &[String]) -> Result<ScopeSet, AdminError> {
+    let scopes = ScopeSet::from_tokens(tokens).map_err(|e| AdminError::invalid(e.to_string()))?;
     if scopes.is_empty() {
-        return Err(Status::invalid_argument("a client needs at least one scope"));
+        return Err(AdminError::invalid("a client needs at least one scope"));
     }
     Ok(scopes)
 }
@@ -131,7 +118,11 @@ impl ClientAdmin for ClientAdminGrpc {
         let mut created = new_client(&self.state.hasher, &request.name, scopes, shared::jose::unix_now());
         created.client.requires_dpop = request.requires_dpop;
         created.client.introspect = request.introspect;
-        self.state.clients.create(&created.client).await.map_err(store_status)?;
+        self.state
+            .clients
+            .create(&created.client)
+            .await
+            .map_err(AdminError::from)?;
         tracing::info!(client_id = %created.client.client_id, "machine client created");
         let client_id = created.client.client_id.as_str();
         shared::audit::record("client_created", Actor::Operator, client_id, "success");
@@ -147,7 +138,7 @@ impl ClientAdmin for ClientAdminGrpc {
         &self,
         _request: Request<pb::ListClientsRequest>,
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
-        let clients = self.state.clients.list().await.map_err(store_status)?;
+        let clients = self.state.clients.list().await.map_err(AdminError::from)?;
         Ok(Response::new(pb::ListClientsResponse {
             clients: clients.iter().map(info).collect(),
         }))
@@ -197,9 +188,9 @@ impl ClientAdmin for ClientAdminGrpc {
         request: Request<pb::ClientRef>,
     ) -> Result<Response<pb::DeleteClientResponse>, Status> {
         let client_id = request.into_inner().client_id;
-        let id = ClientId::parse(&client_id).map_err(|_| Status::invalid_argument("not a client id (cli_…)"))?;
-        if !self.state.clients.delete(&id).await.map_err(store_status)? {
-            return Err(Status::not_found(format!("no client {client_id}")));
+        let id = ClientId::parse(&client_id).map_err(|_| AdminError::invalid("not a client id (cli_…)"))?;
+        if !self.state.clients.delete(&id).await.map_err(AdminError::from)? {
+            return Err(AdminError::not_found(format!("no client {client_id}")).into());
         }
         tracing::info!(client_id = %id, "machine client deleted");
         shared::audit::record("client_deleted", Actor::Operator, id.as_str(), "success");
@@ -209,7 +200,7 @@ impl ClientAdmin for ClientAdminGrpc {
     async fn add_secret(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::AddSecretResponse>, Status> {
         let mut client = self.load(&request.into_inner().client_id).await?;
         let issued = lifecycle::add_secret(&mut client, &self.state.hasher, shared::jose::unix_now())
-            .map_err(lifecycle_status)?;
+            .map_err(AdminError::from)?;
         self.save(client, "secret_added").await?;
         Ok(Response::new(pb::AddSecretResponse {
             secret_id: issued.secret.id,
@@ -233,7 +224,7 @@ impl ClientAdmin for ClientAdminGrpc {
         let keys = match request.source {
             Some(pb::set_keys_request::Source::JwksJson(json)) => ClientKeys::Jwks(json),
             Some(pb::set_keys_request::Source::JwksUri(uri)) => ClientKeys::JwksUri(uri),
-            None => return Err(Status::invalid_argument("give jwks_json or jwks_uri")),
+            None => return Err(AdminError::invalid("give jwks_json or jwks_uri").into()),
         };
         let destinations = self.destinations();
         self.change(&request.client_id, "keys_set", |client| {
@@ -251,9 +242,9 @@ impl ClientAdmin for ClientAdminGrpc {
             Some(pb::set_certificate_request::Binding::SubjectDn(dn)) => CertificateBinding::SubjectDn(dn),
             Some(pb::set_certificate_request::Binding::SanDns(name)) => CertificateBinding::SanDns(name),
             Some(pb::set_certificate_request::Binding::CertificatePem(pem)) => {
-                CertificateBinding::self_signed(&pem).map_err(Status::invalid_argument)?
+                CertificateBinding::self_signed(&pem).map_err(AdminError::invalid)?
             }
-            None => return Err(Status::invalid_argument("give subject_dn, san_dns or certificate_pem")),
+            None => return Err(AdminError::invalid("give subject_dn, san_dns or certificate_pem").into()),
         };
         self.change(&request.client_id, "certificate_set", |client| {
             lifecycle::set_certificate(client, binding)

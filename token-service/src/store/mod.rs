@@ -45,7 +45,8 @@ pub struct Stores {
     pub replay: Arc<dyn ReplayCache>,
 }
 
-pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
+/// The stores `settings` describe; Redis stores share the process's connection.
+pub fn from_settings(settings: &StoreSettings, connections: &shared::store::Connections) -> Result<Stores, StoreError> {
     Ok(match settings.backend {
         StoreBackend::Memory => Stores {
             denylist: Arc::new(MemoryDenylist::default()),
@@ -53,7 +54,7 @@ pub fn from_settings(settings: &StoreSettings) -> Result<Stores, StoreError> {
             replay: Arc::new(MemoryReplayCache::default()),
         },
         StoreBackend::Redis => {
-            let conn = shared::store::connect_redis(settings)?;
+            let conn = connections.redis(settings)?;
             Stores {
                 denylist: Arc::new(RedisDenylist::new(conn.clone(), &settings.key_prefix)),
                 clients: Arc::new(RedisClientStore::new(conn.clone(), &settings.key_prefix)),

@@ -2,12 +2,11 @@
 //! real Redis, and the registration states the exchange must refuse.
 
 use identity_service::registration::{Registration, RegistrationType};
-use identity_service::store::{RedisRegistrationStore, RegistrationStore};
+use identity_service::store::RedisRegistrationStore;
+use identity_service::testing::put_registration;
 use serde_json::json;
-use std::time::Duration;
 
 use shared::jose::unix_now;
-use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
 
 use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, spawn_with};
@@ -54,18 +53,18 @@ async fn registration_state_decides_the_exchange() {
     let store = RedisRegistrationStore::connect(&store_settings).expect("connect");
     let now = unix_now();
 
-    let unclaimed_email = put(&store, RegistrationType::EmailVerification, |_| {}).await;
+    let unclaimed_email = put_registration(&store, RegistrationType::EmailVerification, |_| {}).await;
     let response = exchange(&system, &unclaimed_email).await;
     assert_oauth_error(response, 401, "insufficient_user_authentication").await;
 
     for refused in [
-        put(&store, RegistrationType::Anonymous, |r| r.claim_expires_at = now - 1).await,
-        put(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await,
+        put_registration(&store, RegistrationType::Anonymous, |r| r.claim_expires_at = now - 1).await,
+        put_registration(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await,
     ] {
         assert_oauth_error(exchange(&system, &refused).await, 400, "invalid_grant").await;
     }
 
-    let claimed = put(&store, RegistrationType::Anonymous, |r| r.claimed_at = Some(now)).await;
+    let claimed = put_registration(&store, RegistrationType::Anonymous, |r| r.claimed_at = Some(now)).await;
     let body = assert_ok(exchange(&system, &claimed).await).await;
     assert_eq!(body["scope"], "agent:read agent:write", "claimed: post-claim scopes");
 }
@@ -93,21 +92,6 @@ async fn a_redis_outage_is_a_503_on_the_exchange() {
     assert_eq!(ready.status(), 200);
     let ready: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(ready["degraded"], serde_json::json!(["store"]), "{ready}");
-}
-
-async fn put(
-    store: &RedisRegistrationStore,
-    kind: RegistrationType,
-    edit: impl FnOnce(&mut Registration),
-) -> Registration {
-    let scopes = (
-        ScopeSet::parse("agent:read").expect("scope"),
-        ScopeSet::parse("agent:read agent:write").expect("scope"),
-    );
-    let mut registration = Registration::new(kind, unix_now(), Duration::from_secs(3600), scopes, "hash".into());
-    edit(&mut registration);
-    store.create(&registration, None).await.expect("stored");
-    registration
 }
 
 async fn exchange(system: &TestSystem, registration: &Registration) -> reqwest::Response {

@@ -129,7 +129,7 @@ async fn redis_stores_meet_the_contracts() {
         denylist,
         clients,
         replay,
-    } = from_settings(&redis.store_settings()).expect("connect");
+    } = from_settings(&redis.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
     replay_contract(replay).await;
@@ -142,7 +142,7 @@ async fn redis_cluster_stores_meet_the_contracts() {
         denylist,
         clients,
         replay,
-    } = from_settings(&cluster.store_settings()).expect("connect");
+    } = from_settings(&cluster.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
     replay_contract(replay).await;

@@ -6,7 +6,10 @@ use std::fmt;
 
 use shared::secrets::SecretHasher;
 
-use crate::registration::RegistrationId;
+use super::record::RegistrationId;
+
+/// Hash context of claim tokens, so their hashes never verify as another secret's.
+pub const CLAIM_TOKEN_CONTEXT: &str = "claim_token";
 
 #[derive(Clone)]
 pub struct SecretHandle {

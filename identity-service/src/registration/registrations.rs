@@ -1,0 +1,137 @@
+//! [`Registrations`]: the one service that writes registrations and the links around
+//! them (delegations, known humans), and signs their identity assertions.
+
+use std::sync::Arc;
+
+use shared::audit::{self, Actor};
+use shared::jose::watch::KeyRingWatch;
+use shared::secrets::SecretHasher;
+
+use super::policy::RegistrationPolicy;
+use super::record::{Registration, RegistrationId};
+use super::update::{Edit, edit_registration};
+use crate::assertion::Assertions;
+use crate::email::Email;
+use crate::error::IdentityError;
+use crate::store::{DelegationStore, RegistrationStore, UserDirectory};
+
+/// The stores registrations live in.
+#[derive(Debug, Clone)]
+pub struct RegistrationStores {
+    pub registrations: Arc<dyn RegistrationStore>,
+    pub delegations: Arc<dyn DelegationStore>,
+    pub users: Arc<dyn UserDirectory>,
+}
+
+#[derive(Debug)]
+pub struct Registrations {
+    pub(super) store: Arc<dyn RegistrationStore>,
+    pub(super) delegations: Arc<dyn DelegationStore>,
+    pub(super) users: Arc<dyn UserDirectory>,
+    pub(super) policy: RegistrationPolicy,
+    pub(super) assertions: Assertions,
+    /// The signing keys as jwks-service last sent them.
+    signer: KeyRingWatch,
+    /// Keys the hashes of the claim tokens it mints.
+    pub(super) hasher: SecretHasher,
+}
+
+impl Registrations {
+    pub fn new(
+        stores: RegistrationStores,
+        policy: RegistrationPolicy,
+        assertions: Assertions,
+        (signer, hasher): (KeyRingWatch, SecretHasher),
+    ) -> Self {
+        Self {
+            hasher,
+            store: stores.registrations,
+            delegations: stores.delegations,
+            users: stores.users,
+            policy,
+            assertions,
+            signer,
+        }
+    }
+
+    pub fn policy(&self) -> &RegistrationPolicy {
+        &self.policy
+    }
+
+    /// The store, for readiness checks.
+    pub fn store(&self) -> Arc<dyn RegistrationStore> {
+        self.store.clone()
+    }
+
+    pub async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, IdentityError> {
+        Ok(self.store.get(id).await?)
+    }
+
+    /// Edits registration `id` atomically (see [`edit_registration`]); `read` is the
+    /// record if the caller already holds a fresh read of it.
+    pub async fn edit<T>(
+        &self,
+        id: &RegistrationId,
+        read: Option<Option<Registration>>,
+        decide: impl FnMut(Option<&mut Registration>) -> Result<Edit<T>, IdentityError>,
+    ) -> Result<T, IdentityError> {
+        edit_registration(
+            self.store.as_ref(),
+            (id, read),
+            self.policy.retention_after_expiry,
+            decide,
+        )
+        .await
+    }
+
+    /// Stores a new registration (forgotten some time after its claim window unless
+    /// claimed) and records the audit event.
+    pub async fn create(&self, registration: &Registration) -> Result<(), IdentityError> {
+        let drop_at = registration.drop_at(self.policy.retention_after_expiry);
+        self.store.create(registration, drop_at).await?;
+        let actor = match &registration.delegation {
+            Some(delegation) => Actor::Provider(&delegation.iss),
+            None => Actor::Anonymous,
+        };
+        audit::record("registration_created", actor, registration.id.as_str(), "success");
+        Ok(())
+    }
+
+    /// Signs an identity assertion for `registration` with the current key.
+    pub fn mint_assertion(&self, registration: &Registration, now: i64) -> Result<(String, i64), IdentityError> {
+        let signer = self
+            .signer
+            .borrow()
+            .signer_at(now)
+            .cloned()
+            .ok_or(IdentityError::KeysUnavailable)?;
+        let minted = self
+            .assertions
+            .mint(&signer, registration, now)
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        let id = registration.id.as_str();
+        audit::record("assertion_issued", Actor::Registration(id), id, "success");
+        Ok(minted)
+    }
+
+    /// A human now owns a claimed registration: the next ID-JAG naming them steps up.
+    pub async fn record_owner(&self, email: &Email) -> Result<(), IdentityError> {
+        Ok(self.users.record_user(email).await?)
+    }
+
+    /// Revokes registration `id`: status `revoked`, its claim handle and attempt dropped.
+    pub async fn revoke(&self, id: &RegistrationId, now: i64) -> Result<(), IdentityError> {
+        self.edit(id, None, |registration| {
+            let Some(registration) = registration else {
+                return Ok(Edit::Unchanged(()));
+            };
+            if registration.revoked_at.is_none() {
+                registration.revoked_at = Some(now);
+            }
+            registration.claim_token_hash = None;
+            registration.claim_attempt = None;
+            Ok(Edit::Changed(()))
+        })
+        .await
+    }
+}
