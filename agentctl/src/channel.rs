@@ -12,8 +12,21 @@ use tonic::transport::{Channel, Endpoint};
 #[derive(Debug, Clone, Args)]
 pub struct TlsTarget {
     /// Directory holding ca.pem, agentctl.pem and agentctl-key.pem.
-    #[arg(long, env = "AGENTAUTH_TLS_DIR", default_value_os_t = crate::dev::default_tls_dir())]
+    #[arg(long, env = "AGENTAUTH_TLS_DIR", default_value_os_t = default_tls_dir())]
     pub tls_dir: PathBuf,
+}
+
+/// Where token-service's internal gRPC port is.
+#[derive(Debug, Clone, Args)]
+pub struct TokenTarget {
+    /// token-service internal gRPC URL.
+    #[arg(long, env = "AGENTAUTH_TOKEN_GRPC", default_value = "http://127.0.0.1:50051")]
+    pub token_grpc: String,
+}
+
+/// Where `agentctl dev` writes its PKI and other commands look for it by default.
+pub fn default_tls_dir() -> PathBuf {
+    std::env::temp_dir().join("agentauth-dev-tls")
 }
 
 /// An error with its whole source chain: "transport error: connection refused".

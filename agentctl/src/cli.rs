@@ -1,7 +1,7 @@
 //! The command line. With no flags every command targets a local `agentctl dev` on its
 //! default addresses; flags or `AGENTAUTH_*` environment variables point elsewhere.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::{certs, clients, dev, keys};
 
@@ -29,14 +29,6 @@ pub enum Command {
     /// The internal PKI for mTLS between the services.
     #[command(subcommand)]
     Certs(certs::CertsCommand),
-}
-
-/// Where token-service's internal gRPC port is.
-#[derive(Debug, Clone, Args)]
-pub struct TokenTarget {
-    /// token-service internal gRPC URL.
-    #[arg(long, env = "AGENTAUTH_TOKEN_GRPC", default_value = "http://127.0.0.1:50051")]
-    pub token_grpc: String,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use proto::clients::v1::client_admin_client::ClientAdminClient;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
-use crate::cli::TokenTarget;
+use crate::channel::TokenTarget;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientsCommand {

@@ -32,7 +32,7 @@ pub struct DevArgs {
     #[arg(long)]
     pub outbox: Option<std::path::PathBuf>,
     /// Where the ephemeral internal PKI is written (agentctl reads its certificate there).
-    #[arg(long, env = "AGENTAUTH_TLS_DIR", default_value_os_t = default_tls_dir())]
+    #[arg(long, env = "AGENTAUTH_TLS_DIR", default_value_os_t = crate::channel::default_tls_dir())]
     pub tls_dir: std::path::PathBuf,
     /// Key-encryption key file (32 random bytes, base64) sealing signing keys in the store.
     /// Without it an ephemeral KEK is used: fine in memory, but with --redis-url the keys
@@ -207,11 +207,6 @@ impl DevSystem {
             .await
             .map_err(DevError::Serve)
     }
-}
-
-/// Where `agentctl dev` writes its PKI and other commands look for it by default.
-pub fn default_tls_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join("agentauth-dev-tls")
 }
 
 /// Loads a service's settings over the dev defaults and builds it, naming it on failure.

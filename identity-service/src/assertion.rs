@@ -6,8 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::jose::{Expectations, KeyRing, SigningKey, VerifyError};
 
-use crate::registration::record::Registration;
-
 pub const ASSERTION_TYP: &str = "oauth-id-jag+jwt";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,6 +32,16 @@ pub struct AssertionClaims {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyConfirmation {
     pub jkt: String,
+}
+
+/// Who an assertion is for: a registration, as its claims name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub registration_id: &'a str,
+    pub client_id: &'a str,
+    pub registration_type: &'a str,
+    /// The DPoP key the assertion is bound to, if any.
+    pub jkt: Option<&'a str>,
 }
 
 /// Why an assertion is refused before its registration is even read.
@@ -76,27 +84,27 @@ impl Assertions {
         self.max_lifetime
     }
 
-    /// Signs an assertion for `registration`; returns it with its `exp`.
+    /// Signs an assertion for `subject`; returns it with its `exp`.
     pub fn mint(
         &self,
         signer: &SigningKey,
-        registration: &Registration,
+        subject: Subject<'_>,
         now: i64,
     ) -> Result<(String, i64), shared::jose::JoseError> {
         let exp = now + self.ttl.as_secs() as i64;
         let claims = AssertionClaims {
             iss: self.issuer.clone(),
-            sub: registration.id.to_string(),
+            sub: subject.registration_id.to_owned(),
             aud: self.issuer.clone(),
             jti: shared::secrets::random_token(16),
             iat: now,
             exp,
-            client_id: registration.client_id.clone(),
-            registration_type: registration.registration_type.as_str().to_owned(),
+            client_id: subject.client_id.to_owned(),
+            registration_type: subject.registration_type.to_owned(),
             email: None,
             email_verified: None,
             amr: None,
-            cnf: registration.jkt.clone().map(|jkt| KeyConfirmation { jkt }),
+            cnf: subject.jkt.map(|jkt| KeyConfirmation { jkt: jkt.to_owned() }),
         };
         Ok((signer.sign(ASSERTION_TYP, &claims)?, exp))
     }

@@ -7,8 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use shared::store::StoreError;
 
-use crate::providers::ProviderError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error("{0}")]
@@ -188,6 +186,42 @@ impl From<IdentityError> for tonic::Status {
             }
         }
     }
+}
+
+/// Why a provider-signed token was refused; each maps to one wire error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the token is not a well-formed signed JWT: {0}")]
+    Malformed(String),
+    #[error("`{0}` is not a trusted provider")]
+    UntrustedIssuer(String),
+    #[error("the provider publishes no key `{0}`")]
+    UnknownKey(String),
+    #[error("the signature does not verify")]
+    InvalidSignature,
+    #[error("the token has expired or is not valid yet")]
+    Expired,
+    #[error("the token is meant for another audience")]
+    InvalidAudience,
+    #[error("the token has the wrong type")]
+    WrongType,
+    #[error("the token names critical header parameters this server does not understand")]
+    UnsupportedCritical,
+    #[error("the token's lifetime exceeds the maximum this server accepts")]
+    LifetimeTooLong,
+    #[error("the provider's keys cannot be fetched: {0}")]
+    KeysUnavailable(String),
+    #[error("the token lacks `{0}`")]
+    MissingClaim(&'static str),
+    #[error("this assertion was already used")]
+    Replayed,
+    #[error("the assertion carries no verified email")]
+    MissingVerifiedEmail,
+    #[error("an event may only name its own issuer's subjects")]
+    ForeignSubject,
+    /// An event token that lacks what its kind must carry.
+    #[error("{0}")]
+    InvalidEvent(&'static str),
 }
 
 /// Errors of the event receiver, in RFC 8935 §2.3's shape `{err, description}`.

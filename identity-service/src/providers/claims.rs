@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use shared::jose::NumericDate;
 
-use super::ProviderError;
 use crate::email::Email;
+use crate::error::ProviderError;
 
 /// An ID-JAG's claims as they arrive (the draft's §3 claims we use).
 #[derive(Debug, Deserialize)]

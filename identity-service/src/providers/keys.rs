@@ -14,7 +14,8 @@ use shared::jose::remote::{Destinations, RemoteKeyError, RemoteKeys};
 use shared::settings::SettingsError;
 use url::Url;
 
-use super::{ProviderError, ProviderExpectations, ProviderKeySettings, ProviderSettings, Untyped};
+use super::{ProviderExpectations, ProviderKeySettings, ProviderSettings, Untyped};
+use crate::error::ProviderError;
 
 /// The verification keys of every trusted provider, fetched on demand.
 pub struct ProviderKeys {

@@ -5,10 +5,10 @@
 //!   check per token, with the header, audience and time rules.
 //! - [`ProviderTrust`]: what the rest of the service asks: "is this a fresh ID-JAG?",
 //!   "is this a new security event?", answered with typed claims.
-//! - [`ProviderError`]: why a provider's token was refused.
+//! - [`ProviderError`] (defined in `crate::error`, beside its wire mapping): why a
+//!   provider's token was refused.
 
 mod claims;
-pub mod error;
 mod keys;
 mod trust;
 
@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::error::ProviderError;
 pub use claims::{EventSubject, IdJag, SecurityEvent};
-pub use error::ProviderError;
 pub use keys::ProviderKeys;
 pub use trust::{EventKind, ProviderTrust};
 

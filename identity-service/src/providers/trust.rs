@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::claims::IdJagClaims;
-use super::{IdJag, ProviderError, ProviderExpectations, ProviderKeys, SecurityEvent, Untyped};
-use crate::error::IdentityError;
+use super::{IdJag, ProviderExpectations, ProviderKeys, SecurityEvent, Untyped};
+use crate::error::{IdentityError, ProviderError};
 use crate::store::ReplayCache;
 
 /// The header `typ` of an ID-JAG (draft §3, RFC 8725 §3.11).

@@ -10,7 +10,7 @@ use shared::secrets::SecretHasher;
 use super::policy::RegistrationPolicy;
 use super::record::{Registration, RegistrationId};
 use super::update::{Edit, edit_registration};
-use crate::assertion::Assertions;
+use crate::assertion::{Assertions, Subject};
 use crate::email::Email;
 use crate::error::IdentityError;
 use crate::store::{DelegationStore, RegistrationStore, UserDirectory};
@@ -107,7 +107,7 @@ impl Registrations {
             .ok_or(IdentityError::KeysUnavailable)?;
         let minted = self
             .assertions
-            .mint(&signer, registration, now)
+            .mint(&signer, subject(registration), now)
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
         let id = registration.id.as_str();
         audit::record("assertion_issued", Actor::Registration(id), id, "success");
@@ -133,5 +133,15 @@ impl Registrations {
             Ok(Edit::Changed(()))
         })
         .await
+    }
+}
+
+/// Who a registration's identity assertions are for.
+fn subject(registration: &Registration) -> Subject<'_> {
+    Subject {
+        registration_id: registration.id.as_str(),
+        client_id: &registration.client_id,
+        registration_type: registration.registration_type.as_str(),
+        jkt: registration.jkt.as_deref(),
     }
 }
