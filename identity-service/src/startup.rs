@@ -76,20 +76,20 @@ impl Service for IdentityService {
         let mailer = crate::mail::from_settings(&settings.mail)?;
         let state = Arc::new(AppState {
             issuer: issuer.to_owned(),
-            claims: ClaimCeremony::new(
+            claims: Arc::new(ClaimCeremony::new(
                 registrations.clone(),
                 (hasher, mailer),
                 limits.clone(),
                 settings.claim.clone(),
                 issuer,
-            ),
+            )),
             registrations,
-            trust: ProviderTrust::new(
+            trust: Arc::new(ProviderTrust::new(
                 ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
                 stores.replay.clone(),
                 issuer,
                 (assertion.leeway, assertion.max_lifetime),
-            ),
+            )),
             binding: KeyBinding::new(
                 dpop_verifier(&settings.token_endpoint),
                 stores.replay,

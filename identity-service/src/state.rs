@@ -1,6 +1,6 @@
 //! What the HTTP handlers of identity-service read, built once: the domain services and
-//! what discovery publishes. It carries no behaviour of its own; each handler uses the
-//! service it needs.
+//! what discovery publishes. It carries no behaviour of its own. Each service is also
+//! registered on its own, so a handler that needs one service takes only that one.
 
 use std::sync::Arc;
 
@@ -17,8 +17,8 @@ pub struct AppState {
     /// Public base URL and `iss` of every token.
     pub issuer: String,
     pub registrations: Arc<Registrations>,
-    pub claims: ClaimCeremony,
-    pub trust: ProviderTrust,
+    pub claims: Arc<ClaimCeremony>,
+    pub trust: Arc<ProviderTrust>,
     /// The DPoP key a registration request proves.
     pub binding: KeyBinding,
     /// Per-client limits on registration (the ceremony holds its own).

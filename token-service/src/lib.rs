@@ -13,8 +13,11 @@
 //! - [`store`]: revocation denylist and clients, in Redis or memory.
 //! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
 //! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`).
-//! - [`error`]: [`error::OAuthError`] and its one mapping to RFC 6749 §5.2 responses.
-//! - [`startup`]: [`startup::TokenService`] (mountable) and [`startup::Application`].
+//! - [`state`]: what the handlers read, built once.
+//! - [`error`]: [`error::OAuthError`] and its one mapping to RFC 6749 §5.2 responses;
+//!   [`error::AdminError`] and its one mapping to gRPC statuses.
+//! - [`startup`]: [`startup::TokenService`] contributes its parts to `shared::serve`;
+//!   [`startup::Application`] is a standalone replica.
 
 #![forbid(unsafe_code)]
 

@@ -88,6 +88,11 @@ impl ClaimCeremony {
         }
     }
 
+    /// Where the human's page posts to mint a code.
+    pub fn challenge_url(&self) -> String {
+        self.url("/agent/identity/claim/attempt/challenge")
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }

@@ -9,8 +9,8 @@ use shared::jose::unix_now;
 use shared::time::rfc3339;
 
 use super::json::parse_json;
+use crate::claim::ClaimCeremony;
 use crate::error::IdentityError;
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 struct StartRequest {
@@ -51,12 +51,12 @@ fn required(value: Option<String>, name: &str) -> Result<String, IdentityError> 
 pub async fn start(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    claims: web::Data<ClaimCeremony>,
 ) -> Result<HttpResponse, IdentityError> {
     let parsed: StartRequest = parse_json(&request, &body)?;
     let claim_token = required(parsed.claim_token, "claim_token")?;
     let email = required(parsed.email, "email")?;
-    let started = state.claims.start(&claim_token, &email, unix_now()).await?;
+    let started = claims.start(&claim_token, &email, unix_now()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(StartResponse {
@@ -70,12 +70,12 @@ pub async fn start(
 pub async fn complete(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    claims: web::Data<ClaimCeremony>,
 ) -> Result<HttpResponse, IdentityError> {
     let parsed: CompleteRequest = parse_json(&request, &body)?;
     let claim_token = required(parsed.claim_token, "claim_token")?;
     let otp = required(parsed.otp, "otp")?;
-    let completed = state.claims.complete(&claim_token, &otp, unix_now()).await?;
+    let completed = claims.complete(&claim_token, &otp, unix_now()).await?;
     let (registration, assertion) = (completed.registration, completed.assertion);
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))

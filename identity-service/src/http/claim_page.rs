@@ -8,20 +8,20 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use shared::jose::unix_now;
 
+use crate::claim::ClaimCeremony;
 use crate::error::IdentityError;
-use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 struct LinkToken {
     token: Option<String>,
 }
 
-pub async fn view(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn view(request: HttpRequest, claims: web::Data<ClaimCeremony>) -> HttpResponse {
     let token = serde_urlencoded::from_str::<LinkToken>(request.query_string())
         .ok()
         .and_then(|q| q.token)
         .unwrap_or_default();
-    match state.claims.view_attempt(&token, unix_now()).await {
+    match claims.view_attempt(&token, unix_now()).await {
         Ok(viewed) => {
             let body = format!(
                 "<h1>Claim an AI agent</h1>\
@@ -30,7 +30,7 @@ pub async fn view(request: HttpRequest, state: web::Data<AppState>) -> HttpRespo
                  If not, close this page: nothing happens without the code.</p>{form}",
                 id = escape(&viewed.registration_id),
                 email = escape(viewed.email.as_str()),
-                form = mint_form(&state, &token, "Show my code"),
+                form = mint_form(&claims, &token, "Show my code"),
             );
             page(StatusCode::OK, "Claim an AI agent", &body)
         }
@@ -38,7 +38,7 @@ pub async fn view(request: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     }
 }
 
-pub async fn challenge(request: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn challenge(request: HttpRequest, body: web::Bytes, claims: web::Data<ClaimCeremony>) -> HttpResponse {
     if !shared::media::has_media_type(&request, "application", "x-www-form-urlencoded") {
         return error_page(&IdentityError::InvalidRequest("expected a form submission".into()));
     }
@@ -47,7 +47,7 @@ pub async fn challenge(request: HttpRequest, body: web::Bytes, state: web::Data<
         .and_then(|q| q.token)
         .unwrap_or_default();
     let now = unix_now();
-    match state.claims.mint_code(&token, now).await {
+    match claims.mint_code(&token, now).await {
         Ok(minted) => {
             let minutes = (minted.expires_at - now).max(60) / 60;
             let body = format!(
@@ -56,7 +56,7 @@ pub async fn challenge(request: HttpRequest, body: web::Bytes, state: web::Data<
                  <p>Give this code to your agent. It works for {minutes} minutes. \
                  Pressing the button again makes a new code and cancels this one.</p>{form}",
                 code = escape(&minted.code),
-                form = mint_form(&state, &token, "Make a new code"),
+                form = mint_form(&claims, &token, "Make a new code"),
             );
             page(StatusCode::OK, "Your code", &body)
         }
@@ -64,12 +64,12 @@ pub async fn challenge(request: HttpRequest, body: web::Bytes, state: web::Data<
     }
 }
 
-fn mint_form(state: &AppState, token: &str, label: &str) -> String {
+fn mint_form(claims: &ClaimCeremony, token: &str, label: &str) -> String {
     format!(
         "<form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <button type=\"submit\" id=\"mint\">{label}</button></form>",
-        action = escape(&state.url("/agent/identity/claim/attempt/challenge")),
+        action = escape(&claims.challenge_url()),
         token = escape(token),
         label = escape(label),
     )

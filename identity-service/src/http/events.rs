@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use shared::jose::unix_now;
 
 use crate::error::SetError;
-use crate::providers::{EventKind, ProviderError, SecurityEvent};
-use crate::state::AppState;
+use crate::providers::{EventKind, ProviderError, ProviderTrust, SecurityEvent};
+use crate::registration::Registrations;
 
 /// The event that revokes a delegation's registration.
 pub const ASSERTION_REVOKED: &str = "https://schemas.workos.com/events/agent/auth/identity/assertion/revoked";
@@ -17,17 +17,17 @@ const BACKCHANNEL_LOGOUT: &str = "http://schemas.openid.net/event/backchannel-lo
 pub async fn notify(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    trust: web::Data<ProviderTrust>,
+    registrations: web::Data<Registrations>,
 ) -> Result<HttpResponse, SetError> {
     let now = unix_now();
-    let Some(event) = verified_event(&request, &body, &state, EventKind::SecurityEvent, now).await? else {
+    let Some(event) = verified_event(&request, &body, &trust, EventKind::SecurityEvent, now).await? else {
         return Ok(HttpResponse::Accepted().finish());
     };
     // §2.2: events we do not act on are still accepted.
     if let Some(payload) = event.event(ASSERTION_REVOKED)? {
         let subject = event.subject(Some(payload))?;
-        state
-            .registrations
+        registrations
             .revoke_delegation((&subject.iss, &subject.sub), event.issued_at(), now)
             .await?;
     }
@@ -37,18 +37,18 @@ pub async fn notify(
 pub async fn legacy_revoke(
     request: HttpRequest,
     body: web::Bytes,
-    state: web::Data<AppState>,
+    trust: web::Data<ProviderTrust>,
+    registrations: web::Data<Registrations>,
 ) -> Result<HttpResponse, SetError> {
     let now = unix_now();
-    let Some(event) = verified_event(&request, &body, &state, EventKind::Logout, now).await? else {
+    let Some(event) = verified_event(&request, &body, &trust, EventKind::Logout, now).await? else {
         return Ok(HttpResponse::Accepted().finish());
     };
     if event.event(BACKCHANNEL_LOGOUT).ok().flatten().is_none() {
         return Err(ProviderError::InvalidEvent("a logout token carries the back-channel logout event").into());
     }
     let subject = event.subject(None)?;
-    state
-        .registrations
+    registrations
         .revoke_delegation((&subject.iss, &subject.sub), event.issued_at(), now)
         .await?;
     Ok(HttpResponse::Accepted().finish())
@@ -58,7 +58,7 @@ pub async fn legacy_revoke(
 async fn verified_event(
     request: &HttpRequest,
     body: &[u8],
-    state: &AppState,
+    trust: &ProviderTrust,
     kind: EventKind,
     now: i64,
 ) -> Result<Option<SecurityEvent>, SetError> {
@@ -71,5 +71,5 @@ async fn verified_event(
     let token = std::str::from_utf8(body)
         .map_err(|_| SetError::invalid_request("the body is not a compact JWS"))?
         .trim();
-    Ok(state.trust.verify_event(token, kind, now).await?)
+    Ok(trust.verify_event(token, kind, now).await?)
 }

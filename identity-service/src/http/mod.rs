@@ -40,8 +40,13 @@ pub const ROUTES: &[&str] = &[
     "/agent/auth/revoke",
 ];
 
+/// Mounts the routes; each handler takes the state it needs (a single domain service, or
+/// the whole [`AppState`] when it combines several).
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
-    cfg.app_data(web::Data::from(state))
+    cfg.app_data(web::Data::from(state.claims.clone()))
+        .app_data(web::Data::from(state.trust.clone()))
+        .app_data(web::Data::from(state.registrations.clone()))
+        .app_data(web::Data::from(state))
         .route(
             "/.well-known/oauth-authorization-server",
             web::get().to(discovery::metadata),

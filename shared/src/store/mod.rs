@@ -124,3 +124,37 @@ pub fn hashed_id(parts: &[&str]) -> String {
     }
     context.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis_at(url: &str, prefix: &str) -> StoreSettings {
+        StoreSettings {
+            redis_url: url.into(),
+            key_prefix: prefix.into(),
+            ..StoreSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_process_opens_one_connection_per_redis_whatever_the_prefixes() {
+        let connections = Connections::default();
+        // Nothing is dialled until the first command, so no server is needed here.
+        for prefix in ["jwks:", "identity:", "token:"] {
+            connections
+                .redis(&redis_at("redis://127.0.0.1:6390", prefix))
+                .expect("lazy");
+        }
+        assert_eq!(connections.count(), 1);
+        connections
+            .redis(&redis_at("redis://127.0.0.1:6391", "identity:"))
+            .expect("lazy");
+        assert_eq!(connections.count(), 2, "another Redis is another connection");
+        let shared = connections.clone();
+        shared
+            .redis(&redis_at("redis://127.0.0.1:6391", "token:"))
+            .expect("lazy");
+        assert_eq!(connections.count(), 2, "clones share the process's connections");
+    }
+}
