@@ -6,7 +6,7 @@ use shared::audit::{self, Actor};
 
 use super::{ClaimCeremony, OTP_CONTEXT};
 use crate::error::IdentityError;
-use crate::registration::{CLAIM_TOKEN_CONTEXT, Edit, Registration, RegistrationType, SecretHandle};
+use crate::registration::{Edit, Registration, RegistrationType, SecretHandle};
 
 #[derive(Debug)]
 pub struct Completed {
@@ -64,21 +64,7 @@ impl ClaimCeremony {
         now: i64,
     ) -> Result<Edit<Result<Registration, IdentityError>>, IdentityError> {
         let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
-        if registration.revoked_at.is_some()
-            || !handle.matches(
-                &self.hasher,
-                CLAIM_TOKEN_CONTEXT,
-                registration.claim_token_hash.as_deref(),
-            )
-        {
-            return Err(IdentityError::InvalidClaimToken);
-        }
-        if registration.claimed_at.is_some() {
-            return Err(IdentityError::PreviouslyClaimed);
-        }
-        if now >= registration.claim_expires_at {
-            return Err(IdentityError::ClaimExpired);
-        }
+        self.ensure_claimable(registration, handle, now, IdentityError::PreviouslyClaimed)?;
         let attempt = registration
             .claim_attempt
             .as_mut()

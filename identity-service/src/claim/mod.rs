@@ -22,9 +22,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::secrets::SecretHasher;
 
+use crate::error::IdentityError;
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimits;
-use crate::registration::Registrations;
+use crate::registration::{CLAIM_TOKEN_CONTEXT, Registration, Registrations, SecretHandle};
 
 pub use challenge::{MintedCode, ViewedAttempt};
 pub use complete::Completed;
@@ -86,6 +87,28 @@ impl ClaimCeremony {
             settings,
             issuer: issuer.to_owned(),
         }
+    }
+
+    /// `registration` is behind a valid claim token and can still be claimed; `claimed`
+    /// is the error for one already claimed (each endpoint names it its own way).
+    fn ensure_claimable(
+        &self,
+        registration: &Registration,
+        handle: &SecretHandle,
+        now: i64,
+        claimed: IdentityError,
+    ) -> Result<(), IdentityError> {
+        let token = registration.claim_token_hash.as_deref();
+        if registration.revoked_at.is_some() || !handle.matches(&self.hasher, CLAIM_TOKEN_CONTEXT, token) {
+            return Err(IdentityError::InvalidClaimToken);
+        }
+        if registration.claimed_at.is_some() {
+            return Err(claimed);
+        }
+        if now >= registration.claim_expires_at {
+            return Err(IdentityError::ClaimExpired);
+        }
+        Ok(())
     }
 
     /// Where the human's page posts to mint a code.

@@ -7,7 +7,7 @@ use super::ClaimCeremony;
 use super::link::audit_claim_started;
 use crate::email::Email;
 use crate::error::IdentityError;
-use crate::registration::{CLAIM_TOKEN_CONTEXT, ClaimAttempt, Edit, Registration, SecretHandle};
+use crate::registration::{ClaimAttempt, Edit, Registration, SecretHandle};
 
 #[derive(Debug, Clone)]
 pub struct StartedClaim {
@@ -68,7 +68,8 @@ impl ClaimCeremony {
         email: &Email,
         now: i64,
     ) -> Result<Start, IdentityError> {
-        let registration = self.claimable(registration, handle, now)?;
+        let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
+        self.ensure_claimable(registration, handle, now, IdentityError::ClaimedOrInFlight)?;
         if registration.claim_email.as_ref().is_some_and(|bound| bound != email) {
             return Err(IdentityError::ClaimEmailMismatch);
         }
@@ -86,32 +87,6 @@ impl ClaimCeremony {
             return Err(IdentityError::ClaimedOrInFlight);
         }
         Ok(Start::Replace)
-    }
-
-    /// The registration behind a valid claim token that can still be claimed.
-    fn claimable<'r>(
-        &self,
-        registration: Option<&'r Registration>,
-        handle: &SecretHandle,
-        now: i64,
-    ) -> Result<&'r Registration, IdentityError> {
-        let registration = registration.ok_or(IdentityError::InvalidClaimToken)?;
-        if registration.revoked_at.is_some()
-            || !handle.matches(
-                &self.hasher,
-                CLAIM_TOKEN_CONTEXT,
-                registration.claim_token_hash.as_deref(),
-            )
-        {
-            return Err(IdentityError::InvalidClaimToken);
-        }
-        if registration.claimed_at.is_some() {
-            return Err(IdentityError::ClaimedOrInFlight);
-        }
-        if now >= registration.claim_expires_at {
-            return Err(IdentityError::ClaimExpired);
-        }
-        Ok(registration)
     }
 }
 

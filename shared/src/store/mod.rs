@@ -3,6 +3,7 @@
 //! `redis::RedisError` is turned into [`StoreError`] here and goes no further.
 
 mod connection;
+mod credentials;
 pub mod replay;
 
 use crate::settings::StoreSettings;
