@@ -19,8 +19,6 @@ use crate::secrets::SecretHasher;
 pub const DPOP_TYP: &str = "dpop+jwt";
 /// A `jti` longer than this is not a reasonable identifier.
 const MAX_JTI_LEN: usize = 128;
-/// JWK members that belong only to private or symmetric keys (RFC 7518 §6).
-const PRIVATE_MEMBERS: [&str; 9] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "r"];
 const NONCE_CONTEXT: &str = "dpop_nonce";
 
 /// Why a proof is refused.
@@ -110,7 +108,7 @@ impl DpopVerifier {
             .get("jwk")
             .and_then(Value::as_object)
             .ok_or_else(|| invalid("the DPoP proof carries no `jwk`"))?;
-        if PRIVATE_MEMBERS.iter().any(|m| raw_jwk.contains_key(*m)) {
+        if super::JWK_PRIVATE_MEMBERS.iter().any(|m| raw_jwk.contains_key(*m)) {
             return Err(invalid("the DPoP proof's `jwk` must be a public key"));
         }
         let jwk: Jwk = serde_json::from_value(Value::Object(raw_jwk.clone()))

@@ -19,6 +19,11 @@ mod signer;
 pub mod watch;
 
 pub use jsonwebtoken::Algorithm;
+
+/// JWK members that belong only to private or symmetric keys (RFC 7518 §6.2.2, §6.3.2,
+/// §6.4.1; `r` of `oth`): a public key (a registered key set, a DPoP proof's `jwk`)
+/// carrying any of them is refused.
+pub const JWK_PRIVATE_MEMBERS: [&str; 9] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "r"];
 pub use keyring::{Expectations, KeyRing, Verified, VerifyError};
 pub use numeric_date::NumericDate;
 pub use signer::SigningKey;

@@ -13,8 +13,6 @@ use shared::secrets::SecretHasher;
 
 use super::{AuthMethod, CertificateBinding, Client, ClientKeys, IssuedSecret, MAX_SECRETS, issue_secret};
 
-/// JWK members of private or symmetric keys: a registered set must hold none.
-const PRIVATE_MEMBERS: [&str; 9] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "r"];
 /// More keys than a rotating client ever publishes at once.
 const MAX_KEYS: usize = 16;
 /// A registered set is a few KiB at most.
@@ -154,7 +152,10 @@ pub fn check_jwks(json: &str) -> Result<(), LifecycleError> {
         let Some(members) = key.as_object() else {
             return Err(invalid("every key in jwks must be a JSON object"));
         };
-        if PRIVATE_MEMBERS.iter().any(|m| members.contains_key(*m)) {
+        if shared::jose::JWK_PRIVATE_MEMBERS
+            .iter()
+            .any(|m| members.contains_key(*m))
+        {
             return Err(invalid(
                 "jwks must hold public keys only: register the public half, never the private key",
             ));

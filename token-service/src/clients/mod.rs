@@ -5,20 +5,21 @@
 //! - [`auth`]: client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2
 //!   `private_key_jwt`, RFC 8705 mTLS).
 //! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
+//! - `private_key_jwt`: RFC 7523 client assertions and the registered key sets.
 
 mod auth;
 mod certificate;
 pub mod lifecycle;
+mod private_key_jwt;
 
 use serde::{Deserialize, Serialize};
 use shared::id::{IdKind, PrefixedId};
 use shared::scope::ScopeSet;
 use shared::secrets::{SecretHasher, random_bytes, random_token};
 
-pub use auth::{
-    Authenticated, ClientCredentials, InlineKeys, authenticate, presented_certificate, presented_credentials,
-};
+pub use auth::{Authenticated, ClientCredentials, authenticate, presented_certificate, presented_credentials};
 pub use certificate::{CertificateBinding, PresentedCertificate};
+pub use private_key_jwt::InlineKeys;
 
 /// Hash context of client secrets.
 pub const CLIENT_SECRET_CONTEXT: &str = "client_secret";

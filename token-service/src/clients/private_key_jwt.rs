@@ -1,0 +1,170 @@
+//! RFC 7523 §2.2 `private_key_jwt`: the client signs a JWT with a key from its
+//! registered `jwks` (parsed once per version, [`InlineKeys`]) or its `jwks_uri` (the
+//! SSRF-safe fetcher); `iss` = `sub` = the client, `aud` this token endpoint or the
+//! issuer, a bounded `exp`, a `jti` used once on every replica.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jsonwebtoken::Validation;
+use serde::Deserialize;
+use shared::jose::remote::{KeySet, RemoteKeyError, VerifyingKey};
+
+use super::{Client, ClientId, ClientKeys};
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+struct ClientAssertionClaims {
+    sub: String,
+    jti: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+}
+
+pub(super) async fn verify_assertion(
+    state: &AppState,
+    client: &Client,
+    assertion: &str,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|_| OAuthError::InvalidClient("the client assertion is not a signed JWT"))?;
+    if header.crit.is_some() {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion names a critical extension this server does not implement",
+        ));
+    }
+    if !state.assertion_algs.contains(&header.alg) {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's alg is not one of token_endpoint_auth_signing_alg_values_supported",
+        ));
+    }
+    let key = client_key(state, client, header.kid.as_deref()).await?;
+    if key.alg != header.alg {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's alg does not fit the client's key",
+        ));
+    }
+    let id = client.client_id.as_str();
+    let mut validation = Validation::new(key.alg);
+    validation.leeway = state.leeway_secs;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[id]);
+    let mut audiences: Vec<&str> = state.token_endpoint_urls.iter().map(String::as_str).collect();
+    audiences.push(&state.issuer);
+    validation.set_audience(&audiences);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let claims = jsonwebtoken::decode::<ClientAssertionClaims>(assertion, &key.key, &validation)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            OAuthError::InvalidClient(match e.kind() {
+                ErrorKind::InvalidSignature => "the client assertion's signature is invalid",
+                ErrorKind::ExpiredSignature => "the client assertion has expired",
+                ErrorKind::ImmatureSignature => "the client assertion is not valid yet",
+                ErrorKind::InvalidIssuer => "the client assertion's iss must be the client_id",
+                ErrorKind::InvalidAudience => "the client assertion's aud must be the token endpoint or the issuer",
+                _ => "the client assertion lacks iss, sub, aud, exp or jti, or is malformed",
+            })
+        })?
+        .claims;
+    if claims.sub != id {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's sub must be the client_id",
+        ));
+    }
+    let max = state.endpoint.client_assertion_max_lifetime.as_secs() as i64;
+    let too_long =
+        claims.exp - now > max + state.leeway_secs as i64 || claims.iat.is_some_and(|iat| claims.exp - iat > max);
+    if too_long {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion lives longer than this server accepts",
+        ));
+    }
+    if claims.jti.is_empty() || claims.jti.len() > 256 {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's jti is empty or too long",
+        ));
+    }
+    let until = claims.exp + state.leeway_secs as i64;
+    if !state
+        .replay
+        .first_use(&format!("client_assertion:{id}"), &claims.jti, until)
+        .await?
+    {
+        shared::audit::record(
+            "replay_detected",
+            shared::audit::Actor::Client(id),
+            "client_assertion",
+            "refused",
+        );
+        return Err(OAuthError::InvalidClient("this client assertion was already used"));
+    }
+    Ok(())
+}
+
+/// The key the assertion names: from the registered set (parsed once per version), or
+/// the client's `jwks_uri` through the SSRF-safe fetcher.
+async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Result<VerifyingKey, OAuthError> {
+    match &client.keys {
+        Some(ClientKeys::Jwks(json)) => {
+            state
+                .inline_keys
+                .get(&client.client_id, json)
+                .get(kid)
+                .cloned()
+                .ok_or(OAuthError::InvalidClient(
+                    "the client assertion's kid names none of the client's keys",
+                ))
+        }
+        Some(ClientKeys::JwksUri(uri)) => {
+            let url = state
+                .client_keys
+                .check_url(uri)
+                .map_err(|_| OAuthError::InvalidClient("the client's jwks_uri is not one this server fetches"))?;
+            state.client_keys.key(&url, kid).await.map_err(|e| match e {
+                RemoteKeyError::UnknownKey(_) => {
+                    OAuthError::InvalidClient("the client assertion's kid names none of the client's keys")
+                }
+                RemoteKeyError::Forbidden(reason) => {
+                    tracing::warn!(client_id = %client.client_id, %reason, "client jwks_uri refused");
+                    OAuthError::InvalidClient("the client's jwks_uri is not one this server fetches")
+                }
+                RemoteKeyError::Unavailable(cause) => OAuthError::TemporarilyUnavailable {
+                    what: "the client's key set",
+                    cause,
+                },
+            })
+        }
+        None => Err(OAuthError::InvalidClient("this client has no registered keys")),
+    }
+}
+
+/// Registered key sets, parsed once per client and version of the set.
+#[derive(Debug, Default)]
+pub struct InlineKeys {
+    parsed: Mutex<HashMap<ClientId, (String, Arc<KeySet>)>>,
+}
+
+/// Far more clients with inline keys than one replica serves at once; past it the cache
+/// starts over rather than grow.
+const MAX_INLINE_SETS: usize = 10_000;
+
+impl InlineKeys {
+    pub fn get(&self, id: &ClientId, json: &str) -> Arc<KeySet> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, set)) = parsed.get(id)
+            && seen == json
+        {
+            return Arc::clone(set);
+        }
+        // Registration checked the set; one that no longer parses has no usable key.
+        let set = Arc::new(KeySet::parse(json.as_bytes()).unwrap_or_default());
+        if parsed.len() >= MAX_INLINE_SETS {
+            parsed.clear();
+        }
+        parsed.insert(id.clone(), (json.to_owned(), Arc::clone(&set)));
+        set
+    }
+}
