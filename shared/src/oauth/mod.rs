@@ -1,6 +1,13 @@
 //! OAuth wire names both public services speak, and the token endpoint's capabilities
 //! as one settings section (`token_endpoint`) that token-service enforces and
 //! identity-service's discovery document describes, so the two never disagree.
+//!
+//! - [`pkce`]: RFC 7636 code challenges, S256 only.
+//! - [`redirect`]: which redirect URIs a client may register, and exact matching with
+//!   RFC 8252's loopback port exception.
+
+pub mod pkce;
+pub mod redirect;
 
 use std::time::Duration;
 
