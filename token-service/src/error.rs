@@ -135,6 +135,8 @@ pub enum AdminError {
     #[error("{0}")]
     NotFound(String),
     /// The change contradicts the client's state (its last secret, a wrong method).
+    /// Invalid, NotFound and Conflict are also what `clients::lifecycle` refuses with:
+    /// each is the operator's to fix.
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]

@@ -11,6 +11,8 @@ use shared::jose::remote::{Destinations, KeySet, check_url};
 use shared::scope::ScopeSet;
 use shared::secrets::SecretHasher;
 
+use crate::error::AdminError;
+
 use super::{AuthMethod, CertificateBinding, Client, ClientKeys, IssuedSecret, MAX_SECRETS, issue_secret};
 
 /// More keys than a rotating client ever publishes at once.
@@ -18,29 +20,8 @@ const MAX_KEYS: usize = 16;
 /// A registered set is a few KiB at most.
 const MAX_JWKS_BYTES: usize = 64 * 1024;
 
-/// Why a change is refused; each is the operator's to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LifecycleError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-}
-
-impl From<LifecycleError> for crate::error::AdminError {
-    fn from(error: LifecycleError) -> Self {
-        match error {
-            LifecycleError::Invalid(message) => Self::Invalid(message),
-            LifecycleError::NotFound(message) => Self::NotFound(message),
-            LifecycleError::Conflict(message) => Self::Conflict(message),
-        }
-    }
-}
-
-fn invalid(reason: impl Into<String>) -> LifecycleError {
-    LifecycleError::Invalid(reason.into())
+fn invalid(reason: impl Into<String>) -> AdminError {
+    AdminError::Invalid(reason.into())
 }
 
 /// The changes `update` may make; `None` leaves a field as it is.
@@ -68,15 +49,15 @@ pub fn update(client: &mut Client, changes: Changes) {
 }
 
 /// A second secret for a rotation; refused while two are active.
-pub fn add_secret(client: &mut Client, hasher: &SecretHasher, now: i64) -> Result<IssuedSecret, LifecycleError> {
+pub fn add_secret(client: &mut Client, hasher: &SecretHasher, now: i64) -> Result<IssuedSecret, AdminError> {
     if client.auth_method != AuthMethod::ClientSecret {
-        return Err(LifecycleError::Conflict(format!(
+        return Err(AdminError::Conflict(format!(
             "this client authenticates with {}; a secret would never be accepted",
             client.auth_method.as_str()
         )));
     }
     if client.secrets.len() >= MAX_SECRETS {
-        return Err(LifecycleError::Conflict(format!(
+        return Err(AdminError::Conflict(format!(
             "the client already has {MAX_SECRETS} active secrets; revoke one first"
         )));
     }
@@ -87,14 +68,12 @@ pub fn add_secret(client: &mut Client, hasher: &SecretHasher, now: i64) -> Resul
 
 /// Ends a secret at once. The last secret stays: a client without one could never
 /// authenticate again, which is what `disable` is for.
-pub fn revoke_secret(client: &mut Client, secret_id: &str) -> Result<(), LifecycleError> {
+pub fn revoke_secret(client: &mut Client, secret_id: &str) -> Result<(), AdminError> {
     let Some(index) = client.secrets.iter().position(|s| s.id == secret_id) else {
-        return Err(LifecycleError::NotFound(format!(
-            "the client has no secret `{secret_id}`"
-        )));
+        return Err(AdminError::NotFound(format!("the client has no secret `{secret_id}`")));
     };
     if client.secrets.len() == 1 {
-        return Err(LifecycleError::Conflict(
+        return Err(AdminError::Conflict(
             "this is the client's only secret; add another first, or disable the client".into(),
         ));
     }
@@ -103,7 +82,7 @@ pub fn revoke_secret(client: &mut Client, secret_id: &str) -> Result<(), Lifecyc
 }
 
 /// Makes the client a `private_key_jwt` client with these keys.
-pub fn set_keys(client: &mut Client, keys: ClientKeys, destinations: Destinations) -> Result<(), LifecycleError> {
+pub fn set_keys(client: &mut Client, keys: ClientKeys, destinations: Destinations) -> Result<(), AdminError> {
     match &keys {
         ClientKeys::Jwks(json) => check_jwks(json)?,
         ClientKeys::JwksUri(uri) => {
@@ -118,7 +97,7 @@ pub fn set_keys(client: &mut Client, keys: ClientKeys, destinations: Destination
 }
 
 /// Makes the client an mTLS client recognised by `binding`.
-pub fn set_certificate(client: &mut Client, binding: CertificateBinding) -> Result<(), LifecycleError> {
+pub fn set_certificate(client: &mut Client, binding: CertificateBinding) -> Result<(), AdminError> {
     client.auth_method = match &binding {
         CertificateBinding::SubjectDn(dn) if !dn.contains('=') => {
             return Err(invalid("subject_dn must be an RFC 4514 DN, e.g. CN=reporter,O=Example"));
@@ -136,7 +115,7 @@ pub fn set_certificate(client: &mut Client, binding: CertificateBinding) -> Resu
 }
 
 /// A JWK Set of public signing keys we can verify with, and nothing else.
-pub fn check_jwks(json: &str) -> Result<(), LifecycleError> {
+pub fn check_jwks(json: &str) -> Result<(), AdminError> {
     if json.len() > MAX_JWKS_BYTES {
         return Err(invalid("the JWK Set is too large"));
     }
@@ -189,17 +168,17 @@ mod tests {
         let second = add_secret(&mut client, &hasher, 1).expect("second");
         assert!(matches!(
             add_secret(&mut client, &hasher, 2),
-            Err(LifecycleError::Conflict(_))
+            Err(AdminError::Conflict(_))
         ));
         revoke_secret(&mut client, &first).expect("revoke the old one");
         assert_eq!(client.secrets.len(), 1);
         assert!(matches!(
             revoke_secret(&mut client, &second.secret.id),
-            Err(LifecycleError::Conflict(_))
+            Err(AdminError::Conflict(_))
         ));
         assert!(matches!(
             revoke_secret(&mut client, "sec_nope"),
-            Err(LifecycleError::NotFound(_))
+            Err(AdminError::NotFound(_))
         ));
     }
 

@@ -10,7 +10,7 @@ use shared::audit::Actor;
 use shared::scope::ScopeSet;
 use tonic::{Request, Response, Status};
 
-use crate::clients::lifecycle::{self, Changes, LifecycleError};
+use crate::clients::lifecycle::{self, Changes};
 use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, new_client};
 use crate::error::AdminError;
 use crate::state::AppState;
@@ -49,10 +49,10 @@ impl ClientAdminGrpc {
         &self,
         client_id: &str,
         change: &str,
-        apply: impl FnOnce(&mut Client) -> Result<(), LifecycleError>,
+        apply: impl FnOnce(&mut Client) -> Result<(), AdminError>,
     ) -> Result<Response<pb::ClientInfo>, Status> {
         let mut client = self.load(client_id).await?;
-        apply(&mut client).map_err(AdminError::from)?;
+        apply(&mut client)?;
         Ok(self.save(client, change).await?)
     }
 
@@ -199,8 +199,7 @@ impl ClientAdmin for ClientAdminGrpc {
 
     async fn add_secret(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::AddSecretResponse>, Status> {
         let mut client = self.load(&request.into_inner().client_id).await?;
-        let issued = lifecycle::add_secret(&mut client, &self.state.hasher, shared::jose::unix_now())
-            .map_err(AdminError::from)?;
+        let issued = lifecycle::add_secret(&mut client, &self.state.hasher, shared::jose::unix_now())?;
         self.save(client, "secret_added").await?;
         Ok(Response::new(pb::AddSecretResponse {
             secret_id: issued.secret.id,
