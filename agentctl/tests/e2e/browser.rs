@@ -22,10 +22,7 @@ impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session. The flags
     /// keep Chromium off the network it cannot reach here (see the machine notes).
     pub async fn launch() -> Self {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            probe.local_addr().expect("addr").port()
-        };
+        let port = shared::testing::reserve_port();
         let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::piped())

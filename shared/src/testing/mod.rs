@@ -281,6 +281,22 @@ pub struct TestPki {
     dir: tempfile::TempDir,
 }
 
+/// A loopback TCP port free right now, for a process a test starts that must be told its
+/// port up front. Taken below the kernel's ephemeral range (32768 and up on Linux), so
+/// the outgoing connections of tests running beside it never land on it before the
+/// process binds it, as a port from `bind(:0)` can.
+#[allow(clippy::expect_used)]
+pub fn reserve_port() -> u16 {
+    const LOW: u16 = 20_000;
+    const HIGH: u16 = 32_000;
+    let start = crate::secrets::random_bytes(2);
+    let offset = u16::from_be_bytes([start[0], start[1]]) % (HIGH - LOW);
+    (0..HIGH - LOW)
+        .map(|i| LOW + (offset + i) % (HIGH - LOW))
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
+}
+
 /// The process-wide test PKI, generated on first use.
 ///
 /// # Panics

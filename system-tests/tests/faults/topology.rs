@@ -94,7 +94,7 @@ impl Topology {
             "the fault tests run the topology in a network namespace: they need root"
         );
         let state = tempfile::tempdir().expect("state dir");
-        let port = free_port();
+        let port = shared::testing::reserve_port();
         let netns = format!(
             "aa{}",
             shared::secrets::random_token(4).to_lowercase().replace(['-', '_'], "x")
@@ -273,12 +273,4 @@ pub fn replica_addr(service: &str, n: u8) -> String {
         _ => 3,
     };
     format!("10.77.{net}.{n}")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }

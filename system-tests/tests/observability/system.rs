@@ -2,7 +2,6 @@
 //! mutual TLS from a PKI made here, their stdout (logs, audit) kept in files, trace
 //! export pointed wherever the test says.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -68,14 +67,6 @@ pub struct System {
     _redis: RedisServer,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("exe");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
@@ -110,7 +101,15 @@ impl System {
         std::fs::write(dir.path().join("pepper"), "test pepper, 32 bytes or more of it").expect("pepper");
         let redis = RedisServer::start();
         let store = redis.store_settings();
-        let ports: Vec<(u16, u16, u16)> = (0..3).map(|_| (free_port(), free_port(), free_port())).collect();
+        let ports: Vec<(u16, u16, u16)> = (0..3)
+            .map(|_| {
+                (
+                    shared::testing::reserve_port(),
+                    shared::testing::reserve_port(),
+                    shared::testing::reserve_port(),
+                )
+            })
+            .collect();
         let issuer = format!("http://127.0.0.1:{}", ports[1].0);
         let common = |(http, grpc, metrics): (u16, u16, u16)| {
             vec![
