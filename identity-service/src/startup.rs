@@ -70,7 +70,7 @@ impl Service for IdentityService {
             (keys.clone(), hasher.clone()),
         ));
         let limits = RateLimits::new(
-            crate::ratelimit::from_settings(&settings.store, &context.connections)?,
+            crate::ratelimit::from_settings(&settings.store, &context.connections, "identity")?,
             settings.rate_limits.clone(),
         );
         let mailer = crate::mail::from_settings(&settings.mail)?;

@@ -10,6 +10,7 @@
 //! - [`store`]: the error every store returns, and the Redis connection.
 //! - [`envelope`]: the error bodies of the OAuth and agent surfaces, and `no-store` headers.
 //! - [`media`]: `Content-Type` checks.
+//! - [`ratelimit`]: sliding-window rate limits, shared through Redis, failing open.
 //! - [`oauth`]: OAuth wire names and the token endpoint's capabilities.
 //! - [`jose`]: signing with keys parsed once, and the key ring fed by jwks-service.
 //! - [`secrets`]: random secrets, keyed hashes, constant-time comparison, secret files.
@@ -33,6 +34,7 @@ pub mod jose;
 pub mod media;
 pub mod oauth;
 pub mod pki;
+pub mod ratelimit;
 pub mod scope;
 pub mod secrets;
 pub mod serve;

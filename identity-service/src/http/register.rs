@@ -127,7 +127,7 @@ pub async fn register(
     let parsed = RegistrationRequest::from_body(&body)?;
     state.registrations.policy().ensure_enabled(parsed.path())?;
     let limits = &state.limits.settings;
-    let ip = client_ip(&request, limits.trust_forwarded_for);
+    let ip = shared::ratelimit::client_ip(&request, limits.trust_forwarded_for);
     let now = shared::jose::unix_now();
     let (bucket, limit) = match parsed {
         RegistrationRequest::Anonymous => ("register-anonymous", limits.anonymous_registrations_per_ip),
@@ -207,16 +207,4 @@ fn no_store(body: impl Serialize) -> HttpResponse {
 
 fn missing(field: &str) -> IdentityError {
     IdentityError::InvalidRequest(format!("missing `{field}`"))
-}
-
-/// The client address rate limits count by: the peer, or what the ingress reports when
-/// the operator says the ingress overwrites `Forwarded` / `X-Forwarded-For`.
-fn client_ip(request: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let info = request.connection_info();
-    let address = if trust_forwarded_for {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
-    address.unwrap_or("unknown").to_owned()
 }

@@ -63,7 +63,7 @@ impl Replicas {
 /// A replica's limiter: its own connection, the shared manual clock.
 fn redis_replica(settings: &StoreSettings, clock: &ManualClock) -> Arc<dyn RateLimiter> {
     let conn = shared::store::connect_redis(settings).expect("redis connection");
-    Arc::new(RedisRateLimiter::new(conn, settings).with_clock(Clock::Manual(clock.clone())))
+    Arc::new(RedisRateLimiter::new(conn, settings, "identity").with_clock(Clock::Manual(clock.clone())))
 }
 
 fn limit(max: u32, window_ms: u64) -> Limit {
@@ -188,7 +188,8 @@ contract!(
 #[tokio::test]
 async fn a_redis_outage_fails_open() {
     let mut server = RedisServer::start();
-    let limiter = ratelimit::from_settings(&server.store_settings(), &Default::default()).expect("redis limiter");
+    let limiter =
+        ratelimit::from_settings(&server.store_settings(), &Default::default(), "identity").expect("redis limiter");
     let limit = limit(1, 60_000);
     assert_eq!(ratelimit::allow(&*limiter, "client", limit).await, Decision::Allowed);
     assert!(matches!(

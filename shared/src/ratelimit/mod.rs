@@ -1,6 +1,7 @@
 //! Sliding-window rate limits shared by every replica (Redis), or per process (memory).
 //! If the store is down the limiter fails open and logs: a Redis outage must not turn
-//! into refusing every agent. Both pass the contract suite in `tests/ratelimit`.
+//! into refusing every agent. Both pass the contract suite in identity-service's
+//! `tests/ratelimit`. Each service names its limits and maps a refusal to its own error.
 
 mod memory;
 mod redis;
@@ -9,10 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::settings::{StoreBackend, StoreSettings};
-use shared::store::StoreError;
 
-use crate::error::IdentityError;
+use crate::settings::{StoreBackend, StoreSettings};
+use crate::store::StoreError;
 
 pub use self::memory::MemoryRateLimiter;
 pub use self::redis::RedisRateLimiter;
@@ -75,71 +75,17 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
     async fn hit(&self, bucket: &str, limit: Limit) -> Result<Decision, StoreError>;
 }
 
-/// The limiter `settings` describe; a Redis limiter shares the process's connection.
+/// The limiter `settings` describe, counting under `owner`'s keys (the service's name);
+/// a Redis limiter shares the process's connection.
 pub fn from_settings(
     settings: &StoreSettings,
-    connections: &shared::store::Connections,
+    connections: &crate::store::Connections,
+    owner: &str,
 ) -> Result<Arc<dyn RateLimiter>, StoreError> {
     Ok(match settings.backend {
-        StoreBackend::Redis => Arc::new(RedisRateLimiter::new(connections.redis(settings)?, settings)),
+        StoreBackend::Redis => Arc::new(RedisRateLimiter::new(connections.redis(settings)?, settings, owner)),
         StoreBackend::Memory => Arc::new(MemoryRateLimiter::default()),
     })
-}
-
-/// Sliding-window limits, shared by every replica through Redis.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RateLimitSettings {
-    /// Use the client address the ingress reports (`Forwarded` / `X-Forwarded-For`)
-    /// instead of the peer address. Only behind a proxy that overwrites those headers.
-    pub trust_forwarded_for: bool,
-    pub anonymous_registrations_per_ip: Limit,
-    /// Registrations presenting an assertion (ID-JAG or verified email).
-    pub assertion_registrations_per_ip: Limit,
-    pub claim_starts_per_registration: Limit,
-    pub challenges_per_attempt: Limit,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        let per = |max, secs| Limit {
-            max,
-            window: Duration::from_secs(secs),
-        };
-        Self {
-            trust_forwarded_for: false,
-            anonymous_registrations_per_ip: per(100, 3600),
-            assertion_registrations_per_ip: per(100, 3600),
-            claim_starts_per_registration: per(10, 3600),
-            challenges_per_attempt: per(10, 600),
-        }
-    }
-}
-
-/// The configured limits and the limiter that counts them.
-#[derive(Debug, Clone)]
-pub struct RateLimits {
-    limiter: Arc<dyn RateLimiter>,
-    pub settings: RateLimitSettings,
-}
-
-impl RateLimits {
-    pub fn new(limiter: Arc<dyn RateLimiter>, settings: RateLimitSettings) -> Self {
-        Self { limiter, settings }
-    }
-
-    /// One hit on `bucket`; `rate_limited` past `limit` (fails open if the store is down).
-    pub async fn enforce(&self, bucket: &str, limit: Limit) -> Result<(), IdentityError> {
-        match allow(self.limiter.as_ref(), bucket, limit).await {
-            Decision::Allowed => Ok(()),
-            Decision::Limited { retry_after } => {
-                tracing::info!(bucket, "rate limited");
-                // The limit's name, never the bucket's id part (a registration, an IP).
-                let limit = bucket.split(':').next().unwrap_or("unknown").to_owned();
-                metrics::counter!(shared::telemetry::metrics::RATE_LIMIT_REJECTIONS, "limit" => limit).increment(1);
-                Err(IdentityError::RateLimited { retry_after })
-            }
-        }
-    }
 }
 
 /// [`RateLimiter::hit`], failing open: an unavailable store allows the hit.
@@ -154,4 +100,16 @@ pub async fn allow(limiter: &dyn RateLimiter, bucket: &str, limit: Limit) -> Dec
             Decision::Allowed
         }
     }
+}
+
+/// The client address rate limits count by: the peer, or what the ingress reports when
+/// the operator says the ingress overwrites `Forwarded` / `X-Forwarded-For`.
+pub fn client_ip(request: &actix_web::HttpRequest, trust_forwarded_for: bool) -> String {
+    let info = request.connection_info();
+    let address = if trust_forwarded_for {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    address.unwrap_or("unknown").to_owned()
 }

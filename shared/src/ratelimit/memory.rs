@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::Clock;
 
-use shared::store::StoreError;
+use crate::store::StoreError;
 
 use super::{Decision, Limit, RateLimiter};
 

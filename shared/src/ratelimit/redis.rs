@@ -1,8 +1,8 @@
 use std::time::Duration;
 
-use shared::settings::StoreSettings;
-use shared::store::RedisConnection;
-use shared::store::{Keyspace, StoreError};
+use crate::settings::StoreSettings;
+use crate::store::RedisConnection;
+use crate::store::{Keyspace, StoreError};
 
 use super::{Clock, Decision, Limit, RateLimiter};
 
@@ -33,7 +33,7 @@ return tonumber(leaving[2]) + window - now
 ";
 
 /// A sliding-window log shared by every replica: one sorted set of hit times per bucket
-/// under `{prefix}identity:rl:<bucket>`, expiring a window after its newest hit.
+/// under `{prefix}<owner>:rl:<bucket>`, expiring a window after its newest hit.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     conn: RedisConnection,
@@ -49,11 +49,11 @@ impl std::fmt::Debug for RedisRateLimiter {
 }
 
 impl RedisRateLimiter {
-    /// Counts on `conn` under `settings.key_prefix`.
-    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
+    /// Counts on `conn` under `settings.key_prefix` and `owner` (the service's name).
+    pub fn new(conn: RedisConnection, settings: &StoreSettings, owner: &str) -> Self {
         Self {
             conn,
-            keys: Keyspace::new(&settings.key_prefix, "identity"),
+            keys: Keyspace::new(&settings.key_prefix, owner),
             script: redis::Script::new(SLIDING_WINDOW_HIT),
             clock: Clock::System,
         }
@@ -79,7 +79,7 @@ impl RateLimiter for RedisRateLimiter {
             .key(self.keys.key("rl", bucket))
             .arg(limit.max)
             .arg(window_ms)
-            .arg(shared::secrets::random_token(6))
+            .arg(crate::secrets::random_token(6))
             .arg(match &self.clock {
                 Clock::System => String::new(),
                 Clock::Manual(clock) => clock.now_ms().to_string(),
