@@ -42,6 +42,18 @@ pub enum OAuthError {
     /// resource servers only).
     #[error("{0}")]
     InsufficientScope(&'static str),
+    /// RFC 7591 §3.2.2: a redirect URI that may not be registered.
+    #[error("{0}")]
+    InvalidRedirectUri(String),
+    /// RFC 7591 §3.2.2: any other client metadata that may not be registered.
+    #[error("{0}")]
+    InvalidClientMetadata(String),
+    /// RFC 6750 §3.1: the initial access token of client registration is missing or wrong.
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    /// Too many requests from this client address; retry after the interval.
+    #[error("too many requests: retry later")]
+    RateLimited { retry_after: std::time::Duration },
     #[error("{what} is temporarily unavailable")]
     TemporarilyUnavailable { what: &'static str, cause: String },
     #[error("internal error: {0}")]
@@ -62,6 +74,10 @@ impl OAuthError {
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::UseDpopNonce { .. } => "use_dpop_nonce",
             Self::InsufficientScope(_) => "insufficient_scope",
+            Self::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            Self::InvalidClientMetadata(_) => "invalid_client_metadata",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::RateLimited { .. } => "rate_limited",
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             Self::ServerError(_) => "server_error",
         }
@@ -83,8 +99,11 @@ impl From<StoreError> for OAuthError {
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidClient(_) | Self::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidClient(_) | Self::InsufficientUserAuthentication(_) | Self::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -109,6 +128,7 @@ impl ResponseError for OAuthError {
             // RFC 6749 §5.2: 401 for a failed client authentication, with a challenge.
             Self::InvalidClient(_) => Some("Basic realm=\"agentauth\", charset=\"UTF-8\""),
             Self::InsufficientUserAuthentication(_) => Some("Bearer error=\"insufficient_user_authentication\""),
+            Self::InvalidToken(_) => Some("Bearer error=\"invalid_token\""),
             _ => None,
         };
         if let Some(challenge) = challenge {
@@ -116,6 +136,13 @@ impl ResponseError for OAuthError {
                 WWW_AUTHENTICATE,
                 actix_web::http::header::HeaderValue::from_static(challenge),
             );
+        }
+        if let Self::RateLimited { retry_after } = self
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+        {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
         }
         if let Self::UseDpopNonce { nonce } = self
             && let Ok(value) = actix_web::http::header::HeaderValue::from_str(nonce)

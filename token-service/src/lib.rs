@@ -6,13 +6,16 @@
 //!
 //! - [`settings`]: what an operator configures; validated before any port is bound.
 //! - [`form`]: strict `application/x-www-form-urlencoded` parameters (RFC 6749 §3.2).
-//! - [`clients`]: machine clients and client authentication (RFC 6749 §2.3).
+//! - [`clients`]: machine clients, self-registered (RFC 7591) clients of the
+//!   authorization code flow, and client authentication (RFC 6749 §2.3).
 //! - [`access_token`]: minting and verifying RFC 9068 access tokens.
 //! - [`grants`]: the two grants and scope narrowing.
 //! - [`identity`]: the gRPC client of identity-service.
 //! - [`store`]: revocation denylist and clients, in Redis or memory.
-//! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
-//! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`).
+//! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`,
+//!   `/oauth2/register`.
+//! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`), and
+//!   `ClientDirectory`, identity-service's lookup of a client's redirect URIs.
 //! - [`state`]: what the handlers read, built once.
 //! - [`error`]: [`error::OAuthError`] and its one mapping to RFC 6749 §5.2 responses;
 //!   [`error::AdminError`] and its one mapping to gRPC statuses.

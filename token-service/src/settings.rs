@@ -50,6 +50,52 @@ pub struct Settings {
     /// How `private_key_jwt` clients' `jwks_uri` sets are fetched and cached.
     #[serde(default)]
     pub client_keys: RemoteKeySettings,
+    /// Who may register a client at `/oauth2/register` (RFC 7591), and with what scopes.
+    #[serde(default)]
+    pub client_registration: ClientRegistrationSettings,
+}
+
+/// Dynamic client registration (RFC 7591): MCP clients register themselves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientRegistrationSettings {
+    pub policy: RegistrationPolicy,
+    /// RFC 7591 §3: the bearer token a registration must present under `policy = "token"`.
+    #[serde(default)]
+    pub initial_access_token: SecretSetting,
+    /// The most a self-registered client's tokens may carry; its `scope` narrows it.
+    pub scopes: Vec<String>,
+    /// Registrations per client address, shared by every replica through the store.
+    pub per_ip: shared::ratelimit::Limit,
+    /// Count by the address the ingress reports (`Forwarded` / `X-Forwarded-For`)
+    /// instead of the peer's. Only behind a proxy that overwrites those headers.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPolicy {
+    /// Anyone may register (MCP clients expect this).
+    Open,
+    /// Only with the initial access token.
+    Token,
+    /// `/oauth2/register` is not served.
+    Disabled,
+}
+
+impl Default for ClientRegistrationSettings {
+    fn default() -> Self {
+        Self {
+            policy: RegistrationPolicy::Open,
+            initial_access_token: SecretSetting::default(),
+            scopes: vec!["agent:read".into(), "agent:write".into()],
+            per_ip: shared::ratelimit::Limit {
+                max: 20,
+                window: Duration::from_secs(3600),
+            },
+            trust_forwarded_for: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,7 +118,7 @@ impl Default for Settings {
             http: ListenSettings::new("0.0.0.0", 8080),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
-            internal_tls: InternalTlsSettings::allowing(&["agentctl"]),
+            internal_tls: InternalTlsSettings::allowing(&["identity-service", "agentctl"]),
             shutdown: shared::shutdown::ShutdownSettings::default(),
             telemetry: shared::telemetry::TelemetrySettings::default(),
             metrics: shared::telemetry::metrics::MetricsSettings::default(),
@@ -87,6 +133,7 @@ impl Default for Settings {
             token_endpoint: TokenEndpointSettings::default(),
             protected_resources: Vec::new(),
             client_keys: RemoteKeySettings::default(),
+            client_registration: ClientRegistrationSettings::default(),
         }
     }
 }
@@ -111,6 +158,15 @@ impl ServiceSettings for Settings {
         }
         self.token_endpoint.validate()?;
         shared::oauth::validate_resources(&self.protected_resources)?;
+        let registration = &self.client_registration;
+        shared::scope::ScopeSet::from_tokens(&registration.scopes)
+            .map_err(|e| SettingsError::invalid("client_registration.scopes", e.to_string()))?;
+        if registration.policy == RegistrationPolicy::Token && !registration.initial_access_token.is_configured() {
+            return Err(SettingsError::invalid(
+                "client_registration.initial_access_token",
+                "required when client_registration.policy is \"token\"",
+            ));
+        }
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.

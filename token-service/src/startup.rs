@@ -15,7 +15,9 @@ use shared::settings::{Profile, Validated};
 
 use crate::access_token::AccessTokens;
 use crate::clients::InlineKeys;
+use crate::clients::registration::RegistrationRules;
 use crate::grpc::ClientAdminGrpc;
+use crate::grpc::directory::ClientDirectoryGrpc;
 use crate::identity::IdentityClient;
 use crate::settings::{SERVICE_NAME, Settings};
 use crate::state::AppState;
@@ -80,6 +82,7 @@ impl Service for TokenService {
             inline_keys: InlineKeys::default(),
             resources: settings.protected_resources.clone(),
             leeway_secs: token.leeway.as_secs(),
+            client_registration: registration_rules(settings, &hasher, context)?,
             endpoint,
             hasher,
         });
@@ -87,13 +90,39 @@ impl Service for TokenService {
         let parts = Parts::new()
             .routes(move |cfg| crate::http::configure(cfg, state.clone()))
             .grpc(move |routes, _| {
-                routes.add_service(ClientAdminGrpc::server(grpc_state));
+                routes.add_service(ClientAdminGrpc::server(grpc_state.clone()));
+                routes.add_service(ClientDirectoryGrpc::server(grpc_state));
             })
             .ready(StoreReady(stores.denylist))
             .ready(SigningKeyReady(keys.clone()))
             .keep(key_watcher);
         Ok((Self { keys }, parts))
     }
+}
+
+/// The RFC 7591 policy, with the initial access token kept only as a keyed hash.
+fn registration_rules(
+    settings: &Settings,
+    hasher: &SecretHasher,
+    context: &Context,
+) -> Result<RegistrationRules, StartupError> {
+    let registration = &settings.client_registration;
+    let key = "client_registration.initial_access_token";
+    let token = registration.initial_access_token.resolve(key)?;
+    let token = token
+        .map(|secret| String::from_utf8(secret.expose().to_vec()))
+        .transpose()
+        .map_err(|_| shared::settings::SettingsError::invalid(key, "must be UTF-8 text"))?;
+    Ok(RegistrationRules {
+        policy: registration.policy,
+        scopes: shared::scope::ScopeSet::from_tokens(&registration.scopes)
+            .map_err(|e| shared::settings::SettingsError::invalid("client_registration.scopes", e.to_string()))?,
+        initial_access_token_hash: token
+            .map(|t| hasher.hash(crate::http::register::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
+        per_ip: registration.per_ip,
+        trust_forwarded_for: registration.trust_forwarded_for,
+        limiter: shared::ratelimit::from_settings(&settings.store, &context.connections, "token")?,
+    })
 }
 
 /// DPoP proofs at the token endpoint, with server nonces when the operator asks for them.

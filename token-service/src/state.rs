@@ -12,6 +12,7 @@ use shared::store::replay::ReplayCache;
 
 use crate::access_token::AccessTokens;
 use crate::clients::InlineKeys;
+use crate::clients::registration::RegistrationRules;
 use crate::identity::IdentityClient;
 use crate::store::{ClientStore, DenylistStore};
 
@@ -39,4 +40,6 @@ pub struct AppState {
     pub inline_keys: InlineKeys,
     pub resources: Vec<ProtectedResource>,
     pub leeway_secs: u64,
+    /// Who may register a client at `/oauth2/register`.
+    pub client_registration: RegistrationRules,
 }

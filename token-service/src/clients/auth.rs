@@ -236,6 +236,8 @@ pub async fn authenticate(
         }
         AuthMethod::PrivateKeyJwt => method == auth_method::PRIVATE_KEY_JWT,
         AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => method == auth_method::TLS_CLIENT_AUTH,
+        // A public client has nothing to present; see [`identify`].
+        AuthMethod::None => false,
     };
     if !registered {
         tracing::info!(client_id = %claimed_id, method, "client authentication failed: not the client's method");
@@ -304,7 +306,7 @@ fn verify_certificate(
             };
             registered || by_key
         }
-        AuthMethod::ClientSecret | AuthMethod::PrivateKeyJwt => false,
+        AuthMethod::ClientSecret | AuthMethod::PrivateKeyJwt | AuthMethod::None => false,
     };
     if matched {
         Ok(())

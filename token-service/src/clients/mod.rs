@@ -1,7 +1,10 @@
-//! Machine clients: who they are, how they authenticate, and their lifecycle.
+//! OAuth clients: who they are, how they authenticate, and their lifecycle. Machine
+//! clients are made by an operator; clients of the authorization code flow (MCP clients)
+//! register themselves (RFC 7591) and carry redirect URIs.
 //!
 //! - [`Client`]: the stored record. Secrets exist only as keyed hashes, at most
 //!   [`MAX_SECRETS`] at once so a rotation can overlap.
+//! - [`registration`]: RFC 7591 client metadata, checked into a [`Client`].
 //! - [`auth`]: client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2
 //!   `private_key_jwt`, RFC 8705 mTLS).
 //! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
@@ -11,6 +14,7 @@ mod auth;
 mod certificate;
 pub mod lifecycle;
 mod private_key_jwt;
+pub mod registration;
 
 use serde::{Deserialize, Serialize};
 use shared::id::{IdKind, PrefixedId};
@@ -48,6 +52,9 @@ pub enum AuthMethod {
     /// `client_secret_basic`, also accepting `client_secret_post`.
     #[default]
     ClientSecret,
+    /// A public client (a native or browser app): it holds no credential, so it may use
+    /// only the authorization code flow, with PKCE.
+    None,
     PrivateKeyJwt,
     TlsClientAuth,
     SelfSignedTlsClientAuth,
@@ -57,6 +64,7 @@ impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecret => shared::oauth::auth_method::CLIENT_SECRET_BASIC,
+            Self::None => shared::oauth::auth_method::NONE,
             Self::PrivateKeyJwt => shared::oauth::auth_method::PRIVATE_KEY_JWT,
             Self::TlsClientAuth => shared::oauth::auth_method::TLS_CLIENT_AUTH,
             Self::SelfSignedTlsClientAuth => shared::oauth::auth_method::SELF_SIGNED_TLS_CLIENT_AUTH,
@@ -108,6 +116,16 @@ pub struct Client {
     /// A resource server: may call `/oauth2/introspect`.
     #[serde(default)]
     pub introspect: bool,
+    /// Where the authorization endpoint may send a code (none: no authorization code
+    /// flow, as for every operator-made machine client).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// https URL of a logo the consent page may show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Registered by the client itself (RFC 7591), not by an operator.
+    #[serde(default)]
+    pub self_registered: bool,
     /// The one secret of a record written before rotation existed; [`Client::upgraded`]
     /// makes it the first of `secrets`.
     #[serde(default, rename = "secret_hash", skip_serializing)]
@@ -173,6 +191,9 @@ pub fn new_client(hasher: &SecretHasher, name: &str, allowed_scopes: ScopeSet, n
             disabled: false,
             requires_dpop: false,
             introspect: false,
+            redirect_uris: Vec::new(),
+            logo_uri: None,
+            self_registered: false,
             legacy_secret_hash: None,
         },
         secret,

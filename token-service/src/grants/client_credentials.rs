@@ -19,6 +19,13 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
     let jkt = dpop_key(state, request).await?;
     let authenticated = authenticate(state, request, credentials).await?;
     let client = &authenticated.client;
+    if client.self_registered {
+        // RFC 7591 §2: it registered for the authorization code flow only; a token on its
+        // own authority is an operator's to give.
+        return Err(OAuthError::UnauthorizedClient(
+            "a self-registered client may not use client_credentials",
+        ));
+    }
     if client.requires_dpop && jkt.is_none() {
         return Err(OAuthError::InvalidRequest(
             "this client must send a DPoP proof with every token request".into(),

@@ -1,6 +1,9 @@
 //! `ClientAdmin`: the operator API on the internal port (`agentctl clients …`). Each
 //! change loads the client, applies one [`lifecycle`](crate::clients::lifecycle) step,
-//! stores it and writes one audit event. Generated protobuf types stop here.
+//! stores it and writes one audit event. [`directory`] serves identity-service's
+//! `ClientDirectory`. Generated protobuf types stop here.
+
+pub mod directory;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ mod mtls;
 mod private_key_jwt;
 mod proofs;
 mod provider_revocation;
+mod registration;
 mod resources;
 mod revoke;
 mod rotation;
