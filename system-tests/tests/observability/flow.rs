@@ -18,6 +18,8 @@ pub struct Secrets {
     pub assertions: Vec<String>,
     pub access_tokens: Vec<String>,
     pub client_secret: String,
+    /// The secret of the client that registered itself.
+    pub registered_secret: String,
     pub otp: String,
     pub claim_tokens: Vec<String>,
     pub view_token: String,
@@ -32,6 +34,7 @@ impl Secrets {
         all.extend(self.access_tokens.iter().cloned());
         all.extend(self.claim_tokens.iter().cloned());
         all.push(self.client_secret.clone());
+        all.push(self.registered_secret.clone());
         all.push(self.view_token.clone());
         // The code alone is six digits, which timestamps may contain; with its label it
         // is what a leak would look like.
@@ -136,6 +139,19 @@ pub async fn full(system: &System, provider: &TestProvider) -> Secrets {
         .expect("revoke");
     assert_eq!(revoked.status(), 200);
 
+    // An MCP client registers itself (RFC 7591); its secret must never reach a log.
+    let registered: Value = http()
+        .post(system.token.url("/oauth2/register"))
+        .json(&json!({ "redirect_uris": ["https://app.example.com/cb"], "client_name": "observed" }))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("json");
+    let registered_id = registered["client_id"].as_str().expect("client_id").to_owned();
+    secrets.registered_secret = registered["client_secret"].as_str().expect("secret").to_owned();
+
     // The claim ceremony: started, a premature completion, the human's code, confirmed.
     let started = http()
         .post(system.identity.url("/agent/identity/claim"))
@@ -209,12 +225,13 @@ pub async fn full(system: &System, provider: &TestProvider) -> Secrets {
         .expect("rotated")
         .into_inner();
 
-    let events: [(&'static str, &str); 15] = [
+    let events: [(&'static str, &str); 16] = [
         ("registration_created", &id),
         ("assertion_issued", &id),
         ("token_issued", &id),
         ("token_refused", "unsupported"),
         ("client_created", &created.client_id),
+        ("client_registered", &registered_id),
         ("operator_command", "agentauth.clients.v1.ClientAdmin/CreateClient"),
         ("introspection", &id),
         ("token_revoked", &id),
