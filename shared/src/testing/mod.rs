@@ -289,12 +289,18 @@ pub struct TestPki {
 pub fn reserve_port() -> u16 {
     const LOW: u16 = 20_000;
     const HIGH: u16 = 32_000;
+    // Never the same port twice in one process, even before the first one is bound.
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let start = crate::secrets::random_bytes(2);
     let offset = u16::from_be_bytes([start[0], start[1]]) % (HIGH - LOW);
-    (0..HIGH - LOW)
+    let port = (0..HIGH - LOW)
         .map(|i| LOW + (offset + i) % (HIGH - LOW))
-        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-        .expect("a free loopback port below the ephemeral range")
+        .find(|port| !given.contains(port) && std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free loopback port below the ephemeral range");
+    given.insert(port);
+    port
 }
 
 /// The process-wide test PKI, generated on first use.

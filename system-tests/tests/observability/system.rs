@@ -101,81 +101,93 @@ impl System {
         std::fs::write(dir.path().join("pepper"), "test pepper, 32 bytes or more of it").expect("pepper");
         let redis = RedisServer::start();
         let store = redis.store_settings();
-        let ports: Vec<(u16, u16, u16)> = (0..3)
-            .map(|_| {
-                (
-                    shared::testing::reserve_port(),
-                    shared::testing::reserve_port(),
-                    shared::testing::reserve_port(),
-                )
-            })
-            .collect();
-        let issuer = format!("http://127.0.0.1:{}", ports[1].0);
-        let common = |(http, grpc, metrics): (u16, u16, u16)| {
-            vec![
-                ("AGENTAUTH__PROFILE", "development".to_owned()),
-                ("AGENTAUTH__HTTP__HOST", "127.0.0.1".into()),
-                ("AGENTAUTH__HTTP__PORT", http.to_string()),
-                ("AGENTAUTH__GRPC__HOST", "127.0.0.1".into()),
-                ("AGENTAUTH__GRPC__PORT", grpc.to_string()),
-                ("AGENTAUTH__METRICS__LISTEN__HOST", "127.0.0.1".into()),
-                ("AGENTAUTH__METRICS__LISTEN__PORT", metrics.to_string()),
-                ("AGENTAUTH__STORE__BACKEND", "redis".into()),
-                ("AGENTAUTH__STORE__REDIS_URL", store.redis_url.clone()),
-                ("AGENTAUTH__STORE__KEY_PREFIX", store.key_prefix.clone()),
-                ("AGENTAUTH__INTERNAL_TLS__DIR", pki.display().to_string()),
-                (
-                    "AGENTAUTH__HASH_PEPPER__FILE",
-                    dir.path().join("pepper").display().to_string(),
-                ),
-                ("AGENTAUTH__PUBLIC_BASE_URL", issuer.clone()),
-                ("AGENTAUTH__SHUTDOWN__DRAIN_DELAY", "0s".into()),
-                (
-                    "AGENTAUTH__MAIL__OUTBOX_DIR",
-                    dir.path().join("outbox").display().to_string(),
-                ),
-                ("AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR", "false".into()),
-                // Batches leave at once, so a test waits for nothing.
-                ("OTEL_BSP_SCHEDULE_DELAY", "50".into()),
-            ]
-        };
-        let peer = |key: &'static str, port: u16, name: &str| {
-            [
-                (key, format!("http://127.0.0.1:{port}")),
-                (server_name_key(key), name.to_owned()),
-            ]
-        };
-        let jwks_env = common(ports[0]);
-        let mut identity_env = common(ports[1]);
-        if let Some(config) = identity_config {
-            let file = dir.path().join("identity.toml");
-            std::fs::write(&file, config).expect("identity config");
-            identity_env.push(("AGENTAUTH_CONFIG", file.display().to_string()));
+        // A reserved port can still be taken by another test's process before ours binds
+        // it; then the whole system starts again on other ports.
+        for _attempt in 0..3 {
+            let ports: Vec<(u16, u16, u16)> = (0..3)
+                .map(|_| {
+                    (
+                        shared::testing::reserve_port(),
+                        shared::testing::reserve_port(),
+                        shared::testing::reserve_port(),
+                    )
+                })
+                .collect();
+            let issuer = format!("http://127.0.0.1:{}", ports[1].0);
+            let common = |(http, grpc, metrics): (u16, u16, u16)| {
+                vec![
+                    ("AGENTAUTH__PROFILE", "development".to_owned()),
+                    ("AGENTAUTH__HTTP__HOST", "127.0.0.1".into()),
+                    ("AGENTAUTH__HTTP__PORT", http.to_string()),
+                    ("AGENTAUTH__GRPC__HOST", "127.0.0.1".into()),
+                    ("AGENTAUTH__GRPC__PORT", grpc.to_string()),
+                    ("AGENTAUTH__METRICS__LISTEN__HOST", "127.0.0.1".into()),
+                    ("AGENTAUTH__METRICS__LISTEN__PORT", metrics.to_string()),
+                    ("AGENTAUTH__STORE__BACKEND", "redis".into()),
+                    ("AGENTAUTH__STORE__REDIS_URL", store.redis_url.clone()),
+                    ("AGENTAUTH__STORE__KEY_PREFIX", store.key_prefix.clone()),
+                    ("AGENTAUTH__INTERNAL_TLS__DIR", pki.display().to_string()),
+                    (
+                        "AGENTAUTH__HASH_PEPPER__FILE",
+                        dir.path().join("pepper").display().to_string(),
+                    ),
+                    ("AGENTAUTH__PUBLIC_BASE_URL", issuer.clone()),
+                    ("AGENTAUTH__SHUTDOWN__DRAIN_DELAY", "0s".into()),
+                    (
+                        "AGENTAUTH__MAIL__OUTBOX_DIR",
+                        dir.path().join("outbox").display().to_string(),
+                    ),
+                    ("AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR", "false".into()),
+                    // Batches leave at once, so a test waits for nothing.
+                    ("OTEL_BSP_SCHEDULE_DELAY", "50".into()),
+                ]
+            };
+            let peer = |key: &'static str, port: u16, name: &str| {
+                [
+                    (key, format!("http://127.0.0.1:{port}")),
+                    (server_name_key(key), name.to_owned()),
+                ]
+            };
+            let jwks_env = common(ports[0]);
+            let mut identity_env = common(ports[1]);
+            if let Some(config) = &identity_config {
+                let file = dir.path().join("identity.toml");
+                std::fs::write(&file, config).expect("identity config");
+                identity_env.push(("AGENTAUTH_CONFIG", file.display().to_string()));
+            }
+            identity_env.extend(peer("AGENTAUTH__JWKS__URL", ports[0].1, "jwks-service"));
+            let mut token_env = common(ports[2]);
+            token_env.extend(peer("AGENTAUTH__JWKS__URL", ports[0].1, "jwks-service"));
+            token_env.extend(peer("AGENTAUTH__IDENTITY__URL", ports[1].1, "identity-service"));
+            let with_env = |vars: Vec<(&str, String)>| {
+                let mut vars: Vec<(String, String)> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+                vars
+            };
+            let jwks_env = with_env(jwks_env);
+            let spawn = |name: &'static str, vars: Vec<(String, String)>, ports| spawn(dir.path(), name, vars, ports);
+            let mut started = [
+                spawn("jwks-service", jwks_env.clone(), ports[0]),
+                spawn("identity-service", with_env(identity_env), ports[1]),
+                spawn("token-service", with_env(token_env), ports[2]),
+            ];
+            if started.iter().all(|p| wait_ready(p) == Readiness::Ready) {
+                let [jwks, identity, token] = started;
+                return Self {
+                    jwks,
+                    identity,
+                    token,
+                    jwks_env,
+                    jwks_ports: ports[0],
+                    dir,
+                    _redis: redis,
+                };
+            }
+            for process in &mut started {
+                process.terminate();
+            }
         }
-        identity_env.extend(peer("AGENTAUTH__JWKS__URL", ports[0].1, "jwks-service"));
-        let mut token_env = common(ports[2]);
-        token_env.extend(peer("AGENTAUTH__JWKS__URL", ports[0].1, "jwks-service"));
-        token_env.extend(peer("AGENTAUTH__IDENTITY__URL", ports[1].1, "identity-service"));
-        let with_env = |vars: Vec<(&str, String)>| {
-            let mut vars: Vec<(String, String)> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-            vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-            vars
-        };
-        let jwks_env = with_env(jwks_env);
-        let spawn = |name: &'static str, vars: Vec<(String, String)>, ports| spawn(dir.path(), name, vars, ports);
-        let system = Self {
-            jwks: spawn("jwks-service", jwks_env.clone(), ports[0]),
-            identity: spawn("identity-service", with_env(identity_env), ports[1]),
-            token: spawn("token-service", with_env(token_env), ports[2]),
-            jwks_env,
-            jwks_ports: ports[0],
-            dir,
-            _redis: redis,
-        };
-        for process in system.processes() {
-            wait_ready(process);
-        }
-        system
+        panic!("no free ports for the system in 3 attempts");
     }
 
     /// Stops jwks-service and starts it again on its ports with `extra` settings too;
@@ -185,7 +197,7 @@ impl System {
         let mut vars = self.jwks_env.clone();
         vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         self.jwks = spawn(self.dir.path(), "jwks-service", vars, self.jwks_ports);
-        wait_ready(&self.jwks);
+        assert_eq!(wait_ready(&self.jwks), Readiness::Ready, "{}", self.jwks.output());
     }
 
     /// Everything every process wrote, this run and earlier runs of jwks-service.
@@ -262,7 +274,14 @@ fn server_name_key(url_key: &'static str) -> &'static str {
     }
 }
 
-fn wait_ready(process: &Process) {
+#[derive(Debug, PartialEq, Eq)]
+enum Readiness {
+    Ready,
+    /// It could not bind a port it was given: another process took it first.
+    PortTaken,
+}
+
+fn wait_ready(process: &Process) -> Readiness {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ready = Command::new("curl")
@@ -270,7 +289,14 @@ fn wait_ready(process: &Process) {
             .status()
             .is_ok_and(|s| s.success());
         if ready {
-            return;
+            return Readiness::Ready;
+        }
+        if process.output().contains("AddrInUse") {
+            eprintln!(
+                "{} lost a reserved port to another process; starting again",
+                process.name
+            );
+            return Readiness::PortTaken;
         }
         assert!(
             Instant::now() < deadline,
