@@ -10,6 +10,7 @@
 //! - [`store`]: the error every store returns, and the Redis connection.
 //! - [`envelope`]: the error bodies of the OAuth and agent surfaces, and `no-store` headers.
 //! - [`media`]: `Content-Type` checks.
+//! - [`fetch`]: SSRF-safe, bounded fetches of URLs others give us.
 //! - [`ratelimit`]: sliding-window rate limits, shared through Redis, failing open.
 //! - [`oauth`]: OAuth wire names and the token endpoint's capabilities.
 //! - [`jose`]: signing with keys parsed once, and the key ring fed by jwks-service.
@@ -27,6 +28,7 @@
 
 pub mod audit;
 pub mod envelope;
+pub mod fetch;
 pub mod grpc;
 pub mod health;
 pub mod id;

@@ -53,6 +53,17 @@ pub struct Settings {
     /// Who may register a client at `/oauth2/register` (RFC 7591), and with what scopes.
     #[serde(default)]
     pub client_registration: ClientRegistrationSettings,
+    #[serde(default)]
+    pub clients: ClientSettings,
+}
+
+/// Clients that are not registered here at all.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClientSettings {
+    /// Client ID metadata documents: https client ids whose document we fetch. Their
+    /// scopes are bounded by `client_registration.scopes`, like self-registered clients.
+    #[serde(default)]
+    pub metadata_documents: crate::clients::metadata_document::MetadataDocumentSettings,
 }
 
 /// Dynamic client registration (RFC 7591): MCP clients register themselves.
@@ -134,6 +145,7 @@ impl Default for Settings {
             protected_resources: Vec::new(),
             client_keys: RemoteKeySettings::default(),
             client_registration: ClientRegistrationSettings::default(),
+            clients: ClientSettings::default(),
         }
     }
 }

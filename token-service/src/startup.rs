@@ -15,6 +15,7 @@ use shared::settings::{Profile, Validated};
 
 use crate::access_token::AccessTokens;
 use crate::clients::InlineKeys;
+use crate::clients::metadata_document::MetadataDocuments;
 use crate::clients::registration::RegistrationRules;
 use crate::grpc::ClientAdminGrpc;
 use crate::grpc::directory::ClientDirectoryGrpc;
@@ -83,6 +84,11 @@ impl Service for TokenService {
             resources: settings.protected_resources.clone(),
             leeway_secs: token.leeway.as_secs(),
             client_registration: registration_rules(settings, &hasher, context)?,
+            documents: MetadataDocuments::new(
+                &settings.clients.metadata_documents,
+                scopes(&settings.client_registration.scopes)?,
+                destinations,
+            )?,
             endpoint,
             hasher,
         });
@@ -115,14 +121,18 @@ fn registration_rules(
         .map_err(|_| shared::settings::SettingsError::invalid(key, "must be UTF-8 text"))?;
     Ok(RegistrationRules {
         policy: registration.policy,
-        scopes: shared::scope::ScopeSet::from_tokens(&registration.scopes)
-            .map_err(|e| shared::settings::SettingsError::invalid("client_registration.scopes", e.to_string()))?,
+        scopes: scopes(&registration.scopes)?,
         initial_access_token_hash: token
             .map(|t| hasher.hash(crate::http::register::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
         per_ip: registration.per_ip,
         trust_forwarded_for: registration.trust_forwarded_for,
         limiter: shared::ratelimit::from_settings(&settings.store, &context.connections, "token")?,
     })
+}
+
+fn scopes(list: &[String]) -> Result<shared::scope::ScopeSet, shared::settings::SettingsError> {
+    shared::scope::ScopeSet::from_tokens(list)
+        .map_err(|e| shared::settings::SettingsError::invalid("client_registration.scopes", e.to_string()))
 }
 
 /// DPoP proofs at the token endpoint, with server nonces when the operator asks for them.

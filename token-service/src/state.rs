@@ -12,6 +12,7 @@ use shared::store::replay::ReplayCache;
 
 use crate::access_token::AccessTokens;
 use crate::clients::InlineKeys;
+use crate::clients::metadata_document::MetadataDocuments;
 use crate::clients::registration::RegistrationRules;
 use crate::identity::IdentityClient;
 use crate::store::{ClientStore, DenylistStore};
@@ -42,4 +43,6 @@ pub struct AppState {
     pub leeway_secs: u64,
     /// Who may register a client at `/oauth2/register`.
     pub client_registration: RegistrationRules,
+    /// Clients whose id is the URL of their metadata document.
+    pub documents: MetadataDocuments,
 }

@@ -4,24 +4,23 @@
 //! cooldown, never fetched by two verifications of one set at once.
 //!
 //! Where a URL comes from someone we do not control (a client's `jwks_uri`), the fetch is
-//! SSRF-safe ([`Destinations::Public`]): https only, and the connection may only go to a
-//! public address. Names are resolved by our own resolver, which drops private,
-//! loopback and link-local answers, so a DNS trick cannot point the fetch inward.
+//! SSRF-safe: [`crate::fetch`] with [`Destinations::Public`].
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
-use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
-use url::{Host, Url};
+use url::Url;
 
+use crate::fetch::Fetcher;
 use crate::settings::SettingsError;
+
+pub use crate::fetch::{Destinations, allowed, check_url};
 
 /// Key sets are a few KiB; anything this large is not one.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -53,17 +52,6 @@ impl Default for RemoteKeySettings {
             fetch_timeout: Duration::from_secs(5),
         }
     }
-}
-
-/// Where fetches may connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Destinations {
-    /// Wherever the operator configured (a provider inside the cluster is fine); http
-    /// only on loopback.
-    Configured,
-    /// Public addresses over https only (loopback, over http too, when `allow_loopback`:
-    /// development).
-    Public { allow_loopback: bool },
 }
 
 /// A key to verify with: the algorithm comes from the key, never from a token's header
@@ -153,9 +141,8 @@ struct FetchState {
 
 /// Remote key sets, by URL.
 pub struct RemoteKeys {
-    http: reqwest::Client,
+    fetcher: Fetcher,
     settings: RemoteKeySettings,
-    destinations: Destinations,
     sets: StdMutex<HashMap<Url, Arc<Entry>>>,
 }
 
@@ -163,7 +150,7 @@ impl fmt::Debug for RemoteKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteKeys")
             .field("settings", &self.settings)
-            .field("destinations", &self.destinations)
+            .field("destinations", &self.fetcher.destinations())
             .finish_non_exhaustive()
     }
 }
@@ -173,32 +160,23 @@ impl RemoteKeys {
         if settings.min_cache > settings.max_cache {
             return Err(SettingsError::invalid("min_cache", "must not exceed max_cache"));
         }
-        let mut builder = reqwest::Client::builder()
-            .timeout(settings.fetch_timeout)
-            // The URL is the key source; a redirect could go anywhere.
-            .redirect(reqwest::redirect::Policy::none());
-        if let Destinations::Public { allow_loopback } = destinations {
-            builder = builder.dns_resolver(Arc::new(PublicOnly { allow_loopback }));
-        }
-        let http = builder
-            .build()
-            .map_err(|e| SettingsError::invalid("jwks", format!("cannot build the HTTP client: {e}")))?;
+        let fetcher =
+            Fetcher::new(settings.fetch_timeout, destinations).map_err(|e| SettingsError::invalid("jwks", e))?;
         Ok(Self {
-            http,
+            fetcher,
             settings: settings.clone(),
-            destinations,
             sets: StdMutex::new(HashMap::new()),
         })
     }
 
-    /// Checks a URL against the destination rules (before any fetch).
     /// Where this fetcher may connect.
     pub fn destinations(&self) -> Destinations {
-        self.destinations
+        self.fetcher.destinations()
     }
 
+    /// Checks a URL against the destination rules (before any fetch).
     pub fn check_url(&self, value: &str) -> Result<Url, RemoteKeyError> {
-        check_url(value, self.destinations).map_err(RemoteKeyError::Forbidden)
+        self.fetcher.check_url(value).map_err(RemoteKeyError::Forbidden)
     }
 
     /// The key `kid` of the set at `url`: cached if fresh, else fetched under the set's lock.
@@ -252,152 +230,13 @@ impl RemoteKeys {
     }
 
     async fn fetch(&self, url: &Url) -> Result<Fetched, String> {
-        check_url(url.as_str(), self.destinations)?;
-        let fetched_at = Instant::now();
-        let mut response = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, JWKS_MEDIA_TYPES.join(", "))
-            .send()
-            .await
-            .map_err(|e| with_causes(&e))?;
-        if !response.status().is_success() {
-            return Err(format!("status {}", response.status()));
-        }
-        let media_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let essence = media_type
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase());
-        if !essence.is_some_and(|e| JWKS_MEDIA_TYPES.contains(&e.as_str())) {
-            return Err(format!("content type {media_type:?} is not a JWK set"));
-        }
-        let max_age = self.max_age(response.headers().get(CACHE_CONTROL));
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err("key set too large".into());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let fetched = self.fetcher.get(url, &JWKS_MEDIA_TYPES, MAX_JWKS_BYTES).await?;
+        // No `max-age` (or `no-cache`) means the minimum.
+        let (min, max) = (self.settings.min_cache, self.settings.max_cache);
         Ok(Fetched {
-            set: Arc::new(KeySet::parse(&body)?),
-            fetched_at,
-            max_age,
-        })
-    }
-
-    /// `max-age` clamped to the configured bounds; none (or `no-cache`) means the minimum.
-    fn max_age(&self, cache_control: Option<&HeaderValue>) -> Duration {
-        let directives = cache_control.and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let max_age = directives.split(',').find_map(|directive| {
-            let (name, value) = directive.trim().split_once('=')?;
-            name.eq_ignore_ascii_case("max-age")
-                .then(|| value.trim_matches('"').parse::<u64>().ok())?
-        });
-        let min = self.settings.min_cache;
-        max_age.map_or(min, |secs| {
-            Duration::from_secs(secs).clamp(min, self.settings.max_cache)
-        })
-    }
-}
-
-/// An error with its sources: "error sending request: … resolves to no public address".
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
-/// The destination rules for a key set URL.
-pub fn check_url(value: &str, destinations: Destinations) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|_| format!("`{value}` is not a URL"))?;
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name == "localhost",
-        None => return Err("the URL has no host".into()),
-    };
-    let literal = match url.host() {
-        Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        _ => None,
-    };
-    let (https_only, allow_loopback, public_only) = match destinations {
-        Destinations::Configured => (false, true, false),
-        Destinations::Public { allow_loopback } => (true, allow_loopback, true),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback && allow_loopback => {}
-        _ if https_only => return Err("key set URLs must be https".into()),
-        _ => return Err("key set URLs must be https (http only on loopback)".into()),
-    }
-    if public_only
-        && let Some(ip) = literal
-        && !allowed(ip, allow_loopback)
-    {
-        return Err("the URL points at a private, loopback or link-local address".into());
-    }
-    Ok(url)
-}
-
-/// Whether an address is one the public may make us connect to.
-pub fn allowed(ip: IpAddr, allow_loopback: bool) -> bool {
-    if ip.is_loopback() {
-        return allow_loopback;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                // 100.64.0.0/10 carrier-grade NAT, 0.0.0.0/8 "this network".
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return allowed(IpAddr::V4(v4), allow_loopback);
-            }
-            let first = v6.segments()[0];
-            !(v6.is_unspecified()
-                || v6.is_multicast()
-                // fc00::/7 unique local, fe80::/10 link-local.
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
-/// A resolver whose answers are only public addresses.
-struct PublicOnly {
-    allow_loopback: bool,
-}
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_loopback = self.allow_loopback;
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = resolved
-                .into_iter()
-                .filter(|a| allowed(a.ip(), allow_loopback))
-                .collect();
-            if public.is_empty() {
-                return Err(format!("{host} resolves to no public address").into());
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
-            Ok(addrs)
+            set: Arc::new(KeySet::parse(&fetched.body)?),
+            fetched_at: fetched.fetched_at,
+            max_age: fetched.max_age.map_or(min, |age| age.clamp(min, max)),
         })
     }
 }
@@ -445,54 +284,4 @@ pub fn signing_algorithm(jwk: &Jwk) -> Option<Algorithm> {
         _ => return None,
     };
     declared.is_none_or(|alg| alg == implied).then_some(implied)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_public_addresses_pass_for_public_destinations() {
-        for private in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!allowed(private.parse().expect("ip"), true), "{private}");
-        }
-        assert!(!allowed("127.0.0.1".parse().expect("ip"), false));
-        assert!(
-            allowed("127.0.0.1".parse().expect("ip"), true),
-            "loopback in development"
-        );
-        for public in ["8.8.8.8", "2606:4700::1111"] {
-            assert!(allowed(public.parse().expect("ip"), false), "{public}");
-        }
-    }
-
-    #[test]
-    fn urls_follow_the_destination_rules() {
-        let public = Destinations::Public { allow_loopback: false };
-        assert!(check_url("https://keys.example.com/jwks", public).is_ok());
-        for bad in [
-            "http://keys.example.com/jwks",
-            "https://10.0.0.1/jwks",
-            "https://[fd00::1]/jwks",
-            "http://127.0.0.1:1/jwks",
-            "file:///etc/passwd",
-        ] {
-            assert!(check_url(bad, public).is_err(), "{bad}");
-        }
-        let dev = Destinations::Public { allow_loopback: true };
-        assert!(check_url("http://127.0.0.1:8080/jwks", dev).is_ok());
-        assert!(check_url("http://127.0.0.1:8080/jwks", Destinations::Configured).is_ok());
-        assert!(check_url("http://keys.internal/jwks", Destinations::Configured).is_err());
-    }
 }

@@ -5,6 +5,7 @@
 //! - [`Client`]: the stored record. Secrets exist only as keyed hashes, at most
 //!   [`MAX_SECRETS`] at once so a rotation can overlap.
 //! - [`registration`]: RFC 7591 client metadata, checked into a [`Client`].
+//! - [`metadata_document`]: clients whose id is the URL of their metadata document.
 //! - [`auth`]: client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2
 //!   `private_key_jwt`, RFC 8705 mTLS).
 //! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
@@ -13,6 +14,7 @@
 mod auth;
 mod certificate;
 pub mod lifecycle;
+pub mod metadata_document;
 mod private_key_jwt;
 pub mod registration;
 

@@ -165,7 +165,7 @@ pub fn register(
 
 /// A self-registered client uses the authorization code flow and nothing else: a
 /// `client_credentials` client acts on its own authority, which only an operator gives.
-fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
+pub(super) fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     let grant_types = metadata.grant_types.as_deref().unwrap_or_default();
     if let Some(other) = grant_types
         .iter()
@@ -188,7 +188,7 @@ fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     Ok(())
 }
 
-fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAuthError> {
+pub(super) fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAuthError> {
     if uris.is_empty() {
         return Err(OAuthError::InvalidRedirectUri(
             "redirect_uris is required for the authorization code flow".into(),
@@ -211,7 +211,7 @@ fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAuthError> {
     Ok(unique)
 }
 
-fn check_name(name: &str) -> Result<String, OAuthError> {
+pub(super) fn check_name(name: &str) -> Result<String, OAuthError> {
     let name = name.trim();
     if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(metadata_error(
@@ -221,7 +221,7 @@ fn check_name(name: &str) -> Result<String, OAuthError> {
     Ok(name.to_owned())
 }
 
-fn check_logo(uri: &str) -> Result<String, OAuthError> {
+pub(super) fn check_logo(uri: &str) -> Result<String, OAuthError> {
     let https = uri.len() <= MAX_URI_LEN && url::Url::parse(uri).is_ok_and(|u| u.scheme() == "https" && u.has_host());
     if !https {
         return Err(metadata_error("logo_uri must be an https URL"));

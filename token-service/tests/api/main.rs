@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod introspect;
 mod machine_clients;
+mod metadata_documents;
 mod mtls;
 mod private_key_jwt;
 mod proofs;

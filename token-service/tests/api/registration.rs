@@ -33,7 +33,7 @@ impl TestSystem {
         request.send().await.expect("token-service reachable")
     }
 
-    async fn resolve(&self, client_id: &str) -> pb::resolve_client_response::Outcome {
+    pub(crate) async fn resolve(&self, client_id: &str) -> pb::resolve_client_response::Outcome {
         let channel = shared::testing::pki().channel(self.token.grpc, "token-service");
         ClientDirectoryClient::new(channel)
             .resolve_client(pb::ResolveClientRequest {
@@ -129,7 +129,7 @@ async fn operator_clients_and_unknown_ids_are_refused_by_the_directory() {
     for (id, expected) in [
         (machine.id.as_str(), "no redirect URI"),
         ("cli_0123456789abcdef0123456789abcdef", "unknown client"),
-        ("https://evil.example/client.json", "unknown client"),
+        ("https://unreachable.invalid/client.json", "cannot be fetched"),
     ] {
         match system.resolve(id).await {
             pb::resolve_client_response::Outcome::Refused(refusal) => {
