@@ -52,15 +52,9 @@ impl RateLimits {
 
     /// One hit on `bucket`; `rate_limited` past `limit` (fails open if the store is down).
     pub async fn enforce(&self, bucket: &str, limit: Limit) -> Result<(), IdentityError> {
-        match allow(self.limiter.as_ref(), bucket, limit).await {
-            Decision::Allowed => Ok(()),
-            Decision::Limited { retry_after } => {
-                tracing::info!(bucket, "rate limited");
-                // The limit's name, never the bucket's id part (a registration, an IP).
-                let limit = bucket.split(':').next().unwrap_or("unknown").to_owned();
-                metrics::counter!(shared::telemetry::metrics::RATE_LIMIT_REJECTIONS, "limit" => limit).increment(1);
-                Err(IdentityError::RateLimited { retry_after })
-            }
+        match refusal(self.limiter.as_ref(), bucket, limit).await {
+            None => Ok(()),
+            Some(retry_after) => Err(IdentityError::RateLimited { retry_after }),
         }
     }
 }

@@ -102,6 +102,21 @@ pub async fn allow(limiter: &dyn RateLimiter, bucket: &str, limit: Limit) -> Dec
     }
 }
 
+/// One hit on `bucket` (failing open); when refused, how long until a retry may pass.
+/// A refusal is logged and counted under the limit's name: `bucket` up to its first
+/// `:`, never the id part after it (a registration, an address).
+pub async fn refusal(limiter: &dyn RateLimiter, bucket: &str, limit: Limit) -> Option<Duration> {
+    match allow(limiter, bucket, limit).await {
+        Decision::Allowed => None,
+        Decision::Limited { retry_after } => {
+            tracing::info!(bucket, "rate limited");
+            let name = bucket.split(':').next().unwrap_or("unknown").to_owned();
+            metrics::counter!(crate::telemetry::metrics::RATE_LIMIT_REJECTIONS, "limit" => name).increment(1);
+            Some(retry_after)
+        }
+    }
+}
+
 /// The client address rate limits count by: the peer, or what the ingress reports when
 /// the operator says the ingress overwrites `Forwarded` / `X-Forwarded-For`.
 pub fn client_ip(request: &actix_web::HttpRequest, trust_forwarded_for: bool) -> String {

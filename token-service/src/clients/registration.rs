@@ -79,7 +79,7 @@ impl NewRegistration {
             redirect_uris: client.redirect_uris.clone(),
             grant_types: [AUTHORIZATION_CODE, REFRESH_TOKEN],
             response_types: ["code"],
-            token_endpoint_auth_method: registered_method_name(client),
+            token_endpoint_auth_method: client.auth_method.as_str(),
             scope: client.allowed_scopes.to_string(),
             logo_uri: client.logo_uri.clone(),
             jwks_uri: match &client.keys {
@@ -87,13 +87,6 @@ impl NewRegistration {
                 _ => None,
             },
         }
-    }
-}
-
-fn registered_method_name(client: &Client) -> &'static str {
-    match client.auth_method {
-        AuthMethod::ClientSecret => auth_method::CLIENT_SECRET_BASIC,
-        other => other.as_str(),
     }
 }
 
@@ -244,11 +237,8 @@ fn client_keys(
         }
         (None, Some(set)) => {
             let json = set.to_string();
-            let parsed = shared::jose::remote::KeySet::parse(json.as_bytes())
-                .map_err(|e| metadata_error_owned(format!("jwks: {e}")))?;
-            if parsed.is_empty() {
-                return Err(metadata_error("jwks holds no usable public key"));
-            }
+            // The operator's rule for registered key sets: public signing keys only.
+            super::lifecycle::check_jwks(&json).map_err(|e| metadata_error_owned(format!("jwks: {e}")))?;
             Ok(ClientKeys::Jwks(json))
         }
         _ => Err(metadata_error("private_key_jwt needs exactly one of jwks_uri and jwks")),

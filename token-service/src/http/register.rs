@@ -7,8 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use shared::audit::Actor;
 use shared::jose::unix_now;
 
-use shared::ratelimit::Decision;
-
 use crate::clients::registration::{self, ClientMetadata};
 use crate::error::OAuthError;
 use crate::settings::RegistrationPolicy;
@@ -34,12 +32,7 @@ pub async fn register(
     }
     let ip = shared::ratelimit::client_ip(&request, policy.trust_forwarded_for);
     let bucket = format!("client-registration:{ip}");
-    if let Decision::Limited { retry_after } =
-        shared::ratelimit::allow(policy.limiter.as_ref(), &bucket, policy.per_ip).await
-    {
-        tracing::info!(bucket, "rate limited");
-        let limit = "client-registration".to_owned();
-        metrics::counter!(shared::telemetry::metrics::RATE_LIMIT_REJECTIONS, "limit" => limit).increment(1);
+    if let Some(retry_after) = shared::ratelimit::refusal(policy.limiter.as_ref(), &bucket, policy.per_ip).await {
         return Err(OAuthError::RateLimited { retry_after });
     }
     if !shared::media::has_media_type(&request, "application", "json") {

@@ -279,3 +279,29 @@ async fn registrations_are_rate_limited_per_address() {
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
     assert_oauth_error(response, 429, "rate_limited").await;
 }
+
+#[tokio::test]
+async fn a_key_based_client_registers_public_keys_only() {
+    let system = spawn().await;
+    let key = shared::testing::TestKey::generate("dcr-key");
+    let public = serde_json::to_value(&key.jwk).expect("jwk");
+    let mut private = public.clone();
+    private["d"] = json!("c2VjcmV0LXNjYWxhcg");
+    let body = |jwk: &Value| {
+        json!({
+            "redirect_uris": ["https://app.example.com/cb"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": { "keys": [jwk] },
+        })
+        .to_string()
+    };
+    let refused = system.register_client(&body(&private), None).await;
+    let error = assert_oauth_error(refused, 400, "invalid_client_metadata").await;
+    assert!(
+        error["error_description"].as_str().is_some_and(|d| d.contains("jwks")),
+        "{error}"
+    );
+    let registered = created(system.register_client(&body(&public), None).await).await;
+    assert_eq!(registered["token_endpoint_auth_method"], "private_key_jwt");
+    assert!(registered.get("client_secret").is_none());
+}
