@@ -155,6 +155,7 @@ impl DevSystem {
             public_base_url: issuer.clone(),
             store: store.clone(),
             jwks: peer("jwks-service"),
+            token: peer("token-service"),
             internal_tls: internal_tls.clone(),
             ..Default::default()
         };

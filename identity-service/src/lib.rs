@@ -7,9 +7,13 @@
 //!   and contributes its parts to `shared::serve`; [`startup::Application`].
 //! - [`settings`]: what an operator configures; validated before any port is bound.
 //! - [`http`]: discovery (RFC 8414, RFC 9728), registration, the claim ceremony's
-//!   endpoints and pages, and the security event receivers.
-//! - [`grpc`]: the `IdentityService` gRPC server (token-service's exchange check).
+//!   endpoints and pages, the authorization endpoint's pages, and the security event
+//!   receivers.
+//! - [`grpc`]: the `IdentityService` gRPC server (token-service's exchange check, code
+//!   redemption and grant status).
 //! - [`state`]: what the HTTP handlers hold: the domain services, built once.
+//! - [`authorize`]: [`authorize::Authorizations`], the authorization endpoint: sign-in
+//!   by email and a one-time code, consent (grants), authorization codes.
 //! - [`claim`]: [`claim::ClaimCeremony`], the whole claim ceremony, including starting it
 //!   for verified-email registrations and ID-JAG step-ups.
 //! - [`registration`]: the record, its derived status (DESIGN §5), the policy, the edit
@@ -21,8 +25,8 @@
 //! - [`assertion`]: minting and verifying identity assertions (`oauth-id-jag+jwt`).
 //! - [`ratelimit`]: sliding-window limits shared through Redis.
 //! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
-//! - [`store`]: registrations, delegations, known humans and seen token ids, in Redis or
-//!   in memory for the all-in-one runner.
+//! - [`store`]: registrations, delegations, known humans, seen token ids, sign-ins,
+//!   codes and grants, in Redis or in memory for the all-in-one runner.
 //! - [`email`]: email addresses, parsed once.
 //! - [`error`]: the one error enum, and its one HTTP and gRPC mapping.
 //! - `testing` (feature `testing`): registrations in any state, for tests.
@@ -30,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assertion;
+pub mod authorize;
 pub mod claim;
 pub mod email;
 pub mod error;

@@ -6,6 +6,7 @@ use shared::tls::InternalTlsSettings;
 /// The name this service's internal certificate is issued to.
 pub const SERVICE_NAME: &str = "identity-service";
 
+use crate::authorize::AuthorizeSettings;
 use crate::claim::ClaimSettings;
 use crate::mail::MailSettings;
 use crate::providers::{ProviderKeySettings, ProviderSettings};
@@ -39,7 +40,14 @@ pub struct Settings {
     pub metrics: shared::telemetry::metrics::MetricsSettings,
     /// jwks-service's internal gRPC port, for the signing key stream.
     pub jwks: PeerSettings,
-    /// Pepper for keyed hashes of claim tokens; required in production.
+    /// token-service's internal gRPC port: who an OAuth client is (`ClientDirectory`),
+    /// for the authorization endpoint.
+    pub token: PeerSettings,
+    /// The authorization endpoint and the human's sign-in.
+    #[serde(default)]
+    pub authorize: AuthorizeSettings,
+    /// Pepper for keyed hashes of claim tokens, codes and human ids, and the key the
+    /// session cookie is sealed under; required in production.
     pub hash_pepper: SecretSetting,
     pub assertion: AssertionSettings,
     pub registration: RegistrationSettings,
@@ -107,6 +115,8 @@ impl Default for Settings {
             telemetry: shared::telemetry::TelemetrySettings::default(),
             metrics: shared::telemetry::metrics::MetricsSettings::default(),
             jwks: PeerSettings::new("http://jwks-service:50051"),
+            token: PeerSettings::new("http://token-service:50051"),
+            authorize: AuthorizeSettings::default(),
             hash_pepper: SecretSetting::default(),
             assertion: AssertionSettings {
                 ttl: Duration::from_secs(3600),
@@ -139,6 +149,8 @@ impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), SettingsError> {
         validate_issuer(&self.public_base_url, self.profile)?;
         self.jwks.validate("jwks")?;
+        self.token.validate("token")?;
+        self.authorize.validate()?;
         self.hash_pepper.validate("hash_pepper", self.profile)?;
         if self.assertion.ttl.is_zero() || self.assertion.ttl > self.assertion.max_lifetime {
             return Err(SettingsError::invalid(

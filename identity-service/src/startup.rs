@@ -11,10 +11,11 @@ use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
 use shared::oauth::TokenEndpointSettings;
 use shared::secrets::SecretHasher;
 use shared::serve::{Common, Context, Parts, Service, StartupError};
-use shared::settings::Validated;
+use shared::settings::{Profile, Validated};
 use shared::telemetry::http::ClientAddress;
 
 use crate::assertion::Assertions;
+use crate::authorize::{AuthorizationParts, Authorizations, ClientDirectory};
 use crate::claim::ClaimCeremony;
 use crate::grpc::IdentityGrpc;
 use crate::mail::MailBackend;
@@ -22,9 +23,12 @@ use crate::providers::{ProviderKeys, ProviderTrust};
 use crate::ratelimit::RateLimits;
 use crate::registration::{KeyBinding, RegistrationPolicy, RegistrationStores, Registrations};
 use crate::settings::{SERVICE_NAME, Settings, scopes};
-use crate::state::{AppState, Discovery};
+use crate::state::{AppState, Discovery, SessionCookie};
 use crate::store;
 use crate::validation::Validation;
+
+/// What the session cookie's key is derived under, from the hash pepper.
+const SESSION_KEY_CONTEXT: &str = "session_cookie_key";
 
 /// A built identity-service: what it serves is in its [`Parts`]; the handle tells the
 /// all-in-one runner where mail goes and which keys the service signs with.
@@ -74,6 +78,30 @@ impl Service for IdentityService {
             settings.rate_limits.clone(),
         );
         let mailer = crate::mail::from_settings(&settings.mail)?;
+        let scopes_supported = scopes("scopes_supported", &settings.scopes_supported)?;
+        let authorizations = Arc::new(Authorizations::new(
+            AuthorizationParts {
+                store: stores.authorizations.clone(),
+                directory: ClientDirectory::new(context.peer(&settings.token, "token", false)?),
+                hasher: hasher.clone(),
+                mailer: mailer.clone(),
+                limits: limits.clone(),
+                issuer: issuer.to_owned(),
+                scopes_supported: scopes_supported.clone(),
+                resources: settings
+                    .protected_resources
+                    .iter()
+                    .map(|r| r.resource.clone())
+                    .collect(),
+                trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
+            },
+            settings.authorize.clone(),
+        ));
+        let session = SessionCookie {
+            key: actix_web::cookie::Key::derive_from(&hasher.tag(SESSION_KEY_CONTEXT, "")),
+            secure: settings.profile != Profile::Development,
+            ttl: settings.authorize.session_ttl,
+        };
         let state = Arc::new(AppState {
             issuer: issuer.to_owned(),
             claims: Arc::new(ClaimCeremony::new(
@@ -98,16 +126,19 @@ impl Service for IdentityService {
             ),
             limits,
             discovery: Discovery {
-                scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
+                scopes_supported,
                 protected_resources: settings.protected_resources.clone(),
                 token_endpoint: settings.token_endpoint.clone(),
+                client_id_metadata_documents: settings.authorize.client_id_metadata_documents,
             },
+            authorizations: authorizations.clone(),
+            session,
         });
         let validation = Arc::new(Validation::new(assertions, keys.clone(), registration_store.clone()));
         let parts = Parts::new()
             .routes(move |cfg| crate::http::configure(cfg, state.clone()))
             .grpc(move |routes, _| {
-                routes.add_service(IdentityGrpc::server(validation));
+                routes.add_service(IdentityGrpc::server(validation, authorizations));
             })
             .ready(StoreReady(registration_store))
             .ready(SigningKeyReady(keys.clone()))

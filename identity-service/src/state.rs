@@ -7,6 +7,7 @@ use std::sync::Arc;
 use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::scope::ScopeSet;
 
+use crate::authorize::Authorizations;
 use crate::claim::ClaimCeremony;
 use crate::providers::ProviderTrust;
 use crate::ratelimit::RateLimits;
@@ -25,6 +26,18 @@ pub struct AppState {
     pub limits: RateLimits,
     /// What discovery publishes.
     pub discovery: Discovery,
+    /// The authorization endpoint, and the cookie of its human sessions.
+    pub authorizations: Arc<Authorizations>,
+    pub session: SessionCookie,
+}
+
+/// How the human's session cookie is sealed and scoped.
+#[derive(Clone)]
+pub struct SessionCookie {
+    pub key: actix_web::cookie::Key,
+    /// `Secure` and `__Host-` (everywhere but development, which runs on plain http).
+    pub secure: bool,
+    pub ttl: std::time::Duration,
 }
 
 /// The parts of the discovery documents that are not some service's own rules.
@@ -34,10 +47,21 @@ pub struct Discovery {
     pub protected_resources: Vec<ProtectedResource>,
     /// token-service's token endpoint capabilities, as discovery describes them.
     pub token_endpoint: TokenEndpointSettings,
+    /// Client ID metadata documents are accepted (token-service resolves them).
+    pub client_id_metadata_documents: bool,
 }
 
 impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+}
+
+impl std::fmt::Debug for SessionCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCookie")
+            .field("secure", &self.secure)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }

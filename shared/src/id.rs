@@ -41,6 +41,16 @@ impl<K: IdKind> PrefixedId<K> {
         Self::trusted(format!("{}{hex}", K::PREFIX))
     }
 
+    /// The identifier a keyed digest names (its first 128 bits): the same input always
+    /// gives the same id, and the id says nothing about the input without the key.
+    ///
+    /// # Panics
+    /// When `digest` is shorter than 16 bytes.
+    pub fn from_digest(digest: &[u8]) -> Self {
+        let hex: String = digest[..HEX_DIGITS / 2].iter().map(|b| format!("{b:02x}")).collect();
+        Self::trusted(format!("{}{hex}", K::PREFIX))
+    }
+
     pub fn parse(value: &str) -> Result<Self, InvalidId> {
         let invalid = InvalidId { what: K::WHAT };
         let hex = value.strip_prefix(K::PREFIX).ok_or(invalid.clone())?;

@@ -57,6 +57,25 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 /// A URL-safe random token carrying `bytes * 8` bits of entropy.
+/// A uniformly random 6-digit code a human reads or types, from the OS CSPRNG
+/// (rejection sampling: no modulo bias).
+pub fn six_digit_code() -> String {
+    const RANGE: u32 = 1_000_000;
+    const LIMIT: u32 = u32::MAX - (u32::MAX % RANGE);
+    loop {
+        let bytes = random_bytes(4);
+        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        if n < LIMIT {
+            return format!("{:06}", n % RANGE);
+        }
+    }
+}
+
+/// Whether two secrets (tokens a client echoes back) are equal, in constant time.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
 pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(random_bytes(bytes))
 }
@@ -79,11 +98,17 @@ impl SecretHasher {
     /// The stored form: base64url of the HMAC tag. `context` separates uses so a hash of
     /// one kind of secret never verifies as another.
     pub fn hash(&self, context: &str, secret: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.tag(context, secret))
+    }
+
+    /// The raw HMAC tag of `secret` under `context` (32 bytes): for identifiers derived
+    /// from a value that must not be readable from them.
+    pub fn tag(&self, context: &str, secret: &str) -> Vec<u8> {
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(context.as_bytes());
         ctx.update(&[0]);
         ctx.update(secret.as_bytes());
-        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+        ctx.sign().as_ref().to_vec()
     }
 
     /// Constant-time check of `secret` against a stored hash.

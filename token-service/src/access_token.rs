@@ -1,6 +1,8 @@
 //! RFC 9068 JWT access tokens: header `typ: at+jwt`; claims `iss`, `sub`, `aud`,
-//! `client_id`, `scope`, `iat`, `exp`, `jti`, and `cnf` when the token is bound to a
-//! key (RFC 9449 §6 `jkt`) or a client certificate (RFC 8705 §3.1 `x5t#S256`).
+//! `client_id`, `scope`, `iat`, `exp`, `jti`, `cnf` when the token is bound to a key
+//! (RFC 9449 §6 `jkt`) or a client certificate (RFC 8705 §3.1 `x5t#S256`), and
+//! `grant_id` when it rests on a human's consent (the authorization code flow), so
+//! introspection can tell when that consent is revoked.
 
 use std::time::Duration;
 
@@ -61,6 +63,8 @@ pub struct AccessTokenClaims {
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
 }
 
 /// What a token is for: set by the grant, then minted.
@@ -72,6 +76,8 @@ pub struct TokenRequest<'a> {
     /// RFC 8707 resources; empty: the configured default audience.
     pub audiences: Vec<String>,
     pub cnf: Confirmation,
+    /// The human's consent the token rests on (`gnt_…`), if it does.
+    pub grant_id: Option<&'a str>,
 }
 
 /// A freshly minted token as the token endpoint returns it.
@@ -121,6 +127,7 @@ impl AccessTokens {
             exp: now + self.ttl.as_secs() as i64,
             jti: shared::secrets::random_token(16),
             cnf: (!request.cnf.is_empty()).then_some(request.cnf),
+            grant_id: request.grant_id.map(str::to_owned),
         };
         Ok(Minted {
             token: signer.sign(ACCESS_TOKEN_TYP, &claims)?,

@@ -1,7 +1,8 @@
 //! The gRPC client of identity-service: one bounded `ValidateAssertion` call per
-//! exchange, spread over every identity replica. Both calls here are reads, so a call
-//! that fails for want of its replica (killed, restarting, unreachable) is retried once
-//! on another. Generated protobuf types stop here.
+//! exchange, spread over every identity replica. A read that fails for want of its
+//! replica (killed, restarting, unreachable) is retried once on another; redeeming an
+//! authorization code is not a read and is never retried. Generated protobuf types stop
+//! here.
 
 use std::future::Future;
 
@@ -19,6 +20,9 @@ type Propagate = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Sta
 
 const VALIDATE: &str = "agentauth.identity.v1.IdentityService/ValidateAssertion";
 const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
+const REDEEM: &str = "agentauth.identity.v1.IdentityService/RedeemAuthorizationCode";
+const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
+const PEER: &str = "identity-service";
 
 use crate::error::OAuthError;
 
@@ -30,6 +34,16 @@ pub struct Grantable {
     pub scopes: ScopeSet,
     /// The DPoP key thumbprint the assertion is bound to, if it is.
     pub bound_jkt: Option<String>,
+}
+
+/// What a redeemed authorization code carries: the human's consent for this request.
+#[derive(Debug)]
+pub struct AuthorizationGrant {
+    pub subject: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub resources: Vec<String>,
+    pub grant_id: String,
 }
 
 #[derive(Debug)]
@@ -56,8 +70,7 @@ impl IdentityClient {
             Some(pb::validate_assertion_response::Outcome::Grantable(grant)) => Ok(Grantable {
                 subject: grant.subject,
                 client_id: grant.client_id,
-                scopes: ScopeSet::from_tokens(&grant.grantable_scopes)
-                    .map_err(|e| OAuthError::ServerError(format!("identity-service sent a bad scope: {e}")))?,
+                scopes: scopes(&grant.grantable_scopes)?,
                 bound_jkt: (!grant.bound_jkt.is_empty()).then_some(grant.bound_jkt),
             }),
             Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
@@ -80,38 +93,61 @@ impl IdentityClient {
         Ok((status.revoked_at > 0).then_some(status.revoked_at))
     }
 
-    /// Runs an idempotent call on one replica, and once more on another if the first
-    /// could not answer.
+    /// Redeems an authorization code: one call, never retried (a second redemption of
+    /// the same code is a replay, and revokes its grant).
+    pub async fn redeem(
+        &self,
+        redemption: pb::RedeemAuthorizationCodeRequest,
+    ) -> Result<AuthorizationGrant, OAuthError> {
+        let response = shared::grpc::call_once(&self.replicas, (PEER, REDEEM), |channel| async move {
+            client(channel).redeem_authorization_code(redemption).await
+        })
+        .await
+        .map_err(status_error)?;
+        match response.into_inner().outcome {
+            Some(pb::redeem_authorization_code_response::Outcome::Grant(grant)) => Ok(AuthorizationGrant {
+                scopes: scopes(&grant.scopes)?,
+                subject: grant.subject,
+                client_id: grant.client_id,
+                resources: grant.resources,
+                grant_id: grant.grant_id,
+            }),
+            Some(pb::redeem_authorization_code_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
+            None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
+        }
+    }
+
+    /// Whether the consent `grant_id` names still stands.
+    pub async fn grant_active(&self, grant_id: &str) -> Result<bool, OAuthError> {
+        let status = self
+            .call(GRANT_STATUS, |mut client| async move {
+                let request = pb::GetGrantStatusRequest {
+                    grant_id: grant_id.to_owned(),
+                };
+                client.get_grant_status(request).await
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        Ok(status.active)
+    }
+
     async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, tonic::Status>
     where
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
-        let client =
-            |channel| IdentityServiceClient::with_interceptor(channel, shared::telemetry::grpc::propagate as Propagate);
-        let attempt = |channel| shared::telemetry::grpc::client_call(method, call(client(channel)));
-        let none = || tonic::Status::unavailable("no identity-service replica resolved yet");
-        let (first, channel) = self.replicas.pick(None).ok_or_else(none)?;
-        let status = match attempt(channel).await {
-            Err(status) if another_replica_may_answer(&status) => status,
-            answered => return answered,
-        };
-        self.replicas.set_aside(first);
-        let Some((second, channel)) = self.replicas.pick(Some(first)).filter(|(addr, _)| *addr != first) else {
-            return Err(status);
-        };
-        tracing::debug!(%first, %second, code = ?status.code(), "identity replica failed, retrying on another");
-        attempt(channel).await
+        shared::grpc::call_idempotent(&self.replicas, (PEER, method), |channel| call(client(channel))).await
     }
 }
 
-/// The replica, not the request, failed: it is gone, restarting or cut off. A timeout is
-/// not retried (it would double the wait), nor is any answer about the request itself.
-fn another_replica_may_answer(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Aborted
-    ) || (status.code() == Code::Internal && status.message().contains("h2 protocol error"))
+fn client(channel: Channel) -> Client {
+    IdentityServiceClient::with_interceptor(channel, shared::telemetry::grpc::propagate as Propagate)
+}
+
+fn scopes(tokens: &[String]) -> Result<ScopeSet, OAuthError> {
+    ScopeSet::from_tokens(tokens)
+        .map_err(|e| OAuthError::ServerError(format!("identity-service sent a bad scope: {e}")))
 }
 
 fn refusal_error(refusal: pb::Refusal) -> OAuthError {
@@ -125,7 +161,9 @@ fn refusal_error(refusal: pb::Refusal) -> OAuthError {
 
 fn status_error(status: tonic::Status) -> OAuthError {
     let code = status.code();
-    if another_replica_may_answer(&status) || matches!(code, Code::DeadlineExceeded | Code::ResourceExhausted) {
+    if shared::grpc::another_replica_may_answer(&status)
+        || matches!(code, Code::DeadlineExceeded | Code::ResourceExhausted)
+    {
         return OAuthError::TemporarilyUnavailable {
             what: "identity validation",
             cause: format!("{code:?}: {}", status.message()),

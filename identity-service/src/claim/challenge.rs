@@ -40,7 +40,7 @@ impl ClaimCeremony {
         self.limits
             .enforce(&format!("claim-challenge:{attempt_id}"), limit)
             .await?;
-        let code = six_digits();
+        let code = shared::secrets::six_digit_code();
         let expires_at = now + self.settings.otp_ttl.as_secs() as i64;
         self.registrations
             .edit(id, Some(read), |registration| {
@@ -95,18 +95,5 @@ fn viewed(handle: &SecretHandle, attempt: &ClaimAttempt) -> ViewedAttempt {
         attempt_id: attempt.id.to_string(),
         email: attempt.email.clone(),
         link_expires_at: attempt.link_expires_at,
-    }
-}
-
-/// A uniformly random 6-digit code from the OS CSPRNG (rejection sampling: no modulo bias).
-fn six_digits() -> String {
-    const RANGE: u32 = 1_000_000;
-    const LIMIT: u32 = u32::MAX - (u32::MAX % RANGE);
-    loop {
-        let bytes = shared::secrets::random_bytes(4);
-        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        if n < LIMIT {
-            return format!("{:06}", n % RANGE);
-        }
     }
 }

@@ -6,17 +6,22 @@ use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_server::{IdentityService, IdentityServiceServer};
 use tonic::{Request, Response, Status};
 
+use crate::authorize::{Authorizations, Presented, Redemption};
 use crate::registration::record::{GrantRefusal, RegistrationStatus};
 use crate::validation::{Outcome, Refusal, Validation};
 
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
     validation: Arc<Validation>,
+    authorizations: Arc<Authorizations>,
 }
 
 impl IdentityGrpc {
-    pub fn server(validation: Arc<Validation>) -> IdentityServiceServer<Self> {
-        IdentityServiceServer::new(Self { validation })
+    pub fn server(validation: Arc<Validation>, authorizations: Arc<Authorizations>) -> IdentityServiceServer<Self> {
+        IdentityServiceServer::new(Self {
+            validation,
+            authorizations,
+        })
     }
 }
 
@@ -48,6 +53,20 @@ impl IdentityService for IdentityGrpc {
         Ok(Response::new(pb::ValidateAssertionResponse { outcome: Some(outcome) }))
     }
 
+    async fn redeem_authorization_code(
+        &self,
+        request: Request<pb::RedeemAuthorizationCodeRequest>,
+    ) -> Result<Response<pb::RedeemAuthorizationCodeResponse>, Status> {
+        self.redeem(request).await
+    }
+
+    async fn get_grant_status(
+        &self,
+        request: Request<pb::GetGrantStatusRequest>,
+    ) -> Result<Response<pb::GetGrantStatusResponse>, Status> {
+        self.grant_status(request).await
+    }
+
     async fn get_registration_status(
         &self,
         request: Request<pb::GetRegistrationStatusRequest>,
@@ -60,6 +79,65 @@ impl IdentityService for IdentityGrpc {
             known: true,
             status: status_to_pb(registration.status(shared::jose::unix_now())) as i32,
             revoked_at: registration.revoked_at.unwrap_or_default(),
+        }))
+    }
+}
+
+impl IdentityGrpc {
+    async fn redeem(
+        &self,
+        request: Request<pb::RedeemAuthorizationCodeRequest>,
+    ) -> Result<Response<pb::RedeemAuthorizationCodeResponse>, Status> {
+        use pb::redeem_authorization_code_response::Outcome;
+        let request = request.into_inner();
+        let presented = Presented {
+            code: &request.code,
+            client_id: &request.client_id,
+            redirect_uri: &request.redirect_uri,
+            code_verifier: &request.code_verifier,
+        };
+        let redemption = self
+            .authorizations
+            .redeem(presented, shared::jose::unix_now())
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let outcome = match redemption {
+            Redemption::Granted(granted) => Outcome::Grant(pb::AuthorizationGrant {
+                subject: granted.subject,
+                client_id: granted.client_id,
+                scopes: granted.scopes.to_strings(),
+                resources: granted.resources,
+                grant_id: granted.grant_id,
+                auth_time: granted.auth_time,
+            }),
+            Redemption::Refused(why) => Outcome::Refused(pb::Refusal {
+                reason: pb::RefusalReason::InvalidCode as i32,
+                description: why.to_owned(),
+            }),
+        };
+        Ok(Response::new(pb::RedeemAuthorizationCodeResponse {
+            outcome: Some(outcome),
+        }))
+    }
+
+    async fn grant_status(
+        &self,
+        request: Request<pb::GetGrantStatusRequest>,
+    ) -> Result<Response<pb::GetGrantStatusResponse>, Status> {
+        let grant = self
+            .authorizations
+            .grant(&request.into_inner().grant_id)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(match grant {
+            Some(grant) => pb::GetGrantStatusResponse {
+                active: grant.is_active(),
+                subject: grant.subject.to_string(),
+                client_id: grant.client_id,
+                scopes: grant.scopes.to_strings(),
+                resources: grant.resources,
+            },
+            None => pb::GetGrantStatusResponse::default(),
         }))
     }
 }

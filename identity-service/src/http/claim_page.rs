@@ -3,11 +3,11 @@
 //! links burn nothing; the button POSTs and mints a code.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use shared::jose::unix_now;
 
+use super::html::{escape, page};
 use crate::claim::ClaimCeremony;
 use crate::error::IdentityError;
 
@@ -88,46 +88,4 @@ fn error_page(error: &IdentityError) -> HttpResponse {
     let mut response = page(status, "Cannot continue", &body);
     error.set_retry_after(&mut response);
     response
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
-        title = escape(title),
-    );
-    shared::envelope::builder_for(status)
-        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        // The URL carries the link secret: never leak it in a Referer.
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .body(html)
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f6f7f9;margin:0}\
-main{max-width:32rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:12px;\
-box-shadow:0 1px 4px rgba(0,0,0,.1)}h1{font-size:1.4rem}\
-.code{font:700 2.4rem ui-monospace,monospace;letter-spacing:.3em;text-align:center}\
-button{font-size:1rem;padding:.6rem 1.2rem;border-radius:8px;border:0;background:#2453d6;color:#fff}";
-
-/// Minimal HTML escaping for text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

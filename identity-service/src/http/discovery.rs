@@ -4,7 +4,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use shared::oauth::grant_type::{CLIENT_CREDENTIALS, JWT_BEARER};
+use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER};
 
 use crate::state::AppState;
 
@@ -33,13 +33,21 @@ fn assertion_types(state: &AppState) -> Vec<&'static str> {
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let mut body = json!({
         "issuer": state.issuer,
+        "authorization_endpoint": state.url("/oauth2/authorize"),
         "token_endpoint": state.url("/oauth2/token"),
+        "registration_endpoint": state.url("/oauth2/register"),
         "revocation_endpoint": state.url("/oauth2/revoke"),
         "introspection_endpoint": state.url("/oauth2/introspect"),
         "jwks_uri": state.url("/.well-known/jwks.json"),
-        "grant_types_supported": [JWT_BEARER, CLIENT_CREDENTIALS],
-        // No authorization endpoint: no response type is supported.
-        "response_types_supported": [],
+        "grant_types_supported": [AUTHORIZATION_CODE, JWT_BEARER, CLIENT_CREDENTIALS],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        // OAuth 2.1 §4.1.1 and the MCP specification: S256 only, and clients refuse a
+        // server that does not say so.
+        "code_challenge_methods_supported": [shared::oauth::pkce::S256],
+        // RFC 9207: every authorization response carries `iss`.
+        "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": state.discovery.client_id_metadata_documents,
         "scopes_supported": state.discovery.scopes_supported.to_strings(),
         "agent_auth": {
             "skill": state.url("/auth.md"),

@@ -1,9 +1,12 @@
 //! Public HTTP surface of identity-service.
 
+mod authorize;
+mod authorize_page;
 mod claim;
 mod claim_page;
 mod discovery;
 mod events;
+mod html;
 pub(crate) mod json;
 mod register;
 pub mod resource_metadata;
@@ -13,11 +16,15 @@ pub use register::RegistrationRequest;
 
 use std::sync::Arc;
 
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::SameSite;
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{Route, web};
 use shared::envelope::{Surface, actix_errors_in};
 
-use crate::state::AppState;
+use crate::state::{AppState, SessionCookie};
 
 /// Largest request body accepted on any POST: far above a real one (an ID-JAG or a SET is
 /// a few KiB), far below what would let a body cost a worker noticeable time.
@@ -38,11 +45,16 @@ pub const ROUTES: &[&str] = &[
     "/agent/identity/claim/complete",
     "/agent/event/notify",
     "/agent/auth/revoke",
+    "/oauth2/authorize",
+    "/oauth2/authorize/login",
+    "/oauth2/authorize/verify",
+    "/oauth2/authorize/consent",
 ];
 
 /// Mounts the routes; each handler takes the state it needs (a single domain service, or
 /// the whole [`AppState`] when it combines several).
 pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
+    let session_state = state.clone();
     cfg.app_data(web::Data::from(state.claims.clone()))
         .app_data(web::Data::from(state.trust.clone()))
         .app_data(web::Data::from(state.registrations.clone()))
@@ -76,7 +88,41 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
         .service(security_events(
             "/agent/auth/revoke",
             web::post().to(events::legacy_revoke),
-        ));
+        ))
+        // Registered before token-service's `/oauth2` scope when one process serves both
+        // (the all-in-one merges identity's routes first).
+        .service(
+            web::scope("/oauth2/authorize")
+                .app_data(web::Data::from(session_state.authorizations.clone()))
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(session(&session_state.session))
+                .route("", web::get().to(authorize::authorize))
+                .route("/login", web::post().to(authorize::login))
+                .route("/verify", web::post().to(authorize::verify))
+                .route("/consent", web::post().to(authorize::consent)),
+        );
+}
+
+/// The human's session: a private cookie (encrypted and authenticated under a key
+/// derived from the hash pepper, so every replica reads every other's), `HttpOnly`,
+/// `SameSite=Lax` (the client's redirect to us is a top-level GET, which carries it),
+/// and `Secure` with the `__Host-` prefix outside development.
+fn session(cookie: &SessionCookie) -> SessionMiddleware<CookieSessionStore> {
+    let name = if cookie.secure {
+        "__Host-agentauth-session"
+    } else {
+        "agentauth-session"
+    };
+    let ttl = actix_web::cookie::time::Duration::seconds(cookie.ttl.as_secs() as i64);
+    SessionMiddleware::builder(CookieSessionStore::default(), cookie.key.clone())
+        .cookie_name(name.to_owned())
+        .cookie_secure(cookie.secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(PersistentSession::default().session_ttl(ttl))
+        .build()
 }
 
 /// A `/agent/*` JSON endpoint: bounded body, every error as `{error, message}`.

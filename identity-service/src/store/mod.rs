@@ -1,6 +1,8 @@
 //! Where registrations live: Redis in production, memory for the all-in-one runner and
 //! unit tests; both pass the contract suite in `tests/api/store_contract.rs`.
 
+mod authorize_memory;
+mod authorize_redis;
 mod links_memory;
 mod links_redis;
 mod memory;
@@ -11,9 +13,12 @@ use std::sync::Arc;
 use shared::settings::{StoreBackend, StoreSettings};
 use shared::store::{Connections, Reachable, StoreError};
 
+use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
 use crate::email::Email;
 use crate::registration::record::{Registration, RegistrationId};
 
+pub use self::authorize_memory::MemoryAuthorizations;
+pub use self::authorize_redis::RedisAuthorizations;
 pub use self::links_memory::MemoryLinks;
 pub use self::links_redis::RedisLinks;
 pub use self::memory::MemoryRegistrationStore;
@@ -65,6 +70,34 @@ pub trait ReplayCache: Send + Sync + std::fmt::Debug {
     async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError>;
 }
 
+/// The authorization endpoint's records: sign-in attempts, codes and grants. Every
+/// method is one atomic step on one key, so replicas racing on a record never both win.
+#[async_trait::async_trait]
+pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new sign-in attempt, with no failures yet; forgotten at `until`.
+    async fn put_login(&self, attempt: &LoginAttempt, until: i64) -> Result<(), StoreError>;
+    /// The attempt and how many wrong codes it has seen.
+    async fn login(&self, id: &LoginId) -> Result<Option<(LoginAttempt, u32)>, StoreError>;
+    /// Counts a wrong code; the failures so far (0 when the attempt is gone).
+    async fn count_login_failure(&self, id: &LoginId) -> Result<u32, StoreError>;
+    /// Ends the attempt; `true` only for the one caller that ended it.
+    async fn take_login(&self, id: &LoginId) -> Result<bool, StoreError>;
+
+    /// Stores a code under the keyed hash of its value; forgotten at `until`.
+    async fn put_code(&self, hash: &str, code: &IssuedCode, until: i64) -> Result<(), StoreError>;
+    /// Marks the code spent: [`TakenCode::Fresh`] for exactly one caller, then
+    /// [`TakenCode::Spent`] until it is forgotten.
+    async fn take_code(&self, hash: &str) -> Result<TakenCode, StoreError>;
+
+    /// Stores (or replaces) a grant, and makes it the consent of its human and client.
+    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
+    /// The grant a human last gave a client, if any (revoked ones included).
+    async fn consent(&self, subject: &HumanId, client_id: &str) -> Result<Option<Grant>, StoreError>;
+    /// Every grant a human gave, newest first.
+    async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError>;
+}
+
 /// Every store identity-service uses, from one backend.
 #[derive(Debug, Clone)]
 pub struct Stores {
@@ -72,6 +105,7 @@ pub struct Stores {
     pub delegations: Arc<dyn DelegationStore>,
     pub users: Arc<dyn UserDirectory>,
     pub replay: Arc<dyn ReplayCache>,
+    pub authorizations: Arc<dyn AuthorizationStore>,
 }
 
 /// The stores `settings` describe; Redis stores share the process's connection.
@@ -84,16 +118,18 @@ pub fn from_settings(settings: &StoreSettings, connections: &Connections) -> Res
                 delegations: links.clone(),
                 users: links.clone(),
                 replay: links,
+                authorizations: Arc::new(MemoryAuthorizations::default()),
             }
         }
         StoreBackend::Redis => {
             let conn = connections.redis(settings)?;
             let links = Arc::new(RedisLinks::new(conn.clone(), settings));
             Stores {
-                registrations: Arc::new(RedisRegistrationStore::new(conn, settings)),
+                registrations: Arc::new(RedisRegistrationStore::new(conn.clone(), settings)),
                 delegations: links.clone(),
                 users: links.clone(),
                 replay: links,
+                authorizations: Arc::new(RedisAuthorizations::new(conn, settings)),
             }
         }
     })

@@ -11,7 +11,9 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["issuer"], ISSUER);
     for (field, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
         ("token_endpoint", "/oauth2/token"),
+        ("registration_endpoint", "/oauth2/register"),
         ("revocation_endpoint", "/oauth2/revoke"),
         ("introspection_endpoint", "/oauth2/introspect"),
         ("jwks_uri", "/.well-known/jwks.json"),
@@ -20,12 +22,16 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
     }
     assert_eq!(
         body["grant_types_supported"],
-        serde_json::json!(["urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "client_credentials"
+        ])
     );
     let auth_methods = body["token_endpoint_auth_methods_supported"].as_array().expect("array");
     assert!(auth_methods.contains(&"client_secret_basic".into()));
     assert!(auth_methods.contains(&"client_secret_post".into()));
-    assert!(body["response_types_supported"].is_array());
+    assert_eq!(body["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         body["scopes_supported"],
         serde_json::json!(["agent:read", "agent:write"])
@@ -150,9 +156,10 @@ async fn token_endpoint_capabilities_are_described_exactly_as_configured() {
     );
     assert_eq!(defaults["tls_client_certificate_bound_access_tokens"], json!(false));
     assert!(defaults.get("mtls_endpoint_aliases").is_none());
-    assert!(
-        defaults.get("authorization_response_iss_parameter_supported").is_none(),
-        "no authorization endpoint yet"
+    assert_eq!(
+        defaults["authorization_response_iss_parameter_supported"],
+        json!(true),
+        "RFC 9207"
     );
 
     let mtls = metadata_with(|s| {

@@ -83,6 +83,58 @@ fn endpoint(peer: &PeerSettings, key: &str, tls: Option<&InternalTls>) -> Result
     Ok(endpoint.connect_timeout(peer.connect_timeout).tcp_nodelay(true))
 }
 
+/// Runs an idempotent call on one replica of a peer, and once more on another if the
+/// first could not answer (see [`another_replica_may_answer`]). `peer` names the peer
+/// in the error when none has been resolved yet.
+pub async fn call_idempotent<T, F, Fut>(
+    replicas: &Replicas,
+    (peer, method): (&'static str, &'static str),
+    call: F,
+) -> Result<T, tonic::Status>
+where
+    F: Fn(Channel) -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let attempt = |channel| crate::telemetry::grpc::client_call(method, call(channel));
+    let none = || tonic::Status::unavailable(format!("no {peer} replica resolved yet"));
+    let (first, channel) = replicas.pick(None).ok_or_else(none)?;
+    let status = match attempt(channel).await {
+        Err(status) if another_replica_may_answer(&status) => status,
+        answered => return answered,
+    };
+    replicas.set_aside(first);
+    let Some((second, channel)) = replicas.pick(Some(first)).filter(|(addr, _)| *addr != first) else {
+        return Err(status);
+    };
+    tracing::debug!(%first, %second, code = ?status.code(), peer, "replica failed, retrying on another");
+    attempt(channel).await
+}
+
+/// Runs a call that must not be repeated (it changes state) on one replica, once.
+pub async fn call_once<T, F, Fut>(
+    replicas: &Replicas,
+    (peer, method): (&'static str, &'static str),
+    call: F,
+) -> Result<T, tonic::Status>
+where
+    F: FnOnce(Channel) -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let none = || tonic::Status::unavailable(format!("no {peer} replica resolved yet"));
+    let (_, channel) = replicas.pick(None).ok_or_else(none)?;
+    crate::telemetry::grpc::client_call(method, call(channel)).await
+}
+
+/// The replica, not the request, failed: it is gone, restarting or cut off. A timeout is
+/// not retried (it would double the wait), nor is any answer about the request itself.
+pub fn another_replica_may_answer(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Aborted
+    ) || (status.code() == Code::Internal && status.message().contains("h2 protocol error"))
+}
+
 pub type ServeError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a client may take to complete the TLS handshake.

@@ -49,11 +49,16 @@ impl CodeChallenge {
         Ok(Self(challenge.to_owned()))
     }
 
+    /// The S256 challenge of `verifier`, as a client sends it (RFC 7636 §4.2).
+    pub fn s256_of(verifier: &str) -> String {
+        URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+    }
+
     /// RFC 7636 §4.6: `BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge`,
     /// compared in constant time.
     pub fn verify(&self, verifier: &str) -> Result<(), PkceError> {
         check_verifier(verifier)?;
-        let computed = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+        let computed = Self::s256_of(verifier);
         constant_time::verify_slices_are_equal(computed.as_bytes(), self.0.as_bytes()).map_err(|_| PkceError::Mismatch)
     }
 

@@ -376,7 +376,10 @@ fn network_policies_deny_by_default_and_open_only_the_designed_paths() {
             allowed_sources(objects, "jwks-service", 50051),
             set(&["agentctl", "identity-service", "token-service"])
         );
-        assert_eq!(allowed_sources(objects, "token-service", 50051), set(&["agentctl"]));
+        assert_eq!(
+            allowed_sources(objects, "token-service", 50051),
+            set(&["agentctl", "identity-service"])
+        );
         if overlay == "dev" {
             assert_eq!(allowed_sources(objects, "redis", 6379), set(&SERVICES));
         }

@@ -236,7 +236,7 @@ pub async fn authenticate(
         }
         AuthMethod::PrivateKeyJwt => method == auth_method::PRIVATE_KEY_JWT,
         AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => method == auth_method::TLS_CLIENT_AUTH,
-        // A public client has nothing to present; see [`identify`].
+        // A public client has nothing to present; see `identify`.
         AuthMethod::None => false,
     };
     if !registered {

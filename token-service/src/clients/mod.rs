@@ -13,6 +13,7 @@
 
 mod auth;
 mod certificate;
+mod identify;
 pub mod lifecycle;
 pub mod metadata_document;
 mod private_key_jwt;
@@ -25,6 +26,7 @@ use shared::secrets::{SecretHasher, random_bytes, random_token};
 
 pub use auth::{Authenticated, ClientCredentials, authenticate, presented_certificate, presented_credentials};
 pub use certificate::{CertificateBinding, PresentedCertificate};
+pub use identify::{Identified, identify};
 pub use private_key_jwt::InlineKeys;
 
 /// Hash context of client secrets.

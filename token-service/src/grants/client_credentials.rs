@@ -44,6 +44,7 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
                 jkt,
                 x5t_s256: authenticated.certificate_thumbprint.clone(),
             },
+            grant_id: None,
         },
     )
 }

@@ -47,6 +47,7 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
             scope,
             audiences,
             cnf: Confirmation { jkt, x5t_s256 },
+            grant_id: None,
         },
     )
 }

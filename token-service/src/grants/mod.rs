@@ -6,6 +6,7 @@
 //!   resource, becomes the token's `aud`, and narrows the scope to what it supports;
 //! - DPoP (RFC 9449 §5): a valid proof binds the token to its key (`cnf.jkt`).
 
+mod authorization_code;
 mod client_credentials;
 mod jwt_bearer;
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use shared::jose::SigningKey;
 use shared::jose::dpop::{DpopError, ProofTarget};
-use shared::oauth::grant_type::{CLIENT_CREDENTIALS, JWT_BEARER};
+use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER};
 use shared::scope::ScopeSet;
 
 use crate::access_token::{Minted, TokenRequest};
@@ -27,6 +28,7 @@ pub fn grant_label(form: &FormParams) -> &'static str {
     match form.get("grant_type") {
         Some(JWT_BEARER) => "jwt-bearer",
         Some(CLIENT_CREDENTIALS) => "client_credentials",
+        Some(AUTHORIZATION_CODE) => "authorization_code",
         Some(_) => "unsupported",
         None => "none",
     }
@@ -36,6 +38,7 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
     match form.require("grant_type")? {
         JWT_BEARER => jwt_bearer::exchange(state, request, form).await,
         CLIENT_CREDENTIALS => client_credentials::exchange(state, request, form).await,
+        AUTHORIZATION_CODE => authorization_code::exchange(state, request, form).await,
         _ => Err(OAuthError::UnsupportedGrantType),
     }
 }

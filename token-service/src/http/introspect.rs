@@ -2,7 +2,8 @@
 //! resource server (its `introspect` permission); any other client is refused with 403
 //! `insufficient_scope`, since §4 leaves who may introspect to the server and token
 //! contents are not every client's business. A token is inactive once expired, revoked,
-//! its agent's registration revoked, or its machine client disabled or deleted.
+//! its agent's registration revoked, the human's consent it rests on revoked, or its
+//! client disabled or deleted.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -61,6 +62,12 @@ pub async fn introspect(
     }
     // An agent's tokens die with its registration (provider revocation), not only by jti.
     if claims.sub.starts_with(AGENT_SUBJECT_PREFIX) && state.identity.revoked_at(&claims.sub).await?.is_some() {
+        return Ok(inactive(&claims.sub));
+    }
+    // A token resting on a human's consent dies with the consent.
+    if let Some(grant_id) = &claims.grant_id
+        && !state.identity.grant_active(grant_id).await?
+    {
         return Ok(inactive(&claims.sub));
     }
     // A machine client's tokens die with the client: disabled or deleted.

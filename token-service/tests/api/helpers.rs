@@ -36,7 +36,8 @@ pub struct TestSystem {
     /// The key the signers use, for crafting tokens and assertions in tests.
     pub signer: Arc<SigningKey>,
     pub http: reqwest::Client,
-    _outbox: tempfile::TempDir,
+    /// Where identity-service's mail goes.
+    pub outbox: tempfile::TempDir,
 }
 
 pub async fn spawn() -> TestSystem {
@@ -86,7 +87,11 @@ pub async fn spawn_all(
         .expect("jwks builds");
     let jwks = Running::start(jwks);
     let outbox = tempfile::tempdir().expect("outbox dir");
+    // identity-service asks token-service who a client is, and token-service starts
+    // after it: its gRPC port is chosen first.
+    let token_grpc = SocketAddr::from(([127, 0, 0, 1], shared::testing::reserve_port()));
     let mut identity_settings = identity_settings(store.clone(), jwks.grpc, outbox.path());
+    identity_settings.token = peer(token_grpc, "token-service");
     tweak(&mut identity_settings);
     let identity = identity_service::startup::Application::build(identity_settings)
         .await
@@ -94,6 +99,7 @@ pub async fn spawn_all(
     let identity_keys = identity.service().key_ring();
     let identity = Running::start(identity);
     let mut token_settings = token_settings(store, identity.grpc, jwks.grpc);
+    token_settings.grpc = ListenSettings::new("127.0.0.1", token_grpc.port());
     tweak_token(&mut token_settings);
     let token = token_service::startup::Application::build(token_settings)
         .await
@@ -108,7 +114,7 @@ pub async fn spawn_all(
         jwks,
         signer,
         http: reqwest::Client::new(),
-        _outbox: outbox,
+        outbox,
     }
 }
 
@@ -146,7 +152,7 @@ pub fn token_settings(
         metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
         store,
         identity: peer(identity, "identity-service"),
-        internal_tls: shared::testing::pki().settings(&["agentctl"]),
+        internal_tls: shared::testing::pki().settings(&["identity-service", "agentctl"]),
         jwks: peer(jwks, "jwks-service"),
         // One pepper for every replica a test starts, as a deployment shares one.
         hash_pepper: shared::settings::SecretSetting {

@@ -2,11 +2,13 @@
 //! jwks-service) spawned in-process on port 0, talking gRPC over loopback; Redis-backed
 //! runs use a real `redis-server` each.
 
+mod authorization_code;
 mod balancing;
 mod dpop;
 mod flow;
 mod helpers;
 mod hostile;
+mod human;
 mod introspect;
 mod machine_clients;
 mod metadata_documents;

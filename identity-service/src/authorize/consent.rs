@@ -1,0 +1,93 @@
+//! Grants: a human's consent to a client, one per human and client. A request whose
+//! scopes and resources the standing grant covers needs no new consent; a wider one
+//! asks again and widens the same grant (its tokens stay tied to it). Revoking a grant
+//! kills every token tied to it: token-service asks [`Authorizations::grant`] before
+//! trusting one.
+
+use shared::audit::{self, Actor};
+
+use super::record::{Grant, GrantId};
+use super::{AuthorizationRequest, Authorizations, AuthorizeError, SignedIn};
+
+impl Authorizations {
+    /// The human's standing consent, if it covers `request` and the client did not ask
+    /// for the human to be asked again (`prompt=consent`).
+    pub async fn remembered_consent(
+        &self,
+        who: &SignedIn,
+        request: &AuthorizationRequest,
+    ) -> Result<Option<Grant>, AuthorizeError> {
+        if request.prompt.consent {
+            return Ok(None);
+        }
+        let standing = self.store.consent(&who.human, &request.client.client_id).await?;
+        Ok(standing.filter(|grant| grant.covers(&request.scopes, &request.resources)))
+    }
+
+    /// Records the human's approval of `request`: the standing grant widened to cover
+    /// it, or a new grant when none stands.
+    pub async fn approve(
+        &self,
+        who: &SignedIn,
+        request: &AuthorizationRequest,
+        now: i64,
+    ) -> Result<Grant, AuthorizeError> {
+        let client_id = &request.client.client_id;
+        let standing = self
+            .store
+            .consent(&who.human, client_id)
+            .await?
+            .filter(Grant::is_active);
+        let grant = match standing {
+            Some(mut grant) => {
+                grant.scopes = grant.scopes.union(&request.scopes);
+                for resource in &request.resources {
+                    if !grant.resources.contains(resource) {
+                        grant.resources.push(resource.clone());
+                    }
+                }
+                grant.client_name.clone_from(&request.client.name);
+                grant
+            }
+            None => Grant {
+                id: GrantId::random(),
+                subject: who.human.clone(),
+                client_id: client_id.clone(),
+                client_name: request.client.name.clone(),
+                scopes: request.scopes.clone(),
+                resources: request.resources.clone(),
+                granted_at: now,
+                revoked_at: None,
+            },
+        };
+        self.store.put_grant(&grant).await?;
+        audit::record("consent_granted", Actor::Human, grant.id.as_str(), "success");
+        Ok(grant)
+    }
+
+    /// The grant `id` names, active or not.
+    pub async fn grant(&self, id: &str) -> Result<Option<Grant>, AuthorizeError> {
+        let Ok(id) = GrantId::parse(id) else {
+            return Ok(None);
+        };
+        Ok(self.store.grant(&id).await?)
+    }
+
+    /// Revokes a grant: from now on no token tied to it is honoured. `why` is the audit
+    /// outcome (`success` when the human did it, `code_replayed`…).
+    pub async fn revoke_grant(
+        &self,
+        mut grant: Grant,
+        actor: Actor<'_>,
+        why: &str,
+        now: i64,
+    ) -> Result<(), AuthorizeError> {
+        if grant.revoked_at.is_some() {
+            return Ok(());
+        }
+        grant.revoked_at = Some(now);
+        self.store.put_grant(&grant).await?;
+        audit::record("consent_revoked", actor, grant.id.as_str(), why);
+        Ok(())
+    }
+}

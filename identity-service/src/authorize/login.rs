@@ -1,0 +1,104 @@
+//! Sign-in by email and a one-time code, with the claim ceremony's machinery: the same
+//! 6-digit codes, the same mailer, the same rate limiter. The human is named by their
+//! address (see [`human_id`]), so whoever claimed agents with an address is the human
+//! who signs in with it. Codes are kept hashed; an attempt dies after
+//! `max_login_failures` wrong codes or `login_code_ttl`, whichever comes first.
+
+use serde::{Deserialize, Serialize};
+use shared::audit::{self, Actor};
+
+use super::record::{HumanId, LoginAttempt, LoginId, human_id};
+use super::{Authorizations, AuthorizeError, LOGIN_CODE_CONTEXT};
+use crate::email::Email;
+use crate::mail::Mail;
+
+/// A human who signed in, as their session keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub human: HumanId,
+    pub email: Email,
+    /// Unix seconds of the sign-in.
+    pub auth_time: i64,
+}
+
+impl Authorizations {
+    /// Mails a sign-in code to `email`, for signing in to `client_name`; the attempt is
+    /// what the browser's session must remember to finish it.
+    pub async fn start_login(
+        &self,
+        email: &str,
+        (client_name, client_ip): (&str, &str),
+        now: i64,
+    ) -> Result<LoginId, AuthorizeError> {
+        let email = Email::parse(email).map_err(|_| AuthorizeError::InvalidEmail)?;
+        let human = human_id(&self.hasher, &email);
+        self.limits
+            .enforce(&format!("login-ip:{client_ip}"), self.settings.logins_per_ip)
+            .await?;
+        self.limits
+            .enforce(&format!("login-human:{human}"), self.settings.logins_per_email)
+            .await?;
+        let id = LoginId::random();
+        let code = shared::secrets::six_digit_code();
+        let ttl = self.settings.login_code_ttl.as_secs() as i64;
+        let attempt = LoginAttempt {
+            code_hash: self.hasher.hash(LOGIN_CODE_CONTEXT, &format!("{id}:{code}")),
+            id: id.clone(),
+            email: email.clone(),
+            expires_at: now + ttl,
+        };
+        // Mail first: a mail outage stores nothing.
+        self.mailer
+            .send(&Mail {
+                to: email,
+                subject: "Your sign-in code".into(),
+                text: format!(
+                    "Your code to sign in to {client_name} through agentauth is:\n\n    {code}\n\n\
+                     It works for {} minutes. If you did not ask for it, ignore this message: \
+                     nothing happens without the code.\n",
+                    (ttl / 60).max(1),
+                ),
+            })
+            .await
+            .map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+        self.store.put_login(&attempt, attempt.expires_at).await?;
+        tracing::info!(login_id = %id, "sign-in code mailed");
+        Ok(id)
+    }
+
+    /// Checks `code` against the attempt; the right one ends it and signs the human in.
+    pub async fn finish_login(&self, id: &LoginId, code: &str, now: i64) -> Result<SignedIn, AuthorizeError> {
+        let Some((attempt, failures)) = self.store.login(id).await? else {
+            return Err(AuthorizeError::LoginExpired);
+        };
+        if now >= attempt.expires_at || failures >= self.settings.max_login_failures {
+            return Err(AuthorizeError::LoginExpired);
+        }
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed
+            || !self
+                .hasher
+                .verify(LOGIN_CODE_CONTEXT, &format!("{id}:{code}"), &attempt.code_hash)
+        {
+            let failures = self.store.count_login_failure(id).await?;
+            let human = human_id(&self.hasher, &attempt.email);
+            audit::record("sign_in_failed", Actor::Human, human.as_str(), "wrong_code");
+            return Err(if failures >= self.settings.max_login_failures {
+                AuthorizeError::LoginExpired
+            } else {
+                AuthorizeError::WrongCode
+            });
+        }
+        // Two tabs racing with the right code: one wins.
+        if !self.store.take_login(id).await? {
+            return Err(AuthorizeError::LoginExpired);
+        }
+        let human = human_id(&self.hasher, &attempt.email);
+        audit::record("signed_in", Actor::Human, human.as_str(), "success");
+        Ok(SignedIn {
+            human,
+            email: attempt.email,
+            auth_time: now,
+        })
+    }
+}

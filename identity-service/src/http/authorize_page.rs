@@ -1,0 +1,152 @@
+//! The pages of the authorization endpoint: sign in (email, then the mailed code) and
+//! consent. Server-rendered, no script; every form carries the session's CSRF token and
+//! the authorization request as it arrived, which each POST checks again from scratch.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+
+use super::html::{escape, page_sending_to, protect};
+use crate::authorize::{AuthorizationRequest, AuthorizeError, SignedIn};
+
+/// The hidden fields every form of the flow carries.
+pub struct Carry<'a> {
+    /// The authorization request's query, as it arrived.
+    pub request: &'a str,
+    pub csrf: &'a str,
+}
+
+impl Carry<'_> {
+    fn fields(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"request\" value=\"{}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+            escape(self.request),
+            escape(self.csrf)
+        )
+    }
+}
+
+pub fn login(request: &AuthorizationRequest, carry: &Carry<'_>, message: Option<&str>) -> HttpResponse {
+    let body = format!(
+        "<h1>Sign in</h1><p><strong>{client}</strong> wants to act for you. \
+         Enter your email address and we will send you a code.</p>{message}\
+         <form method=\"post\" action=\"/oauth2/authorize/login\">{fields}\
+         <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
+         autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+        client = escape(&request.client.name),
+        message = notice(message),
+        fields = carry.fields(),
+    );
+    flow_page(StatusCode::OK, "Sign in", &body, request)
+}
+
+pub fn code_entry(
+    request: &AuthorizationRequest,
+    carry: &Carry<'_>,
+    (status, message): (StatusCode, Option<&str>),
+) -> HttpResponse {
+    let body = format!(
+        "<h1>Check your mail</h1><p>We sent a 6-digit code. Enter it here to sign in to \
+         <strong>{client}</strong>.</p>{message}\
+         <form method=\"post\" action=\"/oauth2/authorize/verify\">{fields}\
+         <label for=\"code\">Code</label> <input id=\"code\" name=\"code\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" required> \
+         <button type=\"submit\" id=\"verify\">Sign in</button></form>",
+        client = escape(&request.client.name),
+        message = notice(message),
+        fields = carry.fields(),
+    );
+    flow_page(status, "Check your mail", &body, request)
+}
+
+pub fn consent(request: &AuthorizationRequest, carry: &Carry<'_>, who: &SignedIn) -> HttpResponse {
+    let host = url::Url::parse(&request.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| request.redirect_uri.clone());
+    let scopes: String = request
+        .scopes
+        .iter()
+        .map(|s| format!("<li><code>{}</code></li>", escape(s.as_str())))
+        .collect();
+    let resources: String = if request.resources.is_empty() {
+        "<li>this server's default audience</li>".to_owned()
+    } else {
+        request
+            .resources
+            .iter()
+            .map(|r| format!("<li><code>{}</code></li>", escape(r)))
+            .collect()
+    };
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong id=\"client\">{client}</strong> wants to act for \
+         <strong>{email}</strong>.</p><p>After you answer you will be sent to \
+         <strong id=\"host\">{host}</strong>.</p>\
+         <p>It asks for:</p><ul id=\"scopes\">{scopes}</ul><p>At:</p><ul id=\"resources\">{resources}</ul>\
+         <form method=\"post\" action=\"/oauth2/authorize/consent\">{fields}\
+         <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button> \
+         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",
+        client = escape(&request.client.name),
+        email = escape(who.email.as_str()),
+        host = escape(&host),
+        fields = carry.fields(),
+    );
+    flow_page(StatusCode::OK, "Allow access?", &body, request)
+}
+
+/// A page shown instead of going anywhere (an unknown client, a bad redirect URI, an
+/// expired session) or a redirect carrying an RFC 6749 §4.1.2.1 error.
+pub fn error(error: &AuthorizeError, issuer: &str) -> HttpResponse {
+    if let AuthorizeError::Redirect(redirect) = error {
+        return see_other(&redirect.location(issuer), &redirect.redirect_uri);
+    }
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // Server errors say nothing specific to the human; the cause goes to the log.
+    let message = if status.is_server_error() {
+        tracing::error!(%error, "authorization page failed");
+        "Something went wrong on our side. Please try again in a minute.".to_owned()
+    } else {
+        error.to_string()
+    };
+    let body = format!("<h1>Cannot continue</h1><p id=\"error\">{}</p>", escape(&message));
+    let mut response = page_sending_to(status, "Cannot continue", &body, None);
+    if let Some(retry_after) = error.retry_after() {
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(retry_after.as_secs().max(1)),
+        );
+    }
+    response
+}
+
+/// `303 See Other` to the client's redirect URI (OAuth 2.1 §7.5.2: never 307, which
+/// would re-post the form).
+pub fn see_other(location: &str, redirect_uri: &str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    let action = match form_target(redirect_uri) {
+        Some(target) => format!("'self' {target}"),
+        None => "'self'".to_owned(),
+    };
+    protect(&mut response, &action);
+    response.insert_header((LOCATION, location)).finish()
+}
+
+fn flow_page(status: StatusCode, title: &str, body: &str, request: &AuthorizationRequest) -> HttpResponse {
+    page_sending_to(status, title, body, form_target(&request.redirect_uri).as_deref())
+}
+
+/// The CSP source a redirect URI falls under: its origin, or its private-use scheme.
+fn form_target(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()),
+        scheme => Some(format!("{scheme}:")),
+    }
+}
+
+fn notice(message: Option<&str>) -> String {
+    message
+        .map(|m| format!("<p class=\"notice\" id=\"notice\">{}</p>", escape(m)))
+        .unwrap_or_default()
+}

@@ -1,0 +1,163 @@
+use redis::AsyncCommands;
+use shared::settings::StoreSettings;
+use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json, hashed_id};
+
+use super::AuthorizationStore;
+use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
+
+/// Counts a failure only on an attempt that still exists: HINCRBY alone would bring a
+/// forgotten one back without an expiry.
+const COUNT_FAILURE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'failures', 1)
+";
+
+/// Marks a code spent and returns `{first, record}`: `first` is 1 for exactly one caller.
+const TAKE_CODE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local first = redis.call('HSETNX', KEYS[1], 'spent', '1')
+return {first, redis.call('HGET', KEYS[1], 'record')}
+";
+
+/// Under `{prefix}identity:`: `login:<id>` and `code:<hash>` are hashes (`record` JSON,
+/// `failures` / `spent`) that expire on their own; `grant:<id>` is the grant's JSON,
+/// `consent:<h(sub,client)>` the grant id of that consent, `grants:<sub>` a sorted set
+/// of the human's grant ids by time. Each write is one key, so Redis Cluster needs no
+/// hash tags.
+#[derive(Clone)]
+pub struct RedisAuthorizations {
+    conn: RedisConnection,
+    keys: Keyspace,
+    count_failure: redis::Script,
+    take_code: redis::Script,
+}
+
+impl std::fmt::Debug for RedisAuthorizations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAuthorizations").field("keys", &self.keys).finish()
+    }
+}
+
+impl RedisAuthorizations {
+    /// With its own connection (tests; a process shares one, see [`Self::new`]).
+    pub fn connect(settings: &StoreSettings) -> Result<Self, StoreError> {
+        Ok(Self::new(shared::store::connect_redis(settings)?, settings))
+    }
+
+    pub fn new(conn: RedisConnection, settings: &StoreSettings) -> Self {
+        Self {
+            conn,
+            keys: Keyspace::new(&settings.key_prefix, "identity"),
+            count_failure: redis::Script::new(COUNT_FAILURE),
+            take_code: redis::Script::new(TAKE_CODE),
+        }
+    }
+
+    async fn put_record<T: serde::Serialize>(&self, key: &str, record: &T, until: i64) -> Result<(), StoreError> {
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(key, "record", encode_json(record))
+            .ignore()
+            .expire_at(key, until)
+            .ignore()
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    fn consent_key(&self, subject: &HumanId, client_id: &str) -> String {
+        self.keys.key("consent", &hashed_id(&[subject.as_str(), client_id]))
+    }
+
+    async fn grant_at(&self, id: &str) -> Result<Option<Grant>, StoreError> {
+        let key = self.keys.key("grant", id);
+        let raw: Option<String> = self.conn.clone().get(&key).await?;
+        raw.map(|raw| decode_json(&key, &raw)).transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthorizationStore for RedisAuthorizations {
+    async fn put_login(&self, attempt: &LoginAttempt, until: i64) -> Result<(), StoreError> {
+        self.put_record(&self.keys.key("login", attempt.id.as_str()), attempt, until)
+            .await
+    }
+
+    async fn login(&self, id: &LoginId) -> Result<Option<(LoginAttempt, u32)>, StoreError> {
+        let key = self.keys.key("login", id.as_str());
+        let (record, failures): (Option<String>, Option<u32>) = redis::cmd("HMGET")
+            .arg(&key)
+            .arg("record")
+            .arg("failures")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        match record {
+            None => Ok(None),
+            Some(raw) => Ok(Some((decode_json(&key, &raw)?, failures.unwrap_or(0)))),
+        }
+    }
+
+    async fn count_login_failure(&self, id: &LoginId) -> Result<u32, StoreError> {
+        Ok(self
+            .count_failure
+            .key(self.keys.key("login", id.as_str()))
+            .invoke_async(&mut self.conn.clone())
+            .await?)
+    }
+
+    async fn take_login(&self, id: &LoginId) -> Result<bool, StoreError> {
+        let removed: u32 = self.conn.clone().del(self.keys.key("login", id.as_str())).await?;
+        Ok(removed == 1)
+    }
+
+    async fn put_code(&self, hash: &str, code: &IssuedCode, until: i64) -> Result<(), StoreError> {
+        self.put_record(&self.keys.key("code", hash), code, until).await
+    }
+
+    async fn take_code(&self, hash: &str) -> Result<TakenCode, StoreError> {
+        let key = self.keys.key("code", hash);
+        let taken: Option<(u32, Option<String>)> =
+            self.take_code.key(&key).invoke_async(&mut self.conn.clone()).await?;
+        Ok(match taken {
+            None | Some((_, None)) => TakenCode::Unknown,
+            Some((1, Some(raw))) => TakenCode::Fresh(decode_json(&key, &raw)?),
+            Some((_, Some(raw))) => TakenCode::Spent(decode_json(&key, &raw)?),
+        })
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let id = grant.id.as_str();
+        let _: () = conn.set(self.keys.key("grant", id), encode_json(grant)).await?;
+        let _: () = conn.set(self.consent_key(&grant.subject, &grant.client_id), id).await?;
+        let _: () = conn
+            .zadd(self.keys.key("grants", grant.subject.as_str()), id, grant.granted_at)
+            .await?;
+        Ok(())
+    }
+
+    async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+        self.grant_at(id.as_str()).await
+    }
+
+    async fn consent(&self, subject: &HumanId, client_id: &str) -> Result<Option<Grant>, StoreError> {
+        let id: Option<String> = self.conn.clone().get(self.consent_key(subject, client_id)).await?;
+        match id {
+            None => Ok(None),
+            Some(id) => self.grant_at(&id).await,
+        }
+    }
+
+    async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError> {
+        let ids: Vec<String> = self
+            .conn
+            .clone()
+            .zrevrange(self.keys.key("grants", subject.as_str()), 0, -1)
+            .await?;
+        let mut grants = Vec::with_capacity(ids.len());
+        for id in ids {
+            grants.extend(self.grant_at(&id).await?);
+        }
+        Ok(grants)
+    }
+}
