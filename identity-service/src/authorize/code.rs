@@ -89,11 +89,12 @@ impl Authorizations {
             TakenCode::Fresh(code) => code,
         };
         if let Some(refusal) = binding_refusal(&code, presented, now) {
+            tracing::info!(grant_id = %code.grant_id, reason = refusal, "authorization code refused");
             audit::record(
                 "code_refused",
                 Actor::Client(presented.client_id),
                 code.grant_id.as_str(),
-                refusal,
+                "invalid_grant",
             );
             return Ok(Redemption::Refused(refusal));
         }

@@ -1,6 +1,7 @@
 //! identity-service integration tests: the service and its real jwks-service peer
 //! spawned in-process on port 0, talking gRPC over loopback.
 
+mod authorize_store;
 mod ceremony;
 mod claim;
 mod claim_complete;

@@ -179,6 +179,8 @@ async fn redis_links_meet_the_contract() {
 async fn contracts_over(settings: &shared::settings::StoreSettings) {
     contract(Arc::new(RedisRegistrationStore::connect(settings).expect("connect"))).await;
     links_contract(Arc::new(RedisLinks::connect(settings).expect("connect"))).await;
+    let authorizations = identity_service::store::RedisAuthorizations::connect(settings).expect("connect");
+    crate::authorize_store::contract(Arc::new(authorizations)).await;
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::helpers::{ISSUER, assert_oauth_error};
 use crate::human::{
     Authorization, Browser, EMAIL, REDIRECT, RESOURCE, authorize_fully, csrf, decide, public_client, redeem,
-    redirect_params, sign_in, spawn_mcp,
+    redirect_params, sign_in, spawn_mcp, spawn_mcp_on,
 };
 
 fn claims(token: &str) -> Value {
@@ -77,6 +77,21 @@ async fn a_human_signs_in_consents_and_the_client_gets_a_token_for_the_resource(
         claims(second["access_token"].as_str().expect("token"))["sub"],
         token["sub"]
     );
+}
+
+#[tokio::test]
+async fn the_flow_and_its_replay_check_hold_on_redis() {
+    let redis = shared::testing::RedisServer::start();
+    let system = spawn_mcp_on(redis.store_settings()).await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let code = authorize_fully(&system, &mut browser, &authorization).await;
+    let first = redeem(&system, &authorization, &code, &authorization.verifier).await;
+    assert_eq!(first.status(), 200);
+    let replay = redeem(&system, &authorization, &code, &authorization.verifier).await;
+    assert_oauth_error(replay, 400, "invalid_grant").await;
+    assert!(redis.key_count() > 0, "sign-ins, codes and grants live in Redis");
 }
 
 #[tokio::test]

@@ -15,13 +15,18 @@ pub const EMAIL: &str = "ada@example.com";
 
 /// The three services, with one protected resource (an MCP server) both know.
 pub async fn spawn_mcp() -> TestSystem {
+    spawn_mcp_on(memory()).await
+}
+
+/// [`spawn_mcp`] on `store`.
+pub async fn spawn_mcp_on(store: shared::settings::StoreSettings) -> TestSystem {
     let resource = || shared::oauth::ProtectedResource {
         resource: RESOURCE.into(),
         scopes_supported: Vec::new(),
         resource_name: Some("MCP server".into()),
     };
     spawn_all(
-        memory(),
+        store,
         |_| {},
         |identity| identity.protected_resources = vec![resource()],
         |token| token.protected_resources = vec![resource()],

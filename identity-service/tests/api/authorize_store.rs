@@ -1,0 +1,165 @@
+//! The contract of the authorization endpoint's store (sign-ins, codes, grants), run
+//! against memory, a real Redis, and (from `store_contract`) a Redis Cluster, Sentinel
+//! and TLS.
+
+use std::sync::Arc;
+
+use identity_service::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
+use identity_service::email::Email;
+use identity_service::store::{AuthorizationStore, MemoryAuthorizations, RedisAuthorizations};
+use shared::jose::unix_now;
+use shared::oauth::pkce::CodeChallenge;
+use shared::scope::ScopeSet;
+use shared::testing::RedisServer;
+
+fn human() -> HumanId {
+    HumanId::from_digest(&shared::secrets::random_bytes(16))
+}
+
+fn code(grant: &GrantId, subject: &HumanId) -> IssuedCode {
+    let challenge = CodeChallenge::s256_of(&shared::secrets::random_token(48));
+    IssuedCode {
+        grant_id: grant.clone(),
+        subject: subject.clone(),
+        client_id: "cli_0123456789abcdef0123456789abcdef".into(),
+        redirect_uri: "http://127.0.0.1/cb".into(),
+        challenge: CodeChallenge::parse(&challenge, Some("S256")).expect("challenge"),
+        scopes: ScopeSet::parse("agent:read").expect("scope"),
+        resources: vec!["https://mcp.example.com/mcp".into()],
+        auth_time: 7,
+        expires_at: unix_now() + 60,
+    }
+}
+
+fn grant(subject: &HumanId, client_id: &str, granted_at: i64) -> Grant {
+    Grant {
+        id: GrantId::random(),
+        subject: subject.clone(),
+        client_id: client_id.into(),
+        client_name: "Inspector".into(),
+        scopes: ScopeSet::parse("agent:read").expect("scope"),
+        resources: vec![],
+        granted_at,
+        revoked_at: None,
+    }
+}
+
+pub async fn contract(store: Arc<dyn AuthorizationStore>) {
+    logins(store.as_ref()).await;
+    codes(store.as_ref()).await;
+    grants(store.as_ref()).await;
+}
+
+async fn logins(store: &dyn AuthorizationStore) {
+    let attempt = LoginAttempt {
+        id: LoginId::random(),
+        email: Email::parse("ada@example.com").expect("email"),
+        code_hash: "hash".into(),
+        expires_at: unix_now() + 600,
+    };
+    store.put_login(&attempt, attempt.expires_at).await.expect("put");
+    assert_eq!(store.login(&attempt.id).await.expect("get"), Some((attempt.clone(), 0)));
+    assert_eq!(store.count_login_failure(&attempt.id).await.expect("count"), 1);
+    assert_eq!(store.count_login_failure(&attempt.id).await.expect("count"), 2);
+    assert_eq!(store.login(&attempt.id).await.expect("get").map(|(_, f)| f), Some(2));
+    assert!(
+        store.take_login(&attempt.id).await.expect("take"),
+        "the first take ends it"
+    );
+    assert!(
+        !store.take_login(&attempt.id).await.expect("take"),
+        "and only the first"
+    );
+    assert_eq!(store.login(&attempt.id).await.expect("get"), None);
+    assert_eq!(
+        store.count_login_failure(&attempt.id).await.expect("count"),
+        0,
+        "a failure on a gone attempt brings nothing back"
+    );
+    assert_eq!(store.login(&attempt.id).await.expect("get"), None);
+
+    let expired = LoginAttempt {
+        id: LoginId::random(),
+        ..attempt
+    };
+    store.put_login(&expired, unix_now() - 1).await.expect("put");
+    assert_eq!(
+        store.login(&expired.id).await.expect("get"),
+        None,
+        "forgotten at its time"
+    );
+}
+
+async fn codes(store: &dyn AuthorizationStore) {
+    let issued = code(&GrantId::random(), &human());
+    let hash = shared::secrets::random_token(32);
+    store.put_code(&hash, &issued, unix_now() + 600).await.expect("put");
+    assert_eq!(
+        store.take_code(&hash).await.expect("take"),
+        TakenCode::Fresh(issued.clone())
+    );
+    assert_eq!(
+        store.take_code(&hash).await.expect("take"),
+        TakenCode::Spent(issued.clone()),
+        "every later take is a replay"
+    );
+    assert_eq!(store.take_code("unknown").await.expect("take"), TakenCode::Unknown);
+    let gone = shared::secrets::random_token(32);
+    store.put_code(&gone, &issued, unix_now() - 1).await.expect("put");
+    assert_eq!(store.take_code(&gone).await.expect("take"), TakenCode::Unknown);
+
+    // Racing takes: exactly one is fresh.
+    let raced = shared::secrets::random_token(32);
+    store.put_code(&raced, &issued, unix_now() + 600).await.expect("put");
+    let takes = futures_util::future::join_all((0..8).map(|_| store.take_code(&raced))).await;
+    let fresh = takes.iter().filter(|t| matches!(t, Ok(TakenCode::Fresh(_)))).count();
+    assert_eq!(fresh, 1, "{takes:?}");
+}
+
+async fn grants(store: &dyn AuthorizationStore) {
+    let subject = human();
+    let first = grant(&subject, "client-a", 10);
+    let second = grant(&subject, "client-b", 20);
+    store.put_grant(&first).await.expect("put");
+    store.put_grant(&second).await.expect("put");
+    assert_eq!(store.grant(&first.id).await.expect("get"), Some(first.clone()));
+    assert_eq!(store.grant(&GrantId::random()).await.expect("get"), None);
+    assert_eq!(
+        store.consent(&subject, "client-a").await.expect("consent"),
+        Some(first.clone())
+    );
+    assert_eq!(store.consent(&subject, "client-c").await.expect("consent"), None);
+    assert_eq!(store.consent(&human(), "client-a").await.expect("consent"), None);
+    assert_eq!(
+        store.grants_of(&subject).await.expect("list"),
+        vec![second.clone(), first.clone()],
+        "newest first"
+    );
+
+    let mut revoked = first.clone();
+    revoked.revoked_at = Some(30);
+    store.put_grant(&revoked).await.expect("replace");
+    assert_eq!(store.grant(&first.id).await.expect("get"), Some(revoked.clone()));
+    let replacement = grant(&subject, "client-a", 40);
+    store.put_grant(&replacement).await.expect("put");
+    assert_eq!(
+        store.consent(&subject, "client-a").await.expect("consent"),
+        Some(replacement.clone()),
+        "the newest grant is the consent"
+    );
+    assert_eq!(store.grants_of(&subject).await.expect("list").len(), 3);
+}
+
+#[tokio::test]
+async fn memory_authorizations_meet_the_contract() {
+    contract(Arc::new(MemoryAuthorizations::default())).await;
+}
+
+#[tokio::test]
+async fn redis_authorizations_meet_the_contract() {
+    let redis = RedisServer::start();
+    contract(Arc::new(
+        RedisAuthorizations::connect(&redis.store_settings()).expect("connect"),
+    ))
+    .await;
+}
