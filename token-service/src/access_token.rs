@@ -87,6 +87,8 @@ pub struct Minted {
     pub token_type: &'static str,
     pub expires_in: u64,
     pub scope: ScopeSet,
+    /// The grant's refresh token, when it hands one out.
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +136,7 @@ impl AccessTokens {
             token_type,
             expires_in: self.ttl.as_secs(),
             scope: request.scope,
+            refresh_token: None,
         })
     }
 

@@ -9,9 +9,11 @@
 //! - [`clients`]: machine clients, self-registered (RFC 7591) clients of the
 //!   authorization code flow, and client authentication (RFC 6749 §2.3).
 //! - [`access_token`]: minting and verifying RFC 9068 access tokens.
-//! - [`grants`]: the two grants and scope narrowing.
+//! - [`grants`]: the grants (jwt-bearer, client_credentials, authorization_code,
+//!   refresh_token) and scope narrowing.
+//! - [`refresh`]: refresh token families: rotation, reuse detection, binding.
 //! - [`identity`]: the gRPC client of identity-service.
-//! - [`store`]: revocation denylist and clients, in Redis or memory.
+//! - [`store`]: revocation denylist, clients and refresh families, in Redis or memory.
 //! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`,
 //!   `/oauth2/register`.
 //! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`), and
@@ -32,6 +34,7 @@ pub mod grants;
 pub mod grpc;
 pub mod http;
 pub mod identity;
+pub mod refresh;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -55,6 +55,9 @@ pub struct Settings {
     pub client_registration: ClientRegistrationSettings,
     #[serde(default)]
     pub clients: ClientSettings,
+    /// Refresh tokens of the authorization code flow.
+    #[serde(default)]
+    pub refresh_tokens: crate::refresh::RefreshSettings,
 }
 
 /// Clients that are not registered here at all.
@@ -146,6 +149,7 @@ impl Default for Settings {
             client_keys: RemoteKeySettings::default(),
             client_registration: ClientRegistrationSettings::default(),
             clients: ClientSettings::default(),
+            refresh_tokens: crate::refresh::RefreshSettings::default(),
         }
     }
 }
@@ -179,6 +183,7 @@ impl ServiceSettings for Settings {
                 "required when client_registration.policy is \"token\"",
             ));
         }
+        self.refresh_tokens.validate()?;
         self.shutdown.validate()?;
         self.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.

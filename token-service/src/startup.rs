@@ -20,6 +20,7 @@ use crate::clients::registration::RegistrationRules;
 use crate::grpc::ClientAdminGrpc;
 use crate::grpc::directory::ClientDirectoryGrpc;
 use crate::identity::IdentityClient;
+use crate::refresh::RefreshTokens;
 use crate::settings::{SERVICE_NAME, Settings};
 use crate::state::AppState;
 use crate::store;
@@ -89,6 +90,7 @@ impl Service for TokenService {
                 scopes(&settings.client_registration.scopes)?,
                 destinations,
             )?,
+            refresh: RefreshTokens::new(stores.refresh, hasher.clone(), settings.refresh_tokens.clone()),
             endpoint,
             hasher,
         });

@@ -15,6 +15,7 @@ use crate::clients::InlineKeys;
 use crate::clients::metadata_document::MetadataDocuments;
 use crate::clients::registration::RegistrationRules;
 use crate::identity::IdentityClient;
+use crate::refresh::RefreshTokens;
 use crate::store::{ClientStore, DenylistStore};
 
 #[derive(Debug)]
@@ -45,4 +46,5 @@ pub struct AppState {
     pub client_registration: RegistrationRules,
     /// Clients whose id is the URL of their metadata document.
     pub documents: MetadataDocuments,
+    pub refresh: RefreshTokens,
 }

@@ -4,7 +4,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER};
+use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
 
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint": state.url("/oauth2/revoke"),
         "introspection_endpoint": state.url("/oauth2/introspect"),
         "jwks_uri": state.url("/.well-known/jwks.json"),
-        "grant_types_supported": [AUTHORIZATION_CODE, JWT_BEARER, CLIENT_CREDENTIALS],
+        "grant_types_supported": [AUTHORIZATION_CODE, REFRESH_TOKEN, JWT_BEARER, CLIENT_CREDENTIALS],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         // OAuth 2.1 §4.1.1 and the MCP specification: S256 only, and clients refuse a

@@ -24,6 +24,7 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
         body["grant_types_supported"],
         serde_json::json!([
             "authorization_code",
+            "refresh_token",
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
             "client_credentials"
         ])

@@ -21,6 +21,7 @@ pub mod grant_type {
     pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
     pub const CLIENT_CREDENTIALS: &str = "client_credentials";
     pub const AUTHORIZATION_CODE: &str = "authorization_code";
+    pub const REFRESH_TOKEN: &str = "refresh_token";
 }
 
 /// `token_endpoint_auth_method` values (RFC 7591 §2, RFC 8705 §2).

@@ -3,16 +3,18 @@
 //! checks what it is bound to (client, redirect URI, PKCE verifier) and spends it. The
 //! token is for the human (`sub` `usr_…`), carries the consent it rests on (`grant_id`,
 //! so revoking the consent kills it), and its audiences are the resources the human
-//! approved (RFC 8707 §2.2: a token request may name fewer, never others).
+//! approved (RFC 8707 §2.2: a token request may name fewer, never others). A refresh
+//! token starts its family (see [`crate::refresh`]), DPoP-bound when the token is.
 
 use actix_web::HttpRequest;
 use proto::identity::v1::RedeemAuthorizationCodeRequest;
 
-use super::{dpop_key, mint, narrow_scope, requested_resources};
+use super::{approved_audiences, dpop_key, mint, narrow_scope, requested_resources};
 use crate::access_token::{Confirmation, Minted, TokenRequest};
 use crate::clients::identify;
 use crate::error::OAuthError;
 use crate::form::FormParams;
+use crate::refresh::NewFamily;
 use crate::state::AppState;
 
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
@@ -34,25 +36,9 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
             code_verifier: form.get("code_verifier").unwrap_or_default().to_owned(),
         })
         .await?;
-    let audiences = if requested.is_empty() {
-        grant.resources.clone()
-    } else if requested.iter().all(|r| grant.resources.contains(r)) {
-        requested
-    } else {
-        return Err(OAuthError::InvalidTarget(
-            "a requested resource is not one the human approved",
-        ));
-    };
-    if !audiences
-        .iter()
-        .all(|a| state.resources.iter().any(|r| r.resource == *a))
-    {
-        return Err(OAuthError::InvalidTarget(
-            "the approved resource is not one this server issues tokens for",
-        ));
-    }
+    let audiences = approved_audiences(state, requested, &grant.resources)?;
     let scope = narrow_scope(&grant.scopes, form, &audiences, state)?;
-    mint(
+    let mut minted = mint(
         state,
         TokenRequest {
             subject: &grant.subject,
@@ -60,10 +46,21 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
             scope,
             audiences,
             cnf: Confirmation {
-                jkt,
+                jkt: jkt.clone(),
                 x5t_s256: client.certificate_thumbprint,
             },
             grant_id: Some(&grant.grant_id),
         },
-    )
+    )?;
+    // The family carries what the human approved, not what this token narrowed it to.
+    let family = NewFamily {
+        client_id: &grant.client_id,
+        subject: &grant.subject,
+        grant_id: &grant.grant_id,
+        scopes: &grant.scopes,
+        resources: &grant.resources,
+        jkt: jkt.as_deref(),
+    };
+    minted.refresh_token = Some(state.refresh.issue(family, shared::jose::unix_now()).await?);
+    Ok(minted)
 }

@@ -4,18 +4,21 @@
 //!   `invalid_scope`;
 //! - resource indicators (RFC 8707): each `resource` must be a configured protected
 //!   resource, becomes the token's `aud`, and narrows the scope to what it supports;
-//! - DPoP (RFC 9449 §5): a valid proof binds the token to its key (`cnf.jkt`).
+//! - DPoP (RFC 9449 §5): a valid proof binds the token to its key (`cnf.jkt`);
+//! - a human's grant (authorization code, refresh token): audiences within what the
+//!   human approved.
 
 mod authorization_code;
 mod client_credentials;
 mod jwt_bearer;
+mod refresh_token;
 
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use shared::jose::SigningKey;
 use shared::jose::dpop::{DpopError, ProofTarget};
-use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER};
+use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
 use shared::scope::ScopeSet;
 
 use crate::access_token::{Minted, TokenRequest};
@@ -29,6 +32,7 @@ pub fn grant_label(form: &FormParams) -> &'static str {
         Some(JWT_BEARER) => "jwt-bearer",
         Some(CLIENT_CREDENTIALS) => "client_credentials",
         Some(AUTHORIZATION_CODE) => "authorization_code",
+        Some(REFRESH_TOKEN) => "refresh_token",
         Some(_) => "unsupported",
         None => "none",
     }
@@ -39,6 +43,7 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
         JWT_BEARER => jwt_bearer::exchange(state, request, form).await,
         CLIENT_CREDENTIALS => client_credentials::exchange(state, request, form).await,
         AUTHORIZATION_CODE => authorization_code::exchange(state, request, form).await,
+        REFRESH_TOKEN => refresh_token::exchange(state, request, form).await,
         _ => Err(OAuthError::UnsupportedGrantType),
     }
 }
@@ -94,6 +99,33 @@ fn requested_resources(state: &AppState, form: &FormParams) -> Result<Vec<String
         if !audiences.iter().any(|a| a == raw) {
             audiences.push(raw.to_owned());
         }
+    }
+    Ok(audiences)
+}
+
+/// RFC 8707 §2.2 for a human's grant: the token's audiences are the resources the human
+/// approved, or the fewer a token request names; never others.
+fn approved_audiences(
+    state: &AppState,
+    requested: Vec<String>,
+    approved: &[String],
+) -> Result<Vec<String>, OAuthError> {
+    let audiences = if requested.is_empty() {
+        approved.to_vec()
+    } else if requested.iter().all(|r| approved.contains(r)) {
+        requested
+    } else {
+        return Err(OAuthError::InvalidTarget(
+            "a requested resource is not one the human approved",
+        ));
+    };
+    if !audiences
+        .iter()
+        .all(|a| state.resources.iter().any(|r| r.resource == *a))
+    {
+        return Err(OAuthError::InvalidTarget(
+            "the approved resource is not one this server issues tokens for",
+        ));
     }
     Ok(audiences)
 }

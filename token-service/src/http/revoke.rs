@@ -1,16 +1,18 @@
 //! `POST /oauth2/revoke` (RFC 7009).
 //!
 //! §2.1: credentials, when sent, are checked first; then the token must have been issued
-//! to the caller. A token of a confidential client (every machine client) is revoked only
-//! by that client, authenticated (`invalid_client` otherwise); a token of another client
-//! is refused with `unauthorized_client`. Agents are public clients and revoke their own
-//! tokens with the token alone.
+//! to the caller. A token of a confidential client is revoked only by that client,
+//! authenticated (`invalid_client` otherwise); a token of another client is refused with
+//! `unauthorized_client`. Public clients (agents, `none` clients, metadata document
+//! clients without keys) revoke their own tokens with the token alone. A refresh token
+//! takes its whole family with it (RFC 7009 §2.1: and may take the access tokens).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::audit::Actor;
 use shared::jose::unix_now;
 
-use crate::clients::{ClientId, authenticate, presented_credentials};
+use crate::clients::metadata_document::MetadataDocuments;
+use crate::clients::{AuthMethod, ClientId, authenticate, presented_credentials};
 use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
@@ -34,6 +36,16 @@ pub async fn revoke(
         Some(credentials) => Caller::Authenticated(authenticate(&state, &request, credentials).await?.client.client_id),
         None => Caller::Public(form.get("client_id")),
     };
+    if let Some(family) = state.refresh.current(token).await? {
+        let actor = Actor::Client(&family.client_id);
+        let confidential = is_confidential(&state, &family.client_id).await?;
+        if let Err(refused) = may_revoke(&caller, &family.client_id, confidential) {
+            shared::audit::record("refresh_revoked", actor, &family.subject, refused.code());
+            return Err(refused);
+        }
+        state.refresh.revoke(family, unix_now()).await?;
+        return Ok(HttpResponse::Ok().finish());
+    }
     let keys = state.keys.borrow().clone();
     // §2.2: an invalid, expired or foreign token still gets 200; there is nothing to do.
     let Ok(claims) = state.access_tokens.verify(&keys, token) else {
@@ -43,7 +55,8 @@ pub async fn revoke(
         Caller::Authenticated(id) => Actor::Client(id.as_str()),
         Caller::Public(_) => Actor::Client(&claims.client_id),
     };
-    if let Err(refused) = may_revoke(&caller, &claims.client_id) {
+    let confidential = is_confidential(&state, &claims.client_id).await?;
+    if let Err(refused) = may_revoke(&caller, &claims.client_id, confidential) {
         shared::audit::record("token_revoked", actor, &claims.sub, refused.code());
         return Err(refused);
     }
@@ -54,8 +67,25 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().finish())
 }
 
-fn may_revoke(caller: &Caller<'_>, issued_to: &str) -> Result<(), OAuthError> {
-    let confidential = ClientId::parse(issued_to).is_ok();
+/// Whether the client a token was issued to must authenticate: a registered client with
+/// credentials, or a metadata document client with keys. Agents, `none` clients and
+/// clients no longer known are public (a deleted client's tokens are dead anyway).
+async fn is_confidential(state: &AppState, issued_to: &str) -> Result<bool, OAuthError> {
+    if let Ok(id) = ClientId::parse(issued_to) {
+        let client = state.clients.get(&id).await?;
+        return Ok(client.is_some_and(|c| c.auth_method != AuthMethod::None));
+    }
+    if MetadataDocuments::is_document_id(issued_to) {
+        return Ok(state
+            .documents
+            .resolve(issued_to)
+            .await
+            .is_ok_and(|document| document.jwks_uri.is_some()));
+    }
+    Ok(false)
+}
+
+fn may_revoke(caller: &Caller<'_>, issued_to: &str, confidential: bool) -> Result<(), OAuthError> {
     match caller {
         Caller::Authenticated(id) if id.as_str() == issued_to => Ok(()),
         Caller::Authenticated(_) => Err(OAuthError::UnauthorizedClient(

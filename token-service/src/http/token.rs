@@ -16,6 +16,8 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: u64,
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 pub async fn token(
@@ -42,5 +44,6 @@ pub async fn token(
         token_type: minted.token_type,
         expires_in: minted.expires_in,
         scope: minted.scope.to_string(),
+        refresh_token: minted.refresh_token,
     }))
 }

@@ -5,20 +5,11 @@
 
 use serde_json::Value;
 
-use crate::helpers::{ISSUER, assert_oauth_error};
+use crate::helpers::{ISSUER, assert_oauth_error, claims_of};
 use crate::human::{
     Authorization, Browser, EMAIL, REDIRECT, RESOURCE, authorize_fully, csrf, decide, public_client, redeem,
     redirect_params, sign_in, spawn_mcp, spawn_mcp_on,
 };
-
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWS");
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("claims")
-}
 
 #[tokio::test]
 async fn a_human_signs_in_consents_and_the_client_gets_a_token_for_the_resource() {
@@ -60,7 +51,7 @@ async fn a_human_signs_in_consents_and_the_client_gets_a_token_for_the_resource(
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], "agent:read");
-    let token = claims(body["access_token"].as_str().expect("token"));
+    let token = claims_of(body["access_token"].as_str().expect("token"));
     assert!(token["sub"].as_str().is_some_and(|s| s.starts_with("usr_")), "{token}");
     assert_eq!(token["aud"], RESOURCE, "RFC 8707");
     assert_eq!(token["client_id"], client_id.as_str());
@@ -74,7 +65,7 @@ async fn a_human_signs_in_consents_and_the_client_gets_a_token_for_the_resource(
     assert_eq!(response.status(), 200);
     let second: Value = response.json().await.expect("json");
     assert_eq!(
-        claims(second["access_token"].as_str().expect("token"))["sub"],
+        claims_of(second["access_token"].as_str().expect("token"))["sub"],
         token["sub"]
     );
 }

@@ -239,9 +239,12 @@ pub fn redirect_params(response: &reqwest::Response) -> std::collections::HashMa
         .collect()
 }
 
-/// A full first authorization: sign in, allow; the code.
+/// A full authorization: sign in, and allow unless consent is remembered; the code.
 pub async fn authorize_fully(system: &TestSystem, browser: &mut Browser, authorization: &Authorization) -> String {
     let consent = sign_in(system, browser, authorization, EMAIL).await;
+    if consent.status() == 303 {
+        return redirect_params(&consent)["code"].clone();
+    }
     assert_eq!(consent.status(), 200);
     let page = consent.text().await.expect("page");
     let back = decide(browser, authorization, &page, "allow").await;

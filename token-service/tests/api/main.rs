@@ -16,6 +16,7 @@ mod mtls;
 mod private_key_jwt;
 mod proofs;
 mod provider_revocation;
+mod refresh;
 mod registration;
 mod resources;
 mod revoke;

@@ -8,7 +8,11 @@ use shared::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
 use token_service::clients::{ClientId, new_client};
-use token_service::store::{ClientStore, DenylistStore, MemoryClientStore, MemoryDenylist, Stores, from_settings};
+use token_service::refresh::RefreshFamily;
+use token_service::store::{
+    ClientStore, DenylistStore, MemoryClientStore, MemoryDenylist, MemoryRefreshTokens, RefreshTokenStore, Stores,
+    from_settings,
+};
 
 async fn denylist_contract(denylist: Arc<dyn DenylistStore>) {
     denylist.ping().await.expect("ping");
@@ -115,11 +119,77 @@ async fn replay_contract(replay: Arc<dyn ReplayCache>) {
     assert_eq!(wins, 1, "one of 16 concurrent uses wins");
 }
 
+async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
+    let now = unix_now();
+    let family = RefreshFamily {
+        id: shared::secrets::random_token(16),
+        client_id: "cli_0123456789abcdef0123456789abcdef".into(),
+        subject: "usr_0123456789abcdef0123456789abcdef".into(),
+        grant_id: "gnt_0123456789abcdef0123456789abcdef".into(),
+        scopes: ScopeSet::parse("agent:read").expect("scope"),
+        resources: vec!["https://mcp.example.com/mcp".into()],
+        jkt: Some("thumbprint".into()),
+        current_hash: "h1".into(),
+        created_at: now,
+        expires_at: now + 3600,
+        last_used_at: now,
+        revoked_at: None,
+    };
+    store.create(&family, now + 3600).await.expect("create");
+    assert_eq!(store.get(&family.id).await.expect("get"), Some(family.clone()));
+    assert!(store.create(&family, now + 3600).await.is_err(), "never overwritten");
+    assert_eq!(store.get("unknown").await.expect("get"), None);
+
+    let rotated = RefreshFamily {
+        current_hash: "h2".into(),
+        ..family.clone()
+    };
+    assert!(store.replace_if_current(&rotated, "h1", now + 3600).await.expect("cas"));
+    assert!(
+        !store.replace_if_current(&rotated, "h1", now + 3600).await.expect("cas"),
+        "the old hash no longer rotates"
+    );
+    assert_eq!(store.get(&family.id).await.expect("get"), Some(rotated.clone()));
+
+    // Racing rotations from one hash: exactly one wins.
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            let next = RefreshFamily {
+                current_hash: format!("h3-{i}"),
+                ..rotated.clone()
+            };
+            tokio::spawn(async move { store.replace_if_current(&next, "h2", now + 3600).await.expect("cas") })
+        })
+        .collect();
+    let mut wins = 0;
+    for racer in racers {
+        wins += usize::from(racer.await.expect("task"));
+    }
+    assert_eq!(wins, 1, "one of 16 concurrent rotations wins");
+
+    let revoked = RefreshFamily {
+        revoked_at: Some(now),
+        ..rotated.clone()
+    };
+    store.put(&revoked, now + 3600).await.expect("put");
+    assert_eq!(store.get(&family.id).await.expect("get"), Some(revoked));
+
+    let short = RefreshFamily {
+        id: shared::secrets::random_token(16),
+        ..family
+    };
+    store.create(&short, now - 1).await.expect("create");
+    assert_eq!(store.get(&short.id).await.expect("get"), None, "forgotten at its time");
+    assert!(!store.replace_if_current(&short, "h1", now + 3600).await.expect("cas"));
+}
+
 #[tokio::test]
 async fn memory_stores_meet_the_contracts() {
     denylist_contract(Arc::new(MemoryDenylist::default())).await;
     client_contract(Arc::new(MemoryClientStore::default())).await;
     replay_contract(Arc::new(MemoryReplayCache::default())).await;
+    refresh_contract(Arc::new(MemoryRefreshTokens::default())).await;
 }
 
 #[tokio::test]
@@ -129,10 +199,12 @@ async fn redis_stores_meet_the_contracts() {
         denylist,
         clients,
         replay,
+        refresh,
     } = from_settings(&redis.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
     replay_contract(replay).await;
+    refresh_contract(refresh).await;
 }
 
 #[tokio::test]
@@ -142,9 +214,11 @@ async fn redis_cluster_stores_meet_the_contracts() {
         denylist,
         clients,
         replay,
+        refresh,
     } = from_settings(&cluster.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
     client_contract(clients).await;
     replay_contract(replay).await;
+    refresh_contract(refresh).await;
     println!("keys per cluster node: {:?}", cluster.keys_per_node());
 }
