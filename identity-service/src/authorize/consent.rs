@@ -91,3 +91,21 @@ impl Authorizations {
         Ok(())
     }
 }
+
+impl Authorizations {
+    /// Every consent the human gave, newest first, revoked ones included.
+    pub async fn grants_of(&self, who: &SignedIn) -> Result<Vec<Grant>, AuthorizeError> {
+        Ok(self.store.grants_of(&who.human).await?)
+    }
+
+    /// The human revokes one of their own consents; `false` when it is not theirs.
+    pub async fn revoke_own_grant(&self, who: &SignedIn, id: &str, now: i64) -> Result<bool, AuthorizeError> {
+        match self.grant(id).await? {
+            Some(grant) if grant.subject == who.human => {
+                self.revoke_grant(grant, Actor::Human, "success", now).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

@@ -96,7 +96,7 @@ impl ClaimCeremony {
     /// its provider revoked meanwhile is not linked, and the registration dies with it.
     async fn record_ownership(&self, registration: &Registration, now: i64) -> Result<(), IdentityError> {
         if let Some(owner) = &registration.owner_email {
-            self.registrations.record_owner(owner).await?;
+            self.registrations.record_owner(owner, &registration.id).await?;
         }
         if let Some(delegation) = &registration.delegation {
             self.registrations

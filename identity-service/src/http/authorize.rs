@@ -1,9 +1,4 @@
-//! `/oauth2/authorize` and its forms. The browser's state is a private cookie
-//! (actix-session: encrypted and authenticated, `HttpOnly`, `SameSite=Lax`, `Secure`
-//! outside development) holding a CSRF token, the sign-in in progress and, once signed
-//! in, the human; its age is checked inside it too, so an old cookie replayed after
-//! `session_ttl` signs no one in. Signing in renews the session (RFC 9700 §4.7 session
-//! fixation): no cookie from before the sign-in is ever signed in.
+//! `/oauth2/authorize` and its forms, in the human's session (see [`super::session`]).
 //!
 //! - `GET /oauth2/authorize`: check the request; sign in, or consent, or straight back
 //!   to the client with a code when consent is remembered.
@@ -14,70 +9,12 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::jose::unix_now;
 
-use super::authorize_page::{self as pages, Carry};
-use crate::authorize::record::LoginId;
+use super::authorize_page as pages;
+use super::session::Browser;
 use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignedIn};
-
-const SESSION_KEY: &str = "browser";
-
-/// What the session cookie holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Browser {
-    csrf: String,
-    created_at: i64,
-    #[serde(default)]
-    login: Option<LoginId>,
-    #[serde(default)]
-    signed_in: Option<SignedIn>,
-}
-
-impl Browser {
-    fn fresh(now: i64) -> Self {
-        Self {
-            csrf: shared::secrets::random_token(24),
-            created_at: now,
-            login: None,
-            signed_in: None,
-        }
-    }
-
-    /// The session's state, or a fresh one when it has none, an unreadable one, or one
-    /// older than `session_ttl`.
-    fn load(session: &Session, auth: &Authorizations, now: i64) -> Self {
-        let ttl = auth.settings().session_ttl.as_secs() as i64;
-        session
-            .get::<Browser>(SESSION_KEY)
-            .ok()
-            .flatten()
-            .filter(|browser| now < browser.created_at + ttl)
-            .unwrap_or_else(|| Self::fresh(now))
-    }
-
-    fn save(&self, session: &Session) -> Result<(), AuthorizeError> {
-        session
-            .insert(SESSION_KEY, self)
-            .map_err(|e| AuthorizeError::Internal(format!("session: {e}")))
-    }
-
-    /// RFC 9700 §2.1 / OWASP: the form's token must be this session's.
-    fn check_csrf(&self, presented: &str) -> Result<(), AuthorizeError> {
-        if !presented.is_empty() && shared::secrets::same_secret(&self.csrf, presented) {
-            Ok(())
-        } else {
-            Err(AuthorizeError::StaleForm)
-        }
-    }
-
-    fn carry<'a>(&'a self, request: &'a str) -> Carry<'a> {
-        Carry {
-            request,
-            csrf: &self.csrf,
-        }
-    }
-}
 
 /// Every form's fields; which are needed depends on the form.
 #[derive(Debug, Default, Deserialize)]
@@ -167,13 +104,7 @@ pub async fn verify(
             }
             Err(error) => return Err(error),
         };
-        // A new session (new cookie, new CSRF token) for the signed-in human.
-        session.renew();
-        let browser = Browser {
-            signed_in: Some(who.clone()),
-            ..Browser::fresh(now)
-        };
-        browser.save(&session)?;
+        let browser = Browser::sign_in(&session, who.clone(), now)?;
         proceed(&auth, &browser, (&checked, &form.request), &who, now).await
     };
     outcome

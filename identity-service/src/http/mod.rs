@@ -1,5 +1,7 @@
 //! Public HTTP surface of identity-service.
 
+mod account;
+mod account_page;
 mod authorize;
 mod authorize_page;
 mod claim;
@@ -10,6 +12,7 @@ mod html;
 pub(crate) mod json;
 mod register;
 pub mod resource_metadata;
+mod session;
 mod skill;
 
 pub use register::RegistrationRequest;
@@ -49,6 +52,11 @@ pub const ROUTES: &[&str] = &[
     "/oauth2/authorize/login",
     "/oauth2/authorize/verify",
     "/oauth2/authorize/consent",
+    "/agent/account",
+    "/agent/account/login",
+    "/agent/account/verify",
+    "/agent/account/revoke",
+    "/agent/account/logout",
 ];
 
 /// Mounts the routes; each handler takes the state it needs (a single domain service, or
@@ -100,6 +108,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
                 .route("/login", web::post().to(authorize::login))
                 .route("/verify", web::post().to(authorize::verify))
                 .route("/consent", web::post().to(authorize::consent)),
+        )
+        .service(
+            web::scope("/agent/account")
+                .app_data(web::Data::from(session_state.authorizations.clone()))
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(session(&session_state.session))
+                .route("", web::get().to(account::view))
+                .route("/login", web::post().to(account::login))
+                .route("/verify", web::post().to(account::verify))
+                .route("/revoke", web::post().to(account::revoke))
+                .route("/logout", web::post().to(account::logout)),
         );
 }
 

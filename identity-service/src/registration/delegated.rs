@@ -98,7 +98,7 @@ impl Registrations {
             ));
         };
         let winner = self.link_delegation(&delegation, &registration.id, now).await?;
-        self.record_owner(&email).await?;
+        self.record_owner(&email, &registration.id).await?;
         if winner != registration.id {
             // A replica registered the same delegation a moment earlier: theirs stands.
             let theirs = self.store.get(&winner).await?.ok_or_else(|| {

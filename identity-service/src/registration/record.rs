@@ -89,6 +89,19 @@ pub enum RegistrationStatus {
     Revoked,
 }
 
+impl RegistrationStatus {
+    /// As a human reads it on their account page.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unclaimed => "unclaimed",
+            Self::PendingClaim => "pending claim",
+            Self::Claimed => "claimed",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 /// A registration as stored. Secrets appear only as keyed hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {

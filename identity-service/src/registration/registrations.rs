@@ -114,9 +114,43 @@ impl Registrations {
         Ok(minted)
     }
 
-    /// A human now owns a claimed registration: the next ID-JAG naming them steps up.
-    pub async fn record_owner(&self, email: &Email) -> Result<(), IdentityError> {
-        Ok(self.users.record_user(email).await?)
+    /// A human now owns a claimed registration: the next ID-JAG naming them steps up,
+    /// and their account page lists it.
+    pub async fn record_owner(&self, email: &Email, id: &RegistrationId) -> Result<(), IdentityError> {
+        Ok(self.users.record_owned(email, id).await?)
+    }
+
+    /// The registrations `email` owns now, newest first.
+    pub async fn owned_by(&self, email: &Email) -> Result<Vec<Registration>, IdentityError> {
+        let mut owned = Vec::new();
+        for id in self.users.owned_by(email).await? {
+            if let Some(registration) = self.store.get(&id).await?
+                && registration.owner_email.as_ref() == Some(email)
+            {
+                owned.push(registration);
+            }
+        }
+        owned.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(owned)
+    }
+
+    /// The human `email` revokes a registration they own; `false` when it is not theirs
+    /// (or does not exist), which changes nothing.
+    pub async fn revoke_owned(&self, email: &Email, id: &str, now: i64) -> Result<bool, IdentityError> {
+        let Ok(id) = RegistrationId::parse(id) else {
+            return Ok(false);
+        };
+        let owned = self
+            .store
+            .get(&id)
+            .await?
+            .is_some_and(|r| r.owner_email.as_ref() == Some(email));
+        if !owned {
+            return Ok(false);
+        }
+        self.revoke(&id, now).await?;
+        audit::record("registration_revoked", Actor::Human, id.as_str(), "success");
+        Ok(true)
     }
 
     /// Revokes registration `id`: status `revoked`, its claim handle and attempt dropped.

@@ -14,6 +14,8 @@ use crate::registration::record::RegistrationId;
 pub struct MemoryLinks {
     delegations: Mutex<HashMap<(String, String), RegistrationId>>,
     users: Mutex<HashSet<String>>,
+    /// Normalized email → the registrations it owns.
+    owned: Mutex<HashMap<String, Vec<RegistrationId>>>,
     /// `(iss, sub)` → (cutoff, until).
     revocations: Mutex<HashMap<(String, String), (i64, i64)>>,
     seen: Mutex<Seen>,
@@ -89,8 +91,17 @@ impl UserDirectory for MemoryLinks {
         Ok(lock(&self.users).contains(&email.normalized()))
     }
 
-    async fn record_user(&self, email: &Email) -> Result<(), StoreError> {
+    async fn owned_by(&self, email: &Email) -> Result<Vec<RegistrationId>, StoreError> {
+        Ok(lock(&self.owned).get(&email.normalized()).cloned().unwrap_or_default())
+    }
+
+    async fn record_owned(&self, email: &Email, id: &RegistrationId) -> Result<(), StoreError> {
         lock(&self.users).insert(email.normalized());
+        let mut owned = lock(&self.owned);
+        let ids = owned.entry(email.normalized()).or_default();
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
         Ok(())
     }
 }

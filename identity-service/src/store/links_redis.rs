@@ -8,7 +8,7 @@ use crate::email::Email;
 use crate::registration::record::RegistrationId;
 
 /// Single-key records under `{prefix}identity:`: `deleg:<h(iss,sub)>` → registration id,
-/// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
+/// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `owned:<h(email)>` (a set of registration ids), `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
 /// attacker-chosen bytes.
 #[derive(Clone)]
 pub struct RedisLinks {
@@ -112,10 +112,21 @@ impl UserDirectory for RedisLinks {
         Ok(self.conn.clone().exists(key).await?)
     }
 
-    async fn record_user(&self, email: &Email) -> Result<(), StoreError> {
-        let key = self.keys.key("user", &hashed_id(&[&email.normalized()]));
-        let _: () = self.conn.clone().set(key, 1).await?;
+    async fn record_owned(&self, email: &Email, id: &RegistrationId) -> Result<(), StoreError> {
+        let hashed = hashed_id(&[&email.normalized()]);
+        let _: () = self.conn.clone().set(self.keys.key("user", &hashed), 1).await?;
+        let _: () = self
+            .conn
+            .clone()
+            .sadd(self.keys.key("owned", &hashed), id.as_str())
+            .await?;
         Ok(())
+    }
+
+    async fn owned_by(&self, email: &Email) -> Result<Vec<RegistrationId>, StoreError> {
+        let key = self.keys.key("owned", &hashed_id(&[&email.normalized()]));
+        let ids: Vec<String> = self.conn.clone().smembers(&key).await?;
+        ids.into_iter().map(|raw| self.parse_id(&key, raw)).collect()
     }
 }
 

@@ -56,11 +56,14 @@ pub trait DelegationStore: Send + Sync + std::fmt::Debug {
     async fn revoked_through(&self, iss: &str, sub: &str) -> Result<Option<i64>, StoreError>;
 }
 
-/// Humans who own at least one claimed registration, by email.
+/// Humans who own at least one claimed registration, by email, and what they own.
 #[async_trait::async_trait]
 pub trait UserDirectory: Send + Sync + std::fmt::Debug {
     async fn user_exists(&self, email: &Email) -> Result<bool, StoreError>;
-    async fn record_user(&self, email: &Email) -> Result<(), StoreError>;
+    /// Records that `email` owns registration `id` (and so is a known human).
+    async fn record_owned(&self, email: &Email, id: &RegistrationId) -> Result<(), StoreError>;
+    /// Every registration `email` was recorded owning, in no order.
+    async fn owned_by(&self, email: &Email) -> Result<Vec<RegistrationId>, StoreError>;
 }
 
 /// Provider token ids already seen, keyed by issuer and `jti`, remembered until `until`.

@@ -155,13 +155,23 @@ where
 
     let email = Email::parse("human@example.com").expect("email");
     assert!(!links.user_exists(&email).await.expect("get"));
-    links.record_user(&email).await.expect("record");
-    assert!(
-        links
-            .user_exists(&Email::parse("HUMAN@example.com").expect("email"))
-            .await
-            .expect("get")
+    assert!(links.owned_by(&email).await.expect("owned").is_empty());
+    let (first, second) = (RegistrationId::random(), RegistrationId::random());
+    links.record_owned(&email, &first).await.expect("record");
+    links.record_owned(&email, &second).await.expect("record");
+    links.record_owned(&email, &first).await.expect("again");
+    let same_human = Email::parse("HUMAN@example.com").expect("email");
+    assert!(links.user_exists(&same_human).await.expect("get"));
+    let mut owned = links.owned_by(&same_human).await.expect("owned");
+    owned.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![first, second];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(
+        owned, expected,
+        "each registration once, found by any spelling of the address"
     );
+    let other = Email::parse("other@example.com").expect("email");
+    assert!(links.owned_by(&other).await.expect("owned").is_empty());
 }
 
 #[tokio::test]

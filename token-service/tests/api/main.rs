@@ -2,6 +2,7 @@
 //! jwks-service) spawned in-process on port 0, talking gRPC over loopback; Redis-backed
 //! runs use a real `redis-server` each.
 
+mod account;
 mod authorization_code;
 mod balancing;
 mod dpop;

@@ -1,0 +1,192 @@
+//! `/agent/account`: a human signs in (the same email and one-time code as at the
+//! authorization endpoint, the same session) and sees the agents they claimed and the
+//! clients they allowed, and revokes either. A revoked registration's tokens and a
+//! revoked grant's tokens (refresh tokens included) stop working at once on every
+//! replica: token-service asks identity-service about both before trusting them.
+//!
+//! - `GET /agent/account`: the page, or the sign-in form.
+//! - `POST /agent/account/login`, `/agent/account/verify`: sign in.
+//! - `POST /agent/account/revoke`: `kind` `registration` or `grant`, `id`.
+//! - `POST /agent/account/logout`.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use shared::jose::unix_now;
+
+use super::account_page::{self as pages, AgentRow};
+use super::authorize_page;
+use super::session::Browser;
+use crate::authorize::{Authorizations, AuthorizeError, SignedIn};
+use crate::registration::Registrations;
+
+#[derive(Debug, Default, Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    email: Option<String>,
+    code: Option<String>,
+    kind: Option<String>,
+    id: Option<String>,
+}
+
+pub async fn view(
+    session: Session,
+    auth: web::Data<Authorizations>,
+    registrations: web::Data<Registrations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        let browser = Browser::load(&session, &auth, now);
+        browser.save(&session)?;
+        let Some(who) = browser.signed_in.clone() else {
+            return Ok(pages::sign_in(&browser.csrf, None));
+        };
+        let owned = registrations.owned_by(&who.email).await?;
+        let agents: Vec<AgentRow<'_>> = owned
+            .iter()
+            .map(|registration| AgentRow {
+                registration,
+                status: registration.status(now).as_str(),
+            })
+            .collect();
+        let grants = auth.grants_of(&who).await?;
+        Ok(pages::overview(&who, &agents, &grants, &browser.csrf))
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+pub async fn login(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        let (form, mut browser) = accept(&http, &body, &session, &auth, now)?;
+        let ip = shared::ratelimit::client_ip(&http, auth.trust_forwarded_for());
+        let email = form.email.as_deref().unwrap_or_default();
+        match auth.start_login(email, ("your agentauth account", &ip), now).await {
+            Ok(id) => {
+                browser.login = Some(id);
+                browser.save(&session)?;
+                Ok(pages::code_entry(&browser.csrf, (StatusCode::OK, None)))
+            }
+            Err(AuthorizeError::InvalidEmail) => Ok(pages::sign_in(
+                &browser.csrf,
+                Some(&AuthorizeError::InvalidEmail.to_string()),
+            )),
+            Err(error) => Err(error),
+        }
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+pub async fn verify(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        let (form, browser) = accept(&http, &body, &session, &auth, now)?;
+        let login = browser.login.clone().ok_or(AuthorizeError::LoginExpired)?;
+        let code = form.code.as_deref().unwrap_or_default().trim();
+        match auth.finish_login(&login, code, now).await {
+            Ok(who) => {
+                Browser::sign_in(&session, who, now)?;
+                Ok(back_to_account())
+            }
+            Err(AuthorizeError::WrongCode) => {
+                let message = AuthorizeError::WrongCode.to_string();
+                Ok(pages::code_entry(
+                    &browser.csrf,
+                    (StatusCode::UNAUTHORIZED, Some(&message)),
+                ))
+            }
+            Err(error) => Err(error),
+        }
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+pub async fn revoke(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+    registrations: web::Data<Registrations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        let (form, browser) = accept(&http, &body, &session, &auth, now)?;
+        let who: SignedIn = browser.signed_in.ok_or(AuthorizeError::StaleForm)?;
+        let id = form.id.as_deref().unwrap_or_default();
+        let revoked = match form.kind.as_deref() {
+            Some("registration") => registrations.revoke_owned(&who.email, id, now).await?,
+            Some("grant") => auth.revoke_own_grant(&who, id, now).await?,
+            _ => return Err(AuthorizeError::InvalidRequest("say what to revoke".into())),
+        };
+        if !revoked {
+            return Err(AuthorizeError::InvalidRequest(
+                "there is nothing of yours by that id to revoke".into(),
+            ));
+        }
+        Ok(back_to_account())
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+pub async fn logout(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        accept(&http, &body, &session, &auth, now)?;
+        session.purge();
+        Ok(back_to_account())
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+/// Post, redirect, get: the page again, never a form re-posted by a reload.
+fn back_to_account() -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    super::html::protect(&mut response, "'self'");
+    response.insert_header((LOCATION, "/agent/account")).finish()
+}
+
+/// A form post of the account page: a form body with this session's CSRF token.
+fn accept(
+    http: &HttpRequest,
+    body: &[u8],
+    session: &Session,
+    auth: &Authorizations,
+    now: i64,
+) -> Result<(AccountForm, Browser), AuthorizeError> {
+    if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
+        return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));
+    }
+    let form: AccountForm = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AuthorizeError::InvalidRequest("the form could not be read".into()))?;
+    let browser = Browser::load(session, auth, now);
+    browser.check_csrf(&form.csrf)?;
+    Ok((form, browser))
+}

@@ -1,0 +1,130 @@
+//! The human's own page: the agents they claimed and the clients they consented to, each
+//! with a revoke button. Server-rendered, no script, every form with the session's CSRF
+//! token.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+
+use super::html::{escape, page};
+use crate::authorize::SignedIn;
+use crate::authorize::record::Grant;
+use crate::registration::Registration;
+
+fn csrf_field(csrf: &str) -> String {
+    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(csrf))
+}
+
+fn notice(message: Option<&str>) -> String {
+    message
+        .map(|m| format!("<p class=\"notice\" id=\"notice\">{}</p>", escape(m)))
+        .unwrap_or_default()
+}
+
+pub fn sign_in(csrf: &str, message: Option<&str>) -> HttpResponse {
+    let body = format!(
+        "<h1>Your agents</h1><p>Sign in to see the agents you claimed and the applications \
+         you allowed. Enter your email address and we will send you a code.</p>{notice}\
+         <form method=\"post\" action=\"/agent/account/login\">{csrf}\
+         <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
+         autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+        notice = notice(message),
+        csrf = csrf_field(csrf),
+    );
+    page(StatusCode::OK, "Your agents", &body)
+}
+
+pub fn code_entry(csrf: &str, (status, message): (StatusCode, Option<&str>)) -> HttpResponse {
+    let body = format!(
+        "<h1>Check your mail</h1><p>We sent a 6-digit code. Enter it here to sign in.</p>{notice}\
+         <form method=\"post\" action=\"/agent/account/verify\">{csrf}\
+         <label for=\"code\">Code</label> <input id=\"code\" name=\"code\" inputmode=\"numeric\" \
+         autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" required> \
+         <button type=\"submit\" id=\"verify\">Sign in</button></form>",
+        notice = notice(message),
+        csrf = csrf_field(csrf),
+    );
+    page(status, "Check your mail", &body)
+}
+
+/// What the page shows of a registration; `status` is derived, as everywhere.
+pub struct AgentRow<'a> {
+    pub registration: &'a Registration,
+    pub status: &'static str,
+}
+
+pub fn overview(who: &SignedIn, agents: &[AgentRow<'_>], grants: &[Grant], csrf: &str) -> HttpResponse {
+    let revoke = |kind: &str, id: &str| {
+        format!(
+            "<form method=\"post\" action=\"/agent/account/revoke\">{csrf}\
+             <input type=\"hidden\" name=\"kind\" value=\"{kind}\">\
+             <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+             <button type=\"submit\" class=\"revoke\" id=\"revoke-{id}\">Revoke</button></form>",
+            csrf = csrf_field(csrf),
+            kind = escape(kind),
+            id = escape(id),
+        )
+    };
+    let agents: String = agents
+        .iter()
+        .map(|row| {
+            let r = row.registration;
+            let action = if row.status == "revoked" {
+                String::new()
+            } else {
+                revoke("registration", r.id.as_str())
+            };
+            format!(
+                "<tr id=\"{id}\"><td><code>{id}</code></td><td>{kind}</td><td>{created}</td>\
+                 <td>{claimed}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                id = escape(r.id.as_str()),
+                kind = escape(r.registration_type.as_str()),
+                created = date(r.created_at),
+                claimed = r.claimed_at.map(date).unwrap_or_default(),
+                status = row.status,
+            )
+        })
+        .collect();
+    let grants: String = grants
+        .iter()
+        .map(|g| {
+            let (status, action) = match g.revoked_at {
+                Some(_) => ("revoked", String::new()),
+                None => ("active", revoke("grant", g.id.as_str())),
+            };
+            let resources = if g.resources.is_empty() {
+                "default".to_owned()
+            } else {
+                g.resources.iter().map(|r| escape(r)).collect::<Vec<_>>().join("<br>")
+            };
+            format!(
+                "<tr id=\"{id}\"><td>{name}</td><td><code>{scopes}</code></td><td>{resources}</td>\
+                 <td>{granted}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                id = escape(g.id.as_str()),
+                name = escape(&g.client_name),
+                scopes = escape(&g.scopes.to_string()),
+                granted = date(g.granted_at),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>\
+         <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
+         <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
+         <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
+         <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
+         <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
+         <button type=\"submit\" id=\"logout\">Sign out</button></form>",
+        email = escape(who.email.as_str()),
+        csrf = csrf_field(csrf),
+    );
+    page(StatusCode::OK, "Your agents", &body)
+}
+
+/// RFC 3339 UTC, to the minute.
+fn date(unix: i64) -> String {
+    shared::time::rfc3339(unix)
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .replace('T', " ")
+}

@@ -1,0 +1,82 @@
+//! The human's session: a private cookie (actix-session: encrypted and authenticated,
+//! `HttpOnly`, `SameSite=Lax`, `Secure` outside development) holding a CSRF token, the
+//! sign-in in progress and, once signed in, the human. Its age is checked inside it
+//! too, so an old cookie replayed after `session_ttl` signs no one in. Signing in renews
+//! the session (RFC 9700 §4.7, session fixation): no cookie from before the sign-in is
+//! ever signed in. The authorization endpoint and the account page share it.
+
+use actix_session::Session;
+use serde::{Deserialize, Serialize};
+
+use super::authorize_page::Carry;
+use crate::authorize::record::LoginId;
+use crate::authorize::{Authorizations, AuthorizeError, SignedIn};
+
+const SESSION_KEY: &str = "browser";
+
+/// What the session cookie holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Browser {
+    pub csrf: String,
+    created_at: i64,
+    #[serde(default)]
+    pub login: Option<LoginId>,
+    #[serde(default)]
+    pub signed_in: Option<SignedIn>,
+}
+
+impl Browser {
+    pub fn fresh(now: i64) -> Self {
+        Self {
+            csrf: shared::secrets::random_token(24),
+            created_at: now,
+            login: None,
+            signed_in: None,
+        }
+    }
+
+    /// The session's state, or a fresh one when it has none, an unreadable one, or one
+    /// older than `session_ttl`.
+    pub fn load(session: &Session, auth: &Authorizations, now: i64) -> Self {
+        let ttl = auth.settings().session_ttl.as_secs() as i64;
+        session
+            .get::<Browser>(SESSION_KEY)
+            .ok()
+            .flatten()
+            .filter(|browser| now < browser.created_at + ttl)
+            .unwrap_or_else(|| Self::fresh(now))
+    }
+
+    pub fn save(&self, session: &Session) -> Result<(), AuthorizeError> {
+        session
+            .insert(SESSION_KEY, self)
+            .map_err(|e| AuthorizeError::Internal(format!("session: {e}")))
+    }
+
+    /// RFC 9700 §2.1 / OWASP: the form's token must be this session's.
+    pub fn check_csrf(&self, presented: &str) -> Result<(), AuthorizeError> {
+        if !presented.is_empty() && shared::secrets::same_secret(&self.csrf, presented) {
+            Ok(())
+        } else {
+            Err(AuthorizeError::StaleForm)
+        }
+    }
+
+    /// The session after `who` signed in: a new cookie and a new CSRF token.
+    pub fn sign_in(session: &Session, who: SignedIn, now: i64) -> Result<Self, AuthorizeError> {
+        session.renew();
+        let browser = Self {
+            signed_in: Some(who),
+            ..Self::fresh(now)
+        };
+        browser.save(session)?;
+        Ok(browser)
+    }
+
+    pub fn carry<'a>(&'a self, request: &'a str) -> Carry<'a> {
+        Carry {
+            request,
+            csrf: &self.csrf,
+        }
+    }
+}
