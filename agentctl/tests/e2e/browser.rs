@@ -1,5 +1,6 @@
 //! A real headless Chromium driven over W3C WebDriver (chromedriver), with plain HTTP
-//! calls: enough to open a page, press a button and read an element's text.
+//! calls: enough to open a page, type into a field, press a button and read an
+//! element's text.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -106,6 +107,22 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+    }
+
+    /// Types `text` into the element (W3C "Element Send Keys").
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    pub async fn current_url(&self) -> String {
+        let url = self.command(reqwest::Method::GET, "/url", None).await;
+        url.as_str().expect("a URL").to_owned()
     }
 
     pub async fn text(&self, css: &str) -> String {

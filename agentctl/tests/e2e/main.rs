@@ -7,6 +7,8 @@
 //! - `certs`: `agentctl certs init`, checked with the openssl command.
 //! - `keys`: `agentctl keys list` and `rotate` against a running dev.
 //! - `claim_browser`: the claim ceremony with headless Chromium (chromedriver) as the human.
+//! - `authorize_browser`: sign-in, consent and the redirect back to an MCP-style client,
+//!   then the account page's revoke, all in headless Chromium.
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
 //! - `stock_clients`: oauth4webapi + jose (npm) and authlib (PyPI) as machine clients:
@@ -14,6 +16,7 @@
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
+mod authorize_browser;
 mod browser;
 mod certs;
 mod claim_browser;

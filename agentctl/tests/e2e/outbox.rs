@@ -15,6 +15,23 @@ pub fn only_claim_link(dir: &Path) -> String {
     text[start..].split_whitespace().next().expect("link").to_owned()
 }
 
+/// The sign-in code in the newest message in `dir`.
+pub fn latest_sign_in_code(dir: &Path) -> String {
+    let mut mails: Vec<_> = std::fs::read_dir(dir)
+        .expect("outbox exists")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    mails.sort();
+    let text = unfold_quoted_printable(&std::fs::read_to_string(mails.last().expect("a mail")).expect("readable"));
+    let after = &text[text.find("is:").expect("the code line")..];
+    after
+        .split_whitespace()
+        .find(|word| word.len() == 6 && word.bytes().all(|b| b.is_ascii_digit()))
+        .expect("a 6-digit code")
+        .to_owned()
+}
+
 /// Undoes quoted-printable soft breaks and `=XX` escapes (RFC 2045 §6.7).
 fn unfold_quoted_printable(raw: &str) -> String {
     let joined = raw.replace("=\r\n", "").replace("=\n", "");

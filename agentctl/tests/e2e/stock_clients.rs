@@ -1,6 +1,7 @@
 //! Machine clients no one here wrote, against `agentctl dev`: oauth4webapi + jose (npm)
 //! do `private_key_jwt` + DPoP + `resource` client_credentials and verify the bound
-//! token; authlib (PyPI) does `private_key_jwt` with an RSA key. The operator side is
+//! token; authlib (PyPI) does `private_key_jwt` with an RSA key and validates the
+//! discovery document as RFC 8414 metadata. The operator side is
 //! the built `agentctl clients` commands. Node packages come from
 //! `agentctl/tests/e2e/node` (`npm ci` there; `.ci/test` runs it).
 
@@ -111,6 +112,23 @@ fn oauth4webapi_gets_a_dpop_bound_token_for_one_resource_with_private_key_jwt() 
         "narrowed to what the resource supports"
     );
     assert_eq!(result["cnf_matches_dpop_key"], true);
+}
+
+#[test]
+fn authlib_validates_the_discovery_document_as_rfc_8414() {
+    let server = DevServer::start();
+    let output = run(Command::new("python3")
+        .arg(script("authlib_metadata.py"))
+        .arg(&server.discovery));
+    assert!(output.status.success(), "authlib_metadata.py: {}", describe(&output));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(metadata["issuer"], server.http.as_str());
+    assert_eq!(metadata["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    println!("authlib validated {}: {metadata}", server.discovery);
 }
 
 #[test]

@@ -143,10 +143,13 @@ async fn token_endpoint_capabilities_are_described_exactly_as_configured() {
         json!(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]),
         "no mTLS method without a trusted certificate header"
     );
-    assert_eq!(
-        defaults["token_endpoint_auth_signing_alg_values_supported"],
-        json!(["ES256", "EdDSA", "RS256", "PS256"])
-    );
+    for endpoint in ["token", "revocation", "introspection"] {
+        assert_eq!(
+            defaults[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
+            json!(["ES256", "EdDSA", "RS256", "PS256"]),
+            "RFC 8414 §2: {endpoint}"
+        );
+    }
     assert_eq!(
         defaults["introspection_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])

@@ -184,11 +184,14 @@ impl TokenEndpointSettings {
         methods.extend(self.auth_methods.iter().filter(|m| self.accepts(m)).cloned());
         let mut out = Map::new();
         out.insert("token_endpoint_auth_methods_supported".into(), json!(methods));
+        // RFC 8414 §2: each endpoint that lists private_key_jwt must list its algorithms.
         if self.accepts(auth_method::PRIVATE_KEY_JWT) {
-            out.insert(
-                "token_endpoint_auth_signing_alg_values_supported".into(),
-                json!(self.auth_signing_algs),
-            );
+            for endpoint in ["token", "revocation", "introspection"] {
+                out.insert(
+                    format!("{endpoint}_endpoint_auth_signing_alg_values_supported"),
+                    json!(self.auth_signing_algs),
+                );
+            }
         }
         let authenticated: Vec<&String> = methods.iter().filter(|m| *m != auth_method::NONE).collect();
         out.insert("revocation_endpoint_auth_methods_supported".into(), json!(methods));
