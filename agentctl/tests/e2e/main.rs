@@ -13,6 +13,8 @@
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
 //! - `stock_clients`: oauth4webapi + jose (npm) and authlib (PyPI) as machine clients:
 //!   `private_key_jwt`, DPoP, `resource`; and every `agentctl clients` command.
+//! - `mcp_sdk`: the official MCP Python SDK's OAuth client: discovery from a 401, RFC
+//!   7591 registration, authorization code + PKCE + `resource`, refresh.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
@@ -24,6 +26,7 @@ mod clients;
 mod dev_args;
 mod helpers;
 mod keys;
+mod mcp_sdk;
 mod outbox;
 mod stock_clients;
 mod token_flow;

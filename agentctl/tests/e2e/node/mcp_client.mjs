@@ -1,0 +1,131 @@
+// The official MCP TypeScript SDK's OAuth client (`auth` from
+// @modelcontextprotocol/sdk/client/auth.js) against agentauth, as an MCP client meets it:
+// a protected MCP endpoint answers 401 with `resource_metadata`; the SDK discovers the
+// authorization server, registers (RFC 7591), sends the human to the authorization
+// endpoint with PKCE and `resource`, redeems the code, and later refreshes. The endpoint
+// verifies tokens with jose against agentauth's JWKS, the resource as audience. The
+// human's part (email, the mailed code, consent) is played over HTTP, the code read from
+// the development outbox.
+//
+//   node mcp_client.mjs ISSUER PORT OUTBOX
+//       prints one JSON line of what it saw
+import http from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import * as jose from 'jose';
+import { auth, extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
+
+const [issuer, port, outbox] = process.argv.slice(2);
+const RESOURCE = `http://127.0.0.1:${port}/mcp`;
+const METADATA = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
+const REDIRECT = 'http://127.0.0.1:33420/callback';
+const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+
+const server = http.createServer(async (req, res) => {
+  const reply = (status, body, headers = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  };
+  if (req.url === '/.well-known/oauth-protected-resource/mcp') {
+    return reply(200, {
+      resource: RESOURCE,
+      authorization_servers: [issuer],
+      scopes_supported: ['agent:read'],
+      bearer_methods_supported: ['header'],
+    });
+  }
+  const challenge = { 'www-authenticate': `Bearer resource_metadata="${METADATA}", scope="agent:read"` };
+  const header = req.headers.authorization ?? '';
+  if (!header.startsWith('Bearer ')) return reply(401, { error: 'unauthorized' }, challenge);
+  try {
+    const { payload } = await jose.jwtVerify(header.slice(7), jwks, { issuer, audience: RESOURCE });
+    return reply(200, { sub: payload.sub, scope: payload.scope });
+  } catch (error) {
+    return reply(401, { error: String(error) }, challenge);
+  }
+});
+await new Promise((resolve) => server.listen(Number(port), '127.0.0.1', resolve));
+
+/** A person in a browser: one session cookie, redirects read rather than followed. */
+async function human(authorizationUrl) {
+  let cookie = '';
+  const send = async (url, form) => {
+    const response = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      body: form ? new URLSearchParams(form) : undefined,
+    });
+    const set = response.headers.getSetCookie()[0];
+    if (set) cookie = set.split(';')[0];
+    return response;
+  };
+  const csrf = (page) => /name="csrf" value="([^"]*)"/.exec(page)[1];
+  const request = authorizationUrl.search.slice(1);
+  const login = await send(authorizationUrl);
+  if (login.status !== 200) throw new Error(`login page: ${login.status}`);
+  const sent = await send(`${issuer}/oauth2/authorize/login`, { request, csrf: csrf(await login.text()), email: 'ada@example.com' });
+  if (sent.status !== 200) throw new Error(`send code: ${sent.status}`);
+  const mails = readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort();
+  const mail = readFileSync(`${outbox}/${mails.at(-1)}`, 'utf8').replaceAll('=\r\n', '').replaceAll('=\n', '');
+  const code = /is:\s+(\d{6})\s/.exec(mail)[1];
+  const consent = await send(`${issuer}/oauth2/authorize/verify`, { request, csrf: csrf(await sent.text()), code });
+  if (consent.status !== 200) throw new Error(`verify: ${consent.status}`);
+  const back = await send(`${issuer}/oauth2/authorize/consent`, { request, csrf: csrf(await consent.text()), decision: 'allow' });
+  if (back.status !== 303) throw new Error(`consent: ${back.status}`);
+  return new URL(back.headers.get('location'));
+}
+
+const provider = {
+  get redirectUrl() { return REDIRECT; },
+  get clientMetadata() {
+    return {
+      client_name: 'MCP TypeScript SDK',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  },
+  state() { return (this.sentState = randomBytes(16).toString('base64url')); },
+  clientInformation() { return this.client; },
+  saveClientInformation(client) { this.client = client; },
+  tokens() { return this.saved; },
+  saveTokens(tokens) { this.saved = tokens; },
+  async redirectToAuthorization(url) { this.callback = await human(url); },
+  saveCodeVerifier(verifier) { this.verifier = verifier; },
+  codeVerifier() { return this.verifier; },
+};
+
+const call = (token) => fetch(RESOURCE, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+const unauthorized = await call();
+const resourceMetadataUrl = extractResourceMetadataUrl(unauthorized);
+const options = { serverUrl: RESOURCE, resourceMetadataUrl };
+const started = await auth(provider, options);
+const callback = provider.callback;
+if (callback.searchParams.get('state') !== provider.sentState) throw new Error('state mismatch');
+const authorized = await auth(provider, { ...options, authorizationCode: callback.searchParams.get('code') });
+const firstTokens = provider.saved;
+const first = await (await call(firstTokens.access_token)).json();
+// With a refresh token stored, the SDK's next `auth` refreshes.
+const refreshed = await auth(provider, options);
+const second = await (await call(provider.saved.access_token)).json();
+const reuse = await fetch(`${issuer}/oauth2/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: firstTokens.refresh_token, client_id: provider.client.client_id }),
+});
+server.close();
+console.log(JSON.stringify({
+  unauthorized: unauthorized.status,
+  started,
+  authorized,
+  refreshed,
+  iss: callback.searchParams.get('iss'),
+  client_id: provider.client.client_id,
+  first,
+  second,
+  rotated: provider.saved.refresh_token !== firstTokens.refresh_token && provider.saved.access_token !== firstTokens.access_token,
+  reuse_status: reuse.status,
+  reuse_error: (await reuse.json()).error,
+}));
