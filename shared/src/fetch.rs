@@ -50,9 +50,23 @@ impl Fetcher {
     /// Every fetch is bounded by `timeout`, follows no redirect (the URL is the source; a
     /// redirect could go anywhere) and connects only where `destinations` allow.
     pub fn new(timeout: Duration, destinations: Destinations) -> Result<Self, String> {
+        Self::trusting(timeout, destinations, None)
+    }
+
+    /// Like [`Self::new`], trusting the PEM CA certificates in `extra_roots` besides the
+    /// system's (an operator's private PKI).
+    pub fn trusting(timeout: Duration, destinations: Destinations, extra_roots: Option<&[u8]>) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = extra_roots {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("the extra CA certificates are not PEM: {e}"))?;
+            if roots.is_empty() {
+                return Err("the extra CA file holds no certificate".into());
+            }
+            builder = builder.tls_certs_merge(roots);
+        }
         if let Destinations::Public { allow_loopback } = destinations {
             builder = builder.dns_resolver(Arc::new(PublicOnly { allow_loopback }));
         }

@@ -1,12 +1,14 @@
 """The official MCP Python SDK's OAuth client against agentauth, as an MCP client meets it.
 
-Usage: mcp_oauth_client.py <issuer> <resource port> <outbox dir>
+Usage: mcp_oauth_client.py <issuer> <resource port> <outbox dir> [<document port> <cert> <key>]
 
 Runs a minimal protected MCP endpoint at http://127.0.0.1:<port>/mcp (RFC 9728 metadata,
 401 with `resource_metadata`, tokens verified with PyJWT against agentauth's JWKS and
 the resource as audience). `mcp.client.auth.OAuthClientProvider` then does everything
 on its own: discovery, dynamic client registration, the authorization request with
-PKCE and `resource`, the token request, and later a refresh. The human's part (email,
+PKCE and `resource`, the token request, and later a refresh. Given a document port and
+a TLS certificate, the client is named by its client ID metadata document instead,
+served over https at https://localhost:<port>/client.json. The human's part (email,
 the mailed code, consent) is played over HTTP by `Human`, reading the code from the
 development outbox. Prints one JSON line of what it saw.
 """
@@ -17,6 +19,7 @@ import html
 import json
 import os
 import re
+import ssl
 import sys
 import threading
 import time
@@ -30,6 +33,7 @@ from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
 
 ISSUER, PORT, OUTBOX = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+CIMD = sys.argv[4:7] if len(sys.argv) > 6 else None
 RESOURCE = f"http://127.0.0.1:{PORT}/mcp"
 METADATA = f"http://127.0.0.1:{PORT}/.well-known/oauth-protected-resource/mcp"
 REDIRECT = "http://127.0.0.1:33419/callback"
@@ -71,6 +75,41 @@ class McpEndpoint(BaseHTTPRequestHandler):
             return self.reply(401, {"error": str(error)}, [("www-authenticate", challenge)])
         SEEN["subjects"].append(claims["sub"])
         return self.reply(200, {"sub": claims["sub"], "scope": claims["scope"]})
+
+
+class Document(BaseHTTPRequestHandler):
+    """The client's metadata document, the client id being its URL."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        url = f"https://localhost:{CIMD[0]}/client.json"
+        data = json.dumps({
+            "client_id": url,
+            "client_name": "MCP Python SDK (metadata document)",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }).encode()
+        self.send_response(200 if self.path == "/client.json" else 404)
+        self.send_header("content-type", "application/json")
+        self.send_header("cache-control", "max-age=300")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve_document():
+    """https://localhost:<port>/client.json, with the given certificate."""
+    port, cert, key = CIMD
+    server = ThreadingHTTPServer(("127.0.0.1", int(port)), Document)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"https://localhost:{port}/client.json"
 
 
 class Human:
@@ -136,6 +175,7 @@ async def main():
     server = ThreadingHTTPServer(("127.0.0.1", PORT), McpEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     human, storage = Human(), MemoryStorage()
+    document_url = serve_document() if CIMD else None
     provider = OAuthClientProvider(
         server_url=RESOURCE,
         client_metadata=OAuthClientMetadata(
@@ -148,6 +188,7 @@ async def main():
         storage=storage,
         redirect_handler=human.redirect,
         callback_handler=human.callback,
+        client_metadata_url=document_url,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=10) as client:
         first = await client.get(RESOURCE)
@@ -166,6 +207,7 @@ async def main():
     server.shutdown()
     print(json.dumps({
         "client_id": storage.client.client_id,
+        "document_url": document_url,
         "first": first.json(),
         "second": second.json(),
         "refreshed": storage.tokens.access_token != token and storage.tokens.refresh_token != refresh,

@@ -42,6 +42,10 @@ pub struct MetadataDocumentSettings {
     pub min_cache: Duration,
     #[serde(with = "humantime_serde")]
     pub max_cache: Duration,
+    /// PEM CA certificates trusted for document fetches besides the system's, for
+    /// clients served from a private PKI.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MetadataDocumentSettings {
@@ -52,6 +56,7 @@ impl Default for MetadataDocumentSettings {
             fetch_timeout: Duration::from_secs(5),
             min_cache: Duration::from_secs(60),
             max_cache: Duration::from_secs(24 * 3600),
+            ca_file: None,
         }
     }
 }
@@ -112,8 +117,16 @@ impl MetadataDocuments {
                 "must not exceed max_cache",
             ));
         }
-        let fetcher = Fetcher::new(settings.fetch_timeout, destinations)
-            .map_err(|e| shared::settings::SettingsError::invalid("clients.metadata_documents", e))?;
+        let invalid = |key: &str, e: String| shared::settings::SettingsError::invalid(key, e);
+        let roots = match &settings.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| invalid("clients.metadata_documents.ca_file", format!("{}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        let fetcher = Fetcher::trusting(settings.fetch_timeout, destinations, roots.as_deref())
+            .map_err(|e| invalid("clients.metadata_documents", e))?;
         Ok(Self {
             fetcher,
             settings: settings.clone(),

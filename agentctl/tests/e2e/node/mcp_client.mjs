@@ -7,15 +7,18 @@
 // human's part (email, the mailed code, consent) is played over HTTP, the code read from
 // the development outbox.
 //
-//   node mcp_client.mjs ISSUER PORT OUTBOX
-//       prints one JSON line of what it saw
+//   node mcp_client.mjs ISSUER PORT OUTBOX [DOCUMENT_PORT CERT KEY]
+//       prints one JSON line of what it saw; with a document port and a TLS certificate
+//       the client names itself by a client ID metadata document served over https at
+//       https://localhost:DOCUMENT_PORT/client.json instead of registering
+import https from 'node:https';
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { auth, extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
 
-const [issuer, port, outbox] = process.argv.slice(2);
+const [issuer, port, outbox, documentPort, cert, key] = process.argv.slice(2);
 const RESOURCE = `http://127.0.0.1:${port}/mcp`;
 const METADATA = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
 const REDIRECT = 'http://127.0.0.1:33420/callback';
@@ -45,6 +48,24 @@ const server = http.createServer(async (req, res) => {
   }
 });
 await new Promise((resolve) => server.listen(Number(port), '127.0.0.1', resolve));
+
+let documentUrl;
+let documentServer;
+if (documentPort) {
+  documentUrl = `https://localhost:${documentPort}/client.json`;
+  documentServer = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+    res.writeHead(req.url === '/client.json' ? 200 : 404, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+    res.end(JSON.stringify({
+      client_id: documentUrl,
+      client_name: 'MCP TypeScript SDK (metadata document)',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }));
+  });
+  await new Promise((resolve) => documentServer.listen(Number(documentPort), '127.0.0.1', resolve));
+}
 
 /** A person in a browser: one session cookie, redirects read rather than followed. */
 async function human(authorizationUrl) {
@@ -77,6 +98,7 @@ async function human(authorizationUrl) {
 }
 
 const provider = {
+  clientMetadataUrl: documentUrl,
   get redirectUrl() { return REDIRECT; },
   get clientMetadata() {
     return {
@@ -116,6 +138,7 @@ const reuse = await fetch(`${issuer}/oauth2/token`, {
   body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: firstTokens.refresh_token, client_id: provider.client.client_id }),
 });
 server.close();
+documentServer?.close();
 console.log(JSON.stringify({
   unauthorized: unauthorized.status,
   started,
@@ -123,6 +146,7 @@ console.log(JSON.stringify({
   refreshed,
   iss: callback.searchParams.get('iss'),
   client_id: provider.client.client_id,
+  document_url: documentUrl ?? null,
   first,
   second,
   rotated: provider.saved.refresh_token !== firstTokens.refresh_token && provider.saved.access_token !== firstTokens.access_token,
