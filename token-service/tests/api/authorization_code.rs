@@ -20,6 +20,10 @@ async fn a_human_signs_in_consents_and_the_client_gets_a_token_for_the_resource(
 
     let consent = sign_in(&system, &mut browser, &authorization, EMAIL).await;
     assert_eq!(consent.status(), 200);
+    let cookie = consent.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
     let csp = consent.headers()["content-security-policy"]
         .to_str()
         .expect("csp")
@@ -354,6 +358,101 @@ async fn wrong_sign_in_codes_are_counted_and_the_attempt_dies() {
         "even the right code is refused after five wrong ones"
     );
     assert!(response.text().await.expect("page").contains("expired or was used"));
+}
+
+#[tokio::test]
+async fn a_loopback_redirect_may_change_its_port_and_nothing_else() {
+    let system = spawn_mcp().await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    let moved = "http://127.0.0.1:50999/callback";
+    let authorization = Authorization::with(&client_id, &[("redirect_uri", moved)]);
+    let login = browser.authorize(&authorization).await;
+    assert_eq!(login.status(), 200, "RFC 8252 §7.3: any port");
+    let elsewhere = Authorization::with(&client_id, &[("redirect_uri", "http://127.0.0.1:50999/other")]);
+    assert_eq!(browser.authorize(&elsewhere).await.status(), 400);
+    let localhost = Authorization::with(&client_id, &[("redirect_uri", "http://localhost:33418/callback")]);
+    assert_eq!(
+        browser.authorize(&localhost).await.status(),
+        400,
+        "another host is another URI"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_codes_are_rate_limited_per_address() {
+    let system = spawn_mcp().await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let login = browser.authorize(&authorization).await;
+    let token = csrf(&login.text().await.expect("page"));
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let sent = browser
+            .post(
+                "/oauth2/authorize/login",
+                &[("request", &authorization.query), ("csrf", &token), ("email", EMAIL)],
+            )
+            .await;
+        statuses.push(sent.status().as_u16());
+        if sent.status() == 429 {
+            assert!(sent.headers().contains_key("retry-after"));
+        }
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429],
+        "five codes per address per window"
+    );
+}
+
+#[tokio::test]
+async fn disabling_the_client_ends_its_refresh_tokens_and_its_access_tokens() {
+    use proto::clients::v1 as pb;
+    let system = spawn_mcp().await;
+    let client_id = public_client(&system, "Inspector").await;
+    let resource_server = system.create_client(&["agent:read"]).await;
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let code = crate::human::authorize_fully(&system, &mut browser, &authorization).await;
+    let response = redeem(&system, &authorization, &code, &authorization.verifier).await;
+    let tokens: Value = response.json().await.expect("json");
+    let mut admin = pb::client_admin_client::ClientAdminClient::new(
+        shared::testing::pki().channel(system.token.grpc, "token-service"),
+    );
+    admin
+        .set_client_enabled(pb::SetClientEnabledRequest {
+            client_id: client_id.clone(),
+            enabled: false,
+        })
+        .await
+        .expect("disabled");
+    let refreshed = system
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().expect("refresh")),
+                ("client_id", &client_id),
+            ],
+        )
+        .await;
+    assert_oauth_error(refreshed, 401, "invalid_client").await;
+    let introspected: Value = system
+        .post_form(
+            "/oauth2/introspect",
+            &[
+                ("token", tokens["access_token"].as_str().expect("token")),
+                ("client_id", &resource_server.id),
+                ("client_secret", &resource_server.secret),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(introspected["active"], false);
 }
 
 #[tokio::test]
