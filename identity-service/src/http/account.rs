@@ -18,7 +18,7 @@ use shared::jose::unix_now;
 
 use super::account_page::{self as pages, AgentRow};
 use super::authorize_page;
-use super::session::Browser;
+use super::session::{Browser, Checked, Sent, read_form};
 use crate::authorize::{Authorizations, AuthorizeError, SignedIn};
 use crate::registration::Registrations;
 
@@ -69,19 +69,14 @@ pub async fn login(
     let now = unix_now();
     let outcome = async {
         let (form, mut browser) = accept(&http, &body, &session, &auth, now)?;
-        let ip = shared::ratelimit::client_ip(&http, auth.trust_forwarded_for());
         let email = form.email.as_deref().unwrap_or_default();
-        match auth.start_login(email, ("your agentauth account", &ip), now).await {
-            Ok(id) => {
-                browser.login = Some(id);
-                browser.save(&session)?;
-                Ok(pages::code_entry(&browser.csrf, (StatusCode::OK, None)))
-            }
-            Err(AuthorizeError::InvalidEmail) => Ok(pages::sign_in(
-                &browser.csrf,
-                Some(&AuthorizeError::InvalidEmail.to_string()),
-            )),
-            Err(error) => Err(error),
+        let purpose = "your agentauth account";
+        match browser
+            .send_code((&session, &http), &auth, (email, purpose), now)
+            .await?
+        {
+            Sent::Code => Ok(pages::code_entry(&browser.csrf, (StatusCode::OK, None))),
+            Sent::BadAddress(message) => Ok(pages::sign_in(&browser.csrf, Some(&message))),
         }
     };
     outcome
@@ -98,21 +93,13 @@ pub async fn verify(
     let now = unix_now();
     let outcome = async {
         let (form, browser) = accept(&http, &body, &session, &auth, now)?;
-        let login = browser.login.clone().ok_or(AuthorizeError::LoginExpired)?;
-        let code = form.code.as_deref().unwrap_or_default().trim();
-        match auth.finish_login(&login, code, now).await {
-            Ok(who) => {
-                Browser::sign_in(&session, who, now)?;
-                Ok(back_to_account())
-            }
-            Err(AuthorizeError::WrongCode) => {
-                let message = AuthorizeError::WrongCode.to_string();
-                Ok(pages::code_entry(
-                    &browser.csrf,
-                    (StatusCode::UNAUTHORIZED, Some(&message)),
-                ))
-            }
-            Err(error) => Err(error),
+        let code = form.code.as_deref().unwrap_or_default();
+        match browser.check_code(&session, &auth, code, now).await? {
+            Checked::SignedIn(..) => Ok(back_to_account()),
+            Checked::WrongCode(message) => Ok(pages::code_entry(
+                &browser.csrf,
+                (StatusCode::UNAUTHORIZED, Some(&message)),
+            )),
         }
     };
     outcome
@@ -181,11 +168,7 @@ fn accept(
     auth: &Authorizations,
     now: i64,
 ) -> Result<(AccountForm, Browser), AuthorizeError> {
-    if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
-        return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));
-    }
-    let form: AccountForm = serde_urlencoded::from_bytes(body)
-        .map_err(|_| AuthorizeError::InvalidRequest("the form could not be read".into()))?;
+    let form: AccountForm = read_form(http, body)?;
     let browser = Browser::load(session, auth, now);
     browser.check_csrf(&form.csrf)?;
     Ok((form, browser))

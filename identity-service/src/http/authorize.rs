@@ -13,7 +13,7 @@ use serde::Deserialize;
 use shared::jose::unix_now;
 
 use super::authorize_page as pages;
-use super::session::Browser;
+use super::session::{Browser, Checked, Sent, read_form};
 use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignedIn};
 
 /// Every form's fields; which are needed depends on the form.
@@ -56,23 +56,13 @@ pub async fn login(
     let outcome = async {
         let (form, mut browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
         let email = form.email.as_deref().unwrap_or_default();
-        let ip = shared::ratelimit::client_ip(&http, auth.trust_forwarded_for());
-        match auth.start_login(email, (&checked.client.name, &ip), now).await {
-            Ok(id) => {
-                browser.login = Some(id);
-                browser.save(&session)?;
-                Ok(pages::code_entry(
-                    &checked,
-                    &browser.carry(&form.request),
-                    (StatusCode::OK, None),
-                ))
-            }
-            Err(AuthorizeError::InvalidEmail) => Ok(pages::login(
-                &checked,
-                &browser.carry(&form.request),
-                Some(&AuthorizeError::InvalidEmail.to_string()),
-            )),
-            Err(error) => Err(error),
+        let sent = browser
+            .send_code((&session, &http), &auth, (email, &checked.client.name), now)
+            .await?;
+        let carry = browser.carry(&form.request);
+        match sent {
+            Sent::Code => Ok(pages::code_entry(&checked, &carry, (StatusCode::OK, None))),
+            Sent::BadAddress(message) => Ok(pages::login(&checked, &carry, Some(&message))),
         }
     };
     outcome
@@ -89,22 +79,15 @@ pub async fn verify(
     let now = unix_now();
     let outcome = async {
         let (form, browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
-        let login = browser.login.clone().ok_or(AuthorizeError::LoginExpired)?;
-        let code = form.code.as_deref().unwrap_or_default().trim();
-        let who = match auth.finish_login(&login, code, now).await {
-            Ok(who) => who,
-            Err(AuthorizeError::WrongCode) => {
-                let message = AuthorizeError::WrongCode.to_string();
+        let code = form.code.as_deref().unwrap_or_default();
+        let (browser, who) = match browser.check_code(&session, &auth, code, now).await? {
+            Checked::SignedIn(browser, who) => (browser, who),
+            Checked::WrongCode(message) => {
                 let carry = browser.carry(&form.request);
-                return Ok(pages::code_entry(
-                    &checked,
-                    &carry,
-                    (StatusCode::UNAUTHORIZED, Some(&message)),
-                ));
+                let status = (StatusCode::UNAUTHORIZED, Some(message.as_str()));
+                return Ok(pages::code_entry(&checked, &carry, status));
             }
-            Err(error) => return Err(error),
         };
-        let browser = Browser::sign_in(&session, who.clone(), now)?;
         proceed(&auth, &browser, (&checked, &form.request), &who, now).await
     };
     outcome
@@ -165,11 +148,7 @@ async fn accept_form(
     auth: &Authorizations,
     now: i64,
 ) -> Result<(FlowForm, Browser, AuthorizationRequest), AuthorizeError> {
-    if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
-        return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));
-    }
-    let form: FlowForm = serde_urlencoded::from_bytes(body)
-        .map_err(|_| AuthorizeError::InvalidRequest("the form could not be read".into()))?;
+    let form: FlowForm = read_form(http, body)?;
     let browser = Browser::load(session, auth, now);
     browser.check_csrf(&form.csrf)?;
     let checked = auth.check_request(&form.request).await?;

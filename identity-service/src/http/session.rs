@@ -6,6 +6,8 @@
 //! ever signed in. The authorization endpoint and the account page share it.
 
 use actix_session::Session;
+use actix_web::HttpRequest;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::authorize_page::Carry;
@@ -73,10 +75,76 @@ impl Browser {
         Ok(browser)
     }
 
+    /// Mails a sign-in code to `email` (for signing in to `purpose`) and remembers the
+    /// attempt in this session, the only one that can finish it.
+    pub async fn send_code(
+        &mut self,
+        (session, http): (&Session, &HttpRequest),
+        auth: &Authorizations,
+        (email, purpose): (&str, &str),
+        now: i64,
+    ) -> Result<Sent, AuthorizeError> {
+        let ip = shared::ratelimit::client_ip(http, auth.trust_forwarded_for());
+        match auth.start_login(email, (purpose, &ip), now).await {
+            Ok(id) => {
+                self.login = Some(id);
+                self.save(session)?;
+                Ok(Sent::Code)
+            }
+            Err(AuthorizeError::InvalidEmail) => Ok(Sent::BadAddress(AuthorizeError::InvalidEmail.to_string())),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Checks `code` against this session's sign-in; the right one signs the human in
+    /// (and renews the session).
+    pub async fn check_code(
+        &self,
+        session: &Session,
+        auth: &Authorizations,
+        code: &str,
+        now: i64,
+    ) -> Result<Checked, AuthorizeError> {
+        let login = self.login.clone().ok_or(AuthorizeError::LoginExpired)?;
+        match auth.finish_login(&login, code.trim(), now).await {
+            Ok(who) => Ok(Checked::SignedIn(
+                Box::new(Self::sign_in(session, who.clone(), now)?),
+                who,
+            )),
+            Err(AuthorizeError::WrongCode) => Ok(Checked::WrongCode(AuthorizeError::WrongCode.to_string())),
+            Err(error) => Err(error),
+        }
+    }
+
     pub fn carry<'a>(&'a self, request: &'a str) -> Carry<'a> {
         Carry {
             request,
             csrf: &self.csrf,
         }
     }
+}
+
+/// What sending a sign-in code came to.
+#[derive(Debug)]
+pub enum Sent {
+    Code,
+    /// Not an address a code can go to: the form again, with this message.
+    BadAddress(String),
+}
+
+/// What checking a sign-in code came to.
+#[derive(Debug)]
+pub enum Checked {
+    /// The renewed session, and the human.
+    SignedIn(Box<Browser>, SignedIn),
+    /// The code form again, with this message.
+    WrongCode(String),
+}
+
+/// A form post's body as `T`: a form submission, nothing else.
+pub fn read_form<T: DeserializeOwned>(http: &HttpRequest, body: &[u8]) -> Result<T, AuthorizeError> {
+    if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
+        return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));
+    }
+    serde_urlencoded::from_bytes(body).map_err(|_| AuthorizeError::InvalidRequest("the form could not be read".into()))
 }

@@ -2,11 +2,11 @@
 //! clients they allowed, revoke either, and the revoked tokens stop working at once:
 //! introspection says inactive and refresh tokens are refused.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{JWT_BEARER, TestClient, TestSystem, assert_oauth_error, assert_ok};
+use crate::helpers::{JWT_BEARER, TestSystem, assert_oauth_error, assert_ok};
 use crate::human::{
-    Authorization, Browser, EMAIL, authorize_fully, csrf, latest_code, public_client, redeem, spawn_mcp,
+    Authorization, Browser, EMAIL, active, authorize_fully, csrf, latest_code, public_client, redeem, spawn_mcp,
 };
 
 /// An anonymous agent claimed by `email` through the ceremony; (registration id, token).
@@ -66,20 +66,6 @@ fn newest_message(system: &TestSystem) -> String {
     paths.sort();
     let raw = std::fs::read_to_string(paths.last().expect("a message")).expect("readable");
     raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
-
-async fn active(system: &TestSystem, resource_server: &TestClient, token: &str) -> bool {
-    let response = system
-        .post_form(
-            "/oauth2/introspect",
-            &[
-                ("token", token),
-                ("client_id", &resource_server.id),
-                ("client_secret", &resource_server.secret),
-            ],
-        )
-        .await;
-    response.json::<Value>().await.expect("json")["active"] == true
 }
 
 async fn revoke(browser: &mut Browser, page: &str, kind: &str, id: &str) -> reqwest::Response {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 use shared::oauth::pkce::CodeChallenge;
 
-use crate::helpers::{TestSystem, memory, spawn_all};
+use crate::helpers::{TestClient, TestSystem, memory, spawn_all};
 
 pub const RESOURCE: &str = "https://mcp.example.com/mcp";
 pub const REDIRECT: &str = "http://127.0.0.1:33418/callback";
@@ -270,4 +270,19 @@ pub async fn redeem(
             ],
         )
         .await
+}
+
+/// What introspection, asked by `resource_server`, says of `token`.
+pub async fn active(system: &TestSystem, resource_server: &TestClient, token: &str) -> bool {
+    let response = system
+        .post_form(
+            "/oauth2/introspect",
+            &[
+                ("token", token),
+                ("client_id", &resource_server.id),
+                ("client_secret", &resource_server.secret),
+            ],
+        )
+        .await;
+    response.json::<Value>().await.expect("json")["active"] == true
 }

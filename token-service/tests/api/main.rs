@@ -4,6 +4,7 @@
 
 mod account;
 mod authorization_code;
+mod authorize_hostile;
 mod balancing;
 mod dpop;
 mod flow;
