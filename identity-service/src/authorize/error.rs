@@ -60,8 +60,9 @@ impl AuthorizeError {
             | Self::UnknownClient(_)
             | Self::InvalidRedirectUri
             | Self::InvalidEmail
-            | Self::LoginExpired => 400,
-            Self::WrongCode => 401,
+            | Self::LoginExpired
+            // A page, not an HTTP authentication challenge: 401 would need one.
+            | Self::WrongCode => 400,
             Self::StaleForm => 403,
             Self::Redirect(_) => 303,
             Self::RateLimited { .. } => 429,

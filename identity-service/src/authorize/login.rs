@@ -2,7 +2,7 @@
 //! 6-digit codes, the same mailer, the same rate limiter. The human is named by their
 //! address (see [`human_id`]), so whoever claimed agents with an address is the human
 //! who signs in with it. Codes are kept hashed; an attempt dies after
-//! `max_login_failures` wrong codes or `login_code_ttl`, whichever comes first.
+//! `max_login_failures` codes tried or `login_code_ttl`, whichever comes first.
 
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor};
@@ -67,11 +67,18 @@ impl Authorizations {
     }
 
     /// Checks `code` against the attempt; the right one ends it and signs the human in.
+    /// Each try is counted before the code is checked (one atomic increment), so a burst
+    /// of parallel guesses gets `max_login_failures` codes checked, no more.
     pub async fn finish_login(&self, id: &LoginId, code: &str, now: i64) -> Result<SignedIn, AuthorizeError> {
-        let Some((attempt, failures)) = self.store.login(id).await? else {
+        let tries = self.store.count_login_try(id).await?;
+        let max = self.settings.max_login_failures;
+        if tries == 0 || tries > max {
+            return Err(AuthorizeError::LoginExpired);
+        }
+        let Some((attempt, _)) = self.store.login(id).await? else {
             return Err(AuthorizeError::LoginExpired);
         };
-        if now >= attempt.expires_at || failures >= self.settings.max_login_failures {
+        if now >= attempt.expires_at {
             return Err(AuthorizeError::LoginExpired);
         }
         let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
@@ -80,10 +87,9 @@ impl Authorizations {
                 .hasher
                 .verify(LOGIN_CODE_CONTEXT, &format!("{id}:{code}"), &attempt.code_hash)
         {
-            let failures = self.store.count_login_failure(id).await?;
             let human = human_id(&self.hasher, &attempt.email);
             audit::record("sign_in_failed", Actor::Human, human.as_str(), "wrong_code");
-            return Err(if failures >= self.settings.max_login_failures {
+            return Err(if tries >= max {
                 AuthorizeError::LoginExpired
             } else {
                 AuthorizeError::WrongCode

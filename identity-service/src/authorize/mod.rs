@@ -48,7 +48,7 @@ pub struct AuthorizeSettings {
     /// How long a mailed sign-in code works.
     #[serde(with = "humantime_serde")]
     pub login_code_ttl: Duration,
-    /// Wrong sign-in codes after which the attempt is dead.
+    /// Codes that may be tried against one sign-in attempt; a wrong last one kills it.
     pub max_login_failures: u32,
     /// How long a signed-in browser stays signed in.
     #[serde(with = "humantime_serde")]

@@ -98,7 +98,7 @@ pub async fn verify(
             Checked::SignedIn(..) => Ok(back_to_account()),
             Checked::WrongCode(message) => Ok(pages::code_entry(
                 &browser.csrf,
-                (StatusCode::UNAUTHORIZED, Some(&message)),
+                (StatusCode::BAD_REQUEST, Some(&message)),
             )),
         }
     };

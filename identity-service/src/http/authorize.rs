@@ -84,7 +84,7 @@ pub async fn verify(
             Checked::SignedIn(browser, who) => (browser, who),
             Checked::WrongCode(message) => {
                 let carry = browser.carry(&form.request);
-                let status = (StatusCode::UNAUTHORIZED, Some(message.as_str()));
+                let status = (StatusCode::BAD_REQUEST, Some(message.as_str()));
                 return Ok(pages::code_entry(&checked, &carry, status));
             }
         };

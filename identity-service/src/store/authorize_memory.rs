@@ -63,7 +63,7 @@ impl AuthorizationStore for MemoryAuthorizations {
         Ok(live(&mut lock(&self.logins), id.as_str()).cloned())
     }
 
-    async fn count_login_failure(&self, id: &LoginId) -> Result<u32, StoreError> {
+    async fn count_login_try(&self, id: &LoginId) -> Result<u32, StoreError> {
         Ok(live(&mut lock(&self.logins), id.as_str()).map_or(0, |(_, failures)| {
             *failures += 1;
             *failures

@@ -5,11 +5,11 @@ use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_j
 use super::AuthorizationStore;
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
 
-/// Counts a failure only on an attempt that still exists: HINCRBY alone would bring a
+/// Counts a try only on an attempt that still exists: HINCRBY alone would bring a
 /// forgotten one back without an expiry.
 const COUNT_FAILURE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], 'failures', 1)
+return redis.call('HINCRBY', KEYS[1], 'tries', 1)
 ";
 
 /// Marks a code spent and returns `{first, record}`: `first` is 1 for exactly one caller.
@@ -20,7 +20,7 @@ return {first, redis.call('HGET', KEYS[1], 'record')}
 ";
 
 /// Under `{prefix}identity:`: `login:<id>` and `code:<hash>` are hashes (`record` JSON,
-/// `failures` / `spent`) that expire on their own; `grant:<id>` is the grant's JSON,
+/// `tries` / `spent`) that expire on their own; `grant:<id>` is the grant's JSON,
 /// `consent:<h(sub,client)>` the grant id of that consent, `grants:<sub>` a sorted set
 /// of the human's grant ids by time. Each write is one key, so Redis Cluster needs no
 /// hash tags.
@@ -88,7 +88,7 @@ impl AuthorizationStore for RedisAuthorizations {
         let (record, failures): (Option<String>, Option<u32>) = redis::cmd("HMGET")
             .arg(&key)
             .arg("record")
-            .arg("failures")
+            .arg("tries")
             .query_async(&mut self.conn.clone())
             .await?;
         match record {
@@ -97,7 +97,7 @@ impl AuthorizationStore for RedisAuthorizations {
         }
     }
 
-    async fn count_login_failure(&self, id: &LoginId) -> Result<u32, StoreError> {
+    async fn count_login_try(&self, id: &LoginId) -> Result<u32, StoreError> {
         Ok(self
             .count_failure
             .key(self.keys.key("login", id.as_str()))

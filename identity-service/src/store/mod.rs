@@ -79,10 +79,11 @@ pub trait ReplayCache: Send + Sync + std::fmt::Debug {
 pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     /// Stores a new sign-in attempt, with no failures yet; forgotten at `until`.
     async fn put_login(&self, attempt: &LoginAttempt, until: i64) -> Result<(), StoreError>;
-    /// The attempt and how many wrong codes it has seen.
+    /// The attempt and how many codes were tried against it.
     async fn login(&self, id: &LoginId) -> Result<Option<(LoginAttempt, u32)>, StoreError>;
-    /// Counts a wrong code; the failures so far (0 when the attempt is gone).
-    async fn count_login_failure(&self, id: &LoginId) -> Result<u32, StoreError>;
+    /// Counts one more code tried, before it is checked, so parallel guesses are counted
+    /// all the same; the tries so far (0 when the attempt is gone).
+    async fn count_login_try(&self, id: &LoginId) -> Result<u32, StoreError>;
     /// Ends the attempt; `true` only for the one caller that ended it.
     async fn take_login(&self, id: &LoginId) -> Result<bool, StoreError>;
 

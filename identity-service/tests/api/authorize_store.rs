@@ -59,8 +59,8 @@ async fn logins(store: &dyn AuthorizationStore) {
     };
     store.put_login(&attempt, attempt.expires_at).await.expect("put");
     assert_eq!(store.login(&attempt.id).await.expect("get"), Some((attempt.clone(), 0)));
-    assert_eq!(store.count_login_failure(&attempt.id).await.expect("count"), 1);
-    assert_eq!(store.count_login_failure(&attempt.id).await.expect("count"), 2);
+    assert_eq!(store.count_login_try(&attempt.id).await.expect("count"), 1);
+    assert_eq!(store.count_login_try(&attempt.id).await.expect("count"), 2);
     assert_eq!(store.login(&attempt.id).await.expect("get").map(|(_, f)| f), Some(2));
     assert!(
         store.take_login(&attempt.id).await.expect("take"),
@@ -72,9 +72,9 @@ async fn logins(store: &dyn AuthorizationStore) {
     );
     assert_eq!(store.login(&attempt.id).await.expect("get"), None);
     assert_eq!(
-        store.count_login_failure(&attempt.id).await.expect("count"),
+        store.count_login_try(&attempt.id).await.expect("count"),
         0,
-        "a failure on a gone attempt brings nothing back"
+        "a try on a gone attempt brings nothing back"
     );
     assert_eq!(store.login(&attempt.id).await.expect("get"), None);
 

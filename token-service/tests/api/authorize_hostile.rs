@@ -165,8 +165,10 @@ async fn wrong_sign_in_codes_are_counted_and_the_attempt_dies() {
         let fields = form(wrong);
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let response = browser.post("/oauth2/authorize/verify", &pairs).await;
-        let expected = if n < 5 { 401 } else { 400 };
-        assert_eq!(response.status(), expected, "wrong code {n}");
+        assert_eq!(response.status(), 400, "wrong code {n}");
+        let page = response.text().await.expect("page");
+        let expected = if n < 5 { "not right" } else { "expired or was used" };
+        assert!(page.contains(expected), "wrong code {n}: {page}");
     }
     let fields = form(&right);
     let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -176,6 +178,60 @@ async fn wrong_sign_in_codes_are_counted_and_the_attempt_dies() {
         400,
         "even the right code is refused after five wrong ones"
     );
+    assert!(response.text().await.expect("page").contains("expired or was used"));
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_gets_five_codes_checked_and_no_more() {
+    let system = spawn_mcp().await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let login = browser.authorize(&authorization).await;
+    let token = csrf(&login.text().await.expect("page"));
+    let sent = browser
+        .post(
+            "/oauth2/authorize/login",
+            &[("request", &authorization.query), ("csrf", &token), ("email", EMAIL)],
+        )
+        .await;
+    let token = csrf(&sent.text().await.expect("page"));
+    let right = crate::human::latest_code(system.outbox.path());
+    let cookie = browser.cookie.clone().expect("the session");
+    let url = system.identity_url("/oauth2/authorize/verify");
+    let guesses: Vec<_> = (0..40)
+        .map(|n| format!("{:06}", (n * 7919) % 1_000_000))
+        .filter(|guess| *guess != right)
+        .take(30)
+        .map(|guess| {
+            let (url, cookie, query, token) = (url.clone(), cookie.clone(), authorization.query.clone(), token.clone());
+            tokio::spawn(async move {
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .header("cookie", cookie)
+                    .form(&[("request", query.as_str()), ("csrf", &token), ("code", &guess)])
+                    .send()
+                    .await
+                    .expect("reachable");
+                response.text().await.expect("page").contains("not right")
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        checked += usize::from(guess.await.expect("task"));
+    }
+    println!("30 parallel guesses: {checked} told the code was wrong, the rest that the attempt is over");
+    assert!(
+        checked <= 4,
+        "at most four wrong codes are checked before the fifth ends it: {checked}"
+    );
+    let response = browser
+        .post(
+            "/oauth2/authorize/verify",
+            &[("request", &authorization.query), ("csrf", &token), ("code", &right)],
+        )
+        .await;
     assert!(response.text().await.expect("page").contains("expired or was used"));
 }
 
