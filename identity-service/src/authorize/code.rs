@@ -1,8 +1,8 @@
 //! Authorization codes (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3): 256 random bits, stored
 //! only as a keyed hash, alive `code_ttl` (at most 60 s), bound to the client, the
 //! redirect URI as sent, the PKCE challenge, the scopes and the resources. Redeeming
-//! spends the code whatever the outcome, so each code is tried once; a second
-//! redemption is a replay and revokes the grant the first one served.
+//! spends the code whatever the outcome, so each code is tried once; a second use of a
+//! code whose first use redeemed is a replay and revokes the grant it served.
 
 use shared::audit::{self, Actor};
 use shared::scope::ScopeSet;
@@ -77,7 +77,9 @@ impl Authorizations {
         let hash = self.hasher.hash(AUTHORIZATION_CODE_CONTEXT, presented.code);
         let code = match self.store.take_code(&hash).await? {
             TakenCode::Unknown => return Ok(Redemption::Refused("the authorization code is unknown or has expired")),
-            TakenCode::Spent(code) => {
+            // OAuth 2.1 §4.1.3: a code used twice revokes what its first use got. A first
+            // use that was refused got nothing, so its replay only fails.
+            TakenCode::Spent { code, redeemed: true } => {
                 if let Some(grant) = self.grant(code.grant_id.as_str()).await? {
                     let client = Actor::Client(presented.client_id);
                     self.revoke_grant(grant, client, "code_replayed", now).await?;
@@ -85,6 +87,9 @@ impl Authorizations {
                 return Ok(Redemption::Refused(
                     "the authorization code was already used; the consent it served is revoked",
                 ));
+            }
+            TakenCode::Spent { redeemed: false, .. } => {
+                return Ok(Redemption::Refused("the authorization code was already used"));
             }
             TakenCode::Fresh(code) => code,
         };
@@ -102,6 +107,7 @@ impl Authorizations {
             Some(grant) if grant.is_active() => {}
             _ => return Ok(Redemption::Refused("the human revoked this consent")),
         }
+        self.store.mark_code_redeemed(&hash).await?;
         Ok(Redemption::Granted(Redeemed {
             subject: code.subject.to_string(),
             client_id: code.client_id,

@@ -60,7 +60,21 @@ impl Authorizations {
                 revoked_at: None,
             },
         };
-        self.store.put_grant(&grant).await?;
+        let grant = if self.store.put_grant(&grant).await? {
+            grant
+        } else {
+            // The standing grant was revoked while the human answered: theirs is a new one.
+            let fresh = Grant {
+                id: GrantId::random(),
+                scopes: request.scopes.clone(),
+                resources: request.resources.clone(),
+                granted_at: now,
+                revoked_at: None,
+                ..grant
+            };
+            self.store.put_grant(&fresh).await?;
+            fresh
+        };
         audit::record("consent_granted", Actor::Human, grant.id.as_str(), "success");
         Ok(grant)
     }
@@ -86,6 +100,7 @@ impl Authorizations {
             return Ok(());
         }
         grant.revoked_at = Some(now);
+        // A revocation always writes: only an un-revoking write is ever refused.
         self.store.put_grant(&grant).await?;
         audit::record("consent_revoked", actor, grant.id.as_str(), why);
         Ok(())

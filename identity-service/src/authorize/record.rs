@@ -109,8 +109,9 @@ pub struct IssuedCode {
 pub enum TakenCode {
     /// Never taken before: this caller spent it.
     Fresh(IssuedCode),
-    /// Taken before: a replay.
-    Spent(IssuedCode),
+    /// Taken before: a replay. `redeemed` when that first use got as far as a grant
+    /// (tokens may have been issued from it).
+    Spent { code: IssuedCode, redeemed: bool },
     /// Unknown, or forgotten since.
     Unknown,
 }

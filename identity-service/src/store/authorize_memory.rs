@@ -4,7 +4,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use shared::jose::unix_now;
 use shared::store::StoreError;
 
-use super::AuthorizationStore;
+use super::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
 
 /// Sign-ins, codes and grants for the all-in-one runner and unit tests. Expired
@@ -12,8 +12,16 @@ use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt
 #[derive(Debug, Default)]
 pub struct MemoryAuthorizations {
     logins: Mutex<HashMap<String, Expiring<(LoginAttempt, u32)>>>,
-    codes: Mutex<HashMap<String, Expiring<(IssuedCode, bool)>>>,
+    codes: Mutex<HashMap<String, Expiring<StoredCode>>>,
     grants: Mutex<Grants>,
+}
+
+/// A code, whether it was taken, and whether that first use redeemed.
+#[derive(Debug)]
+struct StoredCode {
+    code: IssuedCode,
+    spent: bool,
+    redeemed: bool,
 }
 
 #[derive(Debug)]
@@ -78,27 +86,54 @@ impl AuthorizationStore for MemoryAuthorizations {
     }
 
     async fn put_code(&self, hash: &str, code: &IssuedCode, until: i64) -> Result<(), StoreError> {
-        insert(&mut lock(&self.codes), hash, (code.clone(), false), until);
+        let stored = StoredCode {
+            code: code.clone(),
+            spent: false,
+            redeemed: false,
+        };
+        insert(&mut lock(&self.codes), hash, stored, until);
         Ok(())
     }
 
     async fn take_code(&self, hash: &str) -> Result<TakenCode, StoreError> {
         Ok(match live(&mut lock(&self.codes), hash) {
             None => TakenCode::Unknown,
-            Some((code, true)) => TakenCode::Spent(code.clone()),
-            Some((code, spent)) => {
-                *spent = true;
-                TakenCode::Fresh(code.clone())
+            Some(stored) if stored.spent => TakenCode::Spent {
+                code: stored.code.clone(),
+                redeemed: stored.redeemed,
+            },
+            Some(stored) => {
+                stored.spent = true;
+                TakenCode::Fresh(stored.code.clone())
             }
         })
     }
 
-    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+    async fn mark_code_redeemed(&self, hash: &str) -> Result<(), StoreError> {
+        if let Some(stored) = live(&mut lock(&self.codes), hash) {
+            stored.redeemed = true;
+        }
+        Ok(())
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
         let mut grants = lock(&self.grants);
+        let forget_before = unix_now() - REVOKED_GRANT_MEMORY.as_secs() as i64;
+        grants
+            .by_id
+            .retain(|_, g| g.revoked_at.is_none_or(|at| at > forget_before));
+        let undoes_revocation = grant.revoked_at.is_none()
+            && grants
+                .by_id
+                .get(grant.id.as_str())
+                .is_some_and(|stored| stored.revoked_at.is_some());
+        if undoes_revocation {
+            return Ok(false);
+        }
         let consent = (grant.subject.to_string(), grant.client_id.clone());
         grants.consents.insert(consent, grant.id.to_string());
         grants.by_id.insert(grant.id.to_string(), grant.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {

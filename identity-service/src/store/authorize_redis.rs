@@ -2,7 +2,7 @@ use redis::AsyncCommands;
 use shared::settings::StoreSettings;
 use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json, hashed_id};
 
-use super::AuthorizationStore;
+use super::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
 
 /// Counts a try only on an attempt that still exists: HINCRBY alone would bring a
@@ -12,15 +12,40 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HINCRBY', KEYS[1], 'tries', 1)
 ";
 
-/// Marks a code spent and returns `{first, record}`: `first` is 1 for exactly one caller.
+/// Marks a code spent and returns `{first, record, redeemed}`: `first` is 1 for exactly
+/// one caller; `redeemed` is 1 once that first use redeemed.
 const TAKE_CODE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local first = redis.call('HSETNX', KEYS[1], 'spent', '1')
-return {first, redis.call('HGET', KEYS[1], 'record')}
+local redeemed = redis.call('HEXISTS', KEYS[1], 'redeemed')
+return {first, redis.call('HGET', KEYS[1], 'record'), redeemed}
+";
+
+/// Sets a field of a hash that still exists (never bringing back a forgotten one).
+const SET_IF_EXISTS: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSET', KEYS[1], ARGV[1], '1')
+";
+
+/// Writes a grant unless that would undo its revocation; a revoked one expires after
+/// ARGV[2] seconds. 1 when written.
+const PUT_GRANT: &str = r"
+local function revoked(grant)
+  return grant['revoked_at'] ~= nil and grant['revoked_at'] ~= cjson.null
+end
+local new = cjson.decode(ARGV[1])
+local stored = redis.call('GET', KEYS[1])
+if stored and revoked(cjson.decode(stored)) and not revoked(new) then return 0 end
+if revoked(new) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
 ";
 
 /// Under `{prefix}identity:`: `login:<id>` and `code:<hash>` are hashes (`record` JSON,
-/// `tries` / `spent`) that expire on their own; `grant:<id>` is the grant's JSON,
+/// `tries` / `spent`, `redeemed`) that expire on their own; `grant:<id>` is the grant's JSON,
 /// `consent:<h(sub,client)>` the grant id of that consent, `grants:<sub>` a sorted set
 /// of the human's grant ids by time. Each write is one key, so Redis Cluster needs no
 /// hash tags.
@@ -30,6 +55,8 @@ pub struct RedisAuthorizations {
     keys: Keyspace,
     count_failure: redis::Script,
     take_code: redis::Script,
+    set_if_exists: redis::Script,
+    put_grant: redis::Script,
 }
 
 impl std::fmt::Debug for RedisAuthorizations {
@@ -50,6 +77,8 @@ impl RedisAuthorizations {
             keys: Keyspace::new(&settings.key_prefix, "identity"),
             count_failure: redis::Script::new(COUNT_FAILURE),
             take_code: redis::Script::new(TAKE_CODE),
+            set_if_exists: redis::Script::new(SET_IF_EXISTS),
+            put_grant: redis::Script::new(PUT_GRANT),
         }
     }
 
@@ -116,24 +145,46 @@ impl AuthorizationStore for RedisAuthorizations {
 
     async fn take_code(&self, hash: &str) -> Result<TakenCode, StoreError> {
         let key = self.keys.key("code", hash);
-        let taken: Option<(u32, Option<String>)> =
+        let taken: Option<(u32, Option<String>, u32)> =
             self.take_code.key(&key).invoke_async(&mut self.conn.clone()).await?;
         Ok(match taken {
-            None | Some((_, None)) => TakenCode::Unknown,
-            Some((1, Some(raw))) => TakenCode::Fresh(decode_json(&key, &raw)?),
-            Some((_, Some(raw))) => TakenCode::Spent(decode_json(&key, &raw)?),
+            None | Some((_, None, _)) => TakenCode::Unknown,
+            Some((1, Some(raw), _)) => TakenCode::Fresh(decode_json(&key, &raw)?),
+            Some((_, Some(raw), redeemed)) => TakenCode::Spent {
+                code: decode_json(&key, &raw)?,
+                redeemed: redeemed == 1,
+            },
         })
     }
 
-    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+    async fn mark_code_redeemed(&self, hash: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .set_if_exists
+            .key(self.keys.key("code", hash))
+            .arg("redeemed")
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let id = grant.id.as_str();
-        let _: () = conn.set(self.keys.key("grant", id), encode_json(grant)).await?;
+        let written: i64 = self
+            .put_grant
+            .key(self.keys.key("grant", id))
+            .arg(encode_json(grant))
+            .arg(REVOKED_GRANT_MEMORY.as_secs())
+            .invoke_async(&mut conn)
+            .await?;
+        if written == 0 {
+            return Ok(false);
+        }
         let _: () = conn.set(self.consent_key(&grant.subject, &grant.client_id), id).await?;
         let _: () = conn
             .zadd(self.keys.key("grants", grant.subject.as_str()), id, grant.granted_at)
             .await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
@@ -149,14 +200,17 @@ impl AuthorizationStore for RedisAuthorizations {
     }
 
     async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError> {
-        let ids: Vec<String> = self
-            .conn
-            .clone()
-            .zrevrange(self.keys.key("grants", subject.as_str()), 0, -1)
-            .await?;
+        let index = self.keys.key("grants", subject.as_str());
+        let ids: Vec<String> = self.conn.clone().zrevrange(&index, 0, -1).await?;
         let mut grants = Vec::with_capacity(ids.len());
         for id in ids {
-            grants.extend(self.grant_at(&id).await?);
+            match self.grant_at(&id).await? {
+                Some(grant) => grants.push(grant),
+                // A revoked grant the store let expire: drop it from the index too.
+                None => {
+                    let _: () = self.conn.clone().zrem(&index, &id).await?;
+                }
+            }
         }
         Ok(grants)
     }

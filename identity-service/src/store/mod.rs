@@ -92,15 +92,22 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     /// Marks the code spent: [`TakenCode::Fresh`] for exactly one caller, then
     /// [`TakenCode::Spent`] until it is forgotten.
     async fn take_code(&self, hash: &str) -> Result<TakenCode, StoreError>;
+    /// Records that the code's first use redeemed (a later replay then revokes).
+    async fn mark_code_redeemed(&self, hash: &str) -> Result<(), StoreError>;
 
-    /// Stores (or replaces) a grant, and makes it the consent of its human and client.
-    async fn put_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Stores (or replaces) a grant, and makes it the consent of its human and client;
+    /// `false` (nothing written) when that would undo a revocation: a revoked grant stays
+    /// revoked, whatever races it. A revoked grant is forgotten after `REVOKED_GRANT_MEMORY`.
+    async fn put_grant(&self, grant: &Grant) -> Result<bool, StoreError>;
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
     /// The grant a human last gave a client, if any (revoked ones included).
     async fn consent(&self, subject: &HumanId, client_id: &str) -> Result<Option<Grant>, StoreError>;
     /// Every grant a human gave, newest first.
     async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError>;
 }
+
+/// How long a revoked grant stays listed on its human's page before the store drops it.
+pub const REVOKED_GRANT_MEMORY: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// Every store identity-service uses, from one backend.
 #[derive(Debug, Clone)]

@@ -100,8 +100,26 @@ async fn codes(store: &dyn AuthorizationStore) {
     );
     assert_eq!(
         store.take_code(&hash).await.expect("take"),
-        TakenCode::Spent(issued.clone()),
+        TakenCode::Spent {
+            code: issued.clone(),
+            redeemed: false
+        },
         "every later take is a replay"
+    );
+    store.mark_code_redeemed(&hash).await.expect("mark");
+    assert_eq!(
+        store.take_code(&hash).await.expect("take"),
+        TakenCode::Spent {
+            code: issued.clone(),
+            redeemed: true
+        },
+        "and says whether the first use redeemed"
+    );
+    store.mark_code_redeemed("forgotten").await.expect("mark");
+    assert_eq!(
+        store.take_code("forgotten").await.expect("take"),
+        TakenCode::Unknown,
+        "marking brings nothing back"
     );
     assert_eq!(store.take_code("unknown").await.expect("take"), TakenCode::Unknown);
     let gone = shared::secrets::random_token(32);
@@ -120,8 +138,8 @@ async fn grants(store: &dyn AuthorizationStore) {
     let subject = human();
     let first = grant(&subject, "client-a", 10);
     let second = grant(&subject, "client-b", 20);
-    store.put_grant(&first).await.expect("put");
-    store.put_grant(&second).await.expect("put");
+    assert!(store.put_grant(&first).await.expect("put"));
+    assert!(store.put_grant(&second).await.expect("put"));
     assert_eq!(store.grant(&first.id).await.expect("get"), Some(first.clone()));
     assert_eq!(store.grant(&GrantId::random()).await.expect("get"), None);
     assert_eq!(
@@ -137,11 +155,18 @@ async fn grants(store: &dyn AuthorizationStore) {
     );
 
     let mut revoked = first.clone();
-    revoked.revoked_at = Some(30);
-    store.put_grant(&revoked).await.expect("replace");
+    revoked.revoked_at = Some(unix_now());
+    assert!(store.put_grant(&revoked).await.expect("replace"));
+    assert_eq!(store.grant(&first.id).await.expect("get"), Some(revoked.clone()));
+    let mut widened = first.clone();
+    widened.scopes = ScopeSet::parse("agent:read agent:write").expect("scope");
+    assert!(
+        !store.put_grant(&widened).await.expect("refused"),
+        "a consent racing a revocation never undoes it"
+    );
     assert_eq!(store.grant(&first.id).await.expect("get"), Some(revoked.clone()));
     let replacement = grant(&subject, "client-a", 40);
-    store.put_grant(&replacement).await.expect("put");
+    assert!(store.put_grant(&replacement).await.expect("put"));
     assert_eq!(
         store.consent(&subject, "client-a").await.expect("consent"),
         Some(replacement.clone()),

@@ -49,8 +49,9 @@ pub trait RefreshTokenStore: Send + Sync + std::fmt::Debug {
     /// Stores a new family; never overwrites one.
     async fn create(&self, family: &RefreshFamily, until: i64) -> Result<(), StoreError>;
     async fn get(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
-    /// Replaces the family only if its stored `current_hash` is still `expected`
-    /// (atomic across replicas); `false` when another rotation won or it is gone.
+    /// Replaces the family only if its stored `current_hash` is still `expected` and it is
+    /// not revoked (atomic across replicas); `false` when another rotation or a
+    /// revocation won, or it is gone.
     async fn replace_if_current(&self, family: &RefreshFamily, expected: &str, until: i64) -> Result<bool, StoreError>;
     /// Replaces the family whatever it holds (revocation).
     async fn put(&self, family: &RefreshFamily, until: i64) -> Result<(), StoreError>;

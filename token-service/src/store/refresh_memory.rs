@@ -51,7 +51,9 @@ impl RefreshTokenStore for MemoryRefreshTokens {
     async fn replace_if_current(&self, family: &RefreshFamily, expected: &str, until: i64) -> Result<bool, StoreError> {
         let now = unix_now();
         Ok(self.with(|families| match families.get_mut(&family.id) {
-            Some((stored, stored_until)) if *stored_until > now && stored.current_hash == expected => {
+            Some((stored, stored_until))
+                if *stored_until > now && stored.current_hash == expected && stored.revoked_at.is_none() =>
+            {
                 *stored = family.clone();
                 *stored_until = until;
                 true

@@ -4,11 +4,14 @@ use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_j
 use super::RefreshTokenStore;
 use crate::refresh::RefreshFamily;
 
-/// Replaces the family only if its stored `current_hash` is still ARGV[1].
+/// Replaces the family only if its stored `current_hash` is still ARGV[1] and it is not
+/// revoked: a rotation racing a revocation never brings the family back.
 const REPLACE_IF_CURRENT: &str = r"
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
-if cjson.decode(current)['current_hash'] ~= ARGV[1] then return 0 end
+local family = cjson.decode(current)
+if family['current_hash'] ~= ARGV[1] then return 0 end
+if family['revoked_at'] ~= nil and family['revoked_at'] ~= cjson.null then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3])
 return 1
 ";

@@ -143,6 +143,33 @@ async fn a_wrong_or_missing_verifier_another_client_and_a_changed_redirect_uri_a
 }
 
 #[tokio::test]
+async fn a_code_whose_first_use_was_refused_is_spent_but_revokes_nothing() {
+    let system = spawn_mcp().await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let code = authorize_fully(&system, &mut browser, &authorization).await;
+    // Someone who intercepted the code, without the verifier, tries it first.
+    let stolen = redeem(&system, &authorization, &code, &shared::secrets::random_token(48)).await;
+    assert_oauth_error(stolen, 400, "invalid_grant").await;
+    let late = redeem(&system, &authorization, &code, &authorization.verifier).await;
+    let body = assert_oauth_error(late, 400, "invalid_grant").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.contains("revoked")),
+        "{body}"
+    );
+    // Nothing was issued from the code, so the human's consent stands.
+    let again = Authorization::new(&client_id);
+    let params = redirect_params(&browser.authorize(&again).await);
+    assert_eq!(
+        redeem(&system, &again, &params["code"], &again.verifier).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
 async fn a_replayed_code_is_refused_and_kills_the_tokens_the_first_use_got() {
     let system = spawn_mcp().await;
     let client_id = public_client(&system, "Inspector").await;

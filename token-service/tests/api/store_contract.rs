@@ -173,6 +173,19 @@ async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
         ..rotated.clone()
     };
     store.put(&revoked, now + 3600).await.expect("put");
+    assert_eq!(store.get(&family.id).await.expect("get"), Some(revoked.clone()));
+    let current = store.get(&family.id).await.expect("get").expect("stored").current_hash;
+    let resurrected = RefreshFamily {
+        current_hash: "h4".into(),
+        ..rotated.clone()
+    };
+    assert!(
+        !store
+            .replace_if_current(&resurrected, &current, now + 3600)
+            .await
+            .expect("cas"),
+        "a rotation never undoes a revocation"
+    );
     assert_eq!(store.get(&family.id).await.expect("get"), Some(revoked));
 
     let short = RefreshFamily {
