@@ -79,6 +79,8 @@ async fn a_human_signs_in_consents_and_later_revokes_in_a_real_browser() {
     browser.open(&format!("{base}/oauth2/authorize?{query}")).await;
     browser.type_into("#email", "ada@example.com").await;
     browser.click("#send").await;
+    // The code page has loaded, so the mail it announces is in the outbox.
+    browser.find("#code").await;
     let code = crate::outbox::latest_sign_in_code(server.outbox.path());
     browser.type_into("#code", &code).await;
     browser.click("#verify").await;
@@ -124,6 +126,7 @@ async fn a_human_signs_in_consents_and_later_revokes_in_a_real_browser() {
     let at = source.find("id=\"revoke-gnt_").expect("a revoke button") + "id=\"".len();
     let button = &source[at..at + "revoke-gnt_".len() + 32];
     browser.click(&format!("#{button}")).await;
+    assert!(browser.text("#notice").await.starts_with("Revoked"));
     assert!(browser.text("#grants").await.contains("revoked"));
     browser.close().await;
 

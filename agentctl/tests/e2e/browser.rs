@@ -85,7 +85,9 @@ impl Browser {
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    /// The element `css` selects, waiting (the implicit wait) for a page that is still
+    /// loading: what a test calls to know the next page has arrived.
+    pub async fn find(&self, css: &str) -> String {
         let found = self
             .command(
                 reqwest::Method::POST,

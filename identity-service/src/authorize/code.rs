@@ -50,6 +50,10 @@ impl Authorizations {
         request: &AuthorizationRequest,
         now: i64,
     ) -> Result<String, AuthorizeError> {
+        let limit = self.settings.authorizations_per_human;
+        self.limits
+            .enforce(&format!("codes-human:{}", who.human), limit)
+            .await?;
         let code = shared::secrets::random_token(32);
         let expires_at = now + self.settings.code_ttl.as_secs() as i64;
         let issued = IssuedCode {

@@ -32,6 +32,10 @@ impl Authorizations {
         request: &AuthorizationRequest,
         now: i64,
     ) -> Result<Grant, AuthorizeError> {
+        let limit = self.settings.authorizations_per_human;
+        self.limits
+            .enforce(&format!("consents-human:{}", who.human), limit)
+            .await?;
         let client_id = &request.client.client_id;
         let standing = self
             .store

@@ -57,6 +57,9 @@ pub struct AuthorizeSettings {
     pub logins_per_email: Limit,
     /// Sign-in codes asked for from one client address.
     pub logins_per_ip: Limit,
+    /// Authorization codes issued to one human's clients, and consents one human gives:
+    /// what a signed-in human can make the store hold is bounded.
+    pub authorizations_per_human: Limit,
     /// Advertise that clients may be named by their metadata document's URL: give it
     /// token-service's `clients.metadata_documents.enabled`.
     pub client_id_metadata_documents: bool,
@@ -77,8 +80,16 @@ impl Default for AuthorizeSettings {
                 max: 30,
                 window: Duration::from_secs(3600),
             },
+            authorizations_per_human: default_per_human(),
             client_id_metadata_documents: true,
         }
+    }
+}
+
+fn default_per_human() -> Limit {
+    Limit {
+        max: 60,
+        window: Duration::from_secs(3600),
     }
 }
 

@@ -33,6 +33,7 @@ struct AccountForm {
 }
 
 pub async fn view(
+    http: HttpRequest,
     session: Session,
     auth: web::Data<Authorizations>,
     registrations: web::Data<Registrations>,
@@ -53,7 +54,10 @@ pub async fn view(
             })
             .collect();
         let grants = auth.grants_of(&who).await?;
-        Ok(pages::overview(&who, &agents, &grants, &browser.csrf))
+        // The page a revocation redirects to says it happened.
+        let revoked = http.query_string() == "revoked";
+        let notice = revoked.then_some("Revoked: its tokens no longer work.");
+        Ok(pages::overview(&who, (&agents, &grants), &browser.csrf, notice))
     };
     outcome
         .await
@@ -129,7 +133,7 @@ pub async fn revoke(
                 "there is nothing of yours by that id to revoke".into(),
             ));
         }
-        Ok(back_to_account())
+        Ok(back_to("/agent/account?revoked"))
     };
     outcome
         .await
@@ -155,9 +159,13 @@ pub async fn logout(
 
 /// Post, redirect, get: the page again, never a form re-posted by a reload.
 fn back_to_account() -> HttpResponse {
+    back_to("/agent/account")
+}
+
+fn back_to(location: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     super::html::protect(&mut response, "'self'");
-    response.insert_header((LOCATION, "/agent/account")).finish()
+    response.insert_header((LOCATION, location)).finish()
 }
 
 /// A form post of the account page: a form body with this session's CSRF token.

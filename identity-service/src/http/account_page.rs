@@ -52,7 +52,12 @@ pub struct AgentRow<'a> {
     pub status: &'static str,
 }
 
-pub fn overview(who: &SignedIn, agents: &[AgentRow<'_>], grants: &[Grant], csrf: &str) -> HttpResponse {
+pub fn overview(
+    who: &SignedIn,
+    (agents, grants): (&[AgentRow<'_>], &[Grant]),
+    csrf: &str,
+    message: Option<&str>,
+) -> HttpResponse {
     let revoke = |kind: &str, id: &str| {
         format!(
             "<form method=\"post\" action=\"/agent/account/revoke\">{csrf}\
@@ -107,15 +112,16 @@ pub fn overview(who: &SignedIn, agents: &[AgentRow<'_>], grants: &[Grant], csrf:
         })
         .collect();
     let body = format!(
-        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>\
+        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>{notice}\
          <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
          <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
          <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
          <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
-         <button type=\"submit\" id=\"logout\">Sign out</button></form>",
+         <button type=\"submit\" id=\"logout\">Sign out of this browser</button></form>",
         email = escape(who.email.as_str()),
         csrf = csrf_field(csrf),
+        notice = notice(message),
     );
     page(StatusCode::OK, "Your agents", &body)
 }

@@ -236,6 +236,23 @@ async fn a_burst_of_parallel_guesses_gets_five_codes_checked_and_no_more() {
 }
 
 #[tokio::test]
+async fn one_human_gets_a_bounded_number_of_codes() {
+    let system = crate::human::spawn_mcp_with(crate::helpers::memory(), |identity| {
+        identity.authorize.authorizations_per_human.max = 3;
+    })
+    .await;
+    let client_id = public_client(&system, "Inspector").await;
+    let mut browser = Browser::new(&system);
+    crate::human::authorize_fully(&system, &mut browser, &Authorization::new(&client_id)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = browser.authorize(&Authorization::new(&client_id)).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [303, 303, 429], "the fourth code in the window is refused");
+}
+
+#[tokio::test]
 async fn a_loopback_redirect_may_change_its_port_and_nothing_else() {
     let system = spawn_mcp().await;
     let client_id = public_client(&system, "Inspector").await;

@@ -20,6 +20,14 @@ pub async fn spawn_mcp() -> TestSystem {
 
 /// [`spawn_mcp`] on `store`.
 pub async fn spawn_mcp_on(store: shared::settings::StoreSettings) -> TestSystem {
+    spawn_mcp_with(store, |_| {}).await
+}
+
+/// [`spawn_mcp_on`], identity-service's settings adjusted by `tweak`.
+pub async fn spawn_mcp_with(
+    store: shared::settings::StoreSettings,
+    tweak: impl FnOnce(&mut identity_service::settings::Settings),
+) -> TestSystem {
     let resource = || shared::oauth::ProtectedResource {
         resource: RESOURCE.into(),
         scopes_supported: Vec::new(),
@@ -28,7 +36,10 @@ pub async fn spawn_mcp_on(store: shared::settings::StoreSettings) -> TestSystem 
     spawn_all(
         store,
         |_| {},
-        |identity| identity.protected_resources = vec![resource()],
+        |identity| {
+            identity.protected_resources = vec![resource()];
+            tweak(identity);
+        },
         |token| token.protected_resources = vec![resource()],
     )
     .await
