@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use shared::oauth::{CLIENT_ASSERTION_JWT_BEARER, auth_method};
 
-use super::private_key_jwt::verify_assertion;
+use super::private_key_jwt::{Asserting, verify_assertion};
 use super::{AuthMethod, CLIENT_SECRET_CONTEXT, Client, ClientId, ClientKeys, PresentedCertificate};
 use crate::error::OAuthError;
 use crate::form::FormParams;
@@ -200,6 +200,14 @@ struct UnverifiedIssuer {
     iss: Option<String>,
 }
 
+/// RFC 7523 §3: the client an assertion claims to be, before its signature (which is
+/// what makes the claim count) is checked.
+pub(super) fn claimed_issuer(assertion: &str) -> Option<String> {
+    jsonwebtoken::dangerous::insecure_decode_claims::<UnverifiedIssuer>(assertion)
+        .ok()
+        .and_then(|c| c.iss)
+}
+
 /// Checks credentials against the stored client (one store read). Unknown clients and
 /// wrong credentials fail alike; a disabled client fails after its credentials check.
 pub async fn authenticate(
@@ -215,10 +223,9 @@ pub async fn authenticate(
             Some(id) => id.clone(),
             // RFC 7523 §3: the client is the assertion's issuer; the signature below
             // is what makes the claim count.
-            None => jsonwebtoken::dangerous::insecure_decode_claims::<UnverifiedIssuer>(assertion)
-                .ok()
-                .and_then(|c| c.iss)
-                .ok_or(OAuthError::InvalidClient("the client assertion names no issuer"))?,
+            None => {
+                claimed_issuer(assertion).ok_or(OAuthError::InvalidClient("the client assertion names no issuer"))?
+            }
         },
     };
     let client = match ClientId::parse(&claimed_id) {
@@ -264,7 +271,7 @@ pub async fn authenticate(
             None
         }
         ClientCredentials::Assertion { assertion, .. } => {
-            verify_assertion(state, &client, &assertion, now).await?;
+            verify_assertion(state, Asserting::registered(&client), &assertion, now).await?;
             None
         }
         ClientCredentials::Certificate { certificate, .. } => {

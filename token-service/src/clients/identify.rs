@@ -6,8 +6,10 @@
 
 use actix_web::HttpRequest;
 
+use super::auth::claimed_issuer;
 use super::metadata_document::MetadataDocuments;
-use super::{AuthMethod, ClientId, authenticate, presented_credentials};
+use super::private_key_jwt::{Asserting, verify_assertion};
+use super::{AuthMethod, ClientCredentials, ClientId, ClientKeys, authenticate, presented_credentials};
 use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
@@ -24,6 +26,12 @@ pub struct Identified {
 
 pub async fn identify(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Identified, OAuthError> {
     if let Some(credentials) = presented_credentials(state, request, form)? {
+        if let ClientCredentials::Assertion { client_id, assertion } = &credentials
+            && let Some(id) = client_id.clone().or_else(|| claimed_issuer(assertion))
+            && MetadataDocuments::is_document_id(&id)
+        {
+            return document_client_with_keys(state, &id, assertion).await;
+        }
         let authenticated = authenticate(state, request, credentials).await?;
         return Ok(Identified {
             client_id: authenticated.client.client_id.to_string(),
@@ -65,4 +73,34 @@ pub async fn identify(state: &AppState, request: &HttpRequest, form: &FormParams
         )),
         _ => Err(OAuthError::InvalidClient("client authentication failed")),
     }
+}
+
+/// A metadata document client that authenticates with `private_key_jwt`: the assertion
+/// verified with a key from the document's `jwks_uri`, fetched SSRF-safe.
+async fn document_client_with_keys(
+    state: &AppState,
+    client_id: &str,
+    assertion: &str,
+) -> Result<Identified, OAuthError> {
+    let document = state.documents.resolve(client_id).await.map_err(|refusal| {
+        tracing::info!(%client_id, %refusal, "metadata document client refused at the token endpoint");
+        OAuthError::InvalidClient("the client's metadata document is not usable")
+    })?;
+    let Some(jwks_uri) = &document.jwks_uri else {
+        return Err(OAuthError::InvalidClient(
+            "this client's document registers no keys: it is public and sends no client assertion",
+        ));
+    };
+    let keys = ClientKeys::JwksUri(jwks_uri.clone());
+    let asserting = Asserting {
+        id: client_id,
+        keys: Some(&keys),
+        registered: None,
+    };
+    verify_assertion(state, asserting, assertion, shared::jose::unix_now()).await?;
+    Ok(Identified {
+        client_id: client_id.to_owned(),
+        certificate_thumbprint: None,
+        requires_dpop: false,
+    })
 }

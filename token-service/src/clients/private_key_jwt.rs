@@ -23,9 +23,29 @@ struct ClientAssertionClaims {
     iat: Option<i64>,
 }
 
+/// The client a client assertion is verified for: its id (`iss` and `sub` must be it)
+/// and where its keys are.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asserting<'a> {
+    pub id: &'a str,
+    pub keys: Option<&'a ClientKeys>,
+    /// A registered client, whose inline key set is parsed once per version.
+    pub registered: Option<&'a ClientId>,
+}
+
+impl<'a> Asserting<'a> {
+    pub fn registered(client: &'a Client) -> Self {
+        Self {
+            id: client.client_id.as_str(),
+            keys: client.keys.as_ref(),
+            registered: Some(&client.client_id),
+        }
+    }
+}
+
 pub(super) async fn verify_assertion(
     state: &AppState,
-    client: &Client,
+    client: Asserting<'_>,
     assertion: &str,
     now: i64,
 ) -> Result<(), OAuthError> {
@@ -47,7 +67,7 @@ pub(super) async fn verify_assertion(
             "the client assertion's alg does not fit the client's key",
         ));
     }
-    let id = client.client_id.as_str();
+    let id = client.id;
     let mut validation = Validation::new(key.alg);
     validation.leeway = state.leeway_secs;
     validation.validate_nbf = true;
@@ -106,19 +126,17 @@ pub(super) async fn verify_assertion(
 
 /// The key the assertion names: from the registered set (parsed once per version), or
 /// the client's `jwks_uri` through the SSRF-safe fetcher.
-async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Result<VerifyingKey, OAuthError> {
-    match &client.keys {
-        Some(ClientKeys::Jwks(json)) => {
-            state
-                .inline_keys
-                .get(&client.client_id, json)
-                .get(kid)
-                .cloned()
-                .ok_or(OAuthError::InvalidClient(
-                    "the client assertion's kid names none of the client's keys",
-                ))
-        }
-        Some(ClientKeys::JwksUri(uri)) => {
+async fn client_key(state: &AppState, client: Asserting<'_>, kid: Option<&str>) -> Result<VerifyingKey, OAuthError> {
+    match (client.keys, client.registered) {
+        (Some(ClientKeys::Jwks(json)), Some(registered)) => state
+            .inline_keys
+            .get(registered, json)
+            .get(kid)
+            .cloned()
+            .ok_or(OAuthError::InvalidClient(
+                "the client assertion's kid names none of the client's keys",
+            )),
+        (Some(ClientKeys::JwksUri(uri)), _) => {
             let url = state
                 .client_keys
                 .check_url(uri)
@@ -128,7 +146,7 @@ async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Res
                     OAuthError::InvalidClient("the client assertion's kid names none of the client's keys")
                 }
                 RemoteKeyError::Forbidden(reason) => {
-                    tracing::warn!(client_id = %client.client_id, %reason, "client jwks_uri refused");
+                    tracing::warn!(client_id = %client.id, %reason, "client jwks_uri refused");
                     OAuthError::InvalidClient("the client's jwks_uri is not one this server fetches")
                 }
                 RemoteKeyError::Unavailable(cause) => OAuthError::TemporarilyUnavailable {
@@ -137,7 +155,7 @@ async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Res
                 },
             })
         }
-        None => Err(OAuthError::InvalidClient("this client has no registered keys")),
+        _ => Err(OAuthError::InvalidClient("this client has no registered keys")),
     }
 }
 

@@ -22,19 +22,24 @@ struct DocumentHost {
 
 impl DocumentHost {
     async fn start() -> Self {
+        Self::start_with_jwks(String::new()).await
+    }
+
+    /// With `jwks` (a JWK Set) served at `/jwks.json`, for documents that name it.
+    async fn start_with_jwks(jwks: String) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let hits = Arc::new(AtomicUsize::new(0));
-        let (b, h) = (base.clone(), hits.clone());
+        let (b, h, j) = (base.clone(), hits.clone(), Arc::new(jwks));
         let server = HttpServer::new(move || {
-            let (base, hits) = (b.clone(), h.clone());
+            let (base, hits, jwks) = (b.clone(), h.clone(), j.clone());
             App::new().route(
                 "/{name}",
                 web::get().to(move |name: web::Path<String>| {
-                    let (base, hits) = (base.clone(), hits.clone());
+                    let (base, hits, jwks) = (base.clone(), hits.clone(), jwks.clone());
                     async move {
                         hits.fetch_add(1, Ordering::SeqCst);
-                        document(&base, &name)
+                        document(&base, &name, &jwks)
                     }
                 }),
             )
@@ -58,7 +63,7 @@ impl DocumentHost {
     }
 }
 
-fn document(base: &str, name: &str) -> HttpResponse {
+fn document(base: &str, name: &str, jwks: &str) -> HttpResponse {
     let url = format!("{base}/{name}");
     let good = json!({
         "client_id": url,
@@ -87,6 +92,18 @@ fn document(base: &str, name: &str) -> HttpResponse {
         "carries-secret.json" => (with("client_secret", json!("s3cret")).to_string(), ""),
         "no-redirect.json" => (with("redirect_uris", json!([])).to_string(), ""),
         "big.json" => (with("client_name", json!("x".repeat(6000))).to_string(), ""),
+        "keyed.json" => (
+            json!({
+                "client_id": url,
+                "client_name": "Keyed Doc Client",
+                "redirect_uris": [crate::human::REDIRECT],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks_uri": format!("{base}/jwks.json"),
+            })
+            .to_string(),
+            "max-age=300",
+        ),
+        "jwks.json" => (jwks.to_owned(), "max-age=300"),
         "html" => return HttpResponse::Ok().content_type("text/html").body("<html></html>"),
         _ => return HttpResponse::NotFound().finish(),
     };
@@ -208,4 +225,50 @@ async fn outside_development_a_document_on_loopback_is_never_fetched() {
         other => panic!("localhost must not be reached: {other:?}"),
     }
     assert_eq!(host.hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_document_client_with_keys_redeems_its_code_with_private_key_jwt() {
+    use crate::human::{Authorization, Browser, authorize_fully, redeem, spawn_mcp};
+    let key = crate::proofs::ClientKey::generate("doc-key");
+    let host = DocumentHost::start_with_jwks(key.jwks()).await;
+    let system = spawn_mcp().await;
+    let client_id = host.url("keyed.json");
+    let mut browser = Browser::new(&system);
+    let authorization = Authorization::new(&client_id);
+    let code = authorize_fully(&system, &mut browser, &authorization).await;
+
+    // Its document registers keys: naming itself without proving it is refused, and the
+    // code is left unspent.
+    let unproven = redeem(&system, &authorization, &code, &authorization.verifier).await;
+    crate::helpers::assert_oauth_error(unproven, 401, "invalid_client").await;
+    let other = crate::proofs::ClientKey::generate("doc-key");
+    let refused = redeem_asserted(&system, (&client_id, &code, &authorization.verifier), &other).await;
+    crate::helpers::assert_oauth_error(refused, 401, "invalid_client").await;
+    let redeemed = redeem_asserted(&system, (&client_id, &code, &authorization.verifier), &key).await;
+    let body = crate::helpers::assert_ok(redeemed).await;
+    let claims = crate::helpers::claims_of(body["access_token"].as_str().expect("token"));
+    assert_eq!(claims["client_id"], client_id.as_str());
+}
+
+/// A token request redeeming `code` with a client assertion signed by `key`.
+async fn redeem_asserted(
+    system: &crate::helpers::TestSystem,
+    (client_id, code, verifier): (&str, &str, &str),
+    key: &crate::proofs::ClientKey,
+) -> reqwest::Response {
+    let assertion = key.client_assertion(client_id);
+    system
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", crate::human::REDIRECT),
+                ("code_verifier", verifier),
+                ("client_assertion_type", shared::oauth::CLIENT_ASSERTION_JWT_BEARER),
+                ("client_assertion", assertion.as_str()),
+            ],
+        )
+        .await
 }
