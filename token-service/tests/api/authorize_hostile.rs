@@ -143,15 +143,7 @@ async fn wrong_sign_in_codes_are_counted_and_the_attempt_dies() {
     let client_id = public_client(&system, "Inspector").await;
     let mut browser = Browser::new(&system);
     let authorization = Authorization::new(&client_id);
-    let login = browser.authorize(&authorization).await;
-    let token = csrf(&login.text().await.expect("page"));
-    let sent = browser
-        .post(
-            "/oauth2/authorize/login",
-            &[("request", &authorization.query), ("csrf", &token), ("email", EMAIL)],
-        )
-        .await;
-    let token = csrf(&sent.text().await.expect("page"));
+    let token = crate::human::send_code(&mut browser, &authorization, EMAIL).await;
     let right = crate::human::latest_code(system.outbox.path());
     let wrong = if right == "000000" { "111111" } else { "000000" };
     let form = |code: &str| {
@@ -187,15 +179,7 @@ async fn a_burst_of_parallel_guesses_gets_five_codes_checked_and_no_more() {
     let client_id = public_client(&system, "Inspector").await;
     let mut browser = Browser::new(&system);
     let authorization = Authorization::new(&client_id);
-    let login = browser.authorize(&authorization).await;
-    let token = csrf(&login.text().await.expect("page"));
-    let sent = browser
-        .post(
-            "/oauth2/authorize/login",
-            &[("request", &authorization.query), ("csrf", &token), ("email", EMAIL)],
-        )
-        .await;
-    let token = csrf(&sent.text().await.expect("page"));
+    let token = crate::human::send_code(&mut browser, &authorization, EMAIL).await;
     let right = crate::human::latest_code(system.outbox.path());
     let cookie = browser.cookie.clone().expect("the session");
     let url = system.identity_url("/oauth2/authorize/verify");

@@ -186,14 +186,9 @@ pub fn latest_code(outbox: &Path) -> String {
         .to_owned()
 }
 
-/// Signs in as `email` from the login page the authorization request showed; returns
-/// the response to the code (the consent page, or a redirect when consent stands).
-pub async fn sign_in(
-    system: &TestSystem,
-    browser: &mut Browser,
-    authorization: &Authorization,
-    email: &str,
-) -> reqwest::Response {
+/// Opens the login page the authorization request shows and asks for a code for
+/// `email`; the code page's CSRF token.
+pub async fn send_code(browser: &mut Browser, authorization: &Authorization, email: &str) -> String {
     let login = browser.authorize(authorization).await;
     assert_eq!(login.status(), 200);
     let token = csrf(&login.text().await.expect("page"));
@@ -204,7 +199,18 @@ pub async fn sign_in(
         )
         .await;
     assert_eq!(sent.status(), 200);
-    let token = csrf(&sent.text().await.expect("page"));
+    csrf(&sent.text().await.expect("page"))
+}
+
+/// Signs in as `email` from the login page the authorization request showed; returns
+/// the response to the code (the consent page, or a redirect when consent stands).
+pub async fn sign_in(
+    system: &TestSystem,
+    browser: &mut Browser,
+    authorization: &Authorization,
+    email: &str,
+) -> reqwest::Response {
+    let token = send_code(browser, authorization, email).await;
     let code = latest_code(system.outbox.path());
     browser
         .post(
