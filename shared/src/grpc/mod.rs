@@ -12,6 +12,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use tokio_rustls::server::TlsStream;
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::service::Routes;
 use tonic::transport::{Channel, Endpoint, Server};
@@ -156,9 +157,12 @@ pub async fn serve(
         .add_service(health);
     match tls {
         None => {
-            server
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-                .await?
+            let incoming = TcpListenerStream::new(listener).map(|accepted| {
+                accepted.inspect(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                })
+            });
+            server.serve_with_incoming_shutdown(incoming, shutdown).await?
         }
         Some(config) => {
             server
@@ -188,6 +192,11 @@ fn tls_incoming(
             };
             if tx.is_closed() {
                 break;
+            }
+            // Small frames (a unary answer) go out at once, never held back by Nagle's
+            // algorithm waiting for the client's delayed ACK.
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%peer, %error, "cannot disable Nagle on a grpc connection");
             }
             let (acceptor, accepted) = (acceptor.clone(), tx.clone());
             tokio::spawn(async move {

@@ -5,10 +5,16 @@
 //! every ready pod. [`Replicas`] re-resolves that name every `resolve_interval`, keeps a
 //! lazily connected channel per address, spreads calls round-robin, and sets aside an
 //! address whose connection just failed so a retry lands on another replica.
+//!
+//! A caller on a single-threaded runtime (each actix worker is one) gets channels of its
+//! own thread: their connection tasks run beside the request that uses them, so a call
+//! does not hop to another thread and back twice. Callers on the multi-threaded runtime
+//! share one channel per replica.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -43,9 +49,33 @@ struct Inner {
 
 #[derive(Debug, Clone)]
 struct Member {
+    /// Unique in the process: names this member's channels in every thread's cache.
+    id: u64,
     addr: SocketAddr,
     channel: Channel,
     ejected_until: Option<Instant>,
+}
+
+static MEMBER_IDS: AtomicU64 = AtomicU64::new(0);
+
+/// A channel made on this thread's single-threaded runtime, with a token of that
+/// runtime being alive: a task holds the other reference, and the runtime drops it when
+/// it shuts down (a thread may run several runtimes in turn, as tests do).
+struct LocalChannel {
+    /// The [`Replicas`] it belongs to (its address), so pruning one spares the others.
+    owner: usize,
+    channel: Channel,
+    alive: Arc<()>,
+}
+
+impl LocalChannel {
+    fn is_alive(&self) -> bool {
+        Arc::strong_count(&self.alive) > 1
+    }
+}
+
+thread_local! {
+    static LOCAL_CHANNELS: RefCell<HashMap<u64, LocalChannel>> = RefCell::new(HashMap::new());
 }
 
 /// How every replica's channel is made: TLS (verified against the service's name, not
@@ -116,7 +146,45 @@ impl Replicas {
             .find(|m| rested(m) && Some(m.addr) != avoid)
             .or_else(|| in_turn.clone().find(|m| Some(m.addr) != avoid))
             .unwrap_or(&members[start % count]);
-        Some((chosen.addr, chosen.channel.clone()))
+        let channel = self.channel_of(chosen, &members);
+        Some((chosen.addr, channel))
+    }
+
+    /// `member`'s channel for this thread: its own on a single-threaded runtime, the
+    /// shared one otherwise (or if a channel of its own cannot be made).
+    fn channel_of(&self, member: &Member, members: &[Member]) -> Channel {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let single_threaded =
+            Handle::try_current().is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        if !single_threaded {
+            return member.channel.clone();
+        }
+        LOCAL_CHANNELS.with_borrow_mut(|local| {
+            if let Some(kept) = local.get(&member.id).filter(|kept| kept.is_alive()) {
+                return kept.channel.clone();
+            }
+            let Ok(channel) = channel_for(&self.inner.template, member.addr) else {
+                return member.channel.clone();
+            };
+            let alive = Arc::new(());
+            let held = Arc::clone(&alive);
+            tokio::spawn(async move {
+                let _held = held;
+                std::future::pending::<()>().await;
+            });
+            // This peer's members that left, and channels of runtimes that ended, go now.
+            let owner = Arc::as_ptr(&self.inner) as usize;
+            local.retain(|id, kept| kept.is_alive() && (kept.owner != owner || members.iter().any(|m| m.id == *id)));
+            local.insert(
+                member.id,
+                LocalChannel {
+                    owner,
+                    channel: channel.clone(),
+                    alive,
+                },
+            );
+            channel
+        })
     }
 
     /// Passes over `addr` for a moment: its connection just failed.
@@ -176,6 +244,7 @@ async fn refresh(inner: &Inner) {
             Ok(channel) => {
                 changed = true;
                 members.push(Member {
+                    id: MEMBER_IDS.fetch_add(1, Ordering::Relaxed),
                     addr,
                     channel,
                     ejected_until: None,
@@ -271,5 +340,60 @@ mod tests {
             vec![addr(3), addr(4)],
             "an empty answer keeps the last set"
         );
+    }
+
+    /// A gRPC server (health only) on loopback, served by a runtime of its own for the whole test.
+    fn health_server() -> (tokio::runtime::Runtime, SocketAddr) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        listener.set_nonblocking(true).expect("nonblocking");
+        runtime.spawn(async move {
+            // `serve` adds grpc.health.v1 to whatever routes it is given.
+            let routes = tonic::service::Routes::default();
+            let _ = crate::grpc::serve(listener, routes, None, std::future::pending()).await;
+        });
+        (runtime, addr)
+    }
+
+    async fn healthy(channel: Channel) -> bool {
+        use tonic_health::pb::HealthCheckRequest;
+        use tonic_health::pb::health_client::HealthClient;
+        HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .is_ok()
+    }
+
+    #[test]
+    fn each_single_threaded_runtime_calls_through_a_channel_of_its_own_that_outlives_none() {
+        let (server, addr) = health_server();
+        let (replicas, answer) = server.block_on(async { controlled() });
+        *answer.lock().expect("lock") = vec![addr];
+        server.block_on(replicas.refresh());
+        let shared = server.block_on(async { replicas.pick(None).expect("a replica").1 });
+        assert!(server.block_on(healthy(shared)), "the shared channel answers");
+        // Two runtimes in turn on this thread, as a test or an actix worker restart
+        // makes: the second must not get the first one's channel, whose tasks died with it.
+        for round in 0..2 {
+            let local = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            local.block_on(async {
+                let (_, first) = replicas.pick(None).expect("a replica");
+                let (_, again) = replicas.pick(None).expect("a replica");
+                assert!(healthy(first).await, "round {round}: this runtime's channel answers");
+                assert!(healthy(again).await, "round {round}: and is kept for the next call");
+                let kept = LOCAL_CHANNELS.with_borrow(|local| local.values().filter(|c| c.is_alive()).count());
+                assert_eq!(kept, 1, "round {round}: one live channel of this thread");
+            });
+        }
+        drop(replicas);
+        server.shutdown_background();
     }
 }
