@@ -1,5 +1,9 @@
 //! One JSON object per line: `time`, `level`, `target`, `message`, the event's fields,
 //! and, inside a span, the OpenTelemetry `trace_id` and `span_id` of the current span.
+//! The text format (`agentctl dev`) writes the same on one human-readable line.
+//!
+//! Neither prints a span's own fields (the trace holds them), so spans are not
+//! formatted when they open: [`NoSpanFields`] is the fields formatter of both.
 
 use std::fmt;
 
@@ -7,6 +11,7 @@ use opentelemetry::trace::TraceContextExt as _;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -42,6 +47,55 @@ where
             line.insert("span_id".into(), span_id.into());
         }
         writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+/// The same as text: `time LEVEL target: message key=value … trace_id=… span_id=…`,
+/// without colours (a log pipe is not a terminal).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TextLines;
+
+impl<S, N> FormatEvent<S, N> for TextLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let metadata = event.metadata();
+        let mut fields = Map::new();
+        event.record(&mut Fields(&mut fields));
+        let time = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+        write!(writer, "{time} {:>5} {}:", metadata.level().as_str(), metadata.target())?;
+        if let Some(message) = fields.remove("message") {
+            match message {
+                Value::String(text) => write!(writer, " {text}")?,
+                other => write!(writer, " {other}")?,
+            }
+        }
+        for (name, value) in &fields {
+            match value {
+                Value::String(text) => write!(writer, " {name}={text}")?,
+                other => write!(writer, " {name}={other}")?,
+            }
+        }
+        if let Some((trace_id, span_id)) = current_ids(ctx) {
+            // An audit event names its trace itself.
+            if !fields.contains_key("trace_id") {
+                write!(writer, " trace_id={trace_id}")?;
+            }
+            write!(writer, " span_id={span_id}")?;
+        }
+        writeln!(writer)
+    }
+}
+
+/// Formats no span fields: what the formatters above never print is not made.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct NoSpanFields;
+
+impl<'writer> FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: RecordFields>(&self, _writer: Writer<'writer>, _fields: R) -> fmt::Result {
+        Ok(())
     }
 }
 
@@ -85,5 +139,68 @@ impl Visit for Fields<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.0.insert(field.name().into(), format!("{value:?}").into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn lines_of(
+        format: impl FormatEvent<tracing_subscriber::Registry, NoSpanFields> + Send + Sync + 'static,
+    ) -> String {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(NoSpanFields)
+            .event_format(format)
+            .with_writer(move || sink.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("HTTP request", http.route = "/oauth2/token");
+            let _entered = span.enter();
+            tracing::info!(target: "audit", event = "token_issued", subject = "reg_1", count = 2, "audit");
+        });
+        let bytes = captured.0.lock().expect("lock").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn a_text_line_has_the_event_and_its_fields_and_no_colour_or_span_fields() {
+        let line = lines_of(TextLines);
+        assert!(
+            line.ends_with(" INFO audit: audit count=2 event=token_issued subject=reg_1\n"),
+            "{line:?}"
+        );
+        assert!(!line.contains('\u{1b}'), "no ANSI escapes: {line:?}");
+        assert!(!line.contains("/oauth2/token"), "span fields are the trace's: {line:?}");
+    }
+
+    #[test]
+    fn a_json_line_is_one_object_with_the_event_fields() {
+        let line = lines_of(JsonLines);
+        let value: Value = serde_json::from_str(line.trim_end()).expect("one JSON object");
+        assert_eq!(value["target"], "audit");
+        assert_eq!(value["event"], "token_issued");
+        assert_eq!(value["count"], 2);
+        assert!(value.get("http.route").is_none(), "{value}");
     }
 }
