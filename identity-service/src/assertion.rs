@@ -62,6 +62,8 @@ pub struct Assertions {
     ttl: Duration,
     max_lifetime: Duration,
     leeway: Duration,
+    /// Ours: `typ`, and `iss` = `aud` = our issuer.
+    expect: Expectations,
 }
 
 impl Assertions {
@@ -71,6 +73,7 @@ impl Assertions {
             ttl,
             max_lifetime,
             leeway,
+            expect: Expectations::new(ASSERTION_TYP, issuer, &[issuer.to_owned()], leeway.as_secs()),
         }
     }
 
@@ -111,13 +114,7 @@ impl Assertions {
 
     /// One signature check, then the time rules jsonwebtoken does not enforce.
     pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, AssertionRejected> {
-        let expect = Expectations {
-            typ: ASSERTION_TYP,
-            issuer: self.issuer.clone(),
-            audiences: vec![self.issuer.clone()],
-            leeway_secs: self.leeway.as_secs(),
-        };
-        let claims = keys.verify::<AssertionClaims>(token, &expect)?.claims;
+        let claims = keys.verify::<AssertionClaims>(token, &self.expect)?.claims;
         if claims.iat > now + self.leeway.as_secs() as i64 {
             return Err(AssertionRejected::IssuedInTheFuture);
         }

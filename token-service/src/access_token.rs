@@ -97,18 +97,20 @@ pub struct AccessTokens {
     /// The default audience first, then every configured protected resource.
     audiences: Vec<String>,
     ttl: Duration,
-    leeway: Duration,
+    /// What one of our tokens carries, checked on introspection and revocation.
+    expect: Expectations,
 }
 
 impl AccessTokens {
     pub fn new(issuer: &str, default_audience: &str, resources: &[String], ttl: Duration, leeway: Duration) -> Self {
         let mut audiences = vec![default_audience.to_owned()];
         audiences.extend(resources.iter().filter(|r| *r != default_audience).cloned());
+        let expect = Expectations::new(ACCESS_TOKEN_TYP, issuer, &audiences, leeway.as_secs());
         Self {
             issuer: issuer.to_owned(),
             audiences,
             ttl,
-            leeway,
+            expect,
         }
     }
 
@@ -143,12 +145,6 @@ impl AccessTokens {
     /// Verifies one of our access tokens (signature, `typ`, `iss`, `aud` one we issue
     /// for, `exp`).
     pub fn verify(&self, keys: &KeyRing, token: &str) -> Result<AccessTokenClaims, VerifyError> {
-        let expect = Expectations {
-            typ: ACCESS_TOKEN_TYP,
-            issuer: self.issuer.clone(),
-            audiences: self.audiences.clone(),
-            leeway_secs: self.leeway.as_secs(),
-        };
-        Ok(keys.verify::<AccessTokenClaims>(token, &expect)?.claims)
+        Ok(keys.verify::<AccessTokenClaims>(token, &self.expect)?.claims)
     }
 }

@@ -178,12 +178,7 @@ mod tests {
                 }],
             })
             .expect("ring");
-            let expect = Expectations {
-                typ: "at+jwt",
-                issuer: "https://as.test".into(),
-                audiences: Vec::new(),
-                leeway_secs: 0,
-            };
+            let expect = Expectations::new("at+jwt", "https://as.test", &[], 0);
             ring.verify::<serde_json::Value>(&token, &expect).expect("verifies");
         }
     }

@@ -33,16 +33,41 @@ impl std::fmt::Debug for KeyRing {
     }
 }
 
-/// What a token must carry besides a valid signature.
+/// What a token must carry besides a valid signature, with the checks it makes built
+/// once (one per signing algorithm we use), not per token.
 #[derive(Debug, Clone)]
 pub struct Expectations {
     /// Required header `typ` (compared case-insensitively, RFC 7515 §4.1.9).
-    pub typ: &'static str,
-    pub issuer: String,
-    /// `aud` must name one of these; empty: `aud` is not checked.
-    pub audiences: Vec<String>,
-    /// Clock skew allowed on `exp`, `nbf` and `iat`.
-    pub leeway_secs: u64,
+    typ: &'static str,
+    validations: Vec<(Algorithm, Validation)>,
+}
+
+impl Expectations {
+    /// `aud` must name one of `audiences` (empty: `aud` is not checked); `leeway_secs`
+    /// is the clock skew allowed on `exp`, `nbf` and `iat`.
+    pub fn new(typ: &'static str, issuer: &str, audiences: &[String], leeway_secs: u64) -> Self {
+        let validations = super::ALGORITHMS
+            .iter()
+            .map(|&alg| {
+                let mut validation = Validation::new(alg);
+                validation.leeway = leeway_secs;
+                validation.validate_nbf = true;
+                validation.set_issuer(&[issuer]);
+                if audiences.is_empty() {
+                    validation.validate_aud = false;
+                } else {
+                    validation.set_audience(audiences);
+                }
+                validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+                (alg, validation)
+            })
+            .collect();
+        Self { typ, validations }
+    }
+
+    fn validation(&self, alg: Algorithm) -> Option<&Validation> {
+        self.validations.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
+    }
 }
 
 #[derive(Debug)]
@@ -148,17 +173,8 @@ impl KeyRing {
         if !typ_ok {
             return Err(VerifyError::WrongType);
         }
-        let mut validation = Validation::new(key.alg);
-        validation.leeway = expect.leeway_secs;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&expect.issuer]);
-        if expect.audiences.is_empty() {
-            validation.validate_aud = false;
-        } else {
-            validation.set_audience(&expect.audiences);
-        }
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
-        let data = jsonwebtoken::decode::<C>(token, &key.key, &validation).map_err(|e| map_error(e.into_kind()))?;
+        let validation = expect.validation(key.alg).ok_or(VerifyError::WrongAlgorithm)?;
+        let data = jsonwebtoken::decode::<C>(token, &key.key, validation).map_err(|e| map_error(e.into_kind()))?;
         Ok(Verified {
             header: data.header,
             claims: data.claims,
@@ -213,12 +229,7 @@ mod tests {
     }
 
     fn expect() -> Expectations {
-        Expectations {
-            typ: TYP,
-            issuer: "https://as.test".into(),
-            audiences: Vec::new(),
-            leeway_secs: 0,
-        }
+        Expectations::new(TYP, "https://as.test", &[], 0)
     }
 
     fn claims() -> Value {

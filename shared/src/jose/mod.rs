@@ -56,6 +56,9 @@ pub enum JoseError {
     SigningFailed,
 }
 
+/// Every algorithm [`parse_algorithm`] accepts.
+pub const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::EdDSA];
+
 /// Parses a JOSE `alg` name into one of the algorithms we sign with.
 pub fn parse_algorithm(name: &str) -> Result<Algorithm, JoseError> {
     match name {
