@@ -1,17 +1,13 @@
-"""Load material for bench/exchange.sh.
+"""DPoP proofs for bench/bench.py.
 
-    agents.py register BASE_URL N    registers N anonymous agents (concurrently), prints
-                                     one identity assertion per line
     agents.py proofs HTU N           prints N DPoP proofs (RFC 9449) for POST HTU, each
                                      with its own jti, signed by one ES256 key
 """
 import base64
-import concurrent.futures
 import json
 import secrets
 import sys
 import time
-import urllib.request
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,16 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def register(base, _):
-    request = urllib.request.Request(
-        f"{base}/agent/identity",
-        data=b'{"type":"anonymous"}',
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["identity_assertion"]
 
 
 def proofs(htu, count):
@@ -48,12 +34,7 @@ def proofs(htu, count):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "register":
-        base, count = sys.argv[2], int(sys.argv[3])
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            for assertion in pool.map(lambda i: register(base, i), range(count)):
-                print(assertion)
-    elif sys.argv[1] == "proofs":
+    if len(sys.argv) == 4 and sys.argv[1] == "proofs":
         proofs(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(__doc__)

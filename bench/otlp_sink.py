@@ -1,4 +1,4 @@
-"""A minimal OTLP/gRPC trace collector for bench/exchange.sh's TRACE=1 runs: accepts every
+"""A minimal OTLP/gRPC trace collector for bench/bench.py --trace: accepts every
 export and counts spans, so the exporter does its whole job without a real collector.
 
     python3 otlp_sink.py PORT COUNT_FILE   (needs grpcio and opentelemetry-proto)
