@@ -204,6 +204,12 @@ class Dev(System):
     def pids(self):
         return [self.process.pid] + ([self.redis.pid] if self.redis else [])
 
+    def registrations(self):
+        """How many registration records Redis holds (a full SCAN)."""
+        keys = subprocess.run(["redis-cli", "-p", str(self.redis_port), "--scan", "--count", "10000",
+                               "--pattern", "agentauth:identity:reg:*"], capture_output=True, text=True).stdout
+        return keys.count("\n")
+
     def redis_used_memory(self):
         if not self.redis:
             return None
@@ -551,21 +557,21 @@ def scale_check(system, material, args, work, rows):
     """Fills the store to args.scale registrations, then runs the exchange again."""
     base = next(r for r in rows if r["system"] == system.label and r["path"] == "exchange")
     memory_before = system.redis_used_memory()
-    keys_before = int(system.redis_cli("dbsize"))
-    log(f"{system.label}: filling the store to {args.scale:,} registrations")
+    registered = system.registrations()
+    log(f"{system.label}: {registered:,} registrations; filling the store to {args.scale:,}")
     created = 0
-    while created < args.scale - args.agents:
+    while registered + created < args.scale:
         r = wrk(system, system.url("/agent/identity"), args,
                 {"BODY": '{"type":"anonymous"}', "CONTENT_TYPE": "application/json"}, "20s")
         created += sum(v for k, v in r["statuses"].items() if k.startswith("2"))
-        log(f"  {created + args.agents:,} registrations")
-    per = (system.redis_used_memory() - memory_before) / created
-    log(f"{system.label}: Redis keys {keys_before:,} → {int(system.redis_cli('dbsize')):,}")
+        log(f"  {registered + created:,} registrations")
+    per = (system.redis_used_memory() - memory_before) / max(created, 1)
+    registered = system.registrations()
     result = drive(system, "exchange", material, args, work)
     result["redis_bytes_per_registration"] = per
-    label = f"{system.label}, {created + args.agents:,} registered"
+    label = f"{system.label}, {registered:,} registered"
     print_row(label, "exchange", result)
-    print(f"scale: the exchange at {created + args.agents:,} registrations runs at "
+    print(f"scale: the exchange at {registered:,} registrations runs at "
           f"{result['rate'] / base['rate'] * 100:.1f} % of its rate at {args.agents:,}; "
           f"{per:.0f} B of Redis memory per registration added", flush=True)
     rows.append({"system": label, "path": "exchange", **result})
