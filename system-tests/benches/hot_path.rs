@@ -48,7 +48,8 @@ fn key_ring() -> (KeyRing, SigningKey) {
     (ring, signer)
 }
 
-fn assertion_verification(c: &mut Criterion) {
+/// An identity assertion of ours, the verifier that accepts it and its keys.
+fn minted_assertion() -> (KeyRing, Assertions, String) {
     let (ring, signer) = key_ring();
     let hour = Duration::from_secs(3600);
     let assertions = Assertions::new(ISSUER, hour, hour, Duration::from_secs(30));
@@ -59,6 +60,11 @@ fn assertion_verification(c: &mut Criterion) {
         jkt: None,
     };
     let (assertion, _) = assertions.mint(&signer, subject, unix_now()).expect("mint");
+    (ring, assertions, assertion)
+}
+
+fn assertion_verification(c: &mut Criterion) {
+    let (ring, assertions, assertion) = minted_assertion();
     c.bench_function("assertion verification", |b| {
         b.iter(|| {
             assertions
@@ -94,17 +100,7 @@ fn access_token_minting(c: &mut Criterion) {
 }
 
 fn form_parsing(c: &mut Criterion) {
-    let (ring, signer) = key_ring();
-    let hour = Duration::from_secs(3600);
-    let assertions = Assertions::new(ISSUER, hour, hour, Duration::from_secs(30));
-    let subject = Subject {
-        registration_id: "reg_7d707eaabc3d0882f76e9f18b07b53db",
-        client_id: "agent_7d707eaabc3d0882f76e9f18b07b53db",
-        registration_type: "anonymous",
-        jkt: None,
-    };
-    let (assertion, _) = assertions.mint(&signer, subject, unix_now()).expect("mint");
-    drop(ring);
+    let (_, _, assertion) = minted_assertion();
     let body = format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}");
     let request = actix_web::test::TestRequest::post()
         .insert_header(("content-type", "application/x-www-form-urlencoded"))

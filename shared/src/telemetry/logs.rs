@@ -27,8 +27,7 @@ where
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let metadata = event.metadata();
-        let mut fields = Map::new();
-        event.record(&mut Fields(&mut fields));
+        let (message, fields) = recorded(event);
         let mut line = Map::new();
         line.insert(
             "time".into(),
@@ -38,7 +37,7 @@ where
         );
         line.insert("level".into(), metadata.level().as_str().into());
         line.insert("target".into(), metadata.target().into());
-        if let Some(message) = fields.remove("message") {
+        if let Some(message) = message {
             line.insert("message".into(), message);
         }
         line.extend(fields);
@@ -62,21 +61,14 @@ where
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let metadata = event.metadata();
-        let mut fields = Map::new();
-        event.record(&mut Fields(&mut fields));
+        let (message, fields) = recorded(event);
         let time = humantime::format_rfc3339_micros(std::time::SystemTime::now());
         write!(writer, "{time} {:>5} {}:", metadata.level().as_str(), metadata.target())?;
-        if let Some(message) = fields.remove("message") {
-            match message {
-                Value::String(text) => write!(writer, " {text}")?,
-                other => write!(writer, " {other}")?,
-            }
+        if let Some(message) = &message {
+            write!(writer, " {}", Plain(message))?;
         }
         for (name, value) in &fields {
-            match value {
-                Value::String(text) => write!(writer, " {name}={text}")?,
-                other => write!(writer, " {name}={other}")?,
-            }
+            write!(writer, " {name}={}", Plain(value))?;
         }
         if let Some((trace_id, span_id)) = current_ids(ctx) {
             // An audit event names its trace itself.
@@ -86,6 +78,25 @@ where
             write!(writer, " span_id={span_id}")?;
         }
         writeln!(writer)
+    }
+}
+
+/// An event's `message` and its other fields.
+fn recorded(event: &Event<'_>) -> (Option<Value>, Map<String, Value>) {
+    let mut fields = Map::new();
+    event.record(&mut Fields(&mut fields));
+    (fields.remove("message"), fields)
+}
+
+/// A field value for a text line: a string as it is, anything else as JSON.
+struct Plain<'a>(&'a Value);
+
+impl fmt::Display for Plain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::String(text) => f.write_str(text),
+            other => write!(f, "{other}"),
+        }
     }
 }
 
