@@ -3,6 +3,7 @@
 
 mod authorize_memory;
 mod authorize_redis;
+mod compact;
 mod links_memory;
 mod links_redis;
 mod memory;

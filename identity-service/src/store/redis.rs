@@ -1,17 +1,20 @@
 use redis::AsyncCommands;
 use shared::settings::StoreSettings;
 use shared::store::RedisConnection;
-use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
+use shared::store::{Keyspace, Reachable, StoreError};
 
-use super::RegistrationStore;
+use super::{RegistrationStore, compact};
 use crate::registration::record::{Registration, RegistrationId};
 
-/// Compare-and-swap on the record's `version` (Redis runs scripts atomically).
-/// KEYS[1] record; ARGV[1] expected version, ARGV[2] new JSON, ARGV[3] drop time or "".
+/// Compare-and-swap on the record's `version` (Redis runs scripts atomically): the
+/// `v<version>:` prefix of the compact form, or the `version` of a record still in JSON.
+/// KEYS[1] record; ARGV[1] expected version, ARGV[2] new record, ARGV[3] drop time or "".
 const UPDATE_IF_VERSION: &str = r"
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
-if cjson.decode(current)['version'] ~= tonumber(ARGV[1]) then return 0 end
+local version = string.match(current, '^v(%d+):')
+if version then version = tonumber(version) else version = cjson.decode(current)['version'] end
+if version ~= tonumber(ARGV[1]) then return 0 end
 if ARGV[3] == '' then
   redis.call('SET', KEYS[1], ARGV[2])
 else
@@ -20,7 +23,8 @@ end
 return 1
 ";
 
-/// One JSON value per registration under `{prefix}identity:reg:<id>`.
+/// One value per registration under `{prefix}identity:reg:<id>`, in the compact form of
+/// [`compact`] (older records: JSON, read as they are and rewritten on their next update).
 #[derive(Clone)]
 pub struct RedisRegistrationStore {
     conn: RedisConnection,
@@ -61,7 +65,7 @@ impl RegistrationStore for RedisRegistrationStore {
     async fn create(&self, registration: &Registration, drop_at: Option<i64>) -> Result<(), StoreError> {
         let key = self.key(&registration.id);
         let mut cmd = redis::cmd("SET");
-        cmd.arg(&key).arg(encode_json(registration)).arg("NX");
+        cmd.arg(&key).arg(compact::encode(registration)).arg("NX");
         if let Some(at) = drop_at {
             cmd.arg("EXAT").arg(at);
         }
@@ -86,7 +90,7 @@ impl RegistrationStore for RedisRegistrationStore {
             .update_if_version
             .key(self.key(&registration.id))
             .arg(expected_version)
-            .arg(encode_json(registration))
+            .arg(compact::encode(registration))
             .arg(drop_at.map(|at| at.to_string()).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -95,8 +99,8 @@ impl RegistrationStore for RedisRegistrationStore {
 
     async fn get(&self, id: &RegistrationId) -> Result<Option<Registration>, StoreError> {
         let key = self.key(id);
-        let raw: Option<String> = self.conn.clone().get(&key).await?;
-        raw.map(|raw| decode_json(&key, &raw)).transpose()
+        let raw: Option<Vec<u8>> = self.conn.clone().get(&key).await?;
+        raw.map(|raw| compact::decode(&key, &raw)).transpose()
     }
 }
 

@@ -56,6 +56,23 @@ async fn contract(store: Arc<dyn RegistrationStore>) {
     let forever = registration();
     store.create(&forever, None).await.expect("create");
     assert!(store.get(&forever.id).await.expect("get").is_some());
+
+    let mut next = kept.clone();
+    next.version = kept.version + 1;
+    next.claimed_at = Some(7);
+    assert!(
+        !store.update(&next, kept.version + 5, None).await.expect("update"),
+        "a stale version loses"
+    );
+    assert!(
+        store.update(&next, kept.version, None).await.expect("update"),
+        "the current one wins"
+    );
+    assert_eq!(store.get(&kept.id).await.expect("get"), Some(next.clone()));
+    assert!(
+        !store.update(&next, kept.version, None).await.expect("update"),
+        "and cannot win twice"
+    );
 }
 
 #[tokio::test]
@@ -70,6 +87,48 @@ async fn redis_store_meets_the_contract() {
         RedisRegistrationStore::connect(&redis.store_settings()).expect("connect"),
     ))
     .await;
+}
+
+/// Records written as JSON before the compact form are read, updated by their version,
+/// and rewritten compact; a compact record is a fraction of the JSON one.
+#[tokio::test]
+async fn a_redis_record_stored_as_json_is_read_updated_and_rewritten_compact() {
+    let redis = RedisServer::start();
+    let settings = redis.store_settings();
+    let store = RedisRegistrationStore::connect(&settings).expect("connect");
+    let legacy = registration();
+    let key = format!("{}identity:reg:{}", settings.key_prefix, legacy.id);
+    let json = serde_json::to_string(&legacy).expect("json");
+    let mut raw = redis::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&json)
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+    assert_eq!(store.get(&legacy.id).await.expect("get"), Some(legacy.clone()));
+
+    let mut next = legacy.clone();
+    next.version += 1;
+    next.claimed_at = Some(9);
+    assert!(
+        !store.update(&next, legacy.version + 1, None).await.expect("update"),
+        "the JSON record's version guards it"
+    );
+    assert!(store.update(&next, legacy.version, None).await.expect("update"));
+    assert_eq!(store.get(&legacy.id).await.expect("get"), Some(next));
+    let stored: Vec<u8> = redis::cmd("GET").arg(&key).query_async(&mut raw).await.expect("GET");
+    assert!(stored.starts_with(b"v1:"), "rewritten compact: {stored:?}");
+    assert!(
+        stored.len() * 3 < json.len(),
+        "{} bytes against {} of JSON",
+        stored.len(),
+        json.len()
+    );
 }
 
 #[tokio::test]
