@@ -197,8 +197,9 @@ class Dev(System):
         time.sleep(1)
         self.idle = {"agentctl dev": rss_mb(self.process.pid)}
 
-    def redis_cli(self, *args):
-        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True)
+    def redis_cli(self, *args, stdin=None):
+        out = subprocess.run(["redis-cli", "-p", str(self.redis_port), *args], capture_output=True, text=True,
+                             input=stdin)
         return out.stdout.strip()
 
     def pids(self):
@@ -206,7 +207,7 @@ class Dev(System):
 
     def registrations(self):
         """How many registration records Redis holds (a full SCAN)."""
-        keys = subprocess.run(["redis-cli", "-p", str(self.redis_port), "--scan", "--count", "10000",
+        keys = subprocess.run(["redis-cli", "-p", str(self.redis_port), "--scan",
                                "--pattern", "agentauth:identity:reg:*"], capture_output=True, text=True).stdout
         return keys.count("\n")
 
@@ -298,10 +299,13 @@ class Topology:
             pids.append(int(p.read_text()))
         return pids
 
-    def redis_used_memory(self):
+    def redis_cli(self, *args, stdin=None):
         password = (self.state / "secrets/redis-password").read_text().strip()
-        info = self.in_ns("redis-cli", "-h", "10.77.0.10", "--no-auth-warning", "-a", password, "info", "memory",
-                          capture_output=True, text=True).stdout
+        return self.in_ns("redis-cli", "-h", "10.77.0.10", "--no-auth-warning", "-a", password, *args,
+                          capture_output=True, text=True, input=stdin).stdout.strip()
+
+    def redis_used_memory(self):
+        info = self.redis_cli("info", "memory")
         return int(next(l.split(":")[1] for l in info.splitlines() if l.startswith("used_memory:")))
 
     def clients_create(self, args):
@@ -341,6 +345,9 @@ class TopologyView(System):
 
     def redis_used_memory(self):
         return self.topology.redis_used_memory()
+
+    def redis_cli(self, *args, stdin=None):
+        return self.topology.redis_cli(*args, stdin=stdin)
 
     def clients_create(self, args):
         return self.topology.clients_create(args)
@@ -491,11 +498,21 @@ def drive(system, path, material, args, work):
         if memory_before is not None:
             created = sum(v for k, v in result["statuses"].items() if k.startswith("2"))
             result["redis_bytes_per_registration"] = (system.redis_used_memory() - memory_before) / max(created, 1)
+            result["redis_record_bytes"] = record_bytes(system)
         runs.append(result)
     runs.sort(key=lambda r: r["rate"])
     median = dict(runs[len(runs) // 2])
     median["rates"] = [round(r["rate"]) for r in runs]
     return median
+
+
+def record_bytes(system, sample=200):
+    """Redis's MEMORY USAGE of registration records (key, value, overhead), averaged over
+    a sample: what a registration keeps once the rate limiter's window has passed."""
+    keys = system.redis_cli("--scan", "--pattern", "agentauth:identity:reg:*").split()[:sample]
+    sizes = system.redis_cli(stdin="".join(f"MEMORY USAGE {k}\n" for k in keys)).split()
+    sizes = [int(x) for x in sizes if x.isdigit()]
+    return sum(sizes) / len(sizes) if sizes else None
 
 
 def errors_of(statuses):
@@ -507,6 +524,8 @@ def print_row(label, path, r):
     extra = ""
     if "redis_bytes_per_registration" in r:
         extra = f"  {r['redis_bytes_per_registration']:.0f} B Redis/registration"
+    if r.get("redis_record_bytes"):
+        extra += f" (the record itself {r['redis_record_bytes']:.0f} B)"
     print(f"{label:<22} {path:<19} {r['rate']:>9,.0f}/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
           f"errors {errors_of(r['statuses']):<12} {r['cpu_us']:7.1f} µs CPU/req  RSS {r['rss_mb']:6.1f} MB"
           f"  runs {r['rates']}{extra}", flush=True)
