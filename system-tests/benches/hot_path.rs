@@ -113,12 +113,14 @@ fn form_parsing(c: &mut Criterion) {
 fn grpc_round_trip(c: &mut Criterion) {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
-    let pki = shared::pki::generate(&[("identity-service", &[]), ("token-service", &[])], "agentauth", 1).expect("pki");
-    let member = |name: &str| {
-        let issued = pki.members.iter().find(|m| m.name == name).expect("member");
-        shared::tls::InternalTls::from_pem(&pki.ca.cert_pem, &issued.cert_pem, &issued.key_pem)
-    };
-    let (server, client) = (member("identity-service"), member("token-service"));
+    // The test PKI and the channel the services' own tests use (mTLS, TCP_NODELAY).
+    let pki = shared::testing::pki();
+    let server = pki
+        .settings(&["agentctl"])
+        .load("identity-service", shared::settings::Profile::Production)
+        .expect("server certificate")
+        .expect("mutual TLS");
+    let config = server.server_config(&["agentctl"]).expect("server tls");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,21 +128,11 @@ fn grpc_round_trip(c: &mut Criterion) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     listener.set_nonblocking(true).expect("nonblocking");
-    let config = server.server_config(&["token-service"]).expect("server tls");
     runtime.spawn(async move {
         let routes = tonic::service::Routes::default();
         let _ = shared::grpc::serve(listener, routes, Some(config), std::future::pending()).await;
     });
-    let channel = runtime.block_on(async {
-        tonic::transport::Endpoint::from_shared(format!("https://{addr}"))
-            .expect("endpoint")
-            .tls_config(client.client_config("identity-service"))
-            .expect("tls")
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .expect("connected")
-    });
+    let channel = runtime.block_on(async { pki.channel(addr, "identity-service") });
     let health = HealthClient::new(channel);
     c.bench_function("gRPC round trip (loopback mTLS)", |b| {
         b.to_async(&runtime).iter(|| {
