@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    Issuer, KeyPair, KeyUsagePurpose, SigningKey,
 };
 
 /// Everything that speaks internal gRPC, by the name its certificate is issued to.
@@ -21,6 +21,10 @@ pub enum PkiError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0} already exists; refusing to overwrite a PKI")]
     Exists(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0} is not the internal CA's certificate and key")]
+    NotACa(PathBuf),
 }
 
 /// A PEM certificate and its PEM private key.
@@ -62,7 +66,26 @@ pub fn generate(members: &[(&str, &[&str])], namespace: &str, days: i64) -> Resu
     let ca_key = KeyPair::generate()?;
     let ca_key_pem = ca_key.serialize_pem();
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key)?;
-    let members = members
+    let members = issue(&ca, members, namespace, days)?;
+    Ok(Pki {
+        ca: Issued {
+            name: "ca".into(),
+            cert_pem: ca.pem(),
+            key_pem: ca_key_pem,
+        },
+        members,
+    })
+}
+
+/// New certificates and keys for `members`, signed by `issuer`, valid for `days`.
+fn issue<S: SigningKey>(
+    issuer: &Issuer<'_, S>,
+    members: &[(&str, &[&str])],
+    namespace: &str,
+    days: i64,
+) -> Result<Vec<Issued>, PkiError> {
+    let now = time::OffsetDateTime::now_utc();
+    members
         .iter()
         .map(|(name, extra)| {
             let mut names = subject_names(name, namespace);
@@ -74,19 +97,35 @@ pub fn generate(members: &[(&str, &[&str])], namespace: &str, days: i64) -> Resu
             params.not_before = now - time::Duration::hours(1);
             params.not_after = now + time::Duration::days(days);
             let key = KeyPair::generate()?;
-            let cert = params.signed_by(&key, &ca)?;
+            let cert = params.signed_by(&key, issuer)?;
             Ok(Issued {
                 name: (*name).to_owned(),
                 cert_pem: cert.pem(),
                 key_pem: key.serialize_pem(),
             })
         })
-        .collect::<Result<_, PkiError>>()?;
+        .collect()
+}
+
+/// Renews the members' certificates under the existing CA in `ca_dir` (`ca.pem`,
+/// `ca-key.pem`): every replica keeps trusting peers that still present the old
+/// certificates, so replicas can be restarted one at a time. Returns the CA certificate
+/// (unchanged) and the new certificates.
+pub fn renew(ca_dir: &Path, members: &[(&str, &[&str])], namespace: &str, days: i64) -> Result<Pki, PkiError> {
+    let read = |file: &str| {
+        let path = ca_dir.join(file);
+        std::fs::read_to_string(&path).map_err(|source| PkiError::Read { path, source })
+    };
+    let (ca_pem, ca_key_pem) = (read("ca.pem")?, read("ca-key.pem")?);
+    let not_a_ca = |_| PkiError::NotACa(ca_dir.to_owned());
+    let key = KeyPair::from_pem(&ca_key_pem).map_err(not_a_ca)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, key).map_err(not_a_ca)?;
+    let members = issue(&issuer, members, namespace, days)?;
     Ok(Pki {
         ca: Issued {
             name: "ca".into(),
-            cert_pem: ca.pem(),
-            key_pem: ca_key_pem,
+            cert_pem: ca_pem,
+            key_pem: String::new(),
         },
         members,
     })
@@ -114,6 +153,10 @@ impl Pki {
                 &issued.cert_pem,
                 0o644,
             )?);
+            // A renewal carries no CA key: it stays where it was, offline.
+            if issued.key_pem.is_empty() {
+                continue;
+            }
             written.push(write_new(
                 &dir.join(format!("{}-key.pem", issued.name)),
                 &issued.key_pem,

@@ -66,7 +66,55 @@ impl InternalTls {
         );
         tls.server_config(&[])
             .map_err(|e| SettingsError::invalid(setting, e.to_string()))?;
+        let now = crate::jose::unix_now();
+        for (file, expires) in [
+            (format!("{name}.pem"), tls.expires_at()),
+            ("ca.pem".into(), tls.ca_expires_at()),
+        ] {
+            match expires {
+                Some(at) if at <= now => {
+                    return Err(SettingsError::invalid(
+                        setting,
+                        format!(
+                            "{file} expired at {}: renew it (agentctl certs renew)",
+                            crate::time::rfc3339(at)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    return Err(SettingsError::invalid(
+                        setting,
+                        format!("{file} is not an X.509 certificate"),
+                    ));
+                }
+            }
+        }
+        tls.record_expiry();
         Ok(tls)
+    }
+
+    /// When this replica's certificate stops being valid (Unix seconds).
+    pub fn expires_at(&self) -> Option<i64> {
+        not_after(&self.cert_pem).into_iter().min()
+    }
+
+    /// When the first of the trusted CA certificates stops being valid (a bundle holds
+    /// the old and the new CA while a CA is replaced).
+    pub fn ca_expires_at(&self) -> Option<i64> {
+        not_after(&self.ca_pem).into_iter().min()
+    }
+
+    /// Certificates are read once, at start: the gauge tells an operator (and the
+    /// `AgentauthInternalCertificateExpiring` alert) how long this replica has left.
+    fn record_expiry(&self) {
+        crate::telemetry::metrics::handle();
+        for (certificate, at) in [("service", self.expires_at()), ("ca", self.ca_expires_at())] {
+            if let Some(at) = at {
+                metrics::gauge!(crate::telemetry::metrics::INTERNAL_CERTIFICATE_EXPIRY, "certificate" => certificate)
+                    .set(at as f64);
+            }
+        }
     }
 
     fn roots(&self) -> Result<Arc<RootCertStore>, TlsError> {
@@ -216,9 +264,80 @@ impl InternalTlsSettings {
     }
 }
 
+/// `notAfter` of every certificate in a PEM bundle, in Unix seconds.
+fn not_after(pem: &str) -> Vec<i64> {
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .filter_map(Result::ok)
+        .filter_map(|der| {
+            x509_parser::parse_x509_certificate(&der)
+                .ok()
+                .map(|(_, cert)| cert.validity().not_after.timestamp())
+        })
+        .collect()
+}
+
 fn plaintext_refused() -> SettingsError {
     SettingsError::invalid(
         "internal_tls.dir",
         "production refuses plaintext gRPC: point it at an `agentctl certs init` directory",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pki_dir(days: i64) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::pki::generate(&[("token-service", &[])], "agentauth", days)
+            .and_then(|pki| pki.write(dir.path()))
+            .expect("pki");
+        dir
+    }
+
+    #[test]
+    fn a_replica_reports_when_its_certificates_expire() {
+        let dir = pki_dir(30);
+        let tls = InternalTls::from_dir(dir.path(), "token-service", "internal_tls.dir").expect("loads");
+        let now = crate::jose::unix_now();
+        let expires = tls.expires_at().expect("service certificate");
+        assert!((expires - (now + 30 * 86_400)).abs() < 120, "{expires} vs {now}");
+        assert!(tls.ca_expires_at().expect("ca") > expires);
+        let scrape = crate::telemetry::metrics::render();
+        assert!(
+            scrape.contains(&format!(
+                "agentauth_internal_certificate_expires_at_seconds{{certificate=\"service\"}} {expires}"
+            )),
+            "{scrape}"
+        );
+    }
+
+    #[test]
+    fn an_expired_certificate_is_refused_at_start_by_name() {
+        let dir = pki_dir(-1);
+        let error = InternalTls::from_dir(dir.path(), "token-service", "internal_tls.dir").expect_err("expired");
+        let text = error.to_string();
+        assert!(
+            text.contains("internal_tls.dir") && text.contains("token-service.pem expired at"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn renewed_certificates_chain_to_the_same_ca() {
+        let dir = pki_dir(1);
+        let renewed = tempfile::tempdir().expect("temp dir");
+        let written = crate::pki::renew(dir.path(), &[("token-service", &[])], "agentauth", 90)
+            .and_then(|pki| pki.write(renewed.path()))
+            .expect("renewed");
+        assert!(
+            !written.iter().any(|p| p.ends_with("ca-key.pem")),
+            "the CA key stays offline"
+        );
+        let old = InternalTls::from_dir(dir.path(), "token-service", "internal_tls.dir").expect("old");
+        let new = InternalTls::from_dir(renewed.path(), "token-service", "internal_tls.dir").expect("new");
+        assert_eq!(old.ca_pem, new.ca_pem);
+        assert!(new.expires_at().expect("new") > old.expires_at().expect("old") + 80 * 86_400);
+        assert_ne!(old.key_pem, new.key_pem);
+    }
 }

@@ -55,3 +55,50 @@ fn certs_init_writes_a_pki_that_verifies() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
     assert_eq!(std::fs::read(out.join("ca.pem")).expect("ca"), before);
 }
+
+#[test]
+fn certs_renew_issues_new_certificates_under_the_same_ca() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (pki, renewed) = (dir.path().join("pki"), dir.path().join("renewed"));
+    assert!(
+        run(agentctl().args(["certs", "init", "--out"]).arg(&pki))
+            .status
+            .success()
+    );
+    let renew = run(agentctl()
+        .args(["certs", "renew", "--days", "30", "--ca-dir"])
+        .arg(&pki)
+        .arg("--out")
+        .arg(&renewed));
+    assert!(renew.status.success(), "{}", describe(&renew));
+    assert!(!renewed.join("ca-key.pem").exists(), "the CA key is never copied");
+    assert_eq!(
+        std::fs::read(renewed.join("ca.pem")).expect("ca"),
+        std::fs::read(pki.join("ca.pem")).expect("ca"),
+        "the same CA, so old and new certificates trust each other during the rollout"
+    );
+    for name in MEMBERS {
+        let cert = renewed.join(format!("{name}.pem"));
+        let verify = run(Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(pki.join("ca.pem"))
+            .arg(&cert));
+        assert!(verify.status.success(), "{name}: {}", describe(&verify));
+        assert_ne!(
+            std::fs::read(&cert).expect("new"),
+            std::fs::read(pki.join(format!("{name}.pem"))).expect("old")
+        );
+    }
+    let missing = run(agentctl()
+        .args(["certs", "renew", "--ca-dir"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(dir.path().join("elsewhere")));
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("ca.pem"),
+        "{}",
+        describe(&missing)
+    );
+}

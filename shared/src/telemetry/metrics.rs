@@ -42,6 +42,9 @@ pub const SIGNER_READY: &str = "agentauth_signer_ready";
 /// 1 while `/readyz` would answer 200; and per check, whether it passes.
 pub const READY: &str = "agentauth_ready";
 pub const READINESS_CHECK: &str = "agentauth_readiness_check_ok";
+/// When this replica's internal certificate (`certificate="service"`) and the internal CA
+/// (`certificate="ca"`) expire, in Unix seconds: read once at start.
+pub const INTERNAL_CERTIFICATE_EXPIRY: &str = "agentauth_internal_certificate_expires_at_seconds";
 /// 1, labelled with `service` and `version`.
 pub const BUILD_INFO: &str = "agentauth_build_info";
 
@@ -153,6 +156,11 @@ fn describe() {
     describe_gauge!(READY, "1 while /readyz answers 200");
     describe_gauge!(READINESS_CHECK, "Whether each readiness check passes");
     describe_gauge!(BUILD_INFO, "Build information: service and version");
+    describe_gauge!(
+        INTERNAL_CERTIFICATE_EXPIRY,
+        Unit::Seconds,
+        "When the internal mTLS certificate (service) and its CA (ca) expire, as Unix time"
+    );
 }
 
 /// `agentauth_build_info{service, version} 1`.
