@@ -318,3 +318,97 @@ async fn after_a_sentinel_failover_the_store_writes_to_the_new_master() {
     let direct = RedisRegistrationStore::connect(&promoted).expect("connect");
     assert!(direct.get(&after.id).await.expect("get").is_some());
 }
+
+/// Registrations exactly as earlier versions stored them, frozen byte for byte: a
+/// release must read what the one before it wrote (docs/operations.md, "Upgrades and
+/// rollback"). `V1` is the compact form (`v1:` + postcard, since 0.1.0's 6b69d91); `JSON`
+/// is the form before it, from a version that had no `claim_email`, `delegation` or
+/// `jkt`. If this test fails, the change broke an upgrade: add a new version prefix
+/// instead of changing what `v1` means.
+const V1: &str = "76333ae203455e98b18cf3a4da0f20192d09d400000204010468617368010161020161016201246174745f383039653834\
+                  6632313963363635613534303431306639366436353234643432116875\
+                  6d616e406578616d706c652e636f6d03767468b0cd9fd50c01046f747068f8ce9fd50c0201116f776e6572406578616d70\
+                  6c652e636f6d01116e616d6564406578616d706c652e636f6d011868747470733a2f2f70726f76696465722e6578616d70\
+                  6c6506757365722d3780c49fd50c000108012b305a634f434f525a4e59792d445770717133306a5a794a4748544e30643248\
+                  676c42563375696775413449";
+const JSON: &str = r#"{"id":"reg_e203455e98b18cf3a4da0f20192d09d4","registration_type":"anonymous","client_id":"reg_e203455e98b18cf3a4da0f20192d09d4","created_at":1,"claim_expires_at":2,"claim_token_hash":"hash","pre_claim_scopes":["a"],"post_claim_scopes":["a","b"],"claim_attempt":{"id":"att_809e84f219c665a540410f96d6524d42","email":"human@example.com","view_token_hash":"vth","link_expires_at":1700000600,"otp":{"hash":"otph","expires_at":1700000700,"failures":2}},"owner_email":"owner@example.com","claimed_at":null,"revoked_at":4,"version":3}"#;
+
+#[tokio::test]
+async fn registrations_stored_by_earlier_versions_are_read() {
+    use identity_service::registration::{AttemptId, ClaimAttempt, Delegation, Otp};
+    let redis = RedisServer::start();
+    let settings = redis.store_settings();
+    let store = RedisRegistrationStore::connect(&settings).expect("connect");
+    let mut raw = redis::Client::open(redis.url())
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let id = RegistrationId::parse("reg_e203455e98b18cf3a4da0f20192d09d4").expect("id");
+    let key = format!("{}identity:reg:{id}", settings.key_prefix);
+    let hex: String = V1.split_whitespace().collect();
+    let v1: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    let attempt = ClaimAttempt {
+        id: AttemptId::parse("att_809e84f219c665a540410f96d6524d42").expect("id"),
+        email: Email::parse("human@example.com").expect("email"),
+        view_token_hash: "vth".into(),
+        link_expires_at: 1_700_000_600,
+        otp: Some(Otp {
+            hash: "otph".into(),
+            expires_at: 1_700_000_700,
+            failures: 2,
+        }),
+    };
+    let mut expected = Registration {
+        client_id: id.to_string(),
+        id: id.clone(),
+        registration_type: RegistrationType::Anonymous,
+        created_at: 1,
+        claim_expires_at: 2,
+        claim_token_hash: Some("hash".into()),
+        pre_claim_scopes: ScopeSet::parse("a").expect("scope"),
+        post_claim_scopes: ScopeSet::parse("a b").expect("scope"),
+        claim_attempt: Some(attempt),
+        owner_email: Some(Email::parse("owner@example.com").expect("email")),
+        claim_email: None,
+        delegation: None,
+        claimed_at: None,
+        revoked_at: Some(4),
+        jkt: None,
+        version: 3,
+    };
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(JSON)
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+    assert_eq!(
+        store.get(&id).await.expect("the JSON form reads"),
+        Some(expected.clone())
+    );
+
+    expected.claim_email = Some(Email::parse("named@example.com").expect("email"));
+    expected.delegation = Some(Delegation {
+        iss: "https://provider.example".into(),
+        sub: "user-7".into(),
+        issued_at: 1_700_000_000,
+    });
+    expected.jkt = Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into());
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&v1)
+        .query_async(&mut raw)
+        .await
+        .expect("SET");
+    assert_eq!(store.get(&id).await.expect("the v1 form reads"), Some(expected.clone()));
+    let mut next = expected.clone();
+    next.version += 1;
+    assert!(
+        store.update(&next, expected.version, None).await.expect("update"),
+        "and updates by its version"
+    );
+}
