@@ -9,9 +9,10 @@
 #                       (ingress.pem = certificate + key, as HAProxy reads it)
 #   DIR/client-ca/      the CA machine clients' certificates are issued by (tls_client_auth);
 #                       the ingress asks clients for a certificate and checks it against ca.pem
-# Usage: make-secrets.sh DIR AGENTCTL [--world-readable]
-# --world-readable: for Docker Compose, whose bind mounts keep host ownership and whose
-# containers run as uid 65532; only on a single-user machine.
+# Usage: make-secrets.sh DIR AGENTCTL
+# Every file is its owner's alone (umask 077): nothing here is ever world-readable. Docker
+# Compose hands each container copies of just its own files (docker-compose.yml,
+# service secret-files); the local topology's replicas run as the owner (root).
 set -euo pipefail
 dir="${1:?secrets dir}"
 agentctl="${2:?path to agentctl}"
@@ -42,6 +43,5 @@ if [ ! -f "$dir/client-ca/ca.pem" ]; then
         -subj "/O=agentauth local/CN=agentauth local client CA" \
         -keyout "$dir/client-ca/ca-key.pem" -out "$dir/client-ca/ca.pem" 2>/dev/null
 fi
-if [ "${3:-}" = "--world-readable" ]; then
-    chmod -R a+rX "$dir"
-fi
+# Files an older version made world-readable (its --world-readable) become owner-only.
+chmod -R go-rwx "$dir"

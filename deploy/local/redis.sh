@@ -6,13 +6,17 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 pidfile="$STATE/pids/redis"
-cli() { in_ns redis-cli -h "$REDIS_ADDR" --no-auth-warning -a "$(cat "$SECRETS/redis-password")" "$@"; }
+# The password never on a command line (ps shows those to every user): redis-cli takes it
+# from REDISCLI_AUTH, redis-server from a config file only root reads.
+cli() { REDISCLI_AUTH="$(cat "$SECRETS/redis-password")" in_ns redis-cli -h "$REDIS_ADDR" "$@"; }
 
 case "${1:?start|stop|wait}" in
     start)
+        (umask 077 && printf 'requirepass "%s"\n' "$(sed -e 's/[\\"]/\\&/g' "$SECRETS/redis-password")" \
+            >"$STATE/redis-auth.conf")
         # exec all the way down, so the recorded pid is Redis's own.
-        (exec ip netns exec "$AGENTAUTH_NETNS" redis-server --bind "$REDIS_ADDR" --port 6379 \
-            --dir "$STATE/redis" --requirepass "$(cat "$SECRETS/redis-password")" \
+        (exec ip netns exec "$AGENTAUTH_NETNS" redis-server "$STATE/redis-auth.conf" --bind "$REDIS_ADDR" \
+            --port 6379 --dir "$STATE/redis" \
             --appendonly yes --appendfsync everysec --save '' >>"$STATE/logs/redis.log" 2>&1) &
         echo $! >"$pidfile"
         ;;

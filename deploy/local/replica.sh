@@ -22,6 +22,12 @@ mtls_env() {
     echo "AGENTAUTH__TOKEN_ENDPOINT__MTLS__VERIFY_HEADER=x-client-cert-verify"
 }
 
+# HAProxy overwrites X-Forwarded-For with the client's address (haproxy.cfg.in): one
+# trusted hop, so the rate limits count clients, never HAProxy, never a forged header.
+client_address_env() {
+    echo "AGENTAUTH__CLIENT_ADDRESS__TRUSTED_PROXY_HOPS=1"
+}
+
 service_env() {
     echo "AGENTAUTH__PROFILE=production"
     echo "AGENTAUTH__HTTP__HOST=$addr"
@@ -41,12 +47,12 @@ service_env() {
             mtls_env
             echo "AGENTAUTH__HASH_PEPPER__FILE=$SECRETS/pepper"
             echo "AGENTAUTH__MAIL__OUTBOX_DIR=$STATE/outbox"
-            # HAProxy overwrites X-Forwarded-For with the client's address.
-            echo "AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR=true" ;;
+            client_address_env ;;
         token-service)
             echo "AGENTAUTH__PUBLIC_BASE_URL=$ISSUER"
             mtls_env
-            echo "AGENTAUTH__HASH_PEPPER__FILE=$SECRETS/pepper" ;;
+            echo "AGENTAUTH__HASH_PEPPER__FILE=$SECRETS/pepper"
+            client_address_env ;;
     esac
     # Operator overrides for every replica (one VAR=value per line).
     [ -f "$STATE/extra.env" ] && grep -E '^AGENTAUTH__[A-Z0-9_]+=' "$STATE/extra.env" || true

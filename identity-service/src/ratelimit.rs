@@ -12,9 +12,11 @@ pub use shared::ratelimit::*;
 /// Sliding-window limits, shared by every replica through Redis.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RateLimitSettings {
-    /// Use the client address the ingress reports (`Forwarded` / `X-Forwarded-For`)
-    /// instead of the peer address. Only behind a proxy that overwrites those headers.
-    pub trust_forwarded_for: bool,
+    /// Removed: `client_address.trusted_proxy_hops` replaced it. Kept only so a
+    /// deployment that still sets it fails at start instead of silently counting every
+    /// client under the ingress's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_forwarded_for: Option<bool>,
     pub anonymous_registrations_per_ip: Limit,
     /// Registrations presenting an assertion (ID-JAG or verified email).
     pub assertion_registrations_per_ip: Limit,
@@ -29,7 +31,7 @@ impl Default for RateLimitSettings {
             window: Duration::from_secs(secs),
         };
         Self {
-            trust_forwarded_for: false,
+            trust_forwarded_for: None,
             anonymous_registrations_per_ip: per(100, 3600),
             assertion_registrations_per_ip: per(100, 3600),
             claim_starts_per_registration: per(10, 3600),

@@ -24,6 +24,9 @@ pub struct Settings {
     /// trailing slash, and every token's `iss` equals it exactly (RFC 8414 §2).
     pub public_base_url: String,
     pub http: ListenSettings,
+    /// Which address a request came from: the peer, or what trusted proxies added.
+    #[serde(default)]
+    pub client_address: shared::client_address::ClientAddressSettings,
     /// Internal port: `IdentityService` for token-service.
     pub grpc: ListenSettings,
     pub store: StoreSettings,
@@ -108,6 +111,7 @@ impl Default for Settings {
             profile: Profile::Production,
             public_base_url: "http://127.0.0.1:8080".into(),
             http: ListenSettings::new("0.0.0.0", 8080),
+            client_address: Default::default(),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["token-service", "agentctl"]),
@@ -152,6 +156,10 @@ impl ServiceSettings for Settings {
         self.token.validate("token")?;
         self.authorize.validate()?;
         self.hash_pepper.validate("hash_pepper", self.profile)?;
+        shared::client_address::refuse_replaced(
+            "rate_limits.trust_forwarded_for",
+            self.rate_limits.trust_forwarded_for.is_some(),
+        )?;
         if self.assertion.ttl.is_zero() || self.assertion.ttl > self.assertion.max_lifetime {
             return Err(SettingsError::invalid(
                 "assertion.ttl",
@@ -237,6 +245,24 @@ mod tests {
         let loaded = Settings::load_over(dev(), shared::settings::Sources::default()).expect("loads");
         assert!(loaded.providers.is_empty());
         assert_eq!(loaded.claim.max_otp_failures, 5);
+    }
+
+    #[test]
+    fn the_removed_forwarded_for_switch_is_refused_with_its_replacement() {
+        let env = |pairs: &[(&str, &str)]| shared::settings::Sources {
+            file: None,
+            env: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        let err = Settings::load_over(dev(), env(&[("AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR", "true")]))
+            .expect_err("an old deployment must not silently count every client as the ingress");
+        let text = err.to_string();
+        assert!(
+            text.contains("rate_limits.trust_forwarded_for") && text.contains("client_address.trusted_proxy_hops"),
+            "{text}"
+        );
+        let loaded = Settings::load_over(dev(), env(&[("AGENTAUTH__CLIENT_ADDRESS__TRUSTED_PROXY_HOPS", "1")]))
+            .expect("the replacement loads");
+        assert_eq!(loaded.client_address.trusted_proxy_hops, 1);
     }
 
     #[test]

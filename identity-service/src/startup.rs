@@ -12,7 +12,6 @@ use shared::oauth::TokenEndpointSettings;
 use shared::secrets::SecretHasher;
 use shared::serve::{Common, Context, Parts, Service, StartupError};
 use shared::settings::{Profile, Validated};
-use shared::telemetry::http::ClientAddress;
 
 use crate::assertion::Assertions;
 use crate::authorize::{AuthorizationParts, Authorizations, ClientDirectory};
@@ -93,7 +92,6 @@ impl Service for IdentityService {
                     .iter()
                     .map(|r| r.resource.clone())
                     .collect(),
-                trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
             },
             settings.authorize.clone(),
         ));
@@ -142,9 +140,7 @@ impl Service for IdentityService {
             })
             .ready(StoreReady(registration_store))
             .ready(SigningKeyReady(keys.clone()))
-            .client_address(ClientAddress {
-                trust_forwarded_for: settings.rate_limits.trust_forwarded_for,
-            })
+            .client_address(settings.client_address)
             .keep(key_watcher);
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok((Self { outbox, keys }, parts))

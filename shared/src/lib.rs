@@ -11,6 +11,7 @@
 //! - [`envelope`]: the error bodies of the OAuth and agent surfaces, and `no-store` headers.
 //! - [`media`]: `Content-Type` checks.
 //! - [`fetch`]: SSRF-safe, bounded fetches of URLs others give us.
+//! - [`client_address`]: the client's address, from the TCP peer or trusted proxy hops.
 //! - [`ratelimit`]: sliding-window rate limits, shared through Redis, failing open.
 //! - [`oauth`]: OAuth wire names and the token endpoint's capabilities.
 //! - [`jose`]: signing with keys parsed once, and the key ring fed by jwks-service.
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod client_address;
 pub mod envelope;
 pub mod fetch;
 pub mod grpc;

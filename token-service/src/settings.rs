@@ -17,6 +17,9 @@ pub struct Settings {
     /// Public base URL of the deployment: the `iss` of every access token.
     pub public_base_url: String,
     pub http: ListenSettings,
+    /// Which address a request came from: the peer, or what trusted proxies added.
+    #[serde(default)]
+    pub client_address: shared::client_address::ClientAddressSettings,
     /// Internal port: `ClientAdmin` for operators.
     pub grpc: ListenSettings,
     pub store: StoreSettings,
@@ -80,10 +83,11 @@ pub struct ClientRegistrationSettings {
     pub scopes: Vec<String>,
     /// Registrations per client address, shared by every replica through the store.
     pub per_ip: shared::ratelimit::Limit,
-    /// Count by the address the ingress reports (`Forwarded` / `X-Forwarded-For`)
-    /// instead of the peer's. Only behind a proxy that overwrites those headers.
-    #[serde(default)]
-    pub trust_forwarded_for: bool,
+    /// Removed: `client_address.trusted_proxy_hops` replaced it. Kept only so a
+    /// deployment that still sets it fails at start instead of silently counting every
+    /// client under the ingress's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_forwarded_for: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +111,7 @@ impl Default for ClientRegistrationSettings {
                 max: 20,
                 window: Duration::from_secs(3600),
             },
-            trust_forwarded_for: false,
+            trust_forwarded_for: None,
         }
     }
 }
@@ -130,6 +134,7 @@ impl Default for Settings {
             profile: Profile::Production,
             public_base_url: "http://127.0.0.1:8080".into(),
             http: ListenSettings::new("0.0.0.0", 8080),
+            client_address: Default::default(),
             grpc: ListenSettings::new("0.0.0.0", 50051),
             store: StoreSettings::default(),
             internal_tls: InternalTlsSettings::allowing(&["identity-service", "agentctl"]),
@@ -183,6 +188,10 @@ impl ServiceSettings for Settings {
                 "required when client_registration.policy is \"token\"",
             ));
         }
+        shared::client_address::refuse_replaced(
+            "client_registration.trust_forwarded_for",
+            registration.trust_forwarded_for.is_some(),
+        )?;
         self.refresh_tokens.validate()?;
         self.shutdown.validate()?;
         self.telemetry.validate()?;

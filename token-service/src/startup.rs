@@ -103,6 +103,7 @@ impl Service for TokenService {
             })
             .ready(StoreReady(stores.denylist))
             .ready(SigningKeyReady(keys.clone()))
+            .client_address(settings.client_address)
             .keep(key_watcher);
         Ok((Self { keys }, parts))
     }
@@ -127,7 +128,6 @@ fn registration_rules(
         initial_access_token_hash: token
             .map(|t| hasher.hash(crate::http::register::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
         per_ip: registration.per_ip,
-        trust_forwarded_for: registration.trust_forwarded_for,
         limiter: shared::ratelimit::from_settings(&settings.store, &context.connections, "token")?,
     })
 }

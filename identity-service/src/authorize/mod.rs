@@ -133,8 +133,6 @@ pub struct Authorizations {
     /// What a request may name: `scopes_supported` and the protected resources.
     scopes_supported: ScopeSet,
     resources: Vec<String>,
-    /// Whether the ingress's `X-Forwarded-For` names the client (for rate limits).
-    trust_forwarded_for: bool,
 }
 
 /// What [`Authorizations`] is built from.
@@ -148,7 +146,6 @@ pub struct AuthorizationParts {
     pub issuer: String,
     pub scopes_supported: ScopeSet,
     pub resources: Vec<String>,
-    pub trust_forwarded_for: bool,
 }
 
 impl Authorizations {
@@ -163,12 +160,7 @@ impl Authorizations {
             issuer: parts.issuer,
             scopes_supported: parts.scopes_supported,
             resources: parts.resources,
-            trust_forwarded_for: parts.trust_forwarded_for,
         }
-    }
-
-    pub fn trust_forwarded_for(&self) -> bool {
-        self.trust_forwarded_for
     }
 
     pub fn issuer(&self) -> &str {

@@ -127,7 +127,7 @@ pub async fn register(
     let parsed = RegistrationRequest::from_body(&body)?;
     state.registrations.policy().ensure_enabled(parsed.path())?;
     let limits = &state.limits.settings;
-    let ip = shared::ratelimit::client_ip(&request, limits.trust_forwarded_for);
+    let ip = shared::client_address::of(&request);
     let now = shared::jose::unix_now();
     let (bucket, limit) = match parsed {
         RegistrationRequest::Anonymous => ("register-anonymous", limits.anonymous_registrations_per_ip),

@@ -84,7 +84,7 @@ impl Browser {
         (email, purpose): (&str, &str),
         now: i64,
     ) -> Result<Sent, AuthorizeError> {
-        let ip = shared::ratelimit::client_ip(http, auth.trust_forwarded_for());
+        let ip = shared::client_address::of(http);
         match auth.start_login(email, (purpose, &ip), now).await {
             Ok(id) => {
                 self.login = Some(id);

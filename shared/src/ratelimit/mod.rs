@@ -116,15 +116,3 @@ pub async fn refusal(limiter: &dyn RateLimiter, bucket: &str, limit: Limit) -> O
         }
     }
 }
-
-/// The client address rate limits count by: the peer, or what the ingress reports when
-/// the operator says the ingress overwrites `Forwarded` / `X-Forwarded-For`.
-pub fn client_ip(request: &actix_web::HttpRequest, trust_forwarded_for: bool) -> String {
-    let info = request.connection_info();
-    let address = if trust_forwarded_for {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
-    address.unwrap_or("unknown").to_owned()
-}

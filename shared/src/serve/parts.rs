@@ -5,9 +5,9 @@ use std::sync::Arc;
 use actix_web::web;
 use tonic::service::RoutesBuilder;
 
+use crate::client_address::ClientAddressSettings;
 use crate::health::ReadinessCheck;
 use crate::shutdown::Draining;
-use crate::telemetry::http::ClientAddress;
 
 /// Mounts HTTP routes (once per worker).
 type Configure = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -23,7 +23,7 @@ pub struct Parts {
     pub(super) routes: Vec<Configure>,
     pub(super) grpc: Vec<AddGrpc>,
     pub(super) readiness: Vec<Arc<dyn ReadinessCheck>>,
-    pub(super) client_address: ClientAddress,
+    pub(super) client_address: ClientAddressSettings,
     pub(super) keep: Vec<Box<dyn Send + Sync>>,
 }
 
@@ -63,8 +63,8 @@ impl Parts {
         self
     }
 
-    /// Whether client addresses come from `X-Forwarded-For` (for audit lines).
-    pub fn client_address(mut self, client_address: ClientAddress) -> Self {
+    /// How client addresses are learned (rate limits, audit lines).
+    pub fn client_address(mut self, client_address: ClientAddressSettings) -> Self {
         self.client_address = client_address;
         self
     }
@@ -76,14 +76,16 @@ impl Parts {
     }
 
     /// Several services' parts served by one process; client addresses are learned as
-    /// any of them asks (trusting `X-Forwarded-For` if one does).
+    /// the first service that sets a rule asks (the all-in-one gives all the same one).
     pub fn merge(all: impl IntoIterator<Item = Parts>) -> Self {
         all.into_iter().fold(Self::default(), |mut merged, parts| {
             merged.routes.extend(parts.routes);
             merged.grpc.extend(parts.grpc);
             merged.readiness.extend(parts.readiness);
             merged.keep.extend(parts.keep);
-            merged.client_address.trust_forwarded_for |= parts.client_address.trust_forwarded_for;
+            if merged.client_address == ClientAddressSettings::default() {
+                merged.client_address = parts.client_address;
+            }
             merged
         })
     }

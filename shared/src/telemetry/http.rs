@@ -4,36 +4,33 @@
 
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage as _};
 use opentelemetry::propagation::Extractor;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::metrics::HTTP_REQUEST_DURATION;
 use crate::audit::{self, RequestContext};
+use crate::client_address::{ClientAddressSettings, ClientIp};
 
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
 
-/// Whether the client address comes from `X-Forwarded-For` (an ingress that overwrites
-/// it) or from the peer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClientAddress {
-    pub trust_forwarded_for: bool,
-}
-
 /// The middleware: `App::new().wrap(from_fn(move |req, next| observe(address, req, next)))`.
 pub async fn observe<B: MessageBody>(
-    address: ClientAddress,
+    address: ClientAddressSettings,
     request: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, Error> {
     if PROBES.contains(&request.path()) {
         return next.call(request).await;
     }
+    // Resolved once, here: the rate limits and the audit stream read this one answer.
+    let ip = address.resolve(request.peer_addr(), request.headers());
+    request.extensions_mut().insert(ClientIp(ip.clone()));
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&Headers(request.headers())));
@@ -52,13 +49,6 @@ pub async fn observe<B: MessageBody>(
         http.response.status_code = tracing::field::Empty,
     );
     let _ = span.set_parent(parent);
-    let info = request.connection_info().clone();
-    let ip = match address.trust_forwarded_for {
-        true => info.realip_remote_addr(),
-        false => info.peer_addr(),
-    }
-    .unwrap_or("unknown")
-    .to_owned();
     let context = RequestContext { ip };
     let result = audit::REQUEST
         .scope(context, next.call(request).instrument(span.clone()))

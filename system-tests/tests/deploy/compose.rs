@@ -1,10 +1,12 @@
-//! `deploy/Dockerfile` and `deploy/docker-compose.yml`, read (no Docker engine here):
-//! the image holds every binary something runs, as a non-root user, and Compose gives
-//! each service settings it reads, secrets that exist, and the local topology's shape.
+//! `deploy/docker-compose.yml`, read (no Docker engine here): each service gets settings
+//! it reads, the local topology's shape, and exactly the secret files it reads, copied
+//! for its user by the `secret-files` step; no private key is world-readable or handed
+//! to a container that does not use it.
 
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::dockerfile::image_binaries;
 use crate::{SERVICES, check_environment, repo, yaml_documents};
 
 fn compose() -> Value {
@@ -12,63 +14,68 @@ fn compose() -> Value {
     yaml_documents(&text).remove(0)
 }
 
-/// `COPY --from=build /out/ …` copies what the build stage put in /out: its `cp` line.
-fn image_binaries() -> BTreeSet<String> {
-    let dockerfile = std::fs::read_to_string(repo().join("deploy/Dockerfile")).expect("Dockerfile");
-    let build = dockerfile.split("RUN cargo build").nth(1).expect("a cargo build step");
-    let step = build.split("\nFROM ").next().expect("the build step");
-    step.split_whitespace()
-        .filter_map(|w| w.strip_prefix("target/release/"))
-        .map(str::to_owned)
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
         .collect()
 }
 
-#[test]
-fn the_image_holds_every_binary_and_runs_as_a_user_without_a_shell() {
-    let binaries = image_binaries();
-    let mut expected: BTreeSet<String> = SERVICES.iter().map(|s| (*s).to_owned()).collect();
-    expected.insert("agentctl".into());
-    assert_eq!(binaries, expected);
-    let dockerfile = std::fs::read_to_string(repo().join("deploy/Dockerfile")).expect("Dockerfile");
-    let runtime = dockerfile.rsplit("\nFROM ").next().expect("runtime stage");
-    assert!(
-        runtime.starts_with("gcr.io/distroless/"),
-        "a minimal runtime image without a shell"
-    );
-    assert!(
-        runtime.contains("--locked") || dockerfile.contains("--release --locked"),
-        "locked build"
-    );
-    let user = runtime
+/// The `secret-files` step's copies: (from under deploy/compose/secrets, to volume/path,
+/// owner uid).
+fn copies(compose: &Value) -> Vec<(String, String, u32)> {
+    compose["services"]["secret-files"]["environment"]["COPY"]
+        .as_str()
+        .expect("secret-files' COPY table")
         .lines()
-        .find_map(|l| l.strip_prefix("USER "))
-        .expect("a USER line");
-    let uid: u32 = user.split(':').next().expect("uid").parse().expect("a numeric uid");
-    assert!(uid > 0, "non-root");
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.len(), 3, "FROM TO OWNER: {l}");
+            (w[0].to_owned(), w[1].to_owned(), w[2].parse().expect("a numeric owner"))
+        })
+        .collect()
+}
+
+/// Where `path` in service `service` comes from: the volume mounted over it, and the path
+/// inside that volume as the `secret-files` step sees it (`<its dir under /to>/<rest>`).
+fn copied_path(compose: &Value, service: &str, path: &str) -> Option<String> {
+    let services = &compose["services"];
+    let step_dirs: BTreeMap<&str, &str> = strings(&services["secret-files"]["volumes"])
+        .into_iter()
+        .filter_map(|v| {
+            let mut parts = v.split(':');
+            let volume = parts.next()?;
+            let dir = parts.next()?.strip_prefix("/to/")?;
+            Some((volume, dir))
+        })
+        .collect();
+    strings(&services[service]["volumes"]).into_iter().find_map(|v| {
+        let mut parts = v.split(':');
+        let (volume, target) = (parts.next()?, parts.next()?);
+        let rest = path.strip_prefix(target)?.strip_prefix('/')?;
+        Some(format!("{}/{rest}", step_dirs.get(volume)?))
+    })
+}
+
+/// What `deploy/make-secrets.sh` makes that a container may be given: never a CA's key.
+fn givable(file: &str) -> bool {
+    let internal = ["ca".to_owned()]
+        .into_iter()
+        .chain(shared::pki::MEMBERS.iter().map(|m| (*m).to_owned()))
+        .flat_map(|m| [format!("internal-tls/{m}.pem"), format!("internal-tls/{m}-key.pem")])
+        .filter(|f| f != "internal-tls/ca-key.pem")
+        .collect::<Vec<_>>();
+    ["pepper", "kek", "redis-password", "ingress/ingress.pem"].contains(&file) || internal.iter().any(|f| f == file)
 }
 
 #[test]
 fn compose_runs_the_local_topology_with_settings_the_binaries_read() {
     let compose = compose();
     let services = compose["services"].as_object().expect("services");
-    let declared: BTreeSet<&str> = compose["secrets"]
-        .as_object()
-        .expect("secrets")
-        .keys()
-        .map(String::as_str)
-        .collect();
     let defaults = shared::shutdown::ShutdownSettings::default();
-    let made_by_script = ["pepper", "kek", "redis-password"];
-    for (name, secret) in compose["secrets"].as_object().expect("secrets") {
-        let file = secret["file"].as_str().expect("a file secret");
-        let base = file
-            .strip_prefix("./compose/secrets/")
-            .expect("under deploy/compose/secrets");
-        assert!(
-            made_by_script.contains(&base),
-            "{name}: deploy/make-secrets.sh makes {base}"
-        );
-    }
     for service in SERVICES {
         let spec = &services[service];
         let origin = format!("docker-compose.yml/{service}");
@@ -93,35 +100,21 @@ fn compose_runs_the_local_topology_with_settings_the_binaries_read() {
             grace > defaults.drain_delay + defaults.grace,
             "{origin}: stop_grace_period"
         );
-        // Secret files are mounted where the settings look for them.
-        let secrets: BTreeSet<&str> = spec["secrets"]
-            .as_array()
-            .expect("secrets")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        for (key, path) in &env {
-            if let Some(name) = key
-                .ends_with("__FILE")
-                .then(|| path.strip_prefix("/run/secrets/"))
-                .flatten()
-            {
-                assert!(
-                    secrets.contains(name) && declared.contains(name),
-                    "{origin}: {key} reads secret {name}"
-                );
-            }
-        }
-        let tls_dir = value("AGENTAUTH__INTERNAL_TLS__DIR").expect("internal TLS");
-        let mounted = spec["volumes"]
-            .as_array()
-            .expect("volumes")
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|v| v == format!("./compose/secrets/internal-tls:{tls_dir}:ro"));
-        assert!(mounted, "{origin}: the internal PKI is mounted at {tls_dir}");
         assert_eq!(value("AGENTAUTH__HTTP__PORT").as_deref(), Some("8080"), "{origin}");
+        if service != "jwks-service" {
+            // HAProxy overwrites X-Forwarded-For: the one trusted hop.
+            assert_eq!(
+                value("AGENTAUTH__CLIENT_ADDRESS__TRUSTED_PROXY_HOPS").as_deref(),
+                Some("1"),
+                "{origin}"
+            );
+        }
     }
+    let text = std::fs::read_to_string(repo().join("deploy/docker-compose.yml")).expect("compose file");
+    assert!(
+        !text.to_lowercase().contains("trust_forwarded_for"),
+        "a removed setting"
+    );
     // The issuer is what clients reach: the ingress's published port, over https.
     let published = services["ingress"]["ports"][0].as_str().expect("ingress port");
     let port = published.split(':').next().expect("host port");
@@ -140,14 +133,127 @@ fn compose_runs_the_local_topology_with_settings_the_binaries_read() {
             "haproxy reaches {service}:8080"
         );
     }
-    let mounts: Vec<&str> = services["ingress"]["volumes"]
-        .as_array()
-        .expect("volumes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let mounts = strings(&services["ingress"]["volumes"]);
     assert!(
         mounts.iter().any(|m| m.starts_with("./compose/haproxy.cfg:")),
         "the checked config is the one mounted"
     );
+}
+
+#[test]
+fn each_container_gets_its_own_secret_files_for_its_own_user_and_no_ca_key() {
+    let compose = compose();
+    let services = compose["services"].as_object().expect("services");
+    let copies = copies(&compose);
+    for (from, to, _) in &copies {
+        assert!(
+            givable(from),
+            "secret-files copies {from} (to {to}): a CA key, or nothing make-secrets.sh makes"
+        );
+    }
+    // Only the copying step sees the host's secret directory.
+    for (name, spec) in services {
+        for volume in strings(&spec["volumes"]) {
+            if volume.starts_with("./compose/secrets") {
+                assert_eq!(
+                    name, "secret-files",
+                    "{name} mounts the host's secrets directly: {volume}"
+                );
+                assert_eq!(volume, "./compose/secrets:/from:ro", "read-only");
+            }
+        }
+    }
+    // (service, user, the files it reads): every one is copied for it, owned by it, and
+    // nothing else is copied into its volume.
+    let mut readers: Vec<(String, u32, Vec<String>)> = Vec::new();
+    for service in SERVICES {
+        let spec = &services[service];
+        let uid: u32 = spec["user"]
+            .as_str()
+            .expect("user")
+            .split(':')
+            .next()
+            .expect("uid")
+            .parse()
+            .expect("uid");
+        let env = spec["environment"].as_object().expect("environment");
+        let mut files: Vec<String> = env
+            .iter()
+            .filter(|(k, _)| k.ends_with("_FILE"))
+            .map(|(_, v)| v.as_str().expect("path").to_owned())
+            .collect();
+        let tls = env["AGENTAUTH__INTERNAL_TLS__DIR"].as_str().expect("internal TLS dir");
+        for file in [
+            "ca.pem".to_owned(),
+            format!("{service}.pem"),
+            format!("{service}-key.pem"),
+        ] {
+            files.push(format!("{tls}/{file}"));
+        }
+        readers.push((service.to_owned(), uid, files));
+    }
+    let haproxy = std::fs::read_to_string(repo().join("deploy/compose/haproxy.cfg")).expect("haproxy.cfg");
+    let certificate = haproxy
+        .split_whitespace()
+        .skip_while(|w| *w != "crt")
+        .nth(1)
+        .expect("the ingress certificate")
+        .to_owned();
+    let ingress_uid: u32 = services["ingress"]["user"]
+        .as_str()
+        .expect("the ingress runs as a named uid")
+        .split(':')
+        .next()
+        .expect("uid")
+        .parse()
+        .expect("uid");
+    readers.push(("ingress".into(), ingress_uid, vec![certificate]));
+    let mut given = BTreeSet::new();
+    for (service, uid, files) in &readers {
+        for file in files {
+            let copied = copied_path(&compose, service, file)
+                .unwrap_or_else(|| panic!("{service}: {file} is in no volume secret-files fills"));
+            let (_, _, owner) = copies
+                .iter()
+                .find(|(_, to, _)| *to == copied)
+                .unwrap_or_else(|| panic!("{service}: secret-files copies nothing to {copied} ({file})"));
+            assert_eq!(owner, uid, "{service}: {file} belongs to its user");
+            given.insert(copied);
+        }
+        assert_eq!(
+            services[service.as_str()]["depends_on"]["secret-files"]["condition"],
+            "service_completed_successfully",
+            "{service} starts once its files are copied"
+        );
+    }
+    let redis_conf = "redis/redis.conf";
+    let all: BTreeSet<String> = copies.iter().map(|(_, to, _)| to.clone()).collect();
+    assert_eq!(given, all, "secret-files copies only files a container reads");
+    // Redis: its password from a config file the step writes, not from its arguments.
+    let redis = &services["redis"];
+    let command = strings(&redis["command"]);
+    assert_eq!(command[0], "redis-server");
+    assert!(
+        !command.iter().any(|a| a.contains("requirepass") || a.contains("$(")),
+        "redis-server's arguments carry no password: {command:?}"
+    );
+    assert_eq!(
+        copied_path(&compose, "redis", command[1]).as_deref(),
+        Some(redis_conf),
+        "redis-server reads the config file secret-files writes"
+    );
+    let script = strings(&services["secret-files"]["command"]).join("\n");
+    assert!(
+        script.contains(&format!("/to/{redis_conf}")) && script.contains("requirepass"),
+        "secret-files writes {redis_conf}"
+    );
+    // And on the host, nothing is made world-readable.
+    let make = std::fs::read_to_string(repo().join("deploy/make-secrets.sh")).expect("make-secrets.sh");
+    assert!(make.contains("umask 077"), "make-secrets.sh makes owner-only files");
+    assert!(
+        !make.contains("a+r") && !make.contains("o+r"),
+        "make-secrets.sh makes nothing world-readable"
+    );
+    let script = std::fs::read_to_string(repo().join("deploy/compose/secrets.sh")).expect("secrets.sh");
+    assert!(!script.contains("--world-readable"));
 }

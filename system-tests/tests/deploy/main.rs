@@ -9,6 +9,9 @@
 mod alerts;
 mod bench;
 mod compose;
+mod configuration;
+mod dockerfile;
+mod kubelet;
 mod manifests;
 mod routing;
 

@@ -189,3 +189,32 @@ fn prefix_matching_is_element_wise_where_kubernetes_says_so() {
     assert!(!segments.matches("/agentx"));
     assert!(Matcher::Bytes("/agent/".into()).matches("/agent/identity"));
 }
+
+/// The services take the right-most X-Forwarded-For entry (one trusted hop): HAProxy must
+/// overwrite that header with the address it saw, never append to a client's, and drop
+/// the other address headers a client could forge.
+#[test]
+fn both_haproxy_configurations_overwrite_the_client_address() {
+    for file in ["deploy/local/haproxy.cfg.in", "deploy/compose/haproxy.cfg"] {
+        let config = std::fs::read_to_string(repo().join(file)).expect("haproxy config");
+        let directives: Vec<String> = config
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.starts_with('#'))
+            .collect();
+        let has = |d: &str| directives.iter().any(|l| l.eq_ignore_ascii_case(d));
+        assert!(
+            has("http-request set-header X-Forwarded-For %[src]"),
+            "{file}: overwrites X-Forwarded-For"
+        );
+        assert!(has("http-request del-header Forwarded"), "{file}: drops Forwarded");
+        assert!(has("http-request del-header X-Real-IP"), "{file}: drops X-Real-IP");
+        assert!(
+            !directives.iter().any(|l| l.starts_with("option forwardfor")),
+            "{file}: `option forwardfor` appends to the client's header"
+        );
+    }
+    let replica = std::fs::read_to_string(repo().join("deploy/local/replica.sh")).expect("replica.sh");
+    assert!(replica.contains("AGENTAUTH__CLIENT_ADDRESS__TRUSTED_PROXY_HOPS=1"));
+    assert!(!replica.to_lowercase().contains("trust_forwarded_for"));
+}

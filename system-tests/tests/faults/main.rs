@@ -6,6 +6,7 @@
 //! They run one at a time (`.config/nextest.toml`, group `topology`). `mtls` checks
 //! RFC 8705 client certificates through the same ingress.
 
+mod forwarded;
 mod load;
 mod mtls;
 mod topology;

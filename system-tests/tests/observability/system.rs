@@ -137,7 +137,7 @@ impl System {
                         "AGENTAUTH__MAIL__OUTBOX_DIR",
                         dir.path().join("outbox").display().to_string(),
                     ),
-                    ("AGENTAUTH__RATE_LIMITS__TRUST_FORWARDED_FOR", "false".into()),
+                    ("AGENTAUTH__CLIENT_ADDRESS__TRUSTED_PROXY_HOPS", "0".into()),
                     // Batches leave at once, so a test waits for nothing.
                     ("OTEL_BSP_SCHEDULE_DELAY", "50".into()),
                 ]

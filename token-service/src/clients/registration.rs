@@ -262,6 +262,5 @@ pub struct RegistrationRules {
     /// The keyed hash of the initial access token, when the policy needs one.
     pub initial_access_token_hash: Option<String>,
     pub per_ip: shared::ratelimit::Limit,
-    pub trust_forwarded_for: bool,
     pub limiter: std::sync::Arc<dyn shared::ratelimit::RateLimiter>,
 }

@@ -30,7 +30,7 @@ pub async fn register(
         RegistrationPolicy::Token => check_initial_access_token(&state, &request)?,
         RegistrationPolicy::Open => {}
     }
-    let ip = shared::ratelimit::client_ip(&request, policy.trust_forwarded_for);
+    let ip = shared::client_address::of(&request);
     let bucket = format!("client-registration:{ip}");
     if let Some(retry_after) = shared::ratelimit::refusal(policy.limiter.as_ref(), &bucket, policy.per_ip).await {
         return Err(OAuthError::RateLimited { retry_after });
