@@ -17,6 +17,12 @@ pub enum OAuthError {
     InvalidRequest(String),
     #[error("{0}")]
     InvalidClient(&'static str),
+    /// Client authentication presented outside the `Authorization` header failed
+    /// (`client_secret_post`, `private_key_jwt`, a certificate). RFC 6749 §5.2 reserves
+    /// 401 and its challenge for the header: a `Basic` challenge here names a scheme the
+    /// client did not use, and oauth4webapi raises it instead of showing the error.
+    #[error("{0}")]
+    InvalidClientCredentials(&'static str),
     #[error("{0}")]
     InvalidGrant(String),
     #[error("this grant_type is not supported; see grant_types_supported in the server metadata")]
@@ -64,7 +70,7 @@ impl OAuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidClient(_) => "invalid_client",
+            Self::InvalidClient(_) | Self::InvalidClientCredentials(_) => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnauthorizedClient(_) => "unauthorized_client",

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use shared::jose::Algorithm;
 use shared::jose::dpop::DpopVerifier;
 use shared::jose::remote::RemoteKeys;
 use shared::jose::watch::KeyRingWatch;
@@ -31,7 +30,7 @@ pub struct AppState {
     pub hasher: SecretHasher,
     pub endpoint: TokenEndpointSettings,
     /// `endpoint.auth_signing_algs`, parsed.
-    pub assertion_algs: Vec<Algorithm>,
+    pub assertion_algs: Vec<shared::jose::alg::JwsAlg>,
     /// The URLs clients address the token endpoint by: the issuer's, and the mTLS
     /// alias when there is one. DPoP `htu` and client assertion `aud` name one of them.
     pub token_endpoint_urls: Vec<String>,

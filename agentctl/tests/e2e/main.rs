@@ -12,7 +12,8 @@
 //! - `token_flow`: discovery → identity → token with curl; PyJWT verifies the token.
 //! - `clients`: `agentctl clients create`, client_credentials and introspection.
 //! - `stock_clients`: oauth4webapi + jose (npm) and authlib (PyPI) as machine clients:
-//!   `private_key_jwt`, DPoP, `resource`; and every `agentctl clients` command.
+//!   `private_key_jwt`, DPoP, `resource`, each with an EC or RSA key, an Ed25519 key and
+//!   an RSA-PSS key registered without `alg`; and every `agentctl clients` command.
 //! - `mcp_sdk`: the official MCP Python SDK's OAuth client: discovery from a 401, RFC
 //!   7591 registration, authorization code + PKCE + `resource`, refresh.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.

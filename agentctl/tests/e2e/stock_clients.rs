@@ -1,9 +1,12 @@
 //! Machine clients no one here wrote, against `agentctl dev`: oauth4webapi + jose (npm)
 //! do `private_key_jwt` + DPoP + `resource` client_credentials and verify the bound
-//! token; authlib (PyPI) does `private_key_jwt` with an RSA key and validates the
-//! discovery document as RFC 8414 metadata. The operator side is
-//! the built `agentctl clients` commands. Node packages come from
-//! `agentctl/tests/e2e/node` (`npm ci` there; `.ci/test` runs it).
+//! token; authlib (PyPI) does `private_key_jwt` and validates the discovery document as
+//! RFC 8414 metadata. The operator side is the built `agentctl clients` commands. Node
+//! packages come from `agentctl/tests/e2e/node` (`npm ci` there; `.ci/test` runs it).
+//!
+//! Each library test runs once per kind of key in [`Key`] that the library can make:
+//! the one it was first written with, an Ed25519 key (which these libraries label
+//! `Ed25519`, RFC 9864, not `EdDSA`), and an RSA-PSS key registered without `alg`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,8 +76,77 @@ fn key_client(server: &DevServer, jwks: &Path) -> String {
     id
 }
 
+/// A kind of client key, as the scripts' VARIANT argument names it, made and used the
+/// way the library under test does by default.
+#[derive(Clone, Copy, Debug)]
+enum Key {
+    /// P-256, registered with `alg: ES256` (the Node client's original key).
+    Es256,
+    /// RSA 2048, registered with `alg: RS256` (the authlib client's original key).
+    Rs256,
+    /// `generateKeyPair('Ed25519')`, registered with `alg: Ed25519`.
+    Ed25519,
+    /// RSA-PSS 2048 signing PS256, registered as jose's `exportJWK` and PyJWT's `to_jwk`
+    /// write it: without `alg`, which RFC 7517 §4.4 makes optional.
+    Ps256NoAlg,
+}
+
+impl Key {
+    fn variant(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::Ed25519 => "Ed25519",
+            Self::Ps256NoAlg => "PS256-noalg",
+        }
+    }
+
+    /// The JWS `alg` the library puts on what it signs with this key.
+    fn alg(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::Ed25519 => "Ed25519",
+            Self::Ps256NoAlg => "PS256",
+        }
+    }
+
+    /// The `alg` member of the registered public JWK, if any.
+    fn registered_alg(self) -> Option<&'static str> {
+        match self {
+            Self::Ps256NoAlg => None,
+            other => Some(other.alg()),
+        }
+    }
+}
+
+/// Checks that keygen wrote the public JWK `key` describes, so a pass means the server
+/// took that very shape (an `alg` slipping into the no-`alg` variant would hide defect 4).
+fn assert_registered_jwk(jwks: &Path, key: Key) {
+    let text = std::fs::read_to_string(jwks).expect("keygen wrote public.jwks");
+    let set: Value = serde_json::from_str(&text).expect("a JWK set");
+    let jwk = &set["keys"][0];
+    assert_eq!(jwk["alg"].as_str(), key.registered_alg(), "{key:?}: {jwk}");
+    assert!(jwk.get("d").is_none(), "a public key only: {jwk}");
+}
+
 #[test]
 fn oauth4webapi_gets_a_dpop_bound_token_for_one_resource_with_private_key_jwt() {
+    oauth4webapi_gets_a_dpop_bound_token(Key::Es256);
+}
+
+#[test]
+fn oauth4webapi_gets_a_dpop_bound_token_with_an_ed25519_key() {
+    oauth4webapi_gets_a_dpop_bound_token(Key::Ed25519);
+}
+
+#[test]
+fn oauth4webapi_gets_a_dpop_bound_token_with_an_rsa_pss_key_registered_without_alg() {
+    oauth4webapi_gets_a_dpop_bound_token(Key::Ps256NoAlg);
+}
+
+/// `key`'s kind both for the `private_key_jwt` client key and for the DPoP key.
+fn oauth4webapi_gets_a_dpop_bound_token(key: Key) {
     assert!(
         node_dir().join("node_modules/oauth4webapi").exists(),
         "run `npm ci` in {} (.ci/test does)",
@@ -95,11 +167,22 @@ fn oauth4webapi_gets_a_dpop_bound_token_for_one_resource_with_private_key_jwt() 
         output
     };
     let keys = dir.path().to_str().expect("UTF-8 path");
-    node(&["keygen", keys]);
-    let id = key_client(&server, &dir.path().join("public.jwks"));
-    let output = node(&["token", &server.http, &id, keys, RESOURCE, "reports:read reports:write"]);
+    node(&["keygen", keys, key.variant()]);
+    let jwks = dir.path().join("public.jwks");
+    assert_registered_jwk(&jwks, key);
+    let id = key_client(&server, &jwks);
+    // The script also checks that discovery advertises the alg for both uses.
+    let output = node(&[
+        "token",
+        &server.http,
+        &id,
+        keys,
+        RESOURCE,
+        "reports:read reports:write",
+        key.variant(),
+    ]);
     let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
-    println!("oauth4webapi + jose: {result}");
+    println!("oauth4webapi + jose, {key:?}: {result}");
     assert_eq!(
         result["token_type"], "dpop",
         "oauth4webapi lower-cases token_type: {result}"
@@ -112,6 +195,9 @@ fn oauth4webapi_gets_a_dpop_bound_token_for_one_resource_with_private_key_jwt() 
         "narrowed to what the resource supports"
     );
     assert_eq!(result["cnf_matches_dpop_key"], true);
+    // oauth4webapi picks each alg from the key, so these say what the server accepted.
+    assert_eq!(result["client_assertion_alg"], key.alg(), "{result}");
+    assert_eq!(result["dpop_alg"], key.alg(), "{result}");
 }
 
 #[test]
@@ -133,6 +219,22 @@ fn authlib_validates_the_discovery_document_as_rfc_8414() {
 
 #[test]
 fn authlib_authenticates_with_private_key_jwt() {
+    authlib_authenticates_with(Key::Rs256);
+}
+
+/// authlib (through joserfc) labels this `Ed25519`; it can also sign `EdDSA`, but
+/// `Ed25519` is what RFC 9864 registers and what the Node libraries send.
+#[test]
+fn authlib_authenticates_with_private_key_jwt_and_an_ed25519_key() {
+    authlib_authenticates_with(Key::Ed25519);
+}
+
+#[test]
+fn authlib_authenticates_with_private_key_jwt_and_an_rsa_pss_key_registered_without_alg() {
+    authlib_authenticates_with(Key::Ps256NoAlg);
+}
+
+fn authlib_authenticates_with(key: Key) {
     let dir = tempfile::tempdir().expect("dir");
     let server = DevServer::start();
     let python = |args: &[&str]| {
@@ -145,17 +247,28 @@ fn authlib_authenticates_with_private_key_jwt() {
         output
     };
     let keys = dir.path().to_str().expect("UTF-8 path");
-    python(&["keygen", keys]);
-    let id = key_client(&server, &dir.path().join("public.jwks"));
+    python(&["keygen", keys, key.variant()]);
+    let jwks = dir.path().join("public.jwks");
+    assert_registered_jwk(&jwks, key);
+    let id = key_client(&server, &jwks);
     let token_url = format!("{}/oauth2/token", server.http);
-    let output = python(&["token", &token_url, &id, keys, "reports:read"]);
+    let output = python(&["token", &token_url, &id, keys, "reports:read", key.variant()]);
     let issued: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
     assert_eq!(issued["token_type"], "Bearer");
     assert_eq!(issued["scope"], "reports:read");
+    assert_eq!(
+        issued["client_assertion_header"]["alg"],
+        key.alg(),
+        "what authlib sent: {issued}"
+    );
     let token = str_field(&issued, "access_token");
     let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(token).expect("a JWT");
     assert_eq!(claims["sub"], id.as_str());
-    println!("authlib private_key_jwt (RS256): issued {} to {id}", issued["scope"]);
+    println!(
+        "authlib private_key_jwt ({}): issued {} to {id}",
+        key.alg(),
+        issued["scope"]
+    );
 }
 
 #[test]

@@ -95,15 +95,15 @@ impl ProviderKeys {
             .key(&provider.jwks_uri, Some(kid))
             .await
             .map_err(|e| match e {
-                RemoteKeyError::UnknownKey(kid) => ProviderError::UnknownKey(kid),
+                RemoteKeyError::UnknownKey(kid) | RemoteKeyError::Refused(kid, _) => ProviderError::UnknownKey(kid),
                 RemoteKeyError::Unavailable(reason) | RemoteKeyError::Forbidden(reason) => {
                     ProviderError::KeysUnavailable(reason)
                 }
             })?;
-        if header.alg != key.alg {
+        if !key.accepts(shared::jose::alg::JwsAlg::Jwt(header.alg)) {
             return Err(ProviderError::InvalidSignature);
         }
-        let mut validation = Validation::new(key.alg);
+        let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[&expect.audience]);
         let mut required = vec!["iss", "aud"];

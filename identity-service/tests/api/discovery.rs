@@ -146,7 +146,7 @@ async fn token_endpoint_capabilities_are_described_exactly_as_configured() {
     for endpoint in ["token", "revocation", "introspection"] {
         assert_eq!(
             defaults[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
-            json!(["ES256", "EdDSA", "RS256", "PS256"]),
+            json!(["ES256", "Ed25519", "EdDSA", "RS256", "PS256"]),
             "RFC 8414 §2: {endpoint}"
         );
     }
@@ -156,7 +156,7 @@ async fn token_endpoint_capabilities_are_described_exactly_as_configured() {
     );
     assert_eq!(
         defaults["dpop_signing_alg_values_supported"],
-        json!(["ES256", "EdDSA", "RS256", "PS256"])
+        json!(["ES256", "Ed25519", "EdDSA", "RS256", "PS256"])
     );
     assert_eq!(defaults["tls_client_certificate_bound_access_tokens"], json!(false));
     assert!(defaults.get("mtls_endpoint_aliases").is_none());

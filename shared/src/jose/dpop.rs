@@ -8,10 +8,13 @@ use std::time::Duration;
 use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::alg::{JwsAlg, key_algorithms, parse_jwk};
+use super::jws::{self, JwsError};
 
 use crate::secrets::SecretHasher;
 
@@ -71,14 +74,14 @@ pub struct ProofTarget<'a> {
 /// Checks proofs against the configured algorithms, window and nonce policy.
 #[derive(Debug, Clone)]
 pub struct DpopVerifier {
-    algs: Vec<Algorithm>,
+    algs: Vec<JwsAlg>,
     window: Duration,
     nonces: Option<Nonces>,
 }
 
 impl DpopVerifier {
     /// `nonces` present: every proof must carry a current server nonce.
-    pub fn new(algs: Vec<Algorithm>, window: Duration, nonces: Option<Nonces>) -> Self {
+    pub fn new(algs: Vec<JwsAlg>, window: Duration, nonces: Option<Nonces>) -> Self {
         Self { algs, window, nonces }
     }
 
@@ -94,14 +97,11 @@ impl DpopVerifier {
 
     /// §4.3 checks 1–11 but replay (12 is the caller's, with [`Self::replay_until`]).
     pub fn verify(&self, proof: &str, target: ProofTarget<'_>, now: i64) -> Result<DpopProof, DpopError> {
-        let header = raw_header(proof)?;
+        let header = jws::protected_header(proof).map_err(|_| invalid("the DPoP proof is not a compact JWS"))?;
         if header.get("typ").and_then(Value::as_str) != Some(DPOP_TYP) {
             return Err(invalid("the DPoP proof's `typ` must be dpop+jwt"));
         }
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .and_then(|a| a.parse::<Algorithm>().ok())
+        let alg = jws::header_alg(&header)
             .filter(|a| self.algs.contains(a))
             .ok_or_else(|| invalid("the DPoP proof's `alg` is not one of dpop_signing_alg_values_supported"))?;
         let raw_jwk = header
@@ -111,23 +111,19 @@ impl DpopVerifier {
         if super::JWK_PRIVATE_MEMBERS.iter().any(|m| raw_jwk.contains_key(*m)) {
             return Err(invalid("the DPoP proof's `jwk` must be a public key"));
         }
-        let jwk: Jwk = serde_json::from_value(Value::Object(raw_jwk.clone()))
-            .map_err(|_| invalid("the DPoP proof's `jwk` is not a usable public key"))?;
-        if !key_fits(&jwk, alg) {
-            return Err(invalid("the DPoP proof's `jwk` does not fit its `alg`"));
+        let (jwk, declared) = parse_jwk(&Value::Object(raw_jwk.clone()))
+            .ok_or_else(|| invalid("the DPoP proof's `jwk` is not a usable public key"))?;
+        match key_algorithms(declared.as_deref(), &jwk) {
+            Ok(algs) if algs.contains(&alg) => {}
+            Ok(_) => return Err(invalid("the DPoP proof's `jwk` does not fit its `alg`")),
+            Err(refusal) => return Err(invalid(format!("the DPoP proof's `jwk` cannot be used: {refusal}"))),
         }
         let key =
             DecodingKey::from_jwk(&jwk).map_err(|_| invalid("the DPoP proof's `jwk` is not a usable public key"))?;
-        let mut validation = Validation::new(alg);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => invalid("the DPoP proof's signature is invalid"),
-                _ => invalid("the DPoP proof lacks jti, htm, htu or iat, or is malformed"),
-            })?
-            .claims;
+        let claims: ProofClaims = jws::verify(proof, &key, alg).map_err(|e| match e {
+            JwsError::BadSignature => invalid("the DPoP proof's signature is invalid"),
+            _ => invalid("the DPoP proof lacks jti, htm, htu or iat, or is malformed"),
+        })?;
         if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
             return Err(invalid("the DPoP proof's `jti` is empty or too long"));
         }
@@ -164,29 +160,6 @@ impl DpopVerifier {
 
 /// The JOSE header as the client wrote it: member checks (`jwk` must hold no private
 /// member) need the raw JSON, not a typed struct that drops unknown members.
-fn raw_header(token: &str) -> Result<Map<String, Value>, DpopError> {
-    let malformed = || invalid("the DPoP proof is not a compact JWS");
-    let (header, rest) = token.split_once('.').ok_or_else(malformed)?;
-    if rest.split('.').count() != 2 {
-        return Err(malformed());
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| malformed())?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(malformed()),
-    }
-}
-
-fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
-    match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(ec) => ec.curve == EllipticCurve::P256 && alg == Algorithm::ES256,
-        AlgorithmParameters::OctetKeyPair(okp) => okp.curve == EllipticCurve::Ed25519 && alg == Algorithm::EdDSA,
-        AlgorithmParameters::RSA(_) => matches!(alg, Algorithm::RS256 | Algorithm::PS256),
-        _ => false,
-    }
-}
-
-/// RFC 7638 for Ed25519 (RFC 8037 §2): jsonwebtoken computes it only for EC and RSA.
 fn okp_thumbprint(jwk: &Jwk) -> Result<String, DpopError> {
     let AlgorithmParameters::OctetKeyPair(okp) = &jwk.algorithm else {
         return Err(invalid("the DPoP proof's `jwk` has no thumbprint"));
@@ -293,5 +266,52 @@ mod tests {
             Duration::from_secs(300),
         );
         assert!(!other.is_current(&nonce, 1_000));
+    }
+
+    /// RFC 9864: oauth4webapi and the `dpop` package sign Ed25519 proofs as `Ed25519`.
+    #[test]
+    fn an_ed25519_named_proof_verifies_and_binds_its_key() {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("pair");
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        let proof = |alg: &str| {
+            let header =
+                serde_json::json!({"typ": "dpop+jwt", "alg": alg, "jwk": {"kty": "OKP", "crv": "Ed25519", "x": x}});
+            let claims =
+                serde_json::json!({"jti": "j1", "htm": "POST", "htu": "https://as.example/oauth2/token", "iat": 1_000});
+            let message = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let signature = URL_SAFE_NO_PAD.encode(pair.sign(message.as_bytes()).as_ref());
+            format!("{message}.{signature}")
+        };
+        let urls = ["https://as.example/oauth2/token".to_owned()];
+        let target = ProofTarget {
+            method: "POST",
+            urls: &urls,
+            access_token: None,
+        };
+        let verifier = DpopVerifier::new(
+            vec![JwsAlg::Ed25519, JwsAlg::Jwt(jsonwebtoken::Algorithm::EdDSA)],
+            Duration::from_secs(60),
+            None,
+        );
+        let named = verifier
+            .verify(&proof("Ed25519"), target, 1_000)
+            .expect("Ed25519 verifies");
+        let legacy = verifier.verify(&proof("EdDSA"), target, 1_000).expect("EdDSA verifies");
+        assert_eq!(named.jkt, legacy.jkt, "one key, one thumbprint, whichever name");
+        let only_eddsa = DpopVerifier::new(
+            vec![JwsAlg::Jwt(jsonwebtoken::Algorithm::EdDSA)],
+            Duration::from_secs(60),
+            None,
+        );
+        assert!(
+            only_eddsa.verify(&proof("Ed25519"), target, 1_000).is_err(),
+            "an operator's alg list holds"
+        );
     }
 }

@@ -8,10 +8,15 @@
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
 //! - [`remote`]: key sets others publish (providers, clients), fetched SSRF-safe.
 //! - [`dpop`]: RFC 9449 proof checks and stateless server nonces.
+//! - [`alg`]: the algorithms we verify from others (RFC 9864 `Ed25519` among them) and
+//!   which a published key allows; [`jws`]: verifying a JWS whose `alg` jsonwebtoken's
+//!   header type cannot name.
 //! - [`NumericDate`]: RFC 7519 time claims, range-checked.
 //! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
+pub mod alg;
 pub mod dpop;
+pub mod jws;
 mod keyring;
 mod numeric_date;
 pub mod remote;

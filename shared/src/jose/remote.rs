@@ -11,12 +11,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::PublicKeyUse;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
+use super::alg::{JwsAlg, KeyRefusal};
 use crate::fetch::Fetcher;
 use crate::settings::SettingsError;
 
@@ -54,18 +56,25 @@ impl Default for RemoteKeySettings {
     }
 }
 
-/// A key to verify with: the algorithm comes from the key, never from a token's header
-/// (RFC 8725 §3.1).
+/// A key to verify with: the algorithms come from the key, never from a token's header
+/// (RFC 8725 §3.1); a header's `alg` must be one of them.
 #[derive(Clone)]
 pub struct VerifyingKey {
-    pub alg: Algorithm,
+    pub algs: Vec<JwsAlg>,
     pub key: DecodingKey,
+}
+
+impl VerifyingKey {
+    /// Whether a token whose header names `alg` may be verified with this key.
+    pub fn accepts(&self, alg: JwsAlg) -> bool {
+        self.algs.contains(&alg)
+    }
 }
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")
-            .field("alg", &self.alg)
+            .field("algs", &self.algs)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +84,8 @@ impl fmt::Debug for VerifyingKey {
 pub enum RemoteKeyError {
     #[error("the key set publishes no key `{0}`")]
     UnknownKey(String),
+    #[error("the key `{0}` cannot be used: {1}")]
+    Refused(String, KeyRefusal),
     #[error("the key set cannot be fetched: {0}")]
     Unavailable(String),
     #[error("the key set URL is not allowed: {0}")]
@@ -85,6 +96,8 @@ pub enum RemoteKeyError {
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: HashMap<String, VerifyingKey>,
+    /// Keys left out, with the reason, so a token naming one is told why.
+    refused: HashMap<String, KeyRefusal>,
 }
 
 impl KeySet {
@@ -97,6 +110,27 @@ impl KeySet {
         }
     }
 
+    /// Why the key `kid` names was left out of the set, if it was.
+    pub fn refusal(&self, kid: Option<&str>) -> Option<&KeyRefusal> {
+        self.refused.get(kid.unwrap_or(""))
+    }
+
+    /// Every key left out, by kid, with why.
+    pub fn refusals(&self) -> impl Iterator<Item = (&str, &KeyRefusal)> {
+        self.refused.iter().map(|(kid, refusal)| (kid.as_str(), refusal))
+    }
+
+    /// The key `kid` names, or why there is none.
+    pub fn lookup(&self, kid: Option<&str>) -> Result<&VerifyingKey, RemoteKeyError> {
+        self.get(kid).ok_or_else(|| {
+            let name = kid.unwrap_or("").to_owned();
+            match self.refusal(kid) {
+                Some(refusal) => RemoteKeyError::Refused(name, refusal.clone()),
+                None => RemoteKeyError::UnknownKey(name),
+            }
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -105,12 +139,11 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    /// A JWK Set document's usable signing keys; symmetric and unusable keys are left out.
+    /// A JWK Set document's usable signing keys; symmetric and unusable keys are left out
+    /// (and remembered, with why, in [`Self::refusal`]).
     pub fn parse(json: &[u8]) -> Result<Self, String> {
-        let set: JwkSet = serde_json::from_slice(json).map_err(|_| "not a JWK set".to_owned())?;
-        Ok(Self {
-            keys: verifying_keys(&set),
-        })
+        let set: Value = serde_json::from_slice(json).map_err(|_| "not a JWK set".to_owned())?;
+        verifying_keys(&set)
     }
 }
 
@@ -200,7 +233,7 @@ impl RemoteKeys {
         let changed = !matches!((&seen, &current), (Some(a), Some(b)) if Arc::ptr_eq(a, b));
         if let Some(fetched) = current.as_ref().filter(|f| changed && f.is_fresh()) {
             // Fetched while this verify waited: that fetch was its refetch too.
-            return fetched.set.get(kid).cloned().ok_or_else(unknown);
+            return fetched.set.lookup(kid).cloned();
         }
         let expired = current.as_ref().is_none_or(|f| !f.is_fresh());
         let cooled = state
@@ -214,7 +247,7 @@ impl RemoteKeys {
                     state.last_error = None;
                     let fetched = Arc::new(fetched);
                     *entry.cache.write().await = Some(Arc::clone(&fetched));
-                    return fetched.set.get(kid).cloned().ok_or_else(unknown);
+                    return fetched.set.lookup(kid).cloned();
                 }
                 Err(reason) => {
                     tracing::warn!(jwks_uri = %url, %reason, cached = current.is_some(), "key set fetch failed");
@@ -225,7 +258,10 @@ impl RemoteKeys {
         match (current.as_ref().and_then(|f| f.set.get(kid)), &state.last_error) {
             (Some(stale), _) => Ok(stale.clone()),
             (None, Some(reason)) => Err(RemoteKeyError::Unavailable(reason.clone())),
-            (None, None) => Err(unknown()),
+            (None, None) => Err(match &current {
+                Some(fetched) => fetched.set.lookup(kid).err().unwrap_or_else(unknown),
+                None => unknown(),
+            }),
         }
     }
 
@@ -241,10 +277,18 @@ impl RemoteKeys {
     }
 }
 
-/// The signing keys of a set, by kid; keys we cannot use are left out.
-fn verifying_keys(set: &JwkSet) -> HashMap<String, VerifyingKey> {
-    let mut keys = HashMap::new();
-    for jwk in &set.keys {
+/// The signing keys of a set by kid, and why each key we cannot use was left out.
+fn verifying_keys(set: &Value) -> Result<KeySet, String> {
+    let entries = set
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| "not a JWK set".to_owned())?;
+    let (mut keys, mut refused) = (HashMap::new(), HashMap::new());
+    for raw in entries {
+        let Some((jwk, declared)) = super::alg::parse_jwk(raw) else {
+            tracing::debug!("published key skipped: not a JWK");
+            continue;
+        };
         let kid = jwk.common.key_id.clone().unwrap_or_default();
         if jwk
             .common
@@ -254,34 +298,17 @@ fn verifying_keys(set: &JwkSet) -> HashMap<String, VerifyingKey> {
         {
             continue;
         }
-        let key = signing_algorithm(jwk).and_then(|alg| Some((alg, DecodingKey::from_jwk(jwk).ok()?)));
-        match key {
-            Some((alg, key)) => {
-                keys.entry(kid).or_insert(VerifyingKey { alg, key });
+        let usable = super::alg::key_algorithms(declared.as_deref(), &jwk)
+            .and_then(|algs| Ok((algs, DecodingKey::from_jwk(&jwk).map_err(|_| KeyRefusal::Unsupported)?)));
+        match usable {
+            Ok((algs, key)) => {
+                keys.entry(kid).or_insert(VerifyingKey { algs, key });
             }
-            None => tracing::debug!(%kid, "published key skipped: unsupported or malformed"),
+            Err(refusal) => {
+                tracing::debug!(%kid, %refusal, "published key skipped");
+                refused.insert(kid, refusal);
+            }
         }
     }
-    keys
-}
-
-/// The algorithm a published key verifies: its `alg`, which must fit the key, or the one its
-/// type implies. Symmetric keys are never accepted from a published set.
-pub fn signing_algorithm(jwk: &Jwk) -> Option<Algorithm> {
-    let declared = match jwk.common.key_algorithm {
-        Some(alg) => Some(Algorithm::try_from(alg).ok()?),
-        None => None,
-    };
-    let implied = match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => Algorithm::ES384,
-        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => Algorithm::EdDSA,
-        AlgorithmParameters::RSA(_) => match declared {
-            Some(alg) if alg.family() == AlgorithmFamily::Rsa => alg,
-            Some(_) => return None,
-            None => Algorithm::RS256,
-        },
-        _ => return None,
-    };
-    declared.is_none_or(|alg| alg == implied).then_some(implied)
+    Ok(KeySet { keys, refused })
 }

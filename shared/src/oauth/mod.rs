@@ -38,7 +38,9 @@ pub mod auth_method {
 pub const CLIENT_ASSERTION_JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The asymmetric JWS algorithms we verify from clients (never `none`, never HMAC).
-pub const ASYMMETRIC_ALGS: [&str; 4] = ["ES256", "EdDSA", "RS256", "PS256"];
+/// `Ed25519` is RFC 9864's name for EdDSA on Ed25519, which oauth4webapi, jose and dpop
+/// send; `EdDSA` stays for clients that know only the older name.
+pub const ASYMMETRIC_ALGS: [&str; 5] = ["ES256", "Ed25519", "EdDSA", "RS256", "PS256"];
 
 /// What the token endpoint accepts, beyond agents' `none`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +148,7 @@ impl TokenEndpointSettings {
             if let Some(bad) = algs.iter().find(|a| !ASYMMETRIC_ALGS.contains(&a.as_str())) {
                 return Err(SettingsError::invalid(
                     key,
-                    format!("`{bad}`: only ES256, EdDSA, RS256 and PS256"),
+                    format!("`{bad}`: only ES256, Ed25519, EdDSA, RS256 and PS256"),
                 ));
             }
         }
@@ -163,12 +165,12 @@ impl TokenEndpointSettings {
     }
 
     /// `auth_signing_algs`, parsed (validated names always parse).
-    pub fn auth_algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+    pub fn auth_algorithms(&self) -> Vec<crate::jose::alg::JwsAlg> {
         parse_algorithms(&self.auth_signing_algs)
     }
 
     /// `dpop.signing_algs`, parsed.
-    pub fn dpop_algorithms(&self) -> Vec<jsonwebtoken::Algorithm> {
+    pub fn dpop_algorithms(&self) -> Vec<crate::jose::alg::JwsAlg> {
         parse_algorithms(&self.dpop.signing_algs)
     }
 
@@ -222,8 +224,11 @@ impl TokenEndpointSettings {
     }
 }
 
-fn parse_algorithms(names: &[String]) -> Vec<jsonwebtoken::Algorithm> {
-    names.iter().filter_map(|name| name.parse().ok()).collect()
+fn parse_algorithms(names: &[String]) -> Vec<crate::jose::alg::JwsAlg> {
+    names
+        .iter()
+        .filter_map(|name| crate::jose::alg::JwsAlg::parse(name))
+        .collect()
 }
 
 /// RFC 9110 §5.1: a header name is a non-empty token.

@@ -172,8 +172,11 @@ async fn requests_with_a_client_certificate_gets_a_certificate_bound_token_throu
         );
         let (rc, rk) = (rogue_cert.to_str().expect("path"), rogue_key.to_str().expect("path"));
         let answer = requests_client(&topology, &id, Some((rc, rk)), None);
+        // RFC 6749 §5.2: authenticated by certificate, not the Authorization header, so
+        // a 400 without a challenge.
         assert_eq!(
-            answer["status"], 401,
+            (answer["status"].as_u64(), answer["body"]["error"].as_str()),
+            (Some(400), Some("invalid_client")),
             "a self-signed look-alike fails the chain check: {answer}"
         );
     });

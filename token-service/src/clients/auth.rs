@@ -93,7 +93,7 @@ pub fn presented_credentials(
             assertion: assertion.to_owned(),
         }),
         (Some(_), Some(_)) => {
-            return Err(OAuthError::InvalidClient(
+            return Err(OAuthError::InvalidClientCredentials(
                 "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             ));
         }
@@ -135,13 +135,13 @@ pub fn presented_certificate(
     };
     let value = value
         .to_str()
-        .map_err(|_| OAuthError::InvalidClient("the client certificate cannot be read"))?;
+        .map_err(|_| OAuthError::InvalidClientCredentials("the client certificate cannot be read"))?;
     if value.trim().is_empty() {
         return Ok(None);
     }
     PresentedCertificate::from_header(value)
         .map(Some)
-        .map_err(|_| OAuthError::InvalidClient("the client certificate cannot be read"))
+        .map_err(|_| OAuthError::InvalidClientCredentials("the client certificate cannot be read"))
 }
 
 /// Whether the ingress verified the certificate's chain to the client CA it trusts.
@@ -210,7 +210,30 @@ pub(super) fn claimed_issuer(assertion: &str) -> Option<String> {
 
 /// Checks credentials against the stored client (one store read). Unknown clients and
 /// wrong credentials fail alike; a disabled client fails after its credentials check.
+/// Only a failure of the `Authorization` header is a 401 with a `Basic` challenge.
 pub async fn authenticate(
+    state: &AppState,
+    request: &HttpRequest,
+    credentials: ClientCredentials,
+) -> Result<Authenticated, OAuthError> {
+    let in_header = credentials.method() == auth_method::CLIENT_SECRET_BASIC;
+    let checked = check_credentials(state, request, credentials).await;
+    if in_header {
+        checked
+    } else {
+        checked.map_err(presented_in_body)
+    }
+}
+
+/// A failure of credentials the client sent outside the `Authorization` header.
+pub(super) fn presented_in_body(error: OAuthError) -> OAuthError {
+    match error {
+        OAuthError::InvalidClient(reason) => OAuthError::InvalidClientCredentials(reason),
+        other => other,
+    }
+}
+
+async fn check_credentials(
     state: &AppState,
     request: &HttpRequest,
     credentials: ClientCredentials,

@@ -97,7 +97,9 @@ async fn document_client_with_keys(
         keys: Some(&keys),
         registered: None,
     };
-    verify_assertion(state, asserting, assertion, shared::jose::unix_now()).await?;
+    verify_assertion(state, asserting, assertion, shared::jose::unix_now())
+        .await
+        .map_err(super::auth::presented_in_body)?;
     Ok(Identified {
         client_id: client_id.to_owned(),
         certificate_thumbprint: None,

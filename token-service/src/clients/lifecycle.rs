@@ -141,9 +141,12 @@ pub fn check_jwks(json: &str) -> Result<(), AdminError> {
         }
     }
     let usable = KeySet::parse(json.as_bytes()).map_err(invalid)?;
+    if let Some((kid, refusal)) = usable.refusals().next() {
+        return Err(invalid(format!("key `{kid}`: {refusal}")));
+    }
     if usable.len() != keys.len() {
         return Err(invalid(
-            "every key must be an ES256, EdDSA, RS256 or PS256 signing key with a distinct kid",
+            "every key must be an ES256, Ed25519 (EdDSA), RS256 or PS256 signing key with a distinct kid",
         ));
     }
     Ok(())

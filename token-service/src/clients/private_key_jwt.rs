@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use jsonwebtoken::Validation;
 use serde::Deserialize;
+use shared::jose::alg::KeyRefusal;
+use shared::jose::jws::{self, JwsError};
 use shared::jose::remote::{KeySet, RemoteKeyError, VerifyingKey};
 
 use super::{Client, ClientId, ClientKeys};
@@ -16,11 +17,32 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 struct ClientAssertionClaims {
+    iss: String,
     sub: String,
+    aud: Audience,
     jti: String,
     exp: i64,
     #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
     iat: Option<i64>,
+}
+
+/// RFC 7519 §4.1.3: one audience or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn names_any(&self, accepted: &[&str]) -> bool {
+        match self {
+            Self::One(aud) => accepted.contains(&aud.as_str()),
+            Self::Many(auds) => auds.iter().any(|aud| accepted.contains(&aud.as_str())),
+        }
+    }
 }
 
 /// The client a client assertion is verified for: its id (`iss` and `sub` must be it)
@@ -49,46 +71,57 @@ pub(super) async fn verify_assertion(
     assertion: &str,
     now: i64,
 ) -> Result<(), OAuthError> {
-    let header = jsonwebtoken::decode_header(assertion)
+    // The header is read as JSON: jsonwebtoken's `Header` cannot hold RFC 9864's
+    // `Ed25519`, which oauth4webapi and jose send.
+    let header = jws::protected_header(assertion)
         .map_err(|_| OAuthError::InvalidClient("the client assertion is not a signed JWT"))?;
-    if header.crit.is_some() {
+    if header.contains_key("crit") {
         return Err(OAuthError::InvalidClient(
             "the client assertion names a critical extension this server does not implement",
         ));
     }
-    if !state.assertion_algs.contains(&header.alg) {
-        return Err(OAuthError::InvalidClient(
-            "the client assertion's alg is not one of token_endpoint_auth_signing_alg_values_supported",
-        ));
+    // RFC 7518 §3.6: `none` is no signature at all.
+    if header.get("alg").and_then(serde_json::Value::as_str) == Some("none") {
+        return Err(OAuthError::InvalidClient("the client assertion is not a signed JWT"));
     }
-    let key = client_key(state, client, header.kid.as_deref()).await?;
-    if key.alg != header.alg {
+    let alg = jws::header_alg(&header)
+        .filter(|alg| state.assertion_algs.contains(alg))
+        .ok_or(OAuthError::InvalidClient(
+            "the client assertion's alg is not one of token_endpoint_auth_signing_alg_values_supported",
+        ))?;
+    let kid = header.get("kid").and_then(serde_json::Value::as_str);
+    let key = client_key(state, client, kid).await?;
+    if !key.accepts(alg) {
         return Err(OAuthError::InvalidClient(
             "the client assertion's alg does not fit the client's key",
         ));
     }
     let id = client.id;
-    let mut validation = Validation::new(key.alg);
-    validation.leeway = state.leeway_secs;
-    validation.validate_nbf = true;
-    validation.set_issuer(&[id]);
+    let claims: ClientAssertionClaims = jws::verify(assertion, &key.key, alg).map_err(|e| {
+        OAuthError::InvalidClient(match e {
+            JwsError::BadSignature => "the client assertion's signature is invalid",
+            _ => "the client assertion lacks iss, sub, aud, exp or jti, or is malformed",
+        })
+    })?;
+    let leeway = state.leeway_secs as i64;
+    if claims.exp + leeway < now {
+        return Err(OAuthError::InvalidClient("the client assertion has expired"));
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(OAuthError::InvalidClient("the client assertion is not valid yet"));
+    }
+    if claims.iss != id {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's iss must be the client_id",
+        ));
+    }
     let mut audiences: Vec<&str> = state.token_endpoint_urls.iter().map(String::as_str).collect();
     audiences.push(&state.issuer);
-    validation.set_audience(&audiences);
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let claims = jsonwebtoken::decode::<ClientAssertionClaims>(assertion, &key.key, &validation)
-        .map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            OAuthError::InvalidClient(match e.kind() {
-                ErrorKind::InvalidSignature => "the client assertion's signature is invalid",
-                ErrorKind::ExpiredSignature => "the client assertion has expired",
-                ErrorKind::ImmatureSignature => "the client assertion is not valid yet",
-                ErrorKind::InvalidIssuer => "the client assertion's iss must be the client_id",
-                ErrorKind::InvalidAudience => "the client assertion's aud must be the token endpoint or the issuer",
-                _ => "the client assertion lacks iss, sub, aud, exp or jti, or is malformed",
-            })
-        })?
-        .claims;
+    if !claims.aud.names_any(&audiences) {
+        return Err(OAuthError::InvalidClient(
+            "the client assertion's aud must be the token endpoint or the issuer",
+        ));
+    }
     if claims.sub != id {
         return Err(OAuthError::InvalidClient(
             "the client assertion's sub must be the client_id",
@@ -131,20 +164,16 @@ async fn client_key(state: &AppState, client: Asserting<'_>, kid: Option<&str>) 
         (Some(ClientKeys::Jwks(json)), Some(registered)) => state
             .inline_keys
             .get(registered, json)
-            .get(kid)
+            .lookup(kid)
             .cloned()
-            .ok_or(OAuthError::InvalidClient(
-                "the client assertion's kid names none of the client's keys",
-            )),
+            .map_err(refused),
         (Some(ClientKeys::JwksUri(uri)), _) => {
             let url = state
                 .client_keys
                 .check_url(uri)
                 .map_err(|_| OAuthError::InvalidClient("the client's jwks_uri is not one this server fetches"))?;
             state.client_keys.key(&url, kid).await.map_err(|e| match e {
-                RemoteKeyError::UnknownKey(_) => {
-                    OAuthError::InvalidClient("the client assertion's kid names none of the client's keys")
-                }
+                RemoteKeyError::UnknownKey(_) | RemoteKeyError::Refused(..) => refused(e),
                 RemoteKeyError::Forbidden(reason) => {
                     tracing::warn!(client_id = %client.id, %reason, "client jwks_uri refused");
                     OAuthError::InvalidClient("the client's jwks_uri is not one this server fetches")
@@ -156,6 +185,20 @@ async fn client_key(state: &AppState, client: Asserting<'_>, kid: Option<&str>) 
             })
         }
         _ => Err(OAuthError::InvalidClient("this client has no registered keys")),
+    }
+}
+
+/// A key the assertion named that is not there, or that cannot be used (an RSA key
+/// under 2048 bits in a `jwks_uri` set says so).
+fn refused(error: RemoteKeyError) -> OAuthError {
+    match error {
+        RemoteKeyError::Refused(_, KeyRefusal::RsaTooSmall) => OAuthError::InvalidClient(
+            "the client assertion's kid names an RSA key under 2048 bits, which this server refuses (RFC 7518 section 3.3)",
+        ),
+        RemoteKeyError::Refused(..) => {
+            OAuthError::InvalidClient("the client assertion's kid names a key this server cannot use")
+        }
+        _ => OAuthError::InvalidClient("the client assertion's kid names none of the client's keys"),
     }
 }
 

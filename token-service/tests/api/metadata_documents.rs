@@ -244,7 +244,7 @@ async fn a_document_client_with_keys_redeems_its_code_with_private_key_jwt() {
     crate::helpers::assert_oauth_error(unproven, 401, "invalid_client").await;
     let other = crate::proofs::ClientKey::generate("doc-key");
     let refused = redeem_asserted(&system, (&client_id, &code, &authorization.verifier), &other).await;
-    crate::helpers::assert_oauth_error(refused, 401, "invalid_client").await;
+    crate::helpers::assert_oauth_error(refused, 400, "invalid_client").await;
     let redeemed = redeem_asserted(&system, (&client_id, &code, &authorization.verifier), &key).await;
     let body = crate::helpers::assert_ok(redeemed).await;
     let claims = crate::helpers::claims_of(body["access_token"].as_str().expect("token"));

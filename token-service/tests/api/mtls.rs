@@ -140,12 +140,12 @@ async fn tls_client_auth_by_subject_dn_or_san_binds_the_token_to_the_certificate
 
     // The ingress says the chain did not verify; another subject; an expired certificate.
     let why = |body: Value| body["error_description"].as_str().expect("text").to_owned();
-    let failed_chain = assert_oauth_error(with_cert(&system, &by_dn, &cert, "21").await, 401, "invalid_client").await;
+    let failed_chain = assert_oauth_error(with_cert(&system, &by_dn, &cert, "21").await, 400, "invalid_client").await;
     assert!(why(failed_chain).contains("not the one registered"));
     let other = ca.issue("intruder", (-1, 30));
-    assert_oauth_error(with_cert(&system, &by_dn, &other, "0").await, 401, "invalid_client").await;
+    assert_oauth_error(with_cert(&system, &by_dn, &other, "0").await, 400, "invalid_client").await;
     let expired = ca.issue("reporter", (-30, -1));
-    let body = assert_oauth_error(with_cert(&system, &by_dn, &expired, "0").await, 401, "invalid_client").await;
+    let body = assert_oauth_error(with_cert(&system, &by_dn, &expired, "0").await, 400, "invalid_client").await;
     assert!(why(body).contains("expired"));
     let garbage = system
         .http
@@ -155,7 +155,7 @@ async fn tls_client_auth_by_subject_dn_or_san_binds_the_token_to_the_certificate
         .send()
         .await
         .expect("reachable");
-    assert_oauth_error(garbage, 401, "invalid_client").await;
+    assert_oauth_error(garbage, 400, "invalid_client").await;
 }
 
 #[tokio::test]
@@ -174,7 +174,7 @@ async fn self_signed_tls_client_auth_matches_the_registered_certificate_only() {
         mine.thumbprint()
     );
     let lookalike = self_signed("device");
-    assert_oauth_error(with_cert(&system, &id, &lookalike, "18").await, 401, "invalid_client").await;
+    assert_oauth_error(with_cert(&system, &id, &lookalike, "18").await, 400, "invalid_client").await;
     // PEM in the header (URL-encoded, as ingress-nginx forwards it) is read too.
     let encoded: String = url::form_urlencoded::byte_serialize(mine.pem.as_bytes())
         .collect::<String>()

@@ -37,13 +37,16 @@ async fn with_assertion(system: &TestSystem, assertion: &str, client_id: Option<
     system.post_form("/oauth2/token", &form).await
 }
 
+/// RFC 6749 §5.2: a failed client assertion is a 400 `invalid_client` with no challenge,
+/// since the client did not use the Authorization header (a `Basic` challenge made
+/// oauth4webapi raise it and hide the error).
 async fn refused(system: &TestSystem, assertion: &str, client_id: Option<&str>, why: &str) {
-    let body = assert_oauth_error(
-        with_assertion(system, assertion, client_id).await,
-        401,
-        "invalid_client",
-    )
-    .await;
+    let response = with_assertion(system, assertion, client_id).await;
+    assert!(
+        response.headers().get("www-authenticate").is_none(),
+        "no challenge for a scheme the client did not use"
+    );
+    let body = assert_oauth_error(response, 400, "invalid_client").await;
     let description = body["error_description"].as_str().expect("text");
     assert!(description.contains(why), "expected `{why}`, got {body}");
 }
@@ -207,7 +210,7 @@ async fn every_check_on_the_assertion_refuses_with_invalid_client() {
             ],
         )
         .await;
-    assert_oauth_error(wrong_type, 401, "invalid_client").await;
+    assert_oauth_error(wrong_type, 400, "invalid_client").await;
 }
 
 #[tokio::test]
@@ -232,7 +235,7 @@ async fn an_assertion_is_single_use_on_every_replica() {
         .send()
         .await
         .expect("replica reachable");
-    let body = assert_oauth_error(on_replica, 401, "invalid_client").await;
+    let body = assert_oauth_error(on_replica, 400, "invalid_client").await;
     assert!(
         body["error_description"]
             .as_str()

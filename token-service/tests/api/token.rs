@@ -219,7 +219,7 @@ async fn client_credentials_with_basic_or_post_authentication() {
 }
 
 #[tokio::test]
-async fn failed_client_authentication_is_401_invalid_client_with_a_challenge() {
+async fn failed_client_authentication_is_invalid_client_with_a_challenge_for_the_scheme_used() {
     let system = spawn().await;
     let client = system.create_client(&["reports:read"]).await;
     let grant = [("grant_type", "client_credentials")];
@@ -250,11 +250,6 @@ async fn failed_client_authentication_is_401_invalid_client_with_a_challenge() {
             .post(system.token_url("/oauth2/token"))
             .header("authorization", "Bearer abc")
             .form(&grant),
-        system.http.post(system.token_url("/oauth2/token")).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client.id),
-            ("client_secret", "wrong"),
-        ]),
     ];
     for request in cases {
         let response = request.send().await.expect("reachable");
@@ -265,6 +260,21 @@ async fn failed_client_authentication_is_401_invalid_client_with_a_challenge() {
         assert!(challenge.starts_with("Basic realm="), "{challenge}");
         assert_oauth_error(response, 401, "invalid_client").await;
     }
+    // RFC 6749 §5.2: credentials in the body are not an HTTP authentication scheme, so
+    // their failure is a 400 with no challenge to misdirect the client.
+    let in_body = system
+        .http
+        .post(system.token_url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client.id.as_str()),
+            ("client_secret", "wrong"),
+        ])
+        .send()
+        .await
+        .expect("reachable");
+    assert!(in_body.headers().get("www-authenticate").is_none());
+    assert_oauth_error(in_body, 400, "invalid_client").await;
     let both = system
         .http
         .post(system.token_url("/oauth2/token"))
