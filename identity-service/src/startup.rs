@@ -81,6 +81,7 @@ impl Service for IdentityService {
         let authorizations = Arc::new(Authorizations::new(
             AuthorizationParts {
                 store: stores.authorizations.clone(),
+                sessions: stores.sessions.clone(),
                 directory: ClientDirectory::new(context.peer(&settings.token, "token", false)?),
                 hasher: hasher.clone(),
                 mailer: mailer.clone(),
@@ -97,6 +98,7 @@ impl Service for IdentityService {
         ));
         let session = SessionCookie {
             key: actix_web::cookie::Key::derive_from(&hasher.tag(SESSION_KEY_CONTEXT, "")),
+            store: crate::http::ServerSessions::new(stores.sessions.clone(), hasher.clone()),
             secure: settings.profile != Profile::Development,
             ttl: settings.authorize.session_ttl,
         };

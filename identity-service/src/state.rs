@@ -35,6 +35,8 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct SessionCookie {
     pub key: actix_web::cookie::Key,
+    /// Where sessions live: the cookie carries only their id.
+    pub store: crate::http::ServerSessions,
     /// `Secure` and `__Host-` (everywhere but development, which runs on plain http).
     pub secure: bool,
     pub ttl: std::time::Duration,

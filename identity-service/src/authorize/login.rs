@@ -22,12 +22,12 @@ pub struct SignedIn {
 }
 
 impl Authorizations {
-    /// Mails a sign-in code to `email`, for signing in to `client_name`; the attempt is
-    /// what the browser's session must remember to finish it.
+    /// Mails a sign-in code to `email`, for `purpose`; the attempt is what the browser's
+    /// session must remember to finish it.
     pub async fn start_login(
         &self,
         email: &str,
-        (client_name, client_ip): (&str, &str),
+        (purpose, client_ip): (SignInPurpose, &str),
         now: i64,
     ) -> Result<LoginId, AuthorizeError> {
         let email = Email::parse(email).map_err(|_| AuthorizeError::InvalidEmail)?;
@@ -53,9 +53,11 @@ impl Authorizations {
                 to: email,
                 subject: "Your sign-in code".into(),
                 text: format!(
-                    "Your code to sign in to {client_name} through agentauth is:\n\n    {code}\n\n\
+                    "Your code to sign in at {} {} is:\n\n    {code}\n\n\
                      It works for {} minutes. If you did not ask for it, ignore this message: \
                      nothing happens without the code.\n",
+                    self.issuer,
+                    purpose.reason(),
                     (ttl / 60).max(1),
                 ),
             })
@@ -106,5 +108,25 @@ impl Authorizations {
             email: attempt.email,
             auth_time: now,
         })
+    }
+}
+
+/// Why a human signs in, in words of our own. The mail names nothing a client chose (a
+/// self-registered `client_name` could say anything, from our sender, to any address);
+/// the consent page shows the client's name beside its redirect host instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInPurpose {
+    /// The human's own page, `/agent/account`.
+    Account,
+    /// An application asks to act for the human (the authorization endpoint).
+    Authorize,
+}
+
+impl SignInPurpose {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Account => "to manage your agents and applications",
+            Self::Authorize => "to review an application's request to act for you",
+        }
     }
 }

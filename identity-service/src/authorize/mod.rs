@@ -18,6 +18,7 @@ mod error;
 mod login;
 pub mod record;
 mod request;
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,9 @@ use crate::store::AuthorizationStore;
 pub use code::{Presented, Redeemed, Redemption};
 pub use directory::ClientDirectory;
 pub use error::{AuthorizeError, ErrorRedirect};
-pub use login::SignedIn;
+pub use login::{SignInPurpose, SignedIn};
 pub use request::{AuthorizationRequest, Prompt};
+pub use sessions::SessionView;
 
 /// The endpoint's rules an operator configures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +125,8 @@ const AUTHORIZATION_CODE_CONTEXT: &str = "authorization_code";
 #[derive(Debug)]
 pub struct Authorizations {
     store: Arc<dyn AuthorizationStore>,
+    /// Browser sessions, which a human can list and end from their page.
+    sessions: Arc<dyn crate::store::SessionStore>,
     directory: ClientDirectory,
     hasher: SecretHasher,
     mailer: Arc<dyn Mailer>,
@@ -139,6 +143,7 @@ pub struct Authorizations {
 #[derive(Debug)]
 pub struct AuthorizationParts {
     pub store: Arc<dyn AuthorizationStore>,
+    pub sessions: Arc<dyn crate::store::SessionStore>,
     pub directory: ClientDirectory,
     pub hasher: SecretHasher,
     pub mailer: Arc<dyn Mailer>,
@@ -152,6 +157,7 @@ impl Authorizations {
     pub fn new(parts: AuthorizationParts, settings: AuthorizeSettings) -> Self {
         Self {
             store: parts.store,
+            sessions: parts.sessions,
             directory: parts.directory,
             hasher: parts.hasher,
             mailer: parts.mailer,

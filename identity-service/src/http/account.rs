@@ -7,6 +7,7 @@
 //! - `GET /agent/account`: the page, or the sign-in form.
 //! - `POST /agent/account/login`, `/agent/account/verify`: sign in.
 //! - `POST /agent/account/revoke`: `kind` `registration` or `grant`, `id`.
+//! - `POST /agent/account/sessions/end`: `id`, the label of one of the human's sessions.
 //! - `POST /agent/account/logout`.
 
 use actix_session::Session;
@@ -16,10 +17,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use shared::jose::unix_now;
 
-use super::account_page::{self as pages, AgentRow};
+use super::account_page::{self as pages, AgentRow, Sessions};
 use super::authorize_page;
 use super::session::{Browser, Checked, Sent, read_form};
-use crate::authorize::{Authorizations, AuthorizeError, SignedIn};
+use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::registration::Registrations;
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,10 +55,18 @@ pub async fn view(
             })
             .collect();
         let grants = auth.grants_of(&who).await?;
+        let sessions = auth.sessions_of(&who).await?;
+        let this = Sessions {
+            all: &sessions,
+            this: &browser.label,
+        };
         // The page a revocation redirects to says it happened.
-        let revoked = http.query_string() == "revoked";
-        let notice = revoked.then_some("Revoked: its tokens no longer work.");
-        Ok(pages::overview(&who, (&agents, &grants), &browser.csrf, notice))
+        let notice = match http.query_string() {
+            "revoked" => Some("Revoked: its tokens no longer work."),
+            "ended" => Some("Signed out: that session no longer works anywhere."),
+            _ => None,
+        };
+        Ok(pages::overview(&who, (&agents, &grants, this), &browser.csrf, notice))
     };
     outcome
         .await
@@ -74,9 +83,8 @@ pub async fn login(
     let outcome = async {
         let (form, mut browser) = accept(&http, &body, &session, &auth, now)?;
         let email = form.email.as_deref().unwrap_or_default();
-        let purpose = "your agentauth account";
         match browser
-            .send_code((&session, &http), &auth, (email, purpose), now)
+            .send_code((&session, &http), &auth, (email, SignInPurpose::Account), now)
             .await?
         {
             Sent::Code => Ok(pages::code_entry(&browser.csrf, (StatusCode::OK, None))),
@@ -134,6 +142,34 @@ pub async fn revoke(
             ));
         }
         Ok(back_to("/agent/account?revoked"))
+    };
+    outcome
+        .await
+        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+}
+
+pub async fn end_session(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> HttpResponse {
+    let now = unix_now();
+    let outcome = async {
+        let (form, browser) = accept(&http, &body, &session, &auth, now)?;
+        let who: SignedIn = browser.signed_in.clone().ok_or(AuthorizeError::StaleForm)?;
+        let label = form.id.as_deref().unwrap_or_default();
+        if !auth.end_own_session(&who, label).await? {
+            return Err(AuthorizeError::InvalidRequest(
+                "there is no session of yours by that name".into(),
+            ));
+        }
+        if label == browser.label {
+            // This browser's own: its cookie goes too.
+            session.purge();
+            return Ok(back_to_account());
+        }
+        Ok(back_to("/agent/account?ended"))
     };
     outcome
         .await

@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 
 use super::html::{escape, page};
-use crate::authorize::SignedIn;
 use crate::authorize::record::Grant;
+use crate::authorize::{SessionView, SignedIn};
 use crate::registration::Registration;
 
 fn csrf_field(csrf: &str) -> String {
@@ -52,9 +52,15 @@ pub struct AgentRow<'a> {
     pub status: &'static str,
 }
 
+/// The human's sessions, and which one this browser holds.
+pub struct Sessions<'a> {
+    pub all: &'a [SessionView],
+    pub this: &'a str,
+}
+
 pub fn overview(
     who: &SignedIn,
-    (agents, grants): (&[AgentRow<'_>], &[Grant]),
+    (agents, grants, sessions): (&[AgentRow<'_>], &[Grant], Sessions<'_>),
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
@@ -111,12 +117,32 @@ pub fn overview(
             )
         })
         .collect();
+    let sessions: String = sessions
+        .all
+        .iter()
+        .map(|s| {
+            let this = s.label == sessions.this;
+            format!(
+                "<tr id=\"session-{label}\"><td><code>{label}</code>{marker}</td><td>{started}</td>\
+                 <td>{ends}</td><td><form method=\"post\" action=\"/agent/account/sessions/end\">{csrf}\
+                 <input type=\"hidden\" name=\"id\" value=\"{label}\">\
+                 <button type=\"submit\" class=\"end\" id=\"end-{label}\">Sign out</button></form></td></tr>",
+                label = escape(&s.label),
+                marker = if this { " (this browser)" } else { "" },
+                started = date(s.started_at),
+                ends = date(s.ends_at),
+                csrf = csrf_field(csrf),
+            )
+        })
+        .collect();
     let body = format!(
         "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>{notice}\
          <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
          <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
          <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
          <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
+         <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in</th>\
+         <th>Ends</th><th></th></tr>{sessions}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
          <button type=\"submit\" id=\"logout\">Sign out of this browser</button></form>",
         email = escape(who.email.as_str()),

@@ -14,7 +14,7 @@ use shared::jose::unix_now;
 
 use super::authorize_page as pages;
 use super::session::{Browser, Checked, Sent, read_form};
-use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignedIn};
+use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 
 /// Every form's fields; which are needed depends on the form.
 #[derive(Debug, Default, Deserialize)]
@@ -57,7 +57,7 @@ pub async fn login(
         let (form, mut browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
         let email = form.email.as_deref().unwrap_or_default();
         let sent = browser
-            .send_code((&session, &http), &auth, (email, &checked.client.name), now)
+            .send_code((&session, &http), &auth, (email, SignInPurpose::Authorize), now)
             .await?;
         let carry = browser.carry(&form.request);
         match sent {

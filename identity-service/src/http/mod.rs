@@ -12,6 +12,8 @@ mod html;
 pub(crate) mod json;
 mod register;
 pub mod resource_metadata;
+mod server_sessions;
+pub use server_sessions::ServerSessions;
 mod session;
 mod skill;
 
@@ -21,7 +23,7 @@ use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
-use actix_session::storage::CookieSessionStore;
+
 use actix_web::cookie::SameSite;
 use actix_web::dev::HttpServiceFactory;
 use actix_web::{Route, web};
@@ -104,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
                 .app_data(web::Data::from(session_state.authorizations.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(session(&session_state.session))
+                .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
                 .route("", web::get().to(authorize::authorize))
                 .route("/login", web::post().to(authorize::login))
                 .route("/verify", web::post().to(authorize::verify))
@@ -114,26 +117,29 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
                 .app_data(web::Data::from(session_state.authorizations.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(session(&session_state.session))
+                .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
                 .route("", web::get().to(account::view))
                 .route("/login", web::post().to(account::login))
                 .route("/verify", web::post().to(account::verify))
                 .route("/revoke", web::post().to(account::revoke))
+                .route("/sessions/end", web::post().to(account::end_session))
                 .route("/logout", web::post().to(account::logout)),
         );
 }
 
-/// The human's session: a private cookie (encrypted and authenticated under a key
-/// derived from the hash pepper, so every replica reads every other's), `HttpOnly`,
+/// The human's session: held in the store ([`server_sessions`]), its id in a private
+/// cookie (encrypted and authenticated under a key derived from the hash pepper),
+/// `HttpOnly`,
 /// `SameSite=Lax` (the client's redirect to us is a top-level GET, which carries it),
 /// and `Secure` with the `__Host-` prefix outside development.
-fn session(cookie: &SessionCookie) -> SessionMiddleware<CookieSessionStore> {
+fn session(cookie: &SessionCookie) -> SessionMiddleware<server_sessions::ServerSessions> {
     let name = if cookie.secure {
         "__Host-agentauth-session"
     } else {
         "agentauth-session"
     };
     let ttl = actix_web::cookie::time::Duration::seconds(cookie.ttl.as_secs() as i64);
-    SessionMiddleware::builder(CookieSessionStore::default(), cookie.key.clone())
+    SessionMiddleware::builder(cookie.store.clone(), cookie.key.clone())
         .cookie_name(name.to_owned())
         .cookie_secure(cookie.secure)
         .cookie_http_only(true)

@@ -12,15 +12,18 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize_page::Carry;
 use crate::authorize::record::LoginId;
-use crate::authorize::{Authorizations, AuthorizeError, SignedIn};
+use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 
 const SESSION_KEY: &str = "browser";
 
-/// What the session cookie holds.
+/// What the session holds (server-side; the cookie carries only its id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Browser {
     pub csrf: String,
     created_at: i64,
+    /// A name for this session its human may see and end it by; never its id.
+    #[serde(default)]
+    pub label: String,
     #[serde(default)]
     pub login: Option<LoginId>,
     #[serde(default)]
@@ -31,6 +34,7 @@ impl Browser {
     pub fn fresh(now: i64) -> Self {
         Self {
             csrf: shared::secrets::random_token(24),
+            label: shared::secrets::random_token(6),
             created_at: now,
             login: None,
             signed_in: None,
@@ -47,6 +51,16 @@ impl Browser {
             .flatten()
             .filter(|browser| now < browser.created_at + ttl)
             .unwrap_or_else(|| Self::fresh(now))
+    }
+
+    /// The browser in a session's stored state, if it holds one.
+    pub fn in_state(state: &std::collections::HashMap<String, String>) -> Option<Self> {
+        state.get(SESSION_KEY).and_then(|raw| serde_json::from_str(raw).ok())
+    }
+
+    /// When the session began (a sign-in begins a new one).
+    pub fn created_at(&self) -> i64 {
+        self.created_at
     }
 
     pub fn save(&self, session: &Session) -> Result<(), AuthorizeError> {
@@ -75,13 +89,13 @@ impl Browser {
         Ok(browser)
     }
 
-    /// Mails a sign-in code to `email` (for signing in to `purpose`) and remembers the
+    /// Mails a sign-in code to `email` (saying why, in our words) and remembers the
     /// attempt in this session, the only one that can finish it.
     pub async fn send_code(
         &mut self,
         (session, http): (&Session, &HttpRequest),
         auth: &Authorizations,
-        (email, purpose): (&str, &str),
+        (email, purpose): (&str, SignInPurpose),
         now: i64,
     ) -> Result<Sent, AuthorizeError> {
         let ip = shared::client_address::of(http);

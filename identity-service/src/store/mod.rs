@@ -8,6 +8,8 @@ mod links_memory;
 mod links_redis;
 mod memory;
 mod redis;
+mod sessions_memory;
+mod sessions_redis;
 
 use std::sync::Arc;
 
@@ -24,6 +26,8 @@ pub use self::links_memory::MemoryLinks;
 pub use self::links_redis::RedisLinks;
 pub use self::memory::MemoryRegistrationStore;
 pub use self::redis::RedisRegistrationStore;
+pub use self::sessions_memory::MemorySessions;
+pub use self::sessions_redis::RedisSessions;
 
 #[async_trait::async_trait]
 pub trait RegistrationStore: Reachable + std::fmt::Debug {
@@ -107,6 +111,40 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError>;
 }
 
+/// A human's browser session, held here so that it can end: the cookie carries only an
+/// unguessable id, and the store knows the session by the keyed hash of that id (its
+/// handle), so the store's contents sign no one in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionRecord {
+    /// What the session middleware keeps for the browser (CSRF token, sign-in in
+    /// progress, the human), as it gave it.
+    pub state: std::collections::HashMap<String, String>,
+    /// The human signed in, for their list of sessions.
+    pub human: Option<HumanId>,
+    /// A name the human may see for it (never the cookie's id or the handle).
+    pub label: String,
+    pub created_at: i64,
+    /// Forgotten then, whatever happens meanwhile: `authorize.session_ttl` after it began.
+    pub expires_at: i64,
+}
+
+/// A human keeps at most this many live sessions; signing in once more ends the oldest.
+pub const MAX_SESSIONS_PER_HUMAN: usize = 20;
+
+/// Browser sessions of the authorization endpoint and the account page, by handle.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    /// Stores (or replaces) the session; it is forgotten at `record.expires_at`. A
+    /// signed-in session joins its human's list, which keeps the newest
+    /// [`MAX_SESSIONS_PER_HUMAN`].
+    async fn put_session(&self, handle: &str, record: &SessionRecord) -> Result<(), StoreError>;
+    async fn session(&self, handle: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends the session for every copy of its cookie, on every replica.
+    async fn end_session(&self, handle: &str) -> Result<(), StoreError>;
+    /// The human's live sessions, newest first.
+    async fn sessions_of(&self, human: &HumanId) -> Result<Vec<(String, SessionRecord)>, StoreError>;
+}
+
 /// How long a revoked grant stays listed on its human's page before the store drops it.
 pub const REVOKED_GRANT_MEMORY: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
@@ -118,6 +156,7 @@ pub struct Stores {
     pub users: Arc<dyn UserDirectory>,
     pub replay: Arc<dyn ReplayCache>,
     pub authorizations: Arc<dyn AuthorizationStore>,
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 /// The stores `settings` describe; Redis stores share the process's connection.
@@ -131,6 +170,7 @@ pub fn from_settings(settings: &StoreSettings, connections: &Connections) -> Res
                 users: links.clone(),
                 replay: links,
                 authorizations: Arc::new(MemoryAuthorizations::default()),
+                sessions: Arc::new(MemorySessions::default()),
             }
         }
         StoreBackend::Redis => {
@@ -141,7 +181,8 @@ pub fn from_settings(settings: &StoreSettings, connections: &Connections) -> Res
                 delegations: links.clone(),
                 users: links.clone(),
                 replay: links,
-                authorizations: Arc::new(RedisAuthorizations::new(conn, settings)),
+                authorizations: Arc::new(RedisAuthorizations::new(conn.clone(), settings)),
+                sessions: Arc::new(RedisSessions::new(conn, settings)),
             }
         }
     })

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use identity_service::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
 use identity_service::email::Email;
-use identity_service::store::{AuthorizationStore, MemoryAuthorizations, RedisAuthorizations};
+use identity_service::store::{
+    AuthorizationStore, MAX_SESSIONS_PER_HUMAN, MemoryAuthorizations, MemorySessions, RedisAuthorizations,
+    RedisSessions, SessionRecord, SessionStore,
+};
 use shared::jose::unix_now;
 use shared::oauth::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
@@ -185,6 +188,85 @@ async fn redis_authorizations_meet_the_contract() {
     let redis = RedisServer::start();
     contract(Arc::new(
         RedisAuthorizations::connect(&redis.store_settings()).expect("connect"),
+    ))
+    .await;
+}
+
+fn session(human: Option<&HumanId>, label: &str, created_at: i64) -> SessionRecord {
+    SessionRecord {
+        state: [("browser".to_owned(), format!("{{\"label\":\"{label}\"}}"))].into(),
+        human: human.cloned(),
+        label: label.into(),
+        created_at,
+        expires_at: created_at + 3600,
+    }
+}
+
+/// Browser sessions: stored and read whole by handle, listed per human newest first,
+/// ended for good, forgotten at their end, and at most `MAX_SESSIONS_PER_HUMAN` each.
+pub async fn session_contract(store: Arc<dyn SessionStore>) {
+    let now = unix_now();
+    let (alice, bob) = (human(), human());
+    let anonymous = session(None, "anon", now);
+    store.put_session("h-anon", &anonymous).await.expect("put");
+    assert_eq!(store.session("h-anon").await.expect("get"), Some(anonymous));
+    assert_eq!(store.session("h-none").await.expect("get"), None);
+
+    store
+        .put_session("h-a1", &session(Some(&alice), "a1", now - 10))
+        .await
+        .expect("put");
+    store
+        .put_session("h-a2", &session(Some(&alice), "a2", now))
+        .await
+        .expect("put");
+    store
+        .put_session("h-b1", &session(Some(&bob), "b1", now))
+        .await
+        .expect("put");
+    let labels = |list: Vec<(String, SessionRecord)>| list.into_iter().map(|(_, r)| r.label).collect::<Vec<_>>();
+    assert_eq!(labels(store.sessions_of(&alice).await.expect("list")), ["a2", "a1"]);
+    assert_eq!(labels(store.sessions_of(&bob).await.expect("list")), ["b1"]);
+
+    // An update (a page view) keeps the handle; ending it ends it everywhere.
+    let mut updated = session(Some(&alice), "a1", now - 10);
+    updated.state.insert("extra".into(), "1".into());
+    store.put_session("h-a1", &updated).await.expect("update");
+    assert_eq!(store.session("h-a1").await.expect("get"), Some(updated));
+    store.end_session("h-a1").await.expect("end");
+    assert_eq!(store.session("h-a1").await.expect("get"), None);
+    assert_eq!(labels(store.sessions_of(&alice).await.expect("list")), ["a2"]);
+    store.end_session("h-a1").await.expect("ending twice is no error");
+
+    // Past its end it is gone, whatever its human's list said.
+    let mut over = session(Some(&bob), "b0", now - 7200);
+    over.expires_at = now - 1;
+    store.put_session("h-b0", &over).await.expect("put");
+    assert_eq!(store.session("h-b0").await.expect("get"), None);
+    assert_eq!(labels(store.sessions_of(&bob).await.expect("list")), ["b1"]);
+
+    // A human who signs in again and again keeps the newest few sessions.
+    let carol = human();
+    for n in 0..MAX_SESSIONS_PER_HUMAN + 3 {
+        let record = session(Some(&carol), &format!("c{n}"), now - 1000 + n as i64);
+        store.put_session(&format!("h-c{n}"), &record).await.expect("put");
+    }
+    let kept = store.sessions_of(&carol).await.expect("list");
+    assert_eq!(kept.len(), MAX_SESSIONS_PER_HUMAN);
+    assert_eq!(kept[0].1.label, format!("c{}", MAX_SESSIONS_PER_HUMAN + 2));
+    assert_eq!(store.session("h-c0").await.expect("get"), None, "the oldest ended");
+}
+
+#[tokio::test]
+async fn memory_sessions_meet_the_contract() {
+    session_contract(Arc::new(MemorySessions::default())).await;
+}
+
+#[tokio::test]
+async fn redis_sessions_meet_the_contract() {
+    let redis = RedisServer::start();
+    session_contract(Arc::new(
+        RedisSessions::connect(&redis.store_settings()).expect("connect"),
     ))
     .await;
 }

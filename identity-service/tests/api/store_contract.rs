@@ -250,6 +250,8 @@ async fn contracts_over(settings: &shared::settings::StoreSettings) {
     links_contract(Arc::new(RedisLinks::connect(settings).expect("connect"))).await;
     let authorizations = identity_service::store::RedisAuthorizations::connect(settings).expect("connect");
     crate::authorize_store::contract(Arc::new(authorizations)).await;
+    let sessions = identity_service::store::RedisSessions::connect(settings).expect("connect");
+    crate::authorize_store::session_contract(Arc::new(sessions)).await;
 }
 
 #[tokio::test]

@@ -46,6 +46,8 @@ pub struct RegisteredClient {
     /// §3.2.1: 0 when the secret does not expire; sent only with a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
+    /// Left out when the client sent none (RFC 7591 §3.2.1 returns what was registered).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub client_name: String,
     pub redirect_uris: Vec<String>,
     pub grant_types: [&'static str; 2],

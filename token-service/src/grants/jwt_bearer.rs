@@ -17,12 +17,22 @@ use crate::state::AppState;
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
     let assertion = form.require("assertion")?;
     let audiences = requested_resources(state, form)?;
-    let mut x5t_s256 = None;
+    let (mut x5t_s256, mut named) = (None, form.get("client_id").map(str::to_owned));
     if let Some(credentials) = presented_credentials(state, request, form)? {
-        x5t_s256 = authenticate(state, request, credentials).await?.certificate_thumbprint;
+        let authenticated = authenticate(state, request, credentials).await?;
+        x5t_s256 = authenticated.certificate_thumbprint;
+        named = Some(authenticated.client.client_id.to_string());
     }
     let jkt = dpop_key(state, request).await?;
     let grant = state.identity.validate(assertion).await?;
+    // RFC 6749 §5.2 invalid_grant: a grant "issued to another client". The token goes to
+    // the assertion's client, so a request naming (or authenticating as) another one is
+    // refused rather than answered for someone else.
+    if named.as_deref().is_some_and(|named| named != grant.client_id) {
+        return Err(OAuthError::InvalidGrant(
+            "the assertion was issued to another client than the one this request names".into(),
+        ));
+    }
     if let Some(bound) = &grant.bound_jkt {
         match &jkt {
             Some(proved) if proved == bound => {}
