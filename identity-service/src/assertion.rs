@@ -3,36 +3,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use shared::jose::{Expectations, KeyRing, SigningKey, VerifyError};
+use shared::jose::{KeyRing, SigningKey};
 
-pub const ASSERTION_TYP: &str = "oauth-id-jag+jwt";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AssertionClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub jti: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub client_id: String,
-    pub registration_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amr: Option<Vec<String>>,
-    /// RFC 7800 / RFC 9449 §6: the DPoP key this assertion may be exchanged with only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<KeyConfirmation>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyConfirmation {
-    pub jkt: String,
-}
+pub use shared::jose::assertion::{ASSERTION_TYP, AssertionClaims, AssertionRejected, AssertionRules, KeyConfirmation};
 
 /// Who an assertion is for: a registration, as its claims name it.
 #[derive(Debug, Clone, Copy)]
@@ -44,26 +17,13 @@ pub struct Subject<'a> {
     pub jkt: Option<&'a str>,
 }
 
-/// Why an assertion is refused before its registration is even read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AssertionRejected {
-    #[error(transparent)]
-    Token(#[from] VerifyError),
-    #[error("assertion lifetime exceeds the maximum this server accepts")]
-    LifetimeTooLong,
-    #[error("assertion is issued in the future")]
-    IssuedInTheFuture,
-}
-
 /// Mints and verifies assertions for one issuer.
 #[derive(Debug, Clone)]
 pub struct Assertions {
     issuer: String,
     ttl: Duration,
-    max_lifetime: Duration,
-    leeway: Duration,
-    /// Ours: `typ`, and `iss` = `aud` = our issuer.
-    expect: Expectations,
+    /// Ours: `typ`, and `iss` = `aud` = our issuer, the lifetime and the skew.
+    rules: AssertionRules,
 }
 
 impl Assertions {
@@ -71,20 +31,18 @@ impl Assertions {
         Self {
             issuer: issuer.to_owned(),
             ttl,
-            max_lifetime,
-            leeway,
-            expect: Expectations::new(ASSERTION_TYP, issuer, &[issuer.to_owned()], leeway.as_secs()),
+            rules: AssertionRules::new(issuer, max_lifetime, leeway),
         }
     }
 
     /// Clock skew tolerated on every assertion, ours or a provider's.
     pub fn leeway(&self) -> Duration {
-        self.leeway
+        self.rules.leeway()
     }
 
     /// Longest `exp - iat` accepted on any assertion, ours or a provider's.
     pub fn max_lifetime(&self) -> Duration {
-        self.max_lifetime
+        self.rules.max_lifetime()
     }
 
     /// Signs an assertion for `subject`; returns it with its `exp`.
@@ -114,13 +72,6 @@ impl Assertions {
 
     /// One signature check, then the time rules jsonwebtoken does not enforce.
     pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, AssertionRejected> {
-        let claims = keys.verify::<AssertionClaims>(token, &self.expect)?.claims;
-        if claims.iat > now + self.leeway.as_secs() as i64 {
-            return Err(AssertionRejected::IssuedInTheFuture);
-        }
-        if claims.exp - claims.iat > self.max_lifetime.as_secs() as i64 {
-            return Err(AssertionRejected::LifetimeTooLong);
-        }
-        Ok(claims)
+        self.rules.verify(keys, token, now)
     }
 }

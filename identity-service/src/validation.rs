@@ -1,5 +1,8 @@
-//! The exchange-path check token-service asks for: verify the assertion (one signature
-//! check), read its registration (one store read), derive what may be granted.
+//! The exchange path's one call from token-service. token-service verifies our assertion
+//! itself and asks [`Validation::lookup`] for its registration's current state: one store
+//! read, no signature check, so the exchange's work scales with token-service replicas.
+//! [`Validation::validate_assertion`] (verify here, then look up) stays for token-service
+//! replicas of the version before, during a rolling upgrade.
 
 use std::sync::Arc;
 
@@ -7,7 +10,7 @@ use shared::jose::watch::KeyRingWatch;
 use shared::jose::{VerifyError, unix_now};
 use shared::scope::ScopeSet;
 
-use crate::assertion::{AssertionClaims, AssertionRejected, Assertions};
+use crate::assertion::{AssertionRejected, Assertions};
 use crate::error::IdentityError;
 use crate::registration::record::{GrantRefusal, Registration, RegistrationId, RegistrationStatus, RegistrationType};
 use crate::store::RegistrationStore;
@@ -28,10 +31,14 @@ pub enum Outcome {
 
 #[derive(Debug)]
 pub struct Grantable {
-    pub claims: AssertionClaims,
+    /// The registration id: the access token's `sub`.
+    pub subject: String,
+    pub client_id: String,
     pub registration_type: RegistrationType,
     pub status: RegistrationStatus,
     pub scopes: ScopeSet,
+    /// The DPoP key thumbprint tokens must be bound to, if any.
+    pub bound_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +85,41 @@ impl Validation {
     pub async fn validate_assertion(&self, assertion: &str) -> Result<Outcome, IdentityError> {
         validate_assertion(self, assertion).await
     }
+
+    /// What registration `subject` may be granted now, for an assertion token-service
+    /// verified (issued to `client_id`): one store read.
+    pub async fn lookup(&self, subject: &str, client_id: &str) -> Result<Outcome, IdentityError> {
+        let Ok(id) = RegistrationId::parse(subject) else {
+            return Ok(Outcome::Refused(Refusal::InvalidAssertion(
+                "assertion subject is not a registration",
+            )));
+        };
+        let Some(registration) = self.store.get(&id).await? else {
+            return Ok(Outcome::Refused(Refusal::UnknownRegistration));
+        };
+        let bound_jkt = registration.jkt.clone();
+        Ok(grantable(registration, client_id, bound_jkt, unix_now()))
+    }
+}
+
+/// The registration's derived grant for an assertion issued to `client_id`.
+fn grantable(registration: Registration, client_id: &str, bound_jkt: Option<String>, now: i64) -> Outcome {
+    if registration.client_id != client_id {
+        return Outcome::Refused(Refusal::InvalidAssertion(
+            "assertion client does not match its registration",
+        ));
+    }
+    match registration.grantable_scopes(now) {
+        Ok((status, scopes)) => Outcome::Grantable(Box::new(Grantable {
+            subject: registration.id.to_string(),
+            client_id: registration.client_id,
+            registration_type: registration.registration_type,
+            status,
+            scopes,
+            bound_jkt,
+        })),
+        Err(refusal) => Outcome::Refused(Refusal::Registration(refusal)),
+    }
 }
 
 async fn validate_assertion(validation: &Validation, assertion: &str) -> Result<Outcome, IdentityError> {
@@ -98,20 +140,8 @@ async fn validate_assertion(validation: &Validation, assertion: &str) -> Result<
     let Some(registration) = validation.store.get(&id).await? else {
         return Ok(Outcome::Refused(Refusal::UnknownRegistration));
     };
-    if registration.client_id != claims.client_id {
-        return Ok(Outcome::Refused(Refusal::InvalidAssertion(
-            "assertion client does not match its registration",
-        )));
-    }
-    Ok(match registration.grantable_scopes(now) {
-        Ok((status, scopes)) => Outcome::Grantable(Box::new(Grantable {
-            claims,
-            registration_type: registration.registration_type,
-            status,
-            scopes,
-        })),
-        Err(refusal) => Outcome::Refused(Refusal::Registration(refusal)),
-    })
+    let bound_jkt = claims.cnf.map(|cnf| cnf.jkt);
+    Ok(grantable(registration, &claims.client_id, bound_jkt, now))
 }
 
 fn refusal_for(rejected: &AssertionRejected) -> Refusal {

@@ -19,12 +19,14 @@ type Client = IdentityServiceClient<InterceptedService<Channel, Propagate>>;
 type Propagate = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
 
 const VALIDATE: &str = "agentauth.identity.v1.IdentityService/ValidateAssertion";
+const LOOKUP: &str = "agentauth.identity.v1.IdentityService/LookupRegistration";
 const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
 const REDEEM: &str = "agentauth.identity.v1.IdentityService/RedeemAuthorizationCode";
 const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
 const PEER: &str = "identity-service";
 
 use crate::error::OAuthError;
+use shared::jose::assertion::AssertionClaims;
 
 /// What identity-service allows for a valid assertion.
 #[derive(Debug)]
@@ -56,6 +58,25 @@ impl IdentityClient {
         Self { replicas }
     }
 
+    /// What the registration behind an assertion we verified may be granted now: one
+    /// call. An identity-service of the version before (which has no
+    /// `LookupRegistration`, during a rolling upgrade) is asked to validate instead.
+    pub async fn lookup(&self, claims: &AssertionClaims, assertion: &str) -> Result<Grantable, OAuthError> {
+        let looked_up = self
+            .call(LOOKUP, |mut client| async move {
+                let request = pb::LookupRegistrationRequest {
+                    subject: claims.sub.clone(),
+                    client_id: claims.client_id.clone(),
+                };
+                client.lookup_registration(request).await
+            })
+            .await;
+        match looked_up {
+            Err(status) if status.code() == Code::Unimplemented => self.validate(assertion).await,
+            other => grantable(other.map_err(status_error)?.into_inner()),
+        }
+    }
+
     pub async fn validate(&self, assertion: &str) -> Result<Grantable, OAuthError> {
         let response = self
             .call(VALIDATE, |mut client| async move {
@@ -66,16 +87,7 @@ impl IdentityClient {
             })
             .await
             .map_err(status_error)?;
-        match response.into_inner().outcome {
-            Some(pb::validate_assertion_response::Outcome::Grantable(grant)) => Ok(Grantable {
-                subject: grant.subject,
-                client_id: grant.client_id,
-                scopes: scopes(&grant.grantable_scopes)?,
-                bound_jkt: (!grant.bound_jkt.is_empty()).then_some(grant.bound_jkt),
-            }),
-            Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
-            None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
-        }
+        grantable(response.into_inner())
     }
 
     /// When the registration behind `subject` was revoked, if it was.
@@ -143,6 +155,19 @@ impl IdentityClient {
 
 fn client(channel: Channel) -> Client {
     IdentityServiceClient::with_interceptor(channel, shared::telemetry::grpc::propagate as Propagate)
+}
+
+fn grantable(response: pb::ValidateAssertionResponse) -> Result<Grantable, OAuthError> {
+    match response.outcome {
+        Some(pb::validate_assertion_response::Outcome::Grantable(grant)) => Ok(Grantable {
+            subject: grant.subject,
+            client_id: grant.client_id,
+            scopes: scopes(&grant.grantable_scopes)?,
+            bound_jkt: (!grant.bound_jkt.is_empty()).then_some(grant.bound_jkt),
+        }),
+        Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
+        None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
+    }
 }
 
 fn scopes(tokens: &[String]) -> Result<ScopeSet, OAuthError> {

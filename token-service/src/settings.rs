@@ -41,6 +41,10 @@ pub struct Settings {
     /// Pepper for keyed hashes of client secrets; required in production.
     pub hash_pepper: SecretSetting,
     pub access_token: AccessTokenSettings,
+    /// How our identity assertions are held when token-service verifies them at the
+    /// exchange: the same keys and values as identity-service's `assertion` section.
+    #[serde(default)]
+    pub assertion: AssertionSettings,
     /// What the token endpoint accepts: client authentication methods, DPoP, mTLS.
     /// identity-service's discovery document is written from the same section, so
     /// both services must be given the same one.
@@ -116,6 +120,27 @@ impl Default for ClientRegistrationSettings {
     }
 }
 
+/// The assertion rules token-service enforces itself (identity-service's section has
+/// the same names, so one ConfigMap entry sets both).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssertionSettings {
+    /// Longest `exp - iat` accepted.
+    #[serde(with = "humantime_serde")]
+    pub max_lifetime: Duration,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+}
+
+impl Default for AssertionSettings {
+    fn default() -> Self {
+        Self {
+            max_lifetime: Duration::from_secs(3600),
+            leeway: Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenSettings {
     #[serde(with = "humantime_serde")]
@@ -149,6 +174,7 @@ impl Default for Settings {
                 audience: String::new(),
                 leeway: Duration::from_secs(60),
             },
+            assertion: AssertionSettings::default(),
             token_endpoint: TokenEndpointSettings::default(),
             protected_resources: Vec::new(),
             client_keys: RemoteKeySettings::default(),

@@ -73,6 +73,11 @@ impl Service for TokenService {
                 token.leeway,
             ),
             identity,
+            assertions: shared::jose::assertion::AssertionRules::new(
+                &settings.public_base_url,
+                settings.assertion.max_lifetime,
+                settings.assertion.leeway,
+            ),
             keys: keys.clone(),
             clients: stores.clients,
             denylist: stores.denylist.clone(),

@@ -22,6 +22,9 @@ pub struct AppState {
     pub issuer: String,
     pub access_tokens: AccessTokens,
     pub identity: IdentityClient,
+    /// Our identity assertions, verified here at the exchange with `keys`.
+    pub assertions: shared::jose::assertion::AssertionRules,
+    /// The published keys (verification) and the active one (signing), from jwks-service.
     pub keys: KeyRingWatch,
     pub clients: Arc<dyn ClientStore>,
     pub denylist: Arc<dyn DenylistStore>,

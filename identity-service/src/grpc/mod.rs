@@ -39,18 +39,22 @@ impl IdentityService for IdentityGrpc {
             Err(_) => "error",
         };
         metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => label).increment(1);
-        let outcome = match validated? {
-            Outcome::Grantable(grant) => pb::validate_assertion_response::Outcome::Grantable(pb::Grantable {
-                subject: grant.claims.sub,
-                client_id: grant.claims.client_id,
-                registration_type: grant.registration_type.as_str().to_owned(),
-                status: status_to_pb(grant.status) as i32,
-                grantable_scopes: grant.scopes.to_strings(),
-                bound_jkt: grant.claims.cnf.map(|cnf| cnf.jkt).unwrap_or_default(),
-            }),
-            Outcome::Refused(refusal) => pb::validate_assertion_response::Outcome::Refused(refusal_to_pb(refusal)),
+        Ok(Response::new(outcome_to_pb(validated?)))
+    }
+
+    async fn lookup_registration(
+        &self,
+        request: Request<pb::LookupRegistrationRequest>,
+    ) -> Result<Response<pb::ValidateAssertionResponse>, Status> {
+        let request = request.into_inner();
+        let looked_up = self.validation.lookup(&request.subject, &request.client_id).await;
+        let label = match &looked_up {
+            Ok(Outcome::Grantable(_)) => "granted",
+            Ok(Outcome::Refused(refusal)) => refusal.label(),
+            Err(_) => "error",
         };
-        Ok(Response::new(pb::ValidateAssertionResponse { outcome: Some(outcome) }))
+        metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => label).increment(1);
+        Ok(Response::new(outcome_to_pb(looked_up?)))
     }
 
     async fn redeem_authorization_code(
@@ -150,6 +154,21 @@ fn status_to_pb(status: RegistrationStatus) -> pb::RegistrationStatus {
         RegistrationStatus::Expired => pb::RegistrationStatus::Expired,
         RegistrationStatus::Revoked => pb::RegistrationStatus::Revoked,
     }
+}
+
+fn outcome_to_pb(outcome: Outcome) -> pb::ValidateAssertionResponse {
+    let outcome = match outcome {
+        Outcome::Grantable(grant) => pb::validate_assertion_response::Outcome::Grantable(pb::Grantable {
+            subject: grant.subject,
+            client_id: grant.client_id,
+            registration_type: grant.registration_type.as_str().to_owned(),
+            status: status_to_pb(grant.status) as i32,
+            grantable_scopes: grant.scopes.to_strings(),
+            bound_jkt: grant.bound_jkt.unwrap_or_default(),
+        }),
+        Outcome::Refused(refusal) => pb::validate_assertion_response::Outcome::Refused(refusal_to_pb(refusal)),
+    };
+    pb::ValidateAssertionResponse { outcome: Some(outcome) }
 }
 
 fn refusal_to_pb(refusal: Refusal) -> pb::Refusal {

@@ -120,6 +120,22 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
+    /// `LookupRegistration`: what token-service asks after verifying an assertion itself.
+    pub async fn lookup(&self, subject: &str, client_id: &str) -> Outcome {
+        let mut client =
+            IdentityServiceClient::new(shared::testing::pki().channel(self.identity.grpc, "identity-service"));
+        client
+            .lookup_registration(proto::identity::v1::LookupRegistrationRequest {
+                subject: subject.to_owned(),
+                client_id: client_id.to_owned(),
+            })
+            .await
+            .expect("lookup answers")
+            .into_inner()
+            .outcome
+            .expect("an outcome")
+    }
+
     pub async fn validate(&self, assertion: &str) -> Outcome {
         let mut client =
             IdentityServiceClient::new(shared::testing::pki().channel(self.identity.grpc, "identity-service"));

@@ -1,4 +1,4 @@
-//! `IdentityService.ValidateAssertion` over real gRPC.
+//! `IdentityService.ValidateAssertion` and `LookupRegistration` over real gRPC.
 
 use identity_service::email::Email;
 use identity_service::registration::ClaimAttempt;
@@ -186,4 +186,53 @@ fn assertion(app: &TestApp, registration: &Registration) -> String {
     let mut c = claims(registration.id.as_str());
     c["registration_type"] = json!(registration.registration_type.as_str());
     app.signer().sign("oauth-id-jag+jwt", &c).expect("sign")
+}
+
+/// The exchange's one call since token-service verifies assertions itself: the
+/// registration's state by id, with no assertion and no signature check.
+#[tokio::test]
+async fn lookup_answers_the_registrations_state_by_id() {
+    let redis = RedisServer::start();
+    let store_settings = redis.store_settings();
+    let app = spawn_with(store_settings.clone(), |_| {}).await;
+    let store = RedisRegistrationStore::connect(&store_settings).expect("connect");
+    let registered = app.register_anonymous().await;
+    let id = registered["registration_id"].as_str().expect("id");
+    let Outcome::Grantable(grant) = app.lookup(id, id).await else {
+        panic!("expected grantable");
+    };
+    assert_eq!((grant.subject.as_str(), grant.client_id.as_str()), (id, id));
+    assert_eq!(grant.grantable_scopes, vec!["agent:read"]);
+    assert!(grant.bound_jkt.is_empty());
+
+    assert_eq!(
+        refusal(app.lookup(id, "someone-else").await),
+        RefusalReason::InvalidAssertion
+    );
+    let unknown = RegistrationId::random().to_string();
+    assert_eq!(
+        refusal(app.lookup(&unknown, &unknown).await),
+        RefusalReason::UnknownRegistration
+    );
+    assert_eq!(
+        refusal(app.lookup("garbage", "garbage").await),
+        RefusalReason::InvalidAssertion
+    );
+
+    let now = unix_now();
+    let revoked = put_registration(&store, RegistrationType::Anonymous, |r| r.revoked_at = Some(now)).await;
+    let revoked_id = revoked.id.to_string();
+    assert_eq!(
+        refusal(app.lookup(&revoked_id, &revoked_id).await),
+        RefusalReason::RegistrationRevoked
+    );
+    let bound = put_registration(&store, RegistrationType::Anonymous, |r| {
+        r.jkt = Some("thumbprint".into())
+    })
+    .await;
+    let bound_id = bound.id.to_string();
+    let Outcome::Grantable(grant) = app.lookup(&bound_id, &bound_id).await else {
+        panic!("expected grantable");
+    };
+    assert_eq!(grant.bound_jkt, "thumbprint", "the registration's own key binding");
 }

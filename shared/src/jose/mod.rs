@@ -8,6 +8,8 @@
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
 //! - [`remote`]: key sets others publish (providers, clients), fetched SSRF-safe.
 //! - [`dpop`]: RFC 9449 proof checks and stateless server nonces.
+//! - [`assertion`]: our identity assertions' claims and the rules both services hold
+//!   them to.
 //! - [`alg`]: the algorithms we verify from others (RFC 9864 `Ed25519` among them) and
 //!   which a published key allows; [`jws`]: verifying a JWS whose `alg` jsonwebtoken's
 //!   header type cannot name.
@@ -15,6 +17,7 @@
 //! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
 pub mod alg;
+pub mod assertion;
 pub mod dpop;
 pub mod jws;
 mod keyring;

@@ -1,6 +1,10 @@
 //! RFC 7523 §2.1: an identity assertion as authorization grant. Agents are public
 //! clients; credentials, when a client does send them, must still be right.
 //!
+//! The assertion is verified here, with the keys jwks-service publishes (the exchange's
+//! one signature check); identity-service is asked only for the registration's current
+//! state (one gRPC call, one store read there), so issuance scales with this tier.
+//!
 //! An agent may bind the token to a key with a DPoP proof. An assertion that is itself
 //! bound (identity-service put a `cnf.jkt` in it) is exchanged only with a proof of that
 //! key, so a stolen assertion is as useless as a stolen token.
@@ -13,6 +17,7 @@ use crate::clients::{authenticate, presented_credentials};
 use crate::error::OAuthError;
 use crate::form::FormParams;
 use crate::state::AppState;
+use shared::jose::assertion::AssertionClaims;
 
 pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
     let assertion = form.require("assertion")?;
@@ -24,7 +29,8 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
         named = Some(authenticated.client.client_id.to_string());
     }
     let jkt = dpop_key(state, request).await?;
-    let grant = state.identity.validate(assertion).await?;
+    let claims = verify_assertion(state, assertion)?;
+    let grant = state.identity.lookup(&claims, assertion).await?;
     // RFC 6749 §5.2 invalid_grant: a grant "issued to another client". The token goes to
     // the assertion's client, so a request naming (or authenticating as) another one is
     // refused rather than answered for someone else.
@@ -33,7 +39,10 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
             "the assertion was issued to another client than the one this request names".into(),
         ));
     }
-    if let Some(bound) = &grant.bound_jkt {
+    // Bound by the assertion's `cnf` and by the registration's key: the proof must be of
+    // each (they are the same key for every assertion we issue).
+    let asserted = claims.cnf.as_ref().map(|cnf| &cnf.jkt);
+    for bound in [asserted, grant.bound_jkt.as_ref()].into_iter().flatten() {
         match &jkt {
             Some(proved) if proved == bound => {}
             Some(_) => {
@@ -60,4 +69,24 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
             grant_id: None,
         },
     )
+}
+
+/// Our assertion, verified with the published keys: a refusal is `invalid_grant`, as
+/// identity-service answered it before; with no key received yet, a 503.
+fn verify_assertion(state: &AppState, assertion: &str) -> Result<AssertionClaims, OAuthError> {
+    let keys = state.keys.borrow().clone();
+    if keys.published_kids().next().is_none() {
+        return Err(OAuthError::TemporarilyUnavailable {
+            what: "signing keys",
+            cause: "no key set received from jwks-service yet".into(),
+        });
+    }
+    state
+        .assertions
+        .verify(&keys, assertion, shared::jose::unix_now())
+        .map_err(|rejected| {
+            metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => rejected.label())
+                .increment(1);
+            OAuthError::InvalidGrant(rejected.description().into())
+        })
 }
