@@ -18,6 +18,10 @@ DPoP-bound exchange (a fresh proof per request), JWKS GET, anonymous registratio
 introspection. Each path runs --runs times; the line shows the median run: requests/s,
 p50, p99, answers that were not 2xx by status, server CPU per request (utime + stime of
 every server process, Redis and HAProxy included, from /proc) and their RSS after the run.
+A line under it splits that CPU per process kind: each service (replicas summed),
+redis-server and haproxy in the topology; agentctl as a whole in the dev runner, whose
+threads are not named per service; a peer's processes by name. --json rows carry it as
+cpu_us_by_process.
 
 Comparison rows come from the same run: panva's oidc-provider (npm, bench/peers) for
 client_credentials and JWKS, and for the exchange each --peer: START_CMD is run by the
@@ -28,7 +32,7 @@ RFC 7523 jwt-bearer form.
 --scale N (dev-redis only) fills the store to N registrations after the paths and runs
 the exchange again, for the rate and Redis memory at that size. --baseline BIN_DIR runs
 every agentauth system once more with another build's binaries, for a before/after
-table from one run. --trace has the dev systems export traces (sample ratio 0.1, the
+table from one run, per process too. --trace has the dev systems export traces (sample ratio 0.1, the
 production setting) to bench/otlp_sink.py, which counts the spans.
 
 Needs: wrk, curl, redis-server, python3 with cryptography, node + npm (oidc-provider);
@@ -72,15 +76,51 @@ def free_port():
 # ---------------------------------------------------------------- processes
 
 
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
+def cpu_seconds(pid):
+    """utime + stime of the process (every thread of it), or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_snapshot(processes):
+    """{pid: (kind, CPU seconds)} for every live pid of {kind: [pid, ...]}."""
+    snapshot = {}
+    for kind, pids in processes.items():
+        for pid in pids:
+            seconds = cpu_seconds(pid)
+            if seconds is not None:
+                snapshot[pid] = (kind, seconds)
+    return snapshot
+
+
+def cpu_us_by_process(before, after, requests):
+    """CPU µs per request of each process kind between two snapshots, replicas summed.
+    Deltas are taken per pid, so a process that exited in between (its CPU is gone from
+    /proc) cannot make a kind negative; one that started in between counts whole."""
+    seconds = {kind: 0.0 for kind, _ in before.values()}
+    for pid, (kind, now) in after.items():
+        seconds[kind] = seconds.get(kind, 0.0) + now - before.get(pid, (kind, 0.0))[1]
+    return {kind: round(s * 1e6 / max(requests, 1), 2) for kind, s in ordered(seconds).items()}
+
+
+# The order of the per-process breakdown: the services as a request meets them, then
+# what they lean on. Kinds not listed (a peer's processes) follow by name.
+PROCESS_ORDER = ("agentctl", "jwks-service", "identity-service", "token-service", "redis-server", "haproxy")
+
+
+def ordered(by_kind):
+    rank = {kind: i for i, kind in enumerate(PROCESS_ORDER)}
+    return dict(sorted(by_kind.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return "?"
 
 
 def rss_mb(pid):
@@ -103,6 +143,14 @@ def session_pids(sid):
             except (ProcessLookupError, PermissionError):
                 pass
     return pids
+
+
+def session_processes(sid):
+    """The session's processes by executable name (a peer's node, its shell if any)."""
+    processes = {}
+    for pid in session_pids(sid):
+        processes.setdefault(comm(pid), []).append(pid)
+    return processes
 
 
 def http(url, data=None, headers=None, context=None, timeout=10):
@@ -136,8 +184,12 @@ class System:
     wrk_prefix = ()  # to run wrk elsewhere (inside the namespace)
     paths = ("exchange", "dpop", "client_credentials", "introspect", "jwks", "register")
 
+    def processes(self):
+        """The server's processes by kind, {kind: [pid, ...]}: what CPU and RSS count."""
+        return {}
+
     def pids(self):
-        return []
+        return [pid for pids in self.processes().values() for pid in pids]
 
     def redis_used_memory(self):
         return None
@@ -202,8 +254,10 @@ class Dev(System):
                              input=stdin)
         return out.stdout.strip()
 
-    def pids(self):
-        return [self.process.pid] + ([self.redis.pid] if self.redis else [])
+    def processes(self):
+        # One process for the three services: its threads are not named per service
+        # (actix workers and tokio's runtime serve all three), so it cannot be split.
+        return {"agentctl": [self.process.pid], **({"redis-server": [self.redis.pid]} if self.redis else {})}
 
     def registrations(self):
         """How many registration records Redis holds (a full SCAN)."""
@@ -291,13 +345,16 @@ class Topology:
         time.sleep(1)
         return times
 
-    def pids(self, ingress):
-        pids = []
+    def processes(self):
+        """Every process of the topology by kind, replicas together (pid files are named
+        SERVICE-N, redis and haproxy). HAProxy counts in the direct view too: idle there
+        but for its health checks, which the breakdown shows."""
+        processes = {}
         for p in (self.state / "pids").iterdir():
-            if p.name == "haproxy" and not ingress:
-                continue
-            pids.append(int(p.read_text()))
-        return pids
+            service, _, replica = p.name.rpartition("-")
+            kind = service if replica.isdigit() else {"redis": "redis-server"}.get(p.name, p.name)
+            processes.setdefault(kind, []).append(int(p.read_text()))
+        return processes
 
     def redis_cli(self, *args, stdin=None):
         password = (self.state / "secrets/redis-password").read_text().strip()
@@ -340,8 +397,8 @@ class TopologyView(System):
         net = 1 if path.startswith("/.well-known/jwks") else 2 if path.startswith("/agent/") else 3
         return f"http://10.77.{net}.1:8080{path}"
 
-    def pids(self):
-        return self.topology.pids(self.ingress)
+    def processes(self):
+        return self.topology.processes()
 
     def redis_used_memory(self):
         return self.topology.redis_used_memory()
@@ -376,8 +433,8 @@ class Peer(System):
     def token_url(self):
         return self.token
 
-    def pids(self):
-        return session_pids(self.process.pid)
+    def processes(self):
+        return session_processes(self.process.pid)
 
     def stop(self):
         try:
@@ -414,8 +471,8 @@ class OidcProvider(System):
     def token_url(self):
         return f"{self.target}/token"
 
-    def pids(self):
-        return session_pids(self.process.pid)
+    def processes(self):
+        return session_processes(self.process.pid)
 
     def stop(self):
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -452,15 +509,16 @@ def dpop_proofs(htu, count, path):
 def wrk(system, url, args, env, duration):
     command = [*system.wrk_prefix, "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}",
                "--timeout", "5s", "-s", str(BENCH / "wrk.lua"), url]
-    before = cpu_seconds(system.pids())
+    before = cpu_snapshot(system.processes())
     out = subprocess.run(command, env=dict(os.environ, THREADS=str(args.threads), **env),
                          capture_output=True, text=True)
-    after = cpu_seconds(system.pids())
+    after = cpu_snapshot(system.processes())
     line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result for {url}:\n{out.stdout}\n{out.stderr}")
     result = json.loads(line[len("RESULT "):])
-    result["cpu_us"] = (after - before) * 1e6 / max(result["requests"], 1)
+    result["cpu_us_by_process"] = cpu_us_by_process(before, after, result["requests"])
+    result["cpu_us"] = sum(result["cpu_us_by_process"].values())
     result["rss_mb"] = sum(rss_mb(p) for p in system.pids())
     return result
 
@@ -529,6 +587,15 @@ def print_row(label, path, r):
     print(f"{label:<22} {path:<19} {r['rate']:>9,.0f}/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
           f"errors {errors_of(r['statuses']):<12} {r['cpu_us']:7.1f} µs CPU/req  RSS {r['rss_mb']:6.1f} MB"
           f"  runs {r['rates']}{extra}", flush=True)
+    print(f"{'':<22} {'':<19} cpu µs/req: {breakdown(r['cpu_us_by_process'])}", flush=True)
+
+
+def breakdown(by_process, old=None):
+    """`token-service 61.2 · redis-server 9.0`, or with `old` each as `before → after`."""
+    if old is None:
+        return " · ".join(f"{kind} {us:.1f}" for kind, us in by_process.items())
+    kinds = ordered({**dict.fromkeys(old), **dict.fromkeys(by_process)})
+    return " · ".join(f"{kind} {old.get(kind, 0):.1f} → {by_process.get(kind, 0):.1f}" for kind in kinds)
 
 
 def prepare(system, args, work):
@@ -597,21 +664,38 @@ def scale_check(system, material, args, work, rows):
 
 
 def ratios(rows):
-    def rate(system, path):
-        return next((r["rate"] for r in rows if r["system"] == system and r["path"] == path), None)
+    """Our rate over each comparison server's, and CPU per request side by side: the CPU
+    figure is the one that carries over to a real deployment (wrk shares the cores here)."""
+    def row_of(system, path):
+        return next((r for r in rows if r["system"] == system and r["path"] == path), None)
 
     peers = sorted({r["system"] for r in rows if r["system"].startswith("peer ")})
-    ours = [r for r in rows if not r["system"].startswith(("peer ", "oidc-provider"))]
-    for row in ours:
-        if row["path"] == "exchange":
-            for peer in peers:
-                theirs = rate(peer, "exchange")
-                if theirs:
-                    print(f"ratio  {row['system']:<22} exchange            {row['rate'] / theirs:5.2f}× {peer}")
-        if row["path"] in ("client_credentials", "jwks"):
-            theirs = rate("oidc-provider", row["path"])
-            if theirs:
-                print(f"ratio  {row['system']:<22} {row['path']:<19} {row['rate'] / theirs:5.2f}× oidc-provider")
+    compared = {"exchange": peers, "client_credentials": ["oidc-provider"], "jwks": ["oidc-provider"]}
+    for row in rows:
+        if row["system"].startswith(("peer ", "oidc-provider")):
+            continue
+        for other in compared.get(row["path"], []):
+            theirs = row_of(other, row["path"])
+            if theirs and theirs["rate"] and row["cpu_us"]:
+                print(f"ratio  {row['system']:<22} {row['path']:<19} {row['rate'] / theirs['rate']:5.2f}× {other}; "
+                      f"CPU/req {row['cpu_us']:.0f} vs {theirs['cpu_us']:.0f} µs "
+                      f"({theirs['cpu_us'] / row['cpu_us']:.2f}× less)", flush=True)
+
+
+def baseline_comparison(rows):
+    """Before (--baseline) and after, per process, for each system measured both ways."""
+    suffix = " (baseline)"
+    before = {(r["system"][:-len(suffix)], r["path"]): r for r in rows if r["system"].endswith(suffix)}
+    for row in rows:
+        old = before.get((row["system"], row["path"]))
+        if old is None:
+            continue
+        change = (row["cpu_us"] / old["cpu_us"] - 1) * 100 if old["cpu_us"] else 0.0
+        print(f"baseline → now  {row['system']:<22} {row['path']:<19} {old['cpu_us']:7.1f} → "
+              f"{row['cpu_us']:7.1f} µs CPU/req ({change:+.0f} %); rate {old['rate']:,.0f} → {row['rate']:,.0f}/s",
+              flush=True)
+        print(f"{'':<15} {'':<22} {'':<19} cpu µs/req: "
+              f"{breakdown(row['cpu_us_by_process'], old['cpu_us_by_process'])}", flush=True)
 
 
 def main():
@@ -697,6 +781,7 @@ def main():
                 else:
                     raise SystemExit(f"unknown system {name}")
     ratios(rows)
+    baseline_comparison(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

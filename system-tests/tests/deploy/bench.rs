@@ -1,5 +1,6 @@
 //! `bench/bench.py` still measures what it says: a short run against `agentctl dev` and
-//! oidc-provider gets every path answered with 2xx only, and a line for each.
+//! oidc-provider gets every path answered with 2xx only, and a line for each, with its
+//! CPU split per process.
 
 use std::process::Command;
 
@@ -63,9 +64,32 @@ fn the_benchmark_drives_every_path_of_the_dev_runner_and_its_comparison_without_
             row["cpu_us"].as_f64().is_some_and(|cpu| cpu > 0.0),
             "server CPU counted: {row}"
         );
+        the_cpu_is_split_per_process(row);
     }
     assert!(
         printed.contains("× oidc-provider"),
         "the comparison ratios are printed:\n{printed}"
+    );
+}
+
+/// Every process of the row has a CPU figure of its own, and together they make the total.
+fn the_cpu_is_split_per_process(row: &Value) {
+    let by_process = row["cpu_us_by_process"].as_object().expect("cpu_us_by_process");
+    assert!(!by_process.is_empty(), "no process in the CPU breakdown: {row}");
+    assert!(
+        by_process.values().all(|us| us.as_f64().is_some_and(|us| us >= 0.0)),
+        "a number ≥ 0 for each process: {row}"
+    );
+    if row["system"] == "dev" {
+        assert!(
+            by_process.contains_key("agentctl"),
+            "the dev runner's process is named: {row}"
+        );
+    }
+    let summed: f64 = by_process.values().filter_map(Value::as_f64).sum();
+    let total = row["cpu_us"].as_f64().expect("cpu_us");
+    assert!(
+        (summed - total).abs() <= 0.01 * total + 0.1,
+        "the processes' CPU ({summed}) adds up to the total ({total}): {row}"
     );
 }

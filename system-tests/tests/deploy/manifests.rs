@@ -361,6 +361,48 @@ fn no_two_replicas_share_a_node_while_another_node_could_take_one() {
     }
 }
 
+/// `One identity-service replica serves up to **N** token-service replicas` in the
+/// README's Capacity section: the measured ratio the HPAs are sized by.
+fn stated_capacity_ratio() -> u64 {
+    let readme = std::fs::read_to_string(super::repo().join("README.md")).expect("README");
+    let marker = "One identity-service replica serves up to **";
+    let at = readme.find(marker).expect("the README states the capacity ratio") + marker.len();
+    readme[at..]
+        .split("**")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
+}
+
+#[test]
+fn the_identity_tier_scales_with_the_token_tier_by_the_stated_ratio() {
+    let ratio = stated_capacity_ratio();
+    for overlay in OVERLAYS.into_iter().filter(|o| o.starts_with("production")) {
+        let production = objects(overlay);
+        let bounds = |name: &str| {
+            let hpa = named(production, "HorizontalPodAutoscaler", name);
+            assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], name);
+            (
+                hpa["spec"]["minReplicas"].as_u64().unwrap_or(1),
+                hpa["spec"]["maxReplicas"].as_u64().expect("maxReplicas"),
+            )
+        };
+        let (token_min, token_max) = bounds("token-service");
+        let (identity_min, identity_max) = bounds("identity-service");
+        assert!(identity_min >= 2, "{overlay}: two identity replicas at least");
+        assert!(
+            identity_max * ratio >= token_max,
+            "{overlay}: {identity_max} identity replicas serve {} token replicas, not {token_max}",
+            identity_max * ratio
+        );
+        assert!(identity_min * ratio >= token_min, "{overlay}: the floors agree too");
+        assert!(
+            identity_max <= token_max.div_ceil(ratio) + 2,
+            "{overlay}: no idle headroom beyond the ratio and a spare"
+        );
+    }
+}
+
 #[test]
 fn production_scales_token_service_and_keeps_a_replica_of_each_through_disruptions() {
     for overlay in OVERLAYS.into_iter().filter(|o| o.starts_with("production")) {
@@ -384,7 +426,7 @@ fn production_scales_token_service_and_keeps_a_replica_of_each_through_disruptio
                 "{origin}: an unhealthy pod must not block a drain"
             );
             let replicas = &named(production, "Deployment", service)["spec"]["replicas"];
-            if service == "token-service" {
+            if service != "jwks-service" {
                 // Each `kubectl apply` would otherwise reset what the HPA scaled to.
                 assert!(
                     replicas.is_null(),
