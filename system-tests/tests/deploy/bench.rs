@@ -10,12 +10,7 @@ use super::repo;
 
 #[test]
 fn the_benchmark_drives_every_path_of_the_dev_runner_and_its_comparison_without_an_error() {
-    let bin_dir = std::env::current_exe()
-        .expect("exe")
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("target dir")
-        .to_owned();
+    let bin_dir = super::bin_dir();
     let rows = tempfile::NamedTempFile::new().expect("temp file");
     let output = Command::new("python3")
         .arg(repo().join("bench/bench.py"))

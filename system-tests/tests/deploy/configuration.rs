@@ -33,32 +33,13 @@ Lists and tables (`providers`, `protected_resources`, …) are easiest in the TO
 in the environment a list of strings is written `[\"a\",\"b\"]`.
 ";
 
-/// Every leaf setting of `defaults` (`store.redis_url` → its default).
+/// Every leaf setting of `defaults` (`store.redis_url` → its default); a section with
+/// nothing in it (an empty table) is a leaf too.
 fn leaves<T: Serialize>(defaults: &T) -> BTreeMap<String, Value> {
-    fn walk(value: &Value, prefix: &str, out: &mut BTreeMap<String, Value>) {
-        match value {
-            Value::Object(map) if !map.is_empty() => {
-                for (key, child) in map {
-                    let path = if prefix.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{prefix}.{key}")
-                    };
-                    walk(child, &path, out);
-                }
-            }
-            leaf => {
-                out.insert(prefix.to_owned(), leaf.clone());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(
-        &serde_json::to_value(defaults).expect("settings serialize"),
-        "",
-        &mut out,
-    );
-    out
+    super::setting_defaults(defaults)
+        .into_iter()
+        .filter(|(_, value)| !matches!(value, Value::Object(map) if !map.is_empty()))
+        .collect()
 }
 
 fn shown(value: &Value) -> String {

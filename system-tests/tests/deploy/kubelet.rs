@@ -19,12 +19,7 @@ fn run_overlay(overlay: &str) {
             .is_ok_and(|o| o.stdout.starts_with(b"0\n")),
         "the kubelet simulation needs root (network and mount namespaces): run the suite as root, as CI does"
     );
-    let bin_dir = std::env::current_exe()
-        .expect("exe")
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("target dir")
-        .to_owned();
+    let bin_dir = super::bin_dir();
     let work = tempfile::tempdir().expect("work dir");
     let started = Instant::now();
     let output = Command::new("timeout")

@@ -15,7 +15,7 @@ mod kubelet;
 mod manifests;
 mod routing;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -28,6 +28,16 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
+        .to_owned()
+}
+
+/// Where cargo put this build's binaries (`target/<profile>`, beside `deps/`).
+pub fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .expect("test binary path")
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
         .to_owned()
 }
 
@@ -68,10 +78,10 @@ pub fn yaml_documents(yaml: &str) -> Vec<Value> {
     serde_json::from_str(&json).expect("JSON from PyYAML")
 }
 
-/// The dotted paths of every setting a service has (`store.redis_url`,
-/// `hash_pepper.file`, …), from its defaults.
-pub fn setting_paths<T: Serialize>(defaults: &T) -> BTreeSet<String> {
-    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+/// Every setting a service has, by dotted path (`store`, `store.redis_url`,
+/// `hash_pepper.file`, …), with its default, from its defaults.
+pub fn setting_defaults<T: Serialize>(defaults: &T) -> BTreeMap<String, Value> {
+    fn walk(value: &Value, prefix: &str, out: &mut BTreeMap<String, Value>) {
         if let Value::Object(map) = value {
             for (key, child) in map {
                 let path = if prefix.is_empty() {
@@ -80,17 +90,22 @@ pub fn setting_paths<T: Serialize>(defaults: &T) -> BTreeSet<String> {
                     format!("{prefix}.{key}")
                 };
                 walk(child, &path, out);
-                out.insert(path);
+                out.insert(path, child.clone());
             }
         }
     }
-    let mut paths = BTreeSet::new();
+    let mut paths = BTreeMap::new();
     walk(
         &serde_json::to_value(defaults).expect("settings serialize"),
         "",
         &mut paths,
     );
     paths
+}
+
+/// The dotted paths of every setting a service has, sections included.
+pub fn setting_paths<T: Serialize>(defaults: &T) -> BTreeSet<String> {
+    setting_defaults(defaults).into_keys().collect()
 }
 
 /// `AGENTAUTH__STORE__REDIS_URL` → `store.redis_url`.
