@@ -28,17 +28,19 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
         x5t_s256 = authenticated.certificate_thumbprint;
         named = Some(authenticated.client.client_id.to_string());
     }
-    let jkt = dpop_key(state, request).await?;
+    // Everything that can be refused here is, before the DPoP proof's replay entry is
+    // written and before identity-service is asked.
     let claims = verify_assertion(state, assertion)?;
-    let grant = state.identity.lookup(&claims, assertion).await?;
     // RFC 6749 §5.2 invalid_grant: a grant "issued to another client". The token goes to
     // the assertion's client, so a request naming (or authenticating as) another one is
     // refused rather than answered for someone else.
-    if named.as_deref().is_some_and(|named| named != grant.client_id) {
+    if named.as_deref().is_some_and(|named| named != claims.client_id) {
         return Err(OAuthError::InvalidGrant(
             "the assertion was issued to another client than the one this request names".into(),
         ));
     }
+    let jkt = dpop_key(state, request).await?;
+    let grant = state.identity.lookup(&claims, assertion).await?;
     // Bound by the assertion's `cnf` and by the registration's key: the proof must be of
     // each (they are the same key for every assertion we issue).
     let asserted = claims.cnf.as_ref().map(|cnf| &cnf.jkt);
