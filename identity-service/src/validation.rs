@@ -144,26 +144,12 @@ async fn validate_assertion(validation: &Validation, assertion: &str) -> Result<
     Ok(grantable(registration, &claims.client_id, bound_jkt, now))
 }
 
+/// The refusal for an assertion that failed its checks; the words are the ones
+/// token-service sends for the same failure (`AssertionRejected::description`).
 fn refusal_for(rejected: &AssertionRejected) -> Refusal {
     match rejected {
         AssertionRejected::Token(VerifyError::Expired) => Refusal::AssertionExpired,
         AssertionRejected::Token(VerifyError::WrongIssuer | VerifyError::WrongAudience) => Refusal::ForeignAssertion,
-        AssertionRejected::Token(VerifyError::UnknownKey) => {
-            Refusal::InvalidAssertion("assertion is not signed by a key of this server")
-        }
-        AssertionRejected::Token(VerifyError::BadSignature) => {
-            Refusal::InvalidAssertion("assertion signature is invalid")
-        }
-        AssertionRejected::Token(VerifyError::WrongType) => {
-            Refusal::InvalidAssertion("assertion typ must be oauth-id-jag+jwt")
-        }
-        AssertionRejected::Token(VerifyError::NotYetValid) | AssertionRejected::IssuedInTheFuture => {
-            Refusal::InvalidAssertion("assertion is not valid yet")
-        }
-        AssertionRejected::LifetimeTooLong => Refusal::InvalidAssertion("assertion lifetime is too long"),
-        AssertionRejected::Token(VerifyError::UnsupportedCritical) => {
-            Refusal::InvalidAssertion("assertion names critical header parameters this server does not understand")
-        }
-        AssertionRejected::Token(_) => Refusal::InvalidAssertion("assertion is not a well-formed signed JWT"),
+        other => Refusal::InvalidAssertion(other.description()),
     }
 }
