@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use token_service::form::{FormParams, MAX_PARAMS};
+use token_service::http::form::{FormParams, MAX_PARAMS};
 
 fuzz_target!(|body: &[u8]| {
     let parsed = FormParams::from_body(body);

@@ -20,7 +20,7 @@ use proto::keys::v1::{KeySet, PublicKey, SigningKey as ProtoKey};
 use shared::jose::{KeyRing, SigningKey, unix_now};
 use shared::scope::ScopeSet;
 use token_service::access_token::{AccessTokens, Confirmation, TokenRequest};
-use token_service::form::FormParams;
+use token_service::http::form::FormParams;
 
 const ISSUER: &str = "https://auth.example.test";
 

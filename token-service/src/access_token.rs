@@ -4,11 +4,15 @@
 //! `grant_id` when it rests on a human's consent (the authorization code flow), so
 //! introspection can tell when that consent is revoked.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shared::jose::watch::KeyRingWatch;
 use shared::jose::{Expectations, JoseError, KeyRing, SigningKey, VerifyError};
 use shared::scope::ScopeSet;
+
+use crate::error::OAuthError;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -146,5 +150,50 @@ impl AccessTokens {
     /// for, `exp`).
     pub fn verify(&self, keys: &KeyRing, token: &str) -> Result<AccessTokenClaims, VerifyError> {
         Ok(keys.verify::<AccessTokenClaims>(token, &self.expect)?.claims)
+    }
+}
+
+/// Our access tokens with the keys jwks-service streams: minted with the current
+/// signing key, verified with every published one.
+#[derive(Debug)]
+pub struct TokenMinter {
+    pub tokens: AccessTokens,
+    pub keys: KeyRingWatch,
+}
+
+impl TokenMinter {
+    /// Mints the token `request` describes, and audits it.
+    pub fn mint(&self, request: TokenRequest<'_>) -> Result<Minted, OAuthError> {
+        let now = shared::jose::unix_now();
+        let signer = self.signer(now)?;
+        let (client_id, subject) = (request.client_id, request.subject);
+        let minted = self
+            .tokens
+            .mint(&signer, request, now)
+            .map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        shared::audit::record(
+            "token_issued",
+            shared::audit::Actor::Client(client_id),
+            subject,
+            "success",
+        );
+        Ok(minted)
+    }
+
+    /// One of our access tokens, verified with the published keys.
+    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, VerifyError> {
+        let keys = self.keys.borrow().clone();
+        self.tokens.verify(&keys, token)
+    }
+
+    fn signer(&self, now: i64) -> Result<Arc<SigningKey>, OAuthError> {
+        self.keys
+            .borrow()
+            .signer_at(now)
+            .cloned()
+            .ok_or(OAuthError::TemporarilyUnavailable {
+                what: "token signing",
+                cause: "no current signing key from jwks-service (none yet, or past its retirement)".into(),
+            })
     }
 }

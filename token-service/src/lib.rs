@@ -1,41 +1,51 @@
 //! token-service: the OAuth 2.0 credential surface. It exchanges identity assertions
-//! (RFC 7523 jwt-bearer, validated by identity-service over gRPC) and machine-client
+//! (RFC 7523 jwt-bearer, verified here with the keys jwks-service streams, the
+//! registration's state asked of identity-service over gRPC) and machine-client
 //! credentials (`client_credentials`) for RFC 9068 JWT access tokens signed with the key
-//! jwks-service streams to it, and serves revocation (RFC 7009) and introspection
-//! (RFC 7662). The hot path does one gRPC call, no store write and one local signature.
+//! jwks-service streams to it, and serves revocation (RFC 7009), introspection
+//! (RFC 7662) and client registration (RFC 7591). The hot path does one gRPC call, no
+//! store write and one local signature check.
 //!
+//! Its modules, from the wiring down; arrows run one way, down this list (the floors
+//! `tools/floors/token-service.txt` checks):
+//!
+//! - [`startup`]: [`startup::TokenService`] builds the services from settings and
+//!   contributes its parts to `shared::serve`; [`startup::Application`].
 //! - [`settings`]: what an operator configures; validated before any port is bound.
-//! - [`form`]: strict `application/x-www-form-urlencoded` parameters (RFC 6749 §3.2).
-//! - [`clients`]: machine clients, self-registered (RFC 7591) clients of the
-//!   authorization code flow, and client authentication (RFC 6749 §2.3).
-//! - [`access_token`]: minting and verifying RFC 9068 access tokens.
-//! - [`grants`]: the grants (jwt-bearer, client_credentials, authorization_code,
-//!   refresh_token) and scope narrowing.
-//! - [`refresh`]: refresh token families: rotation, reuse detection, binding.
-//! - [`identity`]: the gRPC client of identity-service.
-//! - [`store`]: revocation denylist, clients and refresh families, in Redis or memory.
 //! - [`http`]: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`,
-//!   `/oauth2/register`.
-//! - [`grpc`]: `ClientAdmin`, the operator API (`agentctl clients create`), and
-//!   `ClientDirectory`, identity-service's lookup of a client's redirect URIs.
-//! - [`state`]: what the handlers read, built once.
-//! - [`error`]: [`error::OAuthError`] and its one mapping to RFC 6749 §5.2 responses;
-//!   [`error::AdminError`] and its one mapping to gRPC statuses.
-//! - [`startup`]: [`startup::TokenService`] contributes its parts to `shared::serve`;
-//!   [`startup::Application`] is a standalone replica.
+//!   `/oauth2/register`; each request parsed once into its typed form.
+//! - [`grpc`]: the servers: `ClientAdmin`, the operator API (`agentctl clients
+//!   create`), and `ClientDirectory`, identity-service's lookup of a client.
+//! - [`grants`]: [`grants::Grants`], one service per grant (jwt-bearer,
+//!   client_credentials, authorization_code, refresh_token), with scope narrowing,
+//!   resource indicators and DPoP.
+//! - [`introspection`], [`revocation`]: RFC 7662 and RFC 7009, and the denylist.
+//! - [`registration`]: [`registration::ClientRegistrar`] (RFC 7591) and client ID
+//!   metadata documents.
+//! - [`client_auth`]: [`client_auth::ClientAuthenticator`], one service per method.
+//! - [`refresh`]: refresh token families: rotation, reuse detection, binding.
+//! - [`access_token`]: minting and verifying RFC 9068 access tokens.
+//! - [`peers`]: the outbound gRPC clients (identity-service).
+//! - [`clients`]: the client record, its store and its lifecycle.
+//! - [`store`]: the stores' Redis and memory implementations; the traits are the
+//!   domains'.
+//! - [`error`]: [`error::OAuthError`], every refusal, and its one mapping to RFC 6749
+//!   §5.2 responses; [`error::AdminError`] and its one mapping to gRPC statuses.
 
 #![forbid(unsafe_code)]
 
 pub mod access_token;
+pub mod client_auth;
 pub mod clients;
 pub mod error;
-pub mod form;
 pub mod grants;
 pub mod grpc;
 pub mod http;
-pub mod identity;
+pub mod introspection;
+pub mod peers;
 pub mod refresh;
+pub mod registration;
+pub mod revocation;
 pub mod settings;
 pub mod startup;
-pub mod state;
 pub mod store;

@@ -5,11 +5,14 @@ use shared::jose::remote::RemoteKeySettings;
 use shared::oauth::{ProtectedResource, TokenEndpointSettings};
 use shared::tls::InternalTlsSettings;
 
-/// The name this service's internal certificate is issued to.
-pub const SERVICE_NAME: &str = "token-service";
 use shared::settings::{
     ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
 };
+
+pub use crate::registration::RegistrationPolicy;
+
+/// The name this service's internal certificate is issued to.
+pub const SERVICE_NAME: &str = "token-service";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
@@ -73,7 +76,7 @@ pub struct ClientSettings {
     /// Client ID metadata documents: https client ids whose document we fetch. Their
     /// scopes are bounded by `client_registration.scopes`, like self-registered clients.
     #[serde(default)]
-    pub metadata_documents: crate::clients::metadata_document::MetadataDocumentSettings,
+    pub metadata_documents: crate::registration::metadata_document::MetadataDocumentSettings,
 }
 
 /// Dynamic client registration (RFC 7591): MCP clients register themselves.
@@ -92,17 +95,6 @@ pub struct ClientRegistrationSettings {
     /// client under the ingress's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_for: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegistrationPolicy {
-    /// Anyone may register (MCP clients expect this).
-    Open,
-    /// Only with the initial access token.
-    Token,
-    /// `/oauth2/register` is not served.
-    Disabled,
 }
 
 impl Default for ClientRegistrationSettings {

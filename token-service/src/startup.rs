@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use shared::health::StoreReady;
+use shared::jose::assertion::AssertionRules;
 use shared::jose::dpop::{DpopVerifier, Nonces};
 use shared::jose::remote::{Destinations, RemoteKeys};
 use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
@@ -13,16 +14,21 @@ use shared::secrets::SecretHasher;
 use shared::serve::{Common, Context, Parts, Service, StartupError};
 use shared::settings::{Profile, Validated};
 
-use crate::access_token::AccessTokens;
-use crate::clients::InlineKeys;
-use crate::clients::metadata_document::MetadataDocuments;
-use crate::clients::registration::RegistrationRules;
+use crate::access_token::{AccessTokens, TokenMinter};
+use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
+use crate::grants::{
+    AuthorizationCodeGrant, ClientCredentialsGrant, DpopProofs, Grants, JwtBearerGrant, RefreshTokenGrant, Resources,
+};
 use crate::grpc::ClientAdminGrpc;
 use crate::grpc::directory::ClientDirectoryGrpc;
-use crate::identity::IdentityClient;
+use crate::http::{ClientHeaders, Endpoints};
+use crate::introspection::Introspection;
+use crate::peers::identity::IdentityClient;
 use crate::refresh::RefreshTokens;
+use crate::registration::metadata_document::MetadataDocuments;
+use crate::registration::{ClientRegistrar, RegistrationRules};
+use crate::revocation::Revocation;
 use crate::settings::{SERVICE_NAME, Settings};
-use crate::state::AppState;
 use crate::store;
 
 /// A built token-service: what it serves is in its [`Parts`]; the handle shows the keys
@@ -51,66 +57,181 @@ impl Service for TokenService {
     async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
         let stores = store::from_settings(&settings.store, &context.connections)?;
         let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
-        let identity = IdentityClient::new(context.peer(&settings.identity, "identity", false)?);
+        let identity = Arc::new(IdentityClient::new(context.peer(
+            &settings.identity,
+            "identity",
+            false,
+        )?));
         let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
         let destinations = Destinations::Public {
             allow_loopback: settings.profile == Profile::Development,
         };
-        let endpoint = settings.token_endpoint.clone();
-        let token = &settings.access_token;
-        let resources: Vec<String> = settings
-            .protected_resources
-            .iter()
-            .map(|r| r.resource.clone())
-            .collect();
-        let state = Arc::new(AppState {
-            issuer: settings.public_base_url.clone(),
-            access_tokens: AccessTokens::new(
-                &settings.public_base_url,
-                settings.audience(),
-                &resources,
-                token.ttl,
-                token.leeway,
-            ),
-            identity,
-            assertions: shared::jose::assertion::AssertionRules::new(
-                &settings.public_base_url,
-                settings.assertion.max_lifetime,
-                settings.assertion.leeway,
-            ),
+        let fetched_keys = Arc::new(RemoteKeys::new(&settings.client_keys, destinations)?);
+        let documents = Arc::new(MetadataDocuments::new(
+            &settings.clients.metadata_documents,
+            scopes(&settings.client_registration.scopes)?,
+            destinations,
+        )?);
+        let minter = Arc::new(TokenMinter {
+            tokens: access_tokens(settings),
             keys: keys.clone(),
-            clients: stores.clients,
-            denylist: stores.denylist.clone(),
-            replay: stores.replay,
-            assertion_algs: endpoint.auth_algorithms(),
-            dpop: dpop_verifier(&endpoint, &hasher),
-            token_endpoint_urls: token_endpoint_urls(settings),
-            client_keys: RemoteKeys::new(&settings.client_keys, destinations)?,
-            inline_keys: InlineKeys::default(),
-            resources: settings.protected_resources.clone(),
-            leeway_secs: token.leeway.as_secs(),
-            client_registration: registration_rules(settings, &hasher, context)?,
-            documents: MetadataDocuments::new(
-                &settings.clients.metadata_documents,
-                scopes(&settings.client_registration.scopes)?,
-                destinations,
-            )?,
-            refresh: RefreshTokens::new(stores.refresh, hasher.clone(), settings.refresh_tokens.clone()),
-            endpoint,
-            hasher,
         });
-        let grpc_state = state.clone();
+        let refresh = Arc::new(RefreshTokens::new(
+            stores.refresh.clone(),
+            hasher.clone(),
+            settings.refresh_tokens.clone(),
+        ));
+        let authenticator = Arc::new(ClientAuthenticator {
+            clients: stores.clients.clone(),
+            endpoint: settings.token_endpoint.clone(),
+            secrets: ClientSecrets { hasher: hasher.clone() },
+            private_key_jwt: private_key_jwt(settings, fetched_keys.clone(), &stores),
+            mutual_tls: MutualTls,
+            documents: documents.clone(),
+        });
+        let shared = GrantDeps {
+            authenticator: authenticator.clone(),
+            proofs: Arc::new(DpopProofs {
+                verifier: dpop_verifier(&settings.token_endpoint, &hasher),
+                replay: stores.replay.clone(),
+                token_endpoint_urls: token_endpoint_urls(settings),
+            }),
+            identity: identity.clone(),
+            resources: Arc::new(Resources {
+                resources: settings.protected_resources.clone(),
+            }),
+            minter: minter.clone(),
+            refresh: refresh.clone(),
+        };
+        let endpoints = Endpoints {
+            grants: Arc::new(grants(settings, keys.clone(), &shared)),
+            proofs: shared.proofs.clone(),
+            introspection: Arc::new(Introspection {
+                authenticator: authenticator.clone(),
+                minter: minter.clone(),
+                denylist: stores.denylist.clone(),
+                identity,
+                clients: stores.clients.clone(),
+            }),
+            revocation: Arc::new(Revocation {
+                authenticator,
+                refresh,
+                minter,
+                denylist: stores.denylist.clone(),
+            }),
+            registrar: Arc::new(ClientRegistrar {
+                rules: registration_rules(settings, &hasher, context)?,
+                clients: stores.clients.clone(),
+                hasher: hasher.clone(),
+                endpoint: settings.token_endpoint.clone(),
+                fetched_keys,
+            }),
+            headers: Arc::new(ClientHeaders {
+                mtls: settings.token_endpoint.mtls.clone(),
+            }),
+        };
+        let admin = ClientAdminGrpc {
+            clients: stores.clients.clone(),
+            hasher,
+            destinations,
+        };
+        let directory = ClientDirectoryGrpc {
+            clients: stores.clients,
+            documents,
+        };
         let parts = Parts::new()
-            .routes(move |cfg| crate::http::configure(cfg, state.clone()))
+            .routes(move |cfg| crate::http::configure(cfg, endpoints.clone()))
             .grpc(move |routes, _| {
-                routes.add_service(ClientAdminGrpc::server(grpc_state.clone()));
-                routes.add_service(ClientDirectoryGrpc::server(grpc_state));
+                routes.add_service(admin.server());
+                routes.add_service(directory.server());
             })
             .ready(StoreReady(stores.denylist))
             .ready(SigningKeyReady(keys.clone()))
             .client_address(settings.client_address)
             .keep(key_watcher);
         Ok((Self { keys }, parts))
+    }
+}
+
+/// What more than one grant uses.
+struct GrantDeps {
+    authenticator: Arc<ClientAuthenticator>,
+    proofs: Arc<DpopProofs>,
+    identity: Arc<IdentityClient>,
+    resources: Arc<Resources>,
+    minter: Arc<TokenMinter>,
+    refresh: Arc<RefreshTokens>,
+}
+
+fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) -> Grants {
+    Grants {
+        jwt_bearer: JwtBearerGrant {
+            assertions: AssertionRules::new(
+                &settings.public_base_url,
+                settings.assertion.max_lifetime,
+                settings.assertion.leeway,
+            ),
+            keys,
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            identity: deps.identity.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+        },
+        client_credentials: ClientCredentialsGrant {
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+        },
+        authorization_code: AuthorizationCodeGrant {
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            identity: deps.identity.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+            refresh: deps.refresh.clone(),
+        },
+        refresh_token: RefreshTokenGrant {
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            identity: deps.identity.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+            refresh: deps.refresh.clone(),
+        },
+    }
+}
+
+fn access_tokens(settings: &Settings) -> AccessTokens {
+    let token = &settings.access_token;
+    let resources: Vec<String> = settings
+        .protected_resources
+        .iter()
+        .map(|r| r.resource.clone())
+        .collect();
+    AccessTokens::new(
+        &settings.public_base_url,
+        settings.audience(),
+        &resources,
+        token.ttl,
+        token.leeway,
+    )
+}
+
+/// `private_key_jwt`: assertions name the token endpoint or the issuer.
+fn private_key_jwt(settings: &Settings, fetched_keys: Arc<RemoteKeys>, stores: &store::Stores) -> PrivateKeyJwt {
+    let endpoint = &settings.token_endpoint;
+    let mut audiences = token_endpoint_urls(settings);
+    audiences.push(settings.public_base_url.clone());
+    PrivateKeyJwt {
+        algs: endpoint.auth_algorithms(),
+        audiences,
+        leeway_secs: settings.access_token.leeway.as_secs(),
+        max_lifetime_secs: endpoint.client_assertion_max_lifetime.as_secs(),
+        fetched_keys,
+        inline_keys: InlineKeys::default(),
+        replay: stores.replay.clone(),
     }
 }
 
@@ -131,7 +252,7 @@ fn registration_rules(
         policy: registration.policy,
         scopes: scopes(&registration.scopes)?,
         initial_access_token_hash: token
-            .map(|t| hasher.hash(crate::http::register::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
+            .map(|t| hasher.hash(crate::registration::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
         per_ip: registration.per_ip,
         limiter: shared::ratelimit::from_settings(&settings.store, &context.connections, "token")?,
     })

@@ -1,33 +1,24 @@
-//! OAuth clients: who they are, how they authenticate, and their lifecycle. Machine
-//! clients are made by an operator; clients of the authorization code flow (MCP clients)
-//! register themselves (RFC 7591) and carry redirect URIs.
+//! OAuth clients: the record and its lifecycle. Machine clients are made by an
+//! operator; clients of the authorization code flow (MCP clients) register themselves
+//! (`crate::registration`) and carry redirect URIs. How a client proves who it is lives
+//! in `crate::client_auth`.
 //!
-//! - [`Client`]: the stored record. Secrets exist only as keyed hashes, at most
-//!   [`MAX_SECRETS`] at once so a rotation can overlap.
-//! - [`registration`]: RFC 7591 client metadata, checked into a [`Client`].
-//! - [`metadata_document`]: clients whose id is the URL of their metadata document.
-//! - [`auth`]: client authentication at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2
-//!   `private_key_jwt`, RFC 8705 mTLS).
+//! - [`Client`]: the stored record, and [`ClientStore`], where it is kept. Secrets exist
+//!   only as keyed hashes, at most [`MAX_SECRETS`] at once so a rotation can overlap.
+//! - [`certificate`]: RFC 8705 certificates, as registered and as presented.
 //! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
-//! - `private_key_jwt`: RFC 7523 client assertions and the registered key sets.
 
-mod auth;
-mod certificate;
-mod identify;
+pub mod certificate;
 pub mod lifecycle;
-pub mod metadata_document;
-mod private_key_jwt;
-pub mod registration;
 
 use serde::{Deserialize, Serialize};
 use shared::id::{IdKind, PrefixedId};
 use shared::scope::ScopeSet;
 use shared::secrets::{SecretHasher, random_bytes, random_token};
 
-pub use auth::{Authenticated, ClientCredentials, authenticate, presented_certificate, presented_credentials};
+use shared::store::StoreError;
+
 pub use certificate::{CertificateBinding, PresentedCertificate};
-pub use identify::{Identified, identify};
-pub use private_key_jwt::InlineKeys;
 
 /// Hash context of client secrets.
 pub const CLIENT_SECRET_CONTEXT: &str = "client_secret";
@@ -137,6 +128,27 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client with no credential, scope or redirect URI yet, enabled.
+    pub fn new(client_id: ClientId, name: String, created_at: i64) -> Self {
+        Self {
+            client_id,
+            name,
+            auth_method: AuthMethod::ClientSecret,
+            secrets: Vec::new(),
+            keys: None,
+            certificate: None,
+            allowed_scopes: ScopeSet::default(),
+            created_at,
+            disabled: false,
+            requires_dpop: false,
+            introspect: false,
+            redirect_uris: Vec::new(),
+            logo_uri: None,
+            self_registered: false,
+            legacy_secret_hash: None,
+        }
+    }
+
     /// The record in today's shape: a single-secret record from before rotation keeps
     /// authenticating, its secret named `sec_00000000`.
     pub fn upgraded(mut self) -> Self {
@@ -184,24 +196,27 @@ pub fn new_client(hasher: &SecretHasher, name: &str, allowed_scopes: ScopeSet, n
     let secret = issue_secret(hasher, now);
     NewClient {
         client: Client {
-            client_id: ClientId::random(),
-            name: name.to_owned(),
-            auth_method: AuthMethod::ClientSecret,
             secrets: vec![secret.secret.clone()],
-            keys: None,
-            certificate: None,
             allowed_scopes,
-            created_at: now,
-            disabled: false,
-            requires_dpop: false,
-            introspect: false,
-            redirect_uris: Vec::new(),
-            logo_uri: None,
-            self_registered: false,
-            legacy_secret_hash: None,
+            ..Client::new(ClientId::random(), name.to_owned(), now)
         },
         secret,
     }
+}
+
+/// Where clients are kept.
+#[async_trait::async_trait]
+pub trait ClientStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new client; never overwrites an existing one.
+    async fn create(&self, client: &Client) -> Result<(), StoreError>;
+    async fn get(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    /// Replaces an existing client; `false` (nothing written) if it no longer exists, so
+    /// a change racing a delete never brings the client back.
+    async fn update(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Every client, ordered by creation time.
+    async fn list(&self) -> Result<Vec<Client>, StoreError>;
+    /// `false` if there was no such client.
+    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

@@ -6,41 +6,53 @@
 //! approved (RFC 8707 §2.2: a token request may name fewer, never others). A refresh
 //! token starts its family (see [`crate::refresh`]), DPoP-bound when the token is.
 
-use actix_web::HttpRequest;
-use proto::identity::v1::RedeemAuthorizationCodeRequest;
+use std::sync::Arc;
 
-use super::{approved_audiences, dpop_key, mint, narrow_scope, requested_resources};
-use crate::access_token::{Confirmation, Minted, TokenRequest};
-use crate::clients::identify;
+use super::request::{AuthorizationCodeRequest, Presented};
+use super::{DpopProofs, Resources, dpop_required};
+use crate::access_token::{Confirmation, Minted, TokenMinter, TokenRequest};
+use crate::client_auth::ClientAuthenticator;
 use crate::error::OAuthError;
-use crate::form::FormParams;
-use crate::refresh::NewFamily;
-use crate::state::AppState;
+use crate::peers::identity::{CodeRedemption, IdentityClient};
+use crate::refresh::{NewFamily, RefreshTokens};
 
-pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams) -> Result<Minted, OAuthError> {
-    let code = form.require("code")?;
-    let requested = requested_resources(state, form)?;
-    let client = identify(state, request, form).await?;
-    let jkt = dpop_key(state, request).await?;
-    if client.requires_dpop && jkt.is_none() {
-        return Err(OAuthError::InvalidRequest(
-            "this client must send a DPoP proof with every token request".into(),
-        ));
-    }
-    let grant = state
-        .identity
-        .redeem(RedeemAuthorizationCodeRequest {
-            code: code.to_owned(),
-            client_id: client.client_id.clone(),
-            redirect_uri: form.get("redirect_uri").unwrap_or_default().to_owned(),
-            code_verifier: form.get("code_verifier").unwrap_or_default().to_owned(),
-        })
-        .await?;
-    let audiences = approved_audiences(state, requested, &grant.resources)?;
-    let scope = narrow_scope(&grant.scopes, form, &audiences, state)?;
-    let mut minted = mint(
-        state,
-        TokenRequest {
+#[derive(Debug)]
+pub struct AuthorizationCodeGrant {
+    pub authenticator: Arc<ClientAuthenticator>,
+    pub proofs: Arc<DpopProofs>,
+    pub identity: Arc<IdentityClient>,
+    pub resources: Arc<Resources>,
+    pub minter: Arc<TokenMinter>,
+    pub refresh: Arc<RefreshTokens>,
+}
+
+impl AuthorizationCodeGrant {
+    pub async fn exchange(
+        &self,
+        request: AuthorizationCodeRequest,
+        presented: Presented,
+    ) -> Result<Minted, OAuthError> {
+        let requested = self.resources.requested(&request.scoping)?;
+        let client = self
+            .authenticator
+            .identify(presented.credentials, presented.client_id.as_deref())
+            .await?;
+        let jkt = self.proofs.key(&presented.dpop).await?;
+        if client.requires_dpop && jkt.is_none() {
+            return Err(dpop_required());
+        }
+        let grant = self
+            .identity
+            .redeem(CodeRedemption {
+                code: request.code,
+                client_id: client.client_id.clone(),
+                redirect_uri: request.redirect_uri.unwrap_or_default(),
+                code_verifier: request.code_verifier.unwrap_or_default(),
+            })
+            .await?;
+        let audiences = self.resources.approved(requested, &grant.resources)?;
+        let scope = self.resources.narrow(&grant.scopes, &request.scoping, &audiences)?;
+        let mut minted = self.minter.mint(TokenRequest {
             subject: &grant.subject,
             client_id: &grant.client_id,
             scope,
@@ -50,17 +62,17 @@ pub async fn exchange(state: &AppState, request: &HttpRequest, form: &FormParams
                 x5t_s256: client.certificate_thumbprint,
             },
             grant_id: Some(&grant.grant_id),
-        },
-    )?;
-    // The family carries what the human approved, not what this token narrowed it to.
-    let family = NewFamily {
-        client_id: &grant.client_id,
-        subject: &grant.subject,
-        grant_id: &grant.grant_id,
-        scopes: &grant.scopes,
-        resources: &grant.resources,
-        jkt: jkt.as_deref(),
-    };
-    minted.refresh_token = Some(state.refresh.issue(family, shared::jose::unix_now()).await?);
-    Ok(minted)
+        })?;
+        // The family carries what the human approved, not what this token narrowed it to.
+        let family = NewFamily {
+            client_id: &grant.client_id,
+            subject: &grant.subject,
+            grant_id: &grant.grant_id,
+            scopes: &grant.scopes,
+            resources: &grant.resources,
+            jkt: jkt.as_deref(),
+        };
+        minted.refresh_token = Some(self.refresh.issue(family, shared::jose::unix_now()).await?);
+        Ok(minted)
+    }
 }

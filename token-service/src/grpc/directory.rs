@@ -9,19 +9,19 @@ use proto::clients::v1 as pb;
 use proto::clients::v1::client_directory_server::{ClientDirectory, ClientDirectoryServer};
 use tonic::{Request, Response, Status};
 
-use crate::clients::metadata_document::MetadataDocuments;
-use crate::clients::{AuthMethod, Client, ClientId};
+use crate::clients::{AuthMethod, Client, ClientId, ClientStore};
 use crate::error::AdminError;
-use crate::state::AppState;
+use crate::registration::metadata_document::MetadataDocuments;
 
 #[derive(Debug, Clone)]
 pub struct ClientDirectoryGrpc {
-    state: Arc<AppState>,
+    pub clients: Arc<dyn ClientStore>,
+    pub documents: Arc<MetadataDocuments>,
 }
 
 impl ClientDirectoryGrpc {
-    pub fn server(state: Arc<AppState>) -> ClientDirectoryServer<Self> {
-        ClientDirectoryServer::new(Self { state })
+    pub fn server(self) -> ClientDirectoryServer<Self> {
+        ClientDirectoryServer::new(self)
     }
 }
 
@@ -59,7 +59,7 @@ impl ClientDirectory for ClientDirectoryGrpc {
     ) -> Result<Response<pb::ResolveClientResponse>, Status> {
         let client_id = request.into_inner().client_id;
         if MetadataDocuments::is_document_id(&client_id) {
-            return Ok(match self.state.documents.resolve(&client_id).await {
+            return Ok(match self.documents.resolve(&client_id).await {
                 Ok(client) => found(pb::AuthorizingClient {
                     client_id: client.client_id.clone(),
                     name: client.name.clone(),
@@ -77,7 +77,7 @@ impl ClientDirectory for ClientDirectoryGrpc {
         let Ok(id) = ClientId::parse(&client_id) else {
             return Ok(refused("unknown client"));
         };
-        let client = self.state.clients.get(&id).await.map_err(AdminError::from)?;
+        let client = self.clients.get(&id).await.map_err(AdminError::from)?;
         let client = match authorizing(client) {
             Ok(client) => client,
             Err(reason) => return Ok(refused(reason)),

@@ -10,28 +10,32 @@ use std::sync::Arc;
 use proto::clients::v1 as pb;
 use proto::clients::v1::client_admin_server::{ClientAdmin, ClientAdminServer};
 use shared::audit::Actor;
+use shared::jose::remote::Destinations;
 use shared::scope::ScopeSet;
+use shared::secrets::SecretHasher;
 use tonic::{Request, Response, Status};
 
 use crate::clients::lifecycle::{self, Changes};
-use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, new_client};
+use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, ClientStore, new_client};
 use crate::error::AdminError;
-use crate::state::AppState;
 
+/// The operator API, with what it changes clients with.
 #[derive(Debug, Clone)]
 pub struct ClientAdminGrpc {
-    state: Arc<AppState>,
+    pub clients: Arc<dyn ClientStore>,
+    pub hasher: SecretHasher,
+    /// Where a registered `jwks_uri` may point.
+    pub destinations: Destinations,
 }
 
 impl ClientAdminGrpc {
-    pub fn server(state: Arc<AppState>) -> ClientAdminServer<Self> {
-        ClientAdminServer::new(Self { state })
+    pub fn server(self) -> ClientAdminServer<Self> {
+        ClientAdminServer::new(self)
     }
 
     async fn load(&self, client_id: &str) -> Result<Client, AdminError> {
         let id = ClientId::parse(client_id).map_err(|_| AdminError::invalid("not a client id (cli_…)"))?;
-        self.state
-            .clients
+        self.clients
             .get(&id)
             .await
             .map_err(AdminError::from)?
@@ -40,7 +44,7 @@ impl ClientAdminGrpc {
 
     /// Stores a changed client and audits the change.
     async fn save(&self, client: Client, change: &str) -> Result<Response<pb::ClientInfo>, AdminError> {
-        if !self.state.clients.update(&client).await.map_err(AdminError::from)? {
+        if !self.clients.update(&client).await.map_err(AdminError::from)? {
             return Err(AdminError::not_found(format!("no client {}", client.client_id)));
         }
         tracing::info!(client_id = %client.client_id, change, "machine client changed");
@@ -59,8 +63,8 @@ impl ClientAdminGrpc {
         Ok(self.save(client, change).await?)
     }
 
-    fn destinations(&self) -> shared::jose::remote::Destinations {
-        self.state.client_keys.destinations()
+    fn destinations(&self) -> Destinations {
+        self.destinations
     }
 }
 
@@ -118,14 +122,10 @@ impl ClientAdmin for ClientAdminGrpc {
     ) -> Result<Response<pb::CreateClientResponse>, Status> {
         let request = request.into_inner();
         let scopes = scopes(&request.scopes)?;
-        let mut created = new_client(&self.state.hasher, &request.name, scopes, shared::jose::unix_now());
+        let mut created = new_client(&self.hasher, &request.name, scopes, shared::jose::unix_now());
         created.client.requires_dpop = request.requires_dpop;
         created.client.introspect = request.introspect;
-        self.state
-            .clients
-            .create(&created.client)
-            .await
-            .map_err(AdminError::from)?;
+        self.clients.create(&created.client).await.map_err(AdminError::from)?;
         tracing::info!(client_id = %created.client.client_id, "machine client created");
         let client_id = created.client.client_id.as_str();
         shared::audit::record("client_created", Actor::Operator, client_id, "success");
@@ -141,7 +141,7 @@ impl ClientAdmin for ClientAdminGrpc {
         &self,
         _request: Request<pb::ListClientsRequest>,
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
-        let clients = self.state.clients.list().await.map_err(AdminError::from)?;
+        let clients = self.clients.list().await.map_err(AdminError::from)?;
         Ok(Response::new(pb::ListClientsResponse {
             clients: clients.iter().map(info).collect(),
         }))
@@ -192,7 +192,7 @@ impl ClientAdmin for ClientAdminGrpc {
     ) -> Result<Response<pb::DeleteClientResponse>, Status> {
         let client_id = request.into_inner().client_id;
         let id = ClientId::parse(&client_id).map_err(|_| AdminError::invalid("not a client id (cli_…)"))?;
-        if !self.state.clients.delete(&id).await.map_err(AdminError::from)? {
+        if !self.clients.delete(&id).await.map_err(AdminError::from)? {
             return Err(AdminError::not_found(format!("no client {client_id}")).into());
         }
         tracing::info!(client_id = %id, "machine client deleted");
@@ -202,7 +202,7 @@ impl ClientAdmin for ClientAdminGrpc {
 
     async fn add_secret(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::AddSecretResponse>, Status> {
         let mut client = self.load(&request.into_inner().client_id).await?;
-        let issued = lifecycle::add_secret(&mut client, &self.state.hasher, shared::jose::unix_now())?;
+        let issued = lifecycle::add_secret(&mut client, &self.hasher, shared::jose::unix_now())?;
         self.save(client, "secret_added").await?;
         Ok(Response::new(pb::AddSecretResponse {
             secret_id: issued.secret.id,

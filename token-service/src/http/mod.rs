@@ -1,10 +1,13 @@
 //! Public HTTP surface: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`,
-//! `/oauth2/register`. Every
-//! response under `/oauth2` carries `Cache-Control: no-store` and `Pragma: no-cache`, and
-//! every error (ours or one actix produces) is an RFC 6749 §5.2 body.
+//! `/oauth2/register`. Each handler parses its request once ([`form`], [`credentials`])
+//! and takes only the service it uses. Every response under `/oauth2` carries
+//! `Cache-Control: no-store` and `Pragma: no-cache`, and every error (ours or one actix
+//! produces) is an RFC 6749 §5.2 body.
 
+pub mod credentials;
+pub mod form;
 mod introspect;
-pub mod register;
+mod register;
 mod revoke;
 mod token;
 
@@ -12,8 +15,12 @@ use std::sync::Arc;
 
 use actix_web::web;
 use shared::envelope::Surface;
+use shared::oauth::MtlsSettings;
 
-use crate::state::AppState;
+use crate::grants::{DpopProofs, Grants};
+use crate::introspection::Introspection;
+use crate::registration::ClientRegistrar;
+use crate::revocation::Revocation;
 
 /// Largest form body accepted: far above any real request (an assertion is under 1 KiB),
 /// far below what would let a body cost a worker noticeable time.
@@ -28,10 +35,32 @@ pub const ROUTES: &[&str] = &[
     "/oauth2/register",
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
+/// Where the ingress puts a client certificate and its verdict on it.
+#[derive(Debug)]
+pub struct ClientHeaders {
+    pub mtls: MtlsSettings,
+}
+
+/// The services the handlers take, each registered on its own.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub grants: Arc<Grants>,
+    pub proofs: Arc<DpopProofs>,
+    pub introspection: Arc<Introspection>,
+    pub revocation: Arc<Revocation>,
+    pub registrar: Arc<ClientRegistrar>,
+    pub headers: Arc<ClientHeaders>,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, endpoints: Endpoints) {
     cfg.service(
         web::scope("/oauth2")
-            .app_data(web::Data::from(state))
+            .app_data(web::Data::from(endpoints.grants))
+            .app_data(web::Data::from(endpoints.proofs))
+            .app_data(web::Data::from(endpoints.introspection))
+            .app_data(web::Data::from(endpoints.revocation))
+            .app_data(web::Data::from(endpoints.registrar))
+            .app_data(web::Data::from(endpoints.headers))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .wrap(shared::envelope::actix_errors_in(Surface::OAuth))
             .wrap(shared::envelope::no_store_headers())

@@ -21,7 +21,7 @@ use shared::settings::SettingsError;
 pub use record::RefreshFamily;
 
 use crate::error::OAuthError;
-use crate::store::RefreshTokenStore;
+use shared::store::StoreError;
 
 const REFRESH_CONTEXT: &str = "refresh_token";
 
@@ -72,6 +72,20 @@ pub struct NewFamily<'a> {
 pub struct Presented {
     pub family: RefreshFamily,
     matched_hash: String,
+}
+
+/// Refresh token families, each forgotten at the time it is stored with.
+#[async_trait::async_trait]
+pub trait RefreshTokenStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new family; never overwrites one.
+    async fn create(&self, family: &RefreshFamily, until: i64) -> Result<(), StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Replaces the family only if its stored `current_hash` is still `expected` and it is
+    /// not revoked (atomic across replicas); `false` when another rotation or a
+    /// revocation won, or it is gone.
+    async fn replace_if_current(&self, family: &RefreshFamily, expected: &str, until: i64) -> Result<bool, StoreError>;
+    /// Replaces the family whatever it holds (revocation).
+    async fn put(&self, family: &RefreshFamily, until: i64) -> Result<(), StoreError>;
 }
 
 #[derive(Debug)]

@@ -4,8 +4,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use shared::jose::unix_now;
 use shared::store::{Reachable, StoreError};
 
-use super::{ClientStore, DenylistStore};
+use crate::clients::ClientStore;
 use crate::clients::{Client, ClientId};
+use crate::revocation::DenylistStore;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

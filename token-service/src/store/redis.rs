@@ -2,8 +2,9 @@ use redis::AsyncCommands;
 use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
-use super::{ClientStore, DenylistStore};
+use crate::clients::ClientStore;
 use crate::clients::{Client, ClientId};
+use crate::revocation::DenylistStore;
 
 /// `{prefix}token:deny:<jti>`, expiring when the token would have.
 #[derive(Clone)]

@@ -4,8 +4,8 @@ use std::sync::{Mutex, PoisonError};
 use shared::jose::unix_now;
 use shared::store::StoreError;
 
-use super::RefreshTokenStore;
 use crate::refresh::RefreshFamily;
+use crate::refresh::RefreshTokenStore;
 
 /// Refresh families for the all-in-one runner and unit tests; the expired are swept as
 /// new ones arrive.

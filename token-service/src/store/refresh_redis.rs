@@ -1,8 +1,8 @@
 use redis::AsyncCommands;
 use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json};
 
-use super::RefreshTokenStore;
 use crate::refresh::RefreshFamily;
+use crate::refresh::RefreshTokenStore;
 
 /// Replaces the family only if its stored `current_hash` is still ARGV[1] and it is not
 /// revoked: a rotation racing a revocation never brings the family back.

@@ -9,7 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use proto::clients::v1 as pb;
 use serde_json::json;
 use shared::fetch::Destinations;
-use token_service::clients::metadata_document::{DocumentError, MetadataDocumentSettings, MetadataDocuments};
+use token_service::registration::metadata_document::{DocumentError, MetadataDocumentSettings, MetadataDocuments};
 
 use crate::helpers::{memory, spawn, spawn_all};
 

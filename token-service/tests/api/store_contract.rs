@@ -7,12 +7,10 @@ use shared::scope::ScopeSet;
 use shared::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
-use token_service::clients::{ClientId, new_client};
-use token_service::refresh::RefreshFamily;
-use token_service::store::{
-    ClientStore, DenylistStore, MemoryClientStore, MemoryDenylist, MemoryRefreshTokens, RefreshTokenStore, Stores,
-    from_settings,
-};
+use token_service::clients::{ClientId, ClientStore, new_client};
+use token_service::refresh::{RefreshFamily, RefreshTokenStore};
+use token_service::revocation::DenylistStore;
+use token_service::store::{MemoryClientStore, MemoryDenylist, MemoryRefreshTokens, Stores, from_settings};
 
 async fn denylist_contract(denylist: Arc<dyn DenylistStore>) {
     denylist.ping().await.expect("ping");

@@ -20,7 +20,7 @@ use shared::oauth::auth_method;
 use shared::scope::ScopeSet;
 use url::Url;
 
-use super::registration::{ClientMetadata, check_grant_types, check_logo, check_name, check_redirect_uris};
+use super::metadata::{ClientMetadata, check_grant_types, check_logo, check_name, check_redirect_uris};
 
 /// §6.6 recommends at most 5 kilobytes.
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;

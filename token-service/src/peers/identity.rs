@@ -1,4 +1,4 @@
-//! The gRPC client of identity-service: one bounded `ValidateAssertion` call per
+//! The gRPC client of identity-service: one bounded `LookupRegistration` call per
 //! exchange, spread over every identity replica. A read that fails for want of its
 //! replica (killed, restarting, unreachable) is retried once on another; redeeming an
 //! authorization code is not a read and is never retried. Generated protobuf types stop
@@ -14,6 +14,9 @@ use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+use crate::error::OAuthError;
+use shared::jose::assertion::AssertionClaims;
+
 /// The generated client, carrying the caller's trace context in every request.
 type Client = IdentityServiceClient<InterceptedService<Channel, Propagate>>;
 type Propagate = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
@@ -25,17 +28,23 @@ const REDEEM: &str = "agentauth.identity.v1.IdentityService/RedeemAuthorizationC
 const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
 const PEER: &str = "identity-service";
 
-use crate::error::OAuthError;
-use shared::jose::assertion::AssertionClaims;
-
-/// What identity-service allows for a valid assertion.
+/// A registration's current state, as identity-service reports it for a valid assertion.
 #[derive(Debug)]
-pub struct Grantable {
+pub struct RegistrationState {
     pub subject: String,
     pub client_id: String,
     pub scopes: ScopeSet,
     /// The DPoP key thumbprint the assertion is bound to, if it is.
     pub bound_jkt: Option<String>,
+}
+
+/// What a token request presents to redeem an authorization code.
+#[derive(Debug)]
+pub struct CodeRedemption {
+    pub code: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_verifier: String,
 }
 
 /// What a redeemed authorization code carries: the human's consent for this request.
@@ -61,7 +70,7 @@ impl IdentityClient {
     /// What the registration behind an assertion we verified may be granted now: one
     /// call. An identity-service of the version before (which has no
     /// `LookupRegistration`, during a rolling upgrade) is asked to validate instead.
-    pub async fn lookup(&self, claims: &AssertionClaims, assertion: &str) -> Result<Grantable, OAuthError> {
+    pub async fn lookup(&self, claims: &AssertionClaims, assertion: &str) -> Result<RegistrationState, OAuthError> {
         let looked_up = self
             .call(LOOKUP, |mut client| async move {
                 let request = pb::LookupRegistrationRequest {
@@ -73,11 +82,11 @@ impl IdentityClient {
             .await;
         match looked_up {
             Err(status) if status.code() == Code::Unimplemented => self.validate(assertion).await,
-            other => grantable(other.map_err(status_error)?.into_inner()),
+            other => registration_state(other.map_err(status_error)?.into_inner()),
         }
     }
 
-    pub async fn validate(&self, assertion: &str) -> Result<Grantable, OAuthError> {
+    pub async fn validate(&self, assertion: &str) -> Result<RegistrationState, OAuthError> {
         let response = self
             .call(VALIDATE, |mut client| async move {
                 let request = pb::ValidateAssertionRequest {
@@ -87,7 +96,7 @@ impl IdentityClient {
             })
             .await
             .map_err(status_error)?;
-        grantable(response.into_inner())
+        registration_state(response.into_inner())
     }
 
     /// When the registration behind `subject` was revoked, if it was.
@@ -107,10 +116,13 @@ impl IdentityClient {
 
     /// Redeems an authorization code: one call, never retried (a second redemption of
     /// the same code is a replay, and revokes its grant).
-    pub async fn redeem(
-        &self,
-        redemption: pb::RedeemAuthorizationCodeRequest,
-    ) -> Result<AuthorizationGrant, OAuthError> {
+    pub async fn redeem(&self, redemption: CodeRedemption) -> Result<AuthorizationGrant, OAuthError> {
+        let redemption = pb::RedeemAuthorizationCodeRequest {
+            code: redemption.code,
+            client_id: redemption.client_id,
+            redirect_uri: redemption.redirect_uri,
+            code_verifier: redemption.code_verifier,
+        };
         let response = shared::grpc::call_once(&self.replicas, (PEER, REDEEM), |channel| async move {
             client(channel).redeem_authorization_code(redemption).await
         })
@@ -157,9 +169,9 @@ fn client(channel: Channel) -> Client {
     IdentityServiceClient::with_interceptor(channel, shared::telemetry::grpc::propagate as Propagate)
 }
 
-fn grantable(response: pb::ValidateAssertionResponse) -> Result<Grantable, OAuthError> {
+fn registration_state(response: pb::ValidateAssertionResponse) -> Result<RegistrationState, OAuthError> {
     match response.outcome {
-        Some(pb::validate_assertion_response::Outcome::Grantable(grant)) => Ok(Grantable {
+        Some(pb::validate_assertion_response::Outcome::Grantable(grant)) => Ok(RegistrationState {
             subject: grant.subject,
             client_id: grant.client_id,
             scopes: scopes(&grant.grantable_scopes)?,

@@ -5,13 +5,12 @@
 //! any client metadata sent by the client that it does not understand").
 
 use serde::{Deserialize, Serialize};
-use shared::oauth::auth_method;
 use shared::oauth::redirect::check_registered;
-use shared::scope::ScopeSet;
 
-use super::{AuthMethod, Client, ClientId, ClientKeys, IssuedSecret, issue_secret};
+use shared::jose::remote::RemoteKeys;
+
+use crate::clients::{Client, ClientKeys, IssuedSecret};
 use crate::error::OAuthError;
-use crate::state::AppState;
 
 /// Redirect URIs one client may register: more is a sign of abuse, not of need.
 const MAX_REDIRECT_URIS: usize = 20;
@@ -92,75 +91,9 @@ impl NewRegistration {
     }
 }
 
-/// Checks `metadata` into a new client that may get at most `grantable` scopes.
-pub fn register(
-    state: &AppState,
-    metadata: ClientMetadata,
-    grantable: &ScopeSet,
-    now: i64,
-) -> Result<NewRegistration, OAuthError> {
-    check_grant_types(&metadata)?;
-    let redirect_uris = check_redirect_uris(metadata.redirect_uris)?;
-    let method = metadata
-        .token_endpoint_auth_method
-        .as_deref()
-        .unwrap_or(auth_method::CLIENT_SECRET_BASIC);
-    let (auth_method, keys) = match method {
-        auth_method::NONE => (AuthMethod::None, None),
-        auth_method::CLIENT_SECRET_BASIC | auth_method::CLIENT_SECRET_POST => (AuthMethod::ClientSecret, None),
-        auth_method::PRIVATE_KEY_JWT => (
-            AuthMethod::PrivateKeyJwt,
-            Some(client_keys(state, metadata.jwks_uri, metadata.jwks)?),
-        ),
-        _ => {
-            return Err(metadata_error(
-                "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt",
-            ));
-        }
-    };
-    if auth_method != AuthMethod::None && !state.endpoint.accepts(auth_method.as_str()) {
-        return Err(metadata_error(
-            "this token_endpoint_auth_method is not enabled on this server",
-        ));
-    }
-    let scopes = match metadata.scope.as_deref() {
-        None => grantable.clone(),
-        Some(raw) => ScopeSet::parse(raw)
-            .map_err(|_| metadata_error("scope must be scope tokens separated by single spaces"))?
-            .intersection(grantable),
-    };
-    if scopes.is_empty() {
-        return Err(metadata_error("none of the requested scopes may be registered"));
-    }
-    let name = match metadata.client_name {
-        Some(name) => check_name(&name)?,
-        None => String::new(),
-    };
-    let logo_uri = metadata.logo_uri.map(|uri| check_logo(&uri)).transpose()?;
-    let secret = (auth_method == AuthMethod::ClientSecret).then(|| issue_secret(&state.hasher, now));
-    let client = Client {
-        client_id: ClientId::random(),
-        name,
-        auth_method,
-        secrets: secret.iter().map(|s| s.secret.clone()).collect(),
-        keys,
-        certificate: None,
-        allowed_scopes: scopes,
-        created_at: now,
-        disabled: false,
-        requires_dpop: false,
-        introspect: false,
-        redirect_uris,
-        logo_uri,
-        self_registered: true,
-        legacy_secret_hash: None,
-    };
-    Ok(NewRegistration { client, secret })
-}
-
 /// A self-registered client uses the authorization code flow and nothing else: a
 /// `client_credentials` client acts on its own authority, which only an operator gives.
-pub(super) fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
+pub fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
     let grant_types = metadata.grant_types.as_deref().unwrap_or_default();
     if let Some(other) = grant_types
         .iter()
@@ -183,7 +116,7 @@ pub(super) fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthEr
     Ok(())
 }
 
-pub(super) fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAuthError> {
+pub fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAuthError> {
     if uris.is_empty() {
         return Err(OAuthError::InvalidRedirectUri(
             "redirect_uris is required for the authorization code flow".into(),
@@ -206,7 +139,7 @@ pub(super) fn check_redirect_uris(uris: Vec<String>) -> Result<Vec<String>, OAut
     Ok(unique)
 }
 
-pub(super) fn check_name(name: &str) -> Result<String, OAuthError> {
+pub fn check_name(name: &str) -> Result<String, OAuthError> {
     let name = name.trim();
     if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(metadata_error(
@@ -216,7 +149,7 @@ pub(super) fn check_name(name: &str) -> Result<String, OAuthError> {
     Ok(name.to_owned())
 }
 
-pub(super) fn check_logo(uri: &str) -> Result<String, OAuthError> {
+pub fn check_logo(uri: &str) -> Result<String, OAuthError> {
     let https = uri.len() <= MAX_URI_LEN && url::Url::parse(uri).is_ok_and(|u| u.scheme() == "https" && u.has_host());
     if !https {
         return Err(metadata_error("logo_uri must be an https URL"));
@@ -224,15 +157,14 @@ pub(super) fn check_logo(uri: &str) -> Result<String, OAuthError> {
     Ok(uri.to_owned())
 }
 
-fn client_keys(
-    state: &AppState,
+pub(super) fn client_keys(
+    fetched_keys: &RemoteKeys,
     jwks_uri: Option<String>,
     jwks: Option<serde_json::Value>,
 ) -> Result<ClientKeys, OAuthError> {
     match (jwks_uri, jwks) {
         (Some(uri), None) => {
-            state
-                .client_keys
+            fetched_keys
                 .check_url(&uri)
                 .map_err(|e| metadata_error_owned(format!("jwks_uri: {e}")))?;
             Ok(ClientKeys::JwksUri(uri))
@@ -240,29 +172,17 @@ fn client_keys(
         (None, Some(set)) => {
             let json = set.to_string();
             // The operator's rule for registered key sets: public signing keys only.
-            super::lifecycle::check_jwks(&json).map_err(|e| metadata_error_owned(format!("jwks: {e}")))?;
+            crate::clients::lifecycle::check_jwks(&json).map_err(|e| metadata_error_owned(format!("jwks: {e}")))?;
             Ok(ClientKeys::Jwks(json))
         }
         _ => Err(metadata_error("private_key_jwt needs exactly one of jwks_uri and jwks")),
     }
 }
 
-fn metadata_error(message: &'static str) -> OAuthError {
+pub(super) fn metadata_error(message: &'static str) -> OAuthError {
     OAuthError::InvalidClientMetadata(message.into())
 }
 
 fn metadata_error_owned(message: String) -> OAuthError {
     OAuthError::InvalidClientMetadata(message)
-}
-
-/// The registration policy, resolved once at startup.
-#[derive(Debug)]
-pub struct RegistrationRules {
-    pub policy: crate::settings::RegistrationPolicy,
-    /// The most a self-registered client may get.
-    pub scopes: ScopeSet,
-    /// The keyed hash of the initial access token, when the policy needs one.
-    pub initial_access_token_hash: Option<String>,
-    pub per_ip: shared::ratelimit::Limit,
-    pub limiter: std::sync::Arc<dyn shared::ratelimit::RateLimiter>,
 }
