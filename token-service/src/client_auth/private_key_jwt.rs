@@ -88,6 +88,25 @@ impl<'a> Asserting<'a> {
 
 impl PrivateKeyJwt {
     pub async fn verify(&self, client: Asserting<'_>, assertion: &str, now: i64) -> Result<(), OAuthError> {
+        let (alg, kid) = self.header(assertion)?;
+        let key = self.client_key(client, kid.as_deref()).await?;
+        if !key.accepts(alg) {
+            return Err(OAuthError::InvalidClient(
+                "the client assertion's alg does not fit the client's key",
+            ));
+        }
+        let claims: ClientAssertionClaims = jws::verify(assertion, &key.key, alg).map_err(|e| {
+            OAuthError::InvalidClient(match e {
+                JwsError::BadSignature => "the client assertion's signature is invalid",
+                _ => "the client assertion lacks iss, sub, aud, exp or jti, or is malformed",
+            })
+        })?;
+        self.check_claims(client.id, &claims, now)?;
+        self.first_use(client.id, &claims).await
+    }
+
+    /// The assertion's `alg`, one we accept, and its `kid`.
+    fn header(&self, assertion: &str) -> Result<(JwsAlg, Option<String>), OAuthError> {
         // The header is read as JSON: jsonwebtoken's `Header` cannot hold RFC 9864's
         // `Ed25519`, which oauth4webapi and jose send.
         let header = jws::protected_header(assertion)
@@ -106,20 +125,12 @@ impl PrivateKeyJwt {
             .ok_or(OAuthError::InvalidClient(
                 "the client assertion's alg is not one of token_endpoint_auth_signing_alg_values_supported",
             ))?;
-        let kid = header.get("kid").and_then(serde_json::Value::as_str);
-        let key = self.client_key(client, kid).await?;
-        if !key.accepts(alg) {
-            return Err(OAuthError::InvalidClient(
-                "the client assertion's alg does not fit the client's key",
-            ));
-        }
-        let id = client.id;
-        let claims: ClientAssertionClaims = jws::verify(assertion, &key.key, alg).map_err(|e| {
-            OAuthError::InvalidClient(match e {
-                JwsError::BadSignature => "the client assertion's signature is invalid",
-                _ => "the client assertion lacks iss, sub, aud, exp or jti, or is malformed",
-            })
-        })?;
+        let kid = header.get("kid").and_then(serde_json::Value::as_str).map(str::to_owned);
+        Ok((alg, kid))
+    }
+
+    /// RFC 7523 §3: the claims of a signature that verified, for client `id`.
+    fn check_claims(&self, id: &str, claims: &ClientAssertionClaims, now: i64) -> Result<(), OAuthError> {
         let leeway = self.leeway_secs as i64;
         if claims.exp + leeway < now {
             return Err(OAuthError::InvalidClient("the client assertion has expired"));
@@ -155,7 +166,12 @@ impl PrivateKeyJwt {
                 "the client assertion's jti is empty or too long",
             ));
         }
-        let until = claims.exp + leeway;
+        Ok(())
+    }
+
+    /// The assertion's `jti`, once on every replica.
+    async fn first_use(&self, id: &str, claims: &ClientAssertionClaims) -> Result<(), OAuthError> {
+        let until = claims.exp + self.leeway_secs as i64;
         if !self
             .replay
             .first_use(&format!("client_assertion:{id}"), &claims.jti, until)

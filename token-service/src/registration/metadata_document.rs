@@ -206,29 +206,7 @@ impl MetadataDocuments {
         let to_message = |e: crate::error::OAuthError| invalid(e.to_string());
         check_grant_types(&metadata).map_err(to_message)?;
         let redirect_uris = check_redirect_uris(metadata.redirect_uris.clone()).map_err(to_message)?;
-        let method = metadata
-            .token_endpoint_auth_method
-            .as_deref()
-            .unwrap_or(auth_method::NONE);
-        let jwks_uri = match method {
-            auth_method::NONE => None,
-            auth_method::PRIVATE_KEY_JWT => {
-                let uri = metadata
-                    .jwks_uri
-                    .clone()
-                    .ok_or_else(|| invalid("private_key_jwt needs a jwks_uri".into()))?;
-                self.fetcher
-                    .check_url(&uri)
-                    .map_err(|e| invalid(format!("jwks_uri: {e}")))?;
-                Some(uri)
-            }
-            // §4.1: a document is public; a shared secret in it would be no secret.
-            _ => {
-                return Err(invalid(
-                    "token_endpoint_auth_method must be none or private_key_jwt".into(),
-                ));
-            }
-        };
+        let jwks_uri = self.jwks_uri(&metadata)?;
         if document.client_secret.is_some() {
             return Err(invalid("a metadata document must not carry a client_secret".into()));
         }
@@ -256,6 +234,35 @@ impl MetadataDocuments {
                 .map_err(to_message)?,
             jwks_uri,
             scopes,
+        })
+    }
+
+    /// §4.1: a document client is public, or authenticates with `private_key_jwt` and
+    /// keys at a `jwks_uri` this server may fetch.
+    fn jwks_uri(&self, metadata: &ClientMetadata) -> Result<Option<String>, DocumentError> {
+        let invalid = |message: String| DocumentError::Invalid(message);
+        let method = metadata
+            .token_endpoint_auth_method
+            .as_deref()
+            .unwrap_or(auth_method::NONE);
+        Ok(match method {
+            auth_method::NONE => None,
+            auth_method::PRIVATE_KEY_JWT => {
+                let uri = metadata
+                    .jwks_uri
+                    .clone()
+                    .ok_or_else(|| invalid("private_key_jwt needs a jwks_uri".into()))?;
+                self.fetcher
+                    .check_url(&uri)
+                    .map_err(|e| invalid(format!("jwks_uri: {e}")))?;
+                Some(uri)
+            }
+            // §4.1: a document is public; a shared secret in it would be no secret.
+            _ => {
+                return Err(invalid(
+                    "token_endpoint_auth_method must be none or private_key_jwt".into(),
+                ));
+            }
         })
     }
 

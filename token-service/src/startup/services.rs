@@ -1,18 +1,15 @@
-//! Wiring: [`TokenService`] contributes its [`Parts`] (the `/oauth2` routes, the client
-//! admin gRPC service, readiness) the one way `shared::serve` assembles every service;
-//! [`Application`] runs it as a standalone replica.
+//! Each domain service, built from settings with the dependencies it names.
 
 use std::sync::Arc;
 
-use shared::health::StoreReady;
 use shared::jose::assertion::AssertionRules;
 use shared::jose::dpop::{DpopVerifier, Nonces};
 use shared::jose::remote::{Destinations, RemoteKeys};
-use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
+use shared::jose::watch::KeyRingWatch;
 use shared::oauth::TokenEndpointSettings;
 use shared::secrets::SecretHasher;
-use shared::serve::{Common, Context, Parts, Service, StartupError};
-use shared::settings::{Profile, Validated};
+use shared::serve::{Context, StartupError};
+use shared::settings::Profile;
 
 use crate::access_token::{AccessTokens, TokenMinter};
 use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
@@ -28,132 +25,78 @@ use crate::refresh::RefreshTokens;
 use crate::registration::metadata_document::MetadataDocuments;
 use crate::registration::{ClientRegistrar, RegistrationRules};
 use crate::revocation::Revocation;
-use crate::settings::{SERVICE_NAME, Settings};
-use crate::store;
+use crate::settings::Settings;
+use crate::store::Stores;
 
-/// A built token-service: what it serves is in its [`Parts`]; the handle shows the keys
-/// it signs with.
-#[derive(Debug)]
-pub struct TokenService {
-    keys: KeyRingWatch,
+/// What the service serves: the HTTP endpoints and the two gRPC servers.
+pub(super) struct Built {
+    pub endpoints: Endpoints,
+    pub admin: ClientAdminGrpc,
+    pub directory: ClientDirectoryGrpc,
 }
 
-impl Service for TokenService {
-    type Settings = Settings;
-    const NAME: &'static str = SERVICE_NAME;
-
-    fn common(settings: &Settings) -> Common<'_> {
-        Common {
-            profile: settings.profile,
-            http: &settings.http,
-            grpc: &settings.grpc,
-            metrics: &settings.metrics.listen,
-            shutdown: settings.shutdown,
-            internal_tls: &settings.internal_tls,
-        }
-    }
-
-    /// Builds the service and starts following jwks-service's key stream.
-    async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
-        let stores = store::from_settings(&settings.store, &context.connections)?;
-        let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
-        let identity = Arc::new(IdentityClient::new(context.peer(
-            &settings.identity,
-            "identity",
-            false,
-        )?));
-        let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
-        let destinations = Destinations::Public {
-            allow_loopback: settings.profile == Profile::Development,
-        };
-        let fetched_keys = Arc::new(RemoteKeys::new(&settings.client_keys, destinations)?);
-        let documents = Arc::new(MetadataDocuments::new(
-            &settings.clients.metadata_documents,
-            scopes(&settings.client_registration.scopes)?,
-            destinations,
-        )?);
-        let minter = Arc::new(TokenMinter {
-            tokens: access_tokens(settings),
-            keys: keys.clone(),
-        });
-        let refresh = Arc::new(RefreshTokens::new(
-            stores.refresh.clone(),
-            hasher.clone(),
-            settings.refresh_tokens.clone(),
-        ));
-        let authenticator = Arc::new(ClientAuthenticator {
+pub(super) fn build(
+    settings: &Settings,
+    context: &Context,
+    stores: &Stores,
+    keys: KeyRingWatch,
+    identity: IdentityClient,
+) -> Result<Built, StartupError> {
+    let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
+    let destinations = Destinations::Public {
+        allow_loopback: settings.profile == Profile::Development,
+    };
+    let fetched_keys = Arc::new(RemoteKeys::new(&settings.client_keys, destinations)?);
+    let documents = Arc::new(MetadataDocuments::new(
+        &settings.clients.metadata_documents,
+        scopes(&settings.client_registration.scopes)?,
+        destinations,
+    )?);
+    let deps = GrantDeps::new(
+        settings,
+        stores,
+        keys.clone(),
+        identity,
+        &hasher,
+        &fetched_keys,
+        &documents,
+    );
+    let endpoints = Endpoints {
+        grants: Arc::new(grants(settings, keys, &deps)),
+        proofs: deps.proofs.clone(),
+        introspection: Arc::new(Introspection {
+            authenticator: deps.authenticator.clone(),
+            minter: deps.minter.clone(),
+            denylist: stores.denylist.clone(),
+            identity: deps.identity.clone(),
             clients: stores.clients.clone(),
-            endpoint: settings.token_endpoint.clone(),
-            secrets: ClientSecrets { hasher: hasher.clone() },
-            private_key_jwt: private_key_jwt(settings, fetched_keys.clone(), &stores),
-            mutual_tls: MutualTls,
-            documents: documents.clone(),
-        });
-        let shared = GrantDeps {
-            authenticator: authenticator.clone(),
-            proofs: Arc::new(DpopProofs {
-                verifier: dpop_verifier(&settings.token_endpoint, &hasher),
-                replay: stores.replay.clone(),
-                token_endpoint_urls: token_endpoint_urls(settings),
-            }),
-            identity: identity.clone(),
-            resources: Arc::new(Resources {
-                resources: settings.protected_resources.clone(),
-            }),
-            minter: minter.clone(),
-            refresh: refresh.clone(),
-        };
-        let endpoints = Endpoints {
-            grants: Arc::new(grants(settings, keys.clone(), &shared)),
-            proofs: shared.proofs.clone(),
-            introspection: Arc::new(Introspection {
-                authenticator: authenticator.clone(),
-                minter: minter.clone(),
-                denylist: stores.denylist.clone(),
-                identity,
-                clients: stores.clients.clone(),
-            }),
-            revocation: Arc::new(Revocation {
-                authenticator,
-                refresh,
-                minter,
-                denylist: stores.denylist.clone(),
-            }),
-            registrar: Arc::new(ClientRegistrar {
-                rules: registration_rules(settings, &hasher, context)?,
-                clients: stores.clients.clone(),
-                hasher: hasher.clone(),
-                endpoint: settings.token_endpoint.clone(),
-                fetched_keys,
-            }),
-            headers: Arc::new(ClientHeaders {
-                mtls: settings.token_endpoint.mtls.clone(),
-            }),
-        };
-        let admin = ClientAdminGrpc {
+        }),
+        revocation: Arc::new(Revocation {
+            authenticator: deps.authenticator.clone(),
+            refresh: deps.refresh.clone(),
+            minter: deps.minter.clone(),
+            denylist: stores.denylist.clone(),
+        }),
+        registrar: Arc::new(registrar(settings, context, stores, &hasher, fetched_keys)?),
+        headers: Arc::new(ClientHeaders {
+            mtls: settings.token_endpoint.mtls.clone(),
+        }),
+    };
+    Ok(Built {
+        endpoints,
+        admin: ClientAdminGrpc {
             clients: stores.clients.clone(),
             hasher,
             destinations,
-        };
-        let directory = ClientDirectoryGrpc {
-            clients: stores.clients,
+        },
+        directory: ClientDirectoryGrpc {
+            clients: stores.clients.clone(),
             documents,
-        };
-        let parts = Parts::new()
-            .routes(move |cfg| crate::http::configure(cfg, endpoints.clone()))
-            .grpc(move |routes, _| {
-                routes.add_service(admin.server());
-                routes.add_service(directory.server());
-            })
-            .ready(StoreReady(stores.denylist))
-            .ready(SigningKeyReady(keys.clone()))
-            .client_address(settings.client_address)
-            .keep(key_watcher);
-        Ok((Self { keys }, parts))
-    }
+        },
+    })
 }
 
-/// What more than one grant uses.
+/// What more than one grant (and introspection, revocation) uses.
 struct GrantDeps {
     authenticator: Arc<ClientAuthenticator>,
     proofs: Arc<DpopProofs>,
@@ -161,6 +104,46 @@ struct GrantDeps {
     resources: Arc<Resources>,
     minter: Arc<TokenMinter>,
     refresh: Arc<RefreshTokens>,
+}
+
+impl GrantDeps {
+    fn new(
+        settings: &Settings,
+        stores: &Stores,
+        keys: KeyRingWatch,
+        identity: IdentityClient,
+        hasher: &SecretHasher,
+        fetched_keys: &Arc<RemoteKeys>,
+        documents: &Arc<MetadataDocuments>,
+    ) -> Self {
+        let authenticator = ClientAuthenticator {
+            clients: stores.clients.clone(),
+            endpoint: settings.token_endpoint.clone(),
+            secrets: ClientSecrets { hasher: hasher.clone() },
+            private_key_jwt: private_key_jwt(settings, fetched_keys.clone(), stores),
+            mutual_tls: MutualTls,
+            documents: documents.clone(),
+        };
+        let proofs = DpopProofs {
+            verifier: dpop_verifier(&settings.token_endpoint, hasher),
+            replay: stores.replay.clone(),
+            token_endpoint_urls: token_endpoint_urls(settings),
+        };
+        let refresh = RefreshTokens::new(stores.refresh.clone(), hasher.clone(), settings.refresh_tokens.clone());
+        Self {
+            authenticator: Arc::new(authenticator),
+            proofs: Arc::new(proofs),
+            identity: Arc::new(identity),
+            resources: Arc::new(Resources {
+                resources: settings.protected_resources.clone(),
+            }),
+            minter: Arc::new(TokenMinter {
+                tokens: access_tokens(settings),
+                keys,
+            }),
+            refresh: Arc::new(refresh),
+        }
+    }
 }
 
 fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) -> Grants {
@@ -220,7 +203,7 @@ fn access_tokens(settings: &Settings) -> AccessTokens {
 }
 
 /// `private_key_jwt`: assertions name the token endpoint or the issuer.
-fn private_key_jwt(settings: &Settings, fetched_keys: Arc<RemoteKeys>, stores: &store::Stores) -> PrivateKeyJwt {
+fn private_key_jwt(settings: &Settings, fetched_keys: Arc<RemoteKeys>, stores: &Stores) -> PrivateKeyJwt {
     let endpoint = &settings.token_endpoint;
     let mut audiences = token_endpoint_urls(settings);
     audiences.push(settings.public_base_url.clone());
@@ -233,6 +216,22 @@ fn private_key_jwt(settings: &Settings, fetched_keys: Arc<RemoteKeys>, stores: &
         inline_keys: InlineKeys::default(),
         replay: stores.replay.clone(),
     }
+}
+
+fn registrar(
+    settings: &Settings,
+    context: &Context,
+    stores: &Stores,
+    hasher: &SecretHasher,
+    fetched_keys: Arc<RemoteKeys>,
+) -> Result<ClientRegistrar, StartupError> {
+    Ok(ClientRegistrar {
+        rules: registration_rules(settings, hasher, context)?,
+        clients: stores.clients.clone(),
+        hasher: hasher.clone(),
+        endpoint: settings.token_endpoint.clone(),
+        fetched_keys,
+    })
 }
 
 /// The RFC 7591 policy, with the initial access token kept only as a keyed hash.
@@ -288,13 +287,3 @@ fn token_endpoint_urls(settings: &Settings) -> Vec<String> {
     }
     urls
 }
-
-impl TokenService {
-    /// The keys this replica signs and verifies with, as jwks-service last sent them.
-    pub fn key_ring(&self) -> KeyRingWatch {
-        self.keys.clone()
-    }
-}
-
-/// A standalone replica of this service.
-pub type Application = shared::serve::Application<TokenService>;
