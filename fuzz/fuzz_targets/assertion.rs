@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
         let claims = parts.next().unwrap_or_default();
         (signed(setup, header, claims), Some(header))
     };
-    let now = shared::jose::unix_now();
+    let now = shared::time::unix_now();
     let Ok(claims) = setup.assertions.verify(&setup.ring, &token, now) else {
         return;
     };

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use shared::jose::unix_now;
 use shared::scope::ScopeSet;
+use shared::time::unix_now;
 
 use crate::registration::{Registration, RegistrationType};
 use crate::store::RegistrationStore;

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
+use shared::jose::VerifyError;
 use shared::jose::watch::KeyRingWatch;
-use shared::jose::{VerifyError, unix_now};
 use shared::scope::ScopeSet;
+use shared::time::unix_now;
 
 use crate::assertion::{AssertionRejected, Assertions};
 use crate::error::IdentityError;

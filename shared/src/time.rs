@@ -1,4 +1,20 @@
-//! Times on the wire.
+//! Times: the clock in Unix seconds, and times on the wire.
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
 
 /// Unix seconds as RFC 3339 UTC (`2026-12-02T13:00:00Z`), the form every `*_expires` /
 /// `expires_at` field of the agent surface uses.

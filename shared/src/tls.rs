@@ -66,7 +66,7 @@ impl InternalTls {
         );
         tls.server_config(&[])
             .map_err(|e| SettingsError::invalid(setting, e.to_string()))?;
-        let now = crate::jose::unix_now();
+        let now = crate::time::unix_now();
         for (file, expires) in [
             (format!("{name}.pem"), tls.expires_at()),
             ("ca.pem".into(), tls.ca_expires_at()),
@@ -299,7 +299,7 @@ mod tests {
     fn a_replica_reports_when_its_certificates_expire() {
         let dir = pki_dir(30);
         let tls = InternalTls::from_dir(dir.path(), "token-service", "internal_tls.dir").expect("loads");
-        let now = crate::jose::unix_now();
+        let now = crate::time::unix_now();
         let expires = tls.expires_at().expect("service certificate");
         assert!((expires - (now + 30 * 86_400)).abs() < 120, "{expires} vs {now}");
         assert!(tls.ca_expires_at().expect("ca") > expires);

@@ -17,8 +17,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use identity_service::assertion::{Assertions, Subject};
 use proto::keys::v1::{KeySet, PublicKey, SigningKey as ProtoKey};
-use shared::jose::{KeyRing, SigningKey, unix_now};
+use shared::jose::{KeyRing, SigningKey};
 use shared::scope::ScopeSet;
+use shared::time::unix_now;
 use token_service::access_token::{AccessTokens, Confirmation, TokenRequest};
 use token_service::http::form::FormParams;
 

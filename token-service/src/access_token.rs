@@ -164,7 +164,7 @@ pub struct TokenMinter {
 impl TokenMinter {
     /// Mints the token `request` describes, and audits it.
     pub fn mint(&self, request: TokenRequest<'_>) -> Result<Minted, OAuthError> {
-        let now = shared::jose::unix_now();
+        let now = shared::time::unix_now();
         let signer = self.signer(now)?;
         let (client_id, subject) = (request.client_id, request.subject);
         let minted = self

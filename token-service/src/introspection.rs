@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use shared::audit::Actor;
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use crate::access_token::{AccessTokenClaims, TokenMinter};
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};

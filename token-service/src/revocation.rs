@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use shared::audit::Actor;
-use shared::jose::unix_now;
 use shared::store::{Reachable, StoreError};
+use shared::time::unix_now;
 
 use crate::access_token::TokenMinter;
 use crate::client_auth::{ClientAuthenticator, ClientCredentials};

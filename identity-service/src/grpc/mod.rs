@@ -81,7 +81,7 @@ impl IdentityService for IdentityGrpc {
         };
         Ok(Response::new(pb::GetRegistrationStatusResponse {
             known: true,
-            status: status_to_pb(registration.status(shared::jose::unix_now())) as i32,
+            status: status_to_pb(registration.status(shared::time::unix_now())) as i32,
             revoked_at: registration.revoked_at.unwrap_or_default(),
         }))
     }
@@ -102,7 +102,7 @@ impl IdentityGrpc {
         };
         let redemption = self
             .authorizations
-            .redeem(presented, shared::jose::unix_now())
+            .redeem(presented, shared::time::unix_now())
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?;
         let outcome = match redemption {

@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use super::account_page::{self as pages, AgentRow, Sessions};
 use super::authorize_page;

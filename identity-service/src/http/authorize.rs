@@ -10,7 +10,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use super::authorize_page as pages;
 use super::session::{Browser, Checked, Sent, read_form};

@@ -5,8 +5,8 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use shared::jose::unix_now;
 use shared::time::rfc3339;
+use shared::time::unix_now;
 
 use super::json::parse_json;
 use crate::claim::ClaimCeremony;

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use super::html::{escape, page};
 use crate::claim::ClaimCeremony;

@@ -3,7 +3,7 @@
 //! Both revoke the registration of the delegation `(iss, sub)` they name.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use crate::error::SetError;
 use crate::providers::{EventKind, ProviderError, ProviderTrust, SecurityEvent};

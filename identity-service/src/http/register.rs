@@ -128,7 +128,7 @@ pub async fn register(
     state.registrations.policy().ensure_enabled(parsed.path())?;
     let limits = &state.limits.settings;
     let ip = shared::client_address::of(&request);
-    let now = shared::jose::unix_now();
+    let now = shared::time::unix_now();
     let (bucket, limit) = match parsed {
         RegistrationRequest::Anonymous => ("register-anonymous", limits.anonymous_registrations_per_ip),
         _ => ("register-assertion", limits.assertion_registrations_per_ip),

@@ -14,9 +14,9 @@ use actix_web::cookie::time::Duration;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::middleware::Next;
-use shared::jose::unix_now;
 use shared::secrets::SecretHasher;
 use shared::store::StoreError;
+use shared::time::unix_now;
 
 use super::session::Browser;
 use crate::store::{SessionRecord, SessionStore};

@@ -157,7 +157,7 @@ fn check_times(claims: &Value, expect: &ProviderExpectations) -> Result<(), Prov
     let times = TimeClaims::deserialize(claims)
         .map_err(|_| malformed("`iat`, `exp` and `nbf` must be NumericDates and `iat` is required"))?;
     let leeway = i64::try_from(expect.leeway.as_secs()).unwrap_or(i64::MAX);
-    if times.iat.secs() > shared::jose::unix_now().saturating_add(leeway) {
+    if times.iat.secs() > shared::time::unix_now().saturating_add(leeway) {
         return Err(ProviderError::Expired);
     }
     if let (Some(exp), Some(max)) = (times.exp, expect.max_lifetime) {

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use shared::jose::unix_now;
 use shared::store::StoreError;
+use shared::time::unix_now;
 
 use super::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};

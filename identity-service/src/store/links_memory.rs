@@ -2,8 +2,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use shared::jose::unix_now;
 use shared::store::StoreError;
+use shared::time::unix_now;
 
 use super::{DelegationStore, ReplayCache, UserDirectory};
 use crate::email::Email;

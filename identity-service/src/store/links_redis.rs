@@ -78,7 +78,7 @@ impl DelegationStore for RedisLinks {
     }
 
     async fn record_revocation(&self, iss: &str, sub: &str, cutoff: i64, until: i64) -> Result<(), StoreError> {
-        if until <= shared::jose::unix_now() {
+        if until <= shared::time::unix_now() {
             return Ok(());
         }
         let key = self.keys.key("delrev", &hashed_id(&[iss, sub]));
@@ -139,7 +139,7 @@ impl ReplayCache for RedisLinks {
             .arg(1)
             .arg("NX")
             .arg("EXAT")
-            .arg(until.max(shared::jose::unix_now() + 1))
+            .arg(until.max(shared::time::unix_now() + 1))
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(set.is_some())

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use shared::jose::unix_now;
 use shared::store::StoreError;
+use shared::time::unix_now;
 
 use super::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use crate::authorize::record::HumanId;

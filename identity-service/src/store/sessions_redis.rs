@@ -1,7 +1,7 @@
 use redis::AsyncCommands;
-use shared::jose::unix_now;
 use shared::settings::StoreSettings;
 use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json};
+use shared::time::unix_now;
 
 use super::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use crate::authorize::record::HumanId;

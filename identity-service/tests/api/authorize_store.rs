@@ -10,10 +10,10 @@ use identity_service::store::{
     AuthorizationStore, MAX_SESSIONS_PER_HUMAN, MemoryAuthorizations, MemorySessions, RedisAuthorizations,
     RedisSessions, SessionRecord, SessionStore,
 };
-use shared::jose::unix_now;
 use shared::oauth::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 fn human() -> HumanId {
     HumanId::from_digest(&shared::secrets::random_bytes(16))

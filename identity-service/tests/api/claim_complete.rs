@@ -4,10 +4,10 @@
 use identity_service::registration::SecretHandle;
 use identity_service::registration::{CLAIM_TOKEN_CONTEXT, Registration, RegistrationType};
 use identity_service::store::{RedisRegistrationStore, RegistrationStore};
-use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::secrets::{Secret, SecretHasher};
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 use crate::ceremony::{complete, latest_link, open, press, start, up_to_code};
 use crate::helpers::{assert_agent_error, memory, spawn, spawn_with};

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shared::jose::unix_now;
 use shared::testing::{RedisServer, TestProvider};
+use shared::time::unix_now;
 
 use crate::ceremony::{complete, latest_link, mail_count, press, start};
 use crate::helpers::{ISSUER, TestApp, assert_agent_error, memory, spawn, spawn_with};

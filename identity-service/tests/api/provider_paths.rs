@@ -63,7 +63,7 @@ async fn provider_assertions_are_refused_with_precise_codes() {
         claims[field] = value;
         provider.sign("oauth-id-jag+jwt", &claims)
     };
-    let now = shared::jose::unix_now();
+    let now = shared::time::unix_now();
     let replayed = id_jag(&provider, "user-3", "eve@example.com");
     registered(present(&app, &replayed).await).await;
     let cases = [
@@ -160,7 +160,7 @@ async fn a_revocation_event_revokes_the_delegations_registration() {
     // The provider delegates anew after the revocation: the delegation is gone and Zoe is
     // a known human, so her confirmation is needed again.
     let mut renewed = provider.id_jag_claims(ISSUER, "user-9", "zoe@example.com");
-    renewed["iat"] = json!(shared::jose::unix_now() + 1);
+    renewed["iat"] = json!(shared::time::unix_now() + 1);
     let again = present(&app, &provider.sign("oauth-id-jag+jwt", &renewed)).await;
     let body = assert_agent_error(again, 401, "interaction_required").await;
     assert_ne!(body["claim"]["registration_id"], agent["registration_id"]);
@@ -213,7 +213,7 @@ async fn event_errors_use_the_rfc_8935_shape() {
     }
     let unknown_event = provider.sign(
         "secevent+jwt",
-        &json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::jose::unix_now(),
+        &json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::time::unix_now(),
                 "jti": "e1", "events": {"https://example.com/other": {}}}),
     );
     assert_eq!(
@@ -227,7 +227,7 @@ async fn event_errors_use_the_rfc_8935_shape() {
 
 /// An event claiming `provider`'s issuer, signed with a key `provider` never published.
 fn signed_with_unpublished_key(provider: &TestProvider, stranger: &TestProvider) -> String {
-    let claims = json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::jose::unix_now(), "jti": "k1",
+    let claims = json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::time::unix_now(), "jti": "k1",
         "events": {"https://example.com/other": {}}});
     stranger.sign("secevent+jwt", &claims)
 }
@@ -277,7 +277,7 @@ async fn the_legacy_logout_token_revokes_too() {
     let agent = registered(present(&app, &id_jag(&provider, "user-7", "liz@example.com")).await).await;
     let logout = provider.sign(
         "logout+jwt",
-        &json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::jose::unix_now(), "jti": "l1",
+        &json!({"iss": provider.issuer, "aud": ISSUER, "iat": shared::time::unix_now(), "jti": "l1",
                 "sub": "user-7", "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
     );
     let response = app

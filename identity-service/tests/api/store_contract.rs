@@ -10,9 +10,9 @@ use identity_service::store::{
 use std::time::Duration;
 
 use identity_service::email::Email;
-use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 fn registration() -> Registration {
     let scopes = (

@@ -9,8 +9,9 @@ use proto::identity::v1::validate_assertion_response::Outcome;
 use proto::identity::v1::{RefusalReason, RegistrationStatus};
 use serde_json::{Value, json};
 
-use shared::jose::{SigningKey, unix_now};
+use shared::jose::SigningKey;
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 use crate::helpers::{ISSUER, TestApp, spawn, spawn_with};
 

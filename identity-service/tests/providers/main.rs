@@ -11,7 +11,8 @@ use identity_service::providers::{
     ProviderError, ProviderExpectations, ProviderKeySettings, ProviderKeys, ProviderSettings, Untyped,
 };
 use serde_json::{Value, json};
-use shared::jose::{Algorithm, unix_now};
+use shared::jose::Algorithm;
+use shared::time::unix_now;
 
 const AUDIENCE: &str = "https://agentauth.test";
 const TYP: &str = "oauth-id-jag+jwt";

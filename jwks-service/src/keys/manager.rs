@@ -7,8 +7,9 @@ use std::sync::Arc;
 use shared::audit::{self, Actor};
 use std::time::Duration;
 
-use shared::jose::{Algorithm, unix_now, unix_now_ms};
+use shared::jose::Algorithm;
 use shared::store::StoreError;
+use shared::time::{unix_now, unix_now_ms};
 use tokio::sync::watch;
 
 use super::lifecycle::{KeyState, KeyView, Schedule};

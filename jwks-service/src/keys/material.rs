@@ -166,7 +166,7 @@ mod tests {
             let key = generate(alg, 0, &keks.current).expect("generate");
             let der = key.private_key_der(&keks).expect("opens");
             let signer = SigningKey::from_pkcs8(&key.kid, alg, &der).expect("parse");
-            let now = shared::jose::unix_now();
+            let now = shared::time::unix_now();
             let claims = serde_json::json!({"iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60});
             let token = signer.sign("at+jwt", &claims).expect("sign");
             let ring = KeyRing::from_key_set(proto::keys::v1::KeySet {

@@ -233,14 +233,14 @@ mod tests {
     }
 
     fn claims() -> Value {
-        let now = super::super::unix_now();
+        let now = crate::time::unix_now();
         json!({ "iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60 })
     }
 
     #[test]
     fn a_key_past_its_retirement_signs_nothing() {
         let (mut ring, _) = ring_and_key();
-        let now = super::super::unix_now();
+        let now = crate::time::unix_now();
         assert!(ring.signer_at(now).is_some(), "no retirement known: it signs");
         ring.signer_not_after = now + 5;
         assert!(ring.signer_at(now).is_some());

@@ -36,22 +36,6 @@ pub use keyring::{Expectations, KeyRing, Verified, VerifyError};
 pub use numeric_date::NumericDate;
 pub use signer::SigningKey;
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum JoseError {
     #[error("unsupported algorithm `{0}`")]

@@ -101,7 +101,7 @@ impl ReadinessCheck for SigningKeyReady {
         let ring = self.0.borrow();
         match ring.signer() {
             None => Err("no signing key received from jwks-service yet".into()),
-            Some(_) if ring.signer_retired(super::unix_now()) => {
+            Some(_) if ring.signer_retired(crate::time::unix_now()) => {
                 Err("the signing key is past its retirement and jwks-service sent no successor".into())
             }
             Some(_) => Ok(()),
@@ -130,7 +130,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_signer_cut_off_from_jwks_stays_ready_until_its_key_retires() {
-        let now = super::super::unix_now();
+        let now = crate::time::unix_now();
         assert!(SigningKeyReady(ring_retiring_at(now + 60)).check().await.is_ok());
         let retired = SigningKeyReady(ring_retiring_at(now - 1)).check().await;
         assert!(retired.expect_err("not ready").contains("retirement"));

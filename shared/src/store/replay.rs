@@ -30,7 +30,7 @@ struct Seen {
 #[async_trait::async_trait]
 impl ReplayCache for MemoryReplayCache {
     async fn first_use(&self, namespace: &str, id: &str, until: i64) -> Result<bool, StoreError> {
-        let now = crate::jose::unix_now();
+        let now = crate::time::unix_now();
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         if seen.until.len() > 2 * seen.swept_at_len.max(512) {
             seen.until.retain(|_, at| *at > now);
@@ -70,7 +70,7 @@ impl RedisReplayCache {
 impl ReplayCache for RedisReplayCache {
     async fn first_use(&self, namespace: &str, id: &str, until: i64) -> Result<bool, StoreError> {
         // A value already past its end needs no entry, and EXAT in the past is an error.
-        let until = until.max(crate::jose::unix_now() + 1);
+        let until = until.max(crate::time::unix_now() + 1);
         let set: Option<String> = redis::cmd("SET")
             .arg(self.keys.key("replay", &hashed_id(&[namespace, id])))
             .arg(1)

@@ -209,7 +209,7 @@ impl TestProvider {
 
     /// Claims of a valid ID-JAG for `sub` with a verified `email`, meant for `audience`.
     pub fn id_jag_claims(&self, audience: &str, sub: &str, email: &str) -> serde_json::Value {
-        let now = crate::jose::unix_now();
+        let now = crate::time::unix_now();
         serde_json::json!({
             "iss": self.issuer, "sub": sub, "aud": audience, "iat": now, "exp": now + 300,
             "jti": crate::secrets::random_token(12), "email": email, "email_verified": true,
@@ -220,7 +220,7 @@ impl TestProvider {
     /// A signed Security Event Token revoking `sub`'s delegation, meant for `audience`.
     pub fn revocation_event(&self, audience: &str, sub: &str) -> String {
         let claims = serde_json::json!({
-            "iss": self.issuer, "aud": audience, "iat": crate::jose::unix_now(),
+            "iss": self.issuer, "aud": audience, "iat": crate::time::unix_now(),
             "jti": crate::secrets::random_token(12),
             "events": {
                 "https://schemas.workos.com/events/agent/auth/identity/assertion/revoked": {

@@ -212,7 +212,7 @@ async fn with_every_jwks_replica_down_signers_sign_until_their_key_retires() {
         activated = blocking(|| active_key_activation(&topology));
     }
     let retires = activated + ROTATION + RETIRE_AFTER;
-    println!("a key took over {} s ago", shared::jose::unix_now() - activated);
+    println!("a key took over {} s ago", shared::time::unix_now() - activated);
     // Assertions signed with that key, which stays published throughout.
     let registering = Instant::now();
     let agents = Arc::new(register_agents(&topology, 100).await);
@@ -223,7 +223,7 @@ async fn with_every_jwks_replica_down_signers_sign_until_their_key_retires() {
         topology.stop(JWKS, 2, "KILL");
     });
     println!("jwks replicas stopped in {:?}", stopping.elapsed());
-    let stopped = shared::jose::unix_now();
+    let stopped = shared::time::unix_now();
     println!(
         "every jwks replica stopped; the active key retires in {} s",
         retires - stopped
@@ -231,14 +231,14 @@ async fn with_every_jwks_replica_down_signers_sign_until_their_key_retires() {
     let load = Load::start(&topology, agents, 4);
     let epoch = Instant::now() - load.elapsed();
     let mut ready_until = None;
-    while shared::jose::unix_now() <= retires + 2 {
+    while shared::time::unix_now() <= retires + 2 {
         let ready = blocking(|| {
             [1, 2]
                 .iter()
                 .all(|n| topology.ready(TOKEN, *n) && topology.ready(IDENTITY, *n))
         });
         if ready {
-            ready_until = Some(shared::jose::unix_now());
+            ready_until = Some(shared::time::unix_now());
         }
         settle(Duration::from_millis(200)).await;
     }

@@ -94,7 +94,7 @@ impl ClientAuthenticator {
             registered: None,
         };
         self.private_key_jwt
-            .verify(asserting, assertion, shared::jose::unix_now())
+            .verify(asserting, assertion, shared::time::unix_now())
             .await
             .map_err(presented_in_body)?;
         Ok(Identified::public(client_id))

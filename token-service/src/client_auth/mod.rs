@@ -140,7 +140,7 @@ impl ClientAuthenticator {
             return Err(OAuthError::InvalidClient(BAD_CREDENTIALS));
         };
         self.check_method(&client, credentials.method())?;
-        let now = shared::jose::unix_now();
+        let now = shared::time::unix_now();
         let certificate_thumbprint = match credentials {
             ClientCredentials::Secret { secret, .. } => {
                 self.secrets.verify(&client, &secret)?;

@@ -72,7 +72,7 @@ impl AuthorizationCodeGrant {
             resources: &grant.resources,
             jkt: jkt.as_deref(),
         };
-        minted.refresh_token = Some(self.refresh.issue(family, shared::jose::unix_now()).await?);
+        minted.refresh_token = Some(self.refresh.issue(family, shared::time::unix_now()).await?);
         Ok(minted)
     }
 }

@@ -98,7 +98,7 @@ impl JwtBearerGrant {
             });
         }
         self.assertions
-            .verify(&keys, assertion, shared::jose::unix_now())
+            .verify(&keys, assertion, shared::time::unix_now())
             .map_err(|rejected| {
                 metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => rejected.label())
                     .increment(1);

@@ -38,7 +38,7 @@ impl DpopProofs {
                 ));
             }
         };
-        let now = shared::jose::unix_now();
+        let now = shared::time::unix_now();
         let target = ProofTarget {
             method: "POST",
             urls: &self.token_endpoint_urls,
@@ -65,7 +65,7 @@ impl DpopProofs {
     /// §8.2: a fresh nonce to send with every success, when the server asks for nonces.
     pub fn fresh_nonce(&self) -> Option<String> {
         let nonces = self.verifier.as_ref().and_then(|d| d.nonces())?;
-        Some(nonces.issue(shared::jose::unix_now()))
+        Some(nonces.issue(shared::time::unix_now()))
     }
 
     fn refusal(&self, error: DpopError, now: i64) -> OAuthError {

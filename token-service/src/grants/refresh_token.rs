@@ -32,7 +32,7 @@ impl RefreshTokenGrant {
             .identify(presented.credentials, presented.client_id.as_deref())
             .await?;
         let jkt = self.proofs.key(&presented.dpop).await?;
-        let now = shared::jose::unix_now();
+        let now = shared::time::unix_now();
         let presented_token = self
             .refresh
             .check(&request.refresh_token, &client.client_id, now)

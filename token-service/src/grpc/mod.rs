@@ -122,7 +122,7 @@ impl ClientAdmin for ClientAdminGrpc {
     ) -> Result<Response<pb::CreateClientResponse>, Status> {
         let request = request.into_inner();
         let scopes = scopes(&request.scopes)?;
-        let mut created = new_client(&self.hasher, &request.name, scopes, shared::jose::unix_now());
+        let mut created = new_client(&self.hasher, &request.name, scopes, shared::time::unix_now());
         created.client.requires_dpop = request.requires_dpop;
         created.client.introspect = request.introspect;
         self.clients.create(&created.client).await.map_err(AdminError::from)?;
@@ -202,7 +202,7 @@ impl ClientAdmin for ClientAdminGrpc {
 
     async fn add_secret(&self, request: Request<pb::ClientRef>) -> Result<Response<pb::AddSecretResponse>, Status> {
         let mut client = self.load(&request.into_inner().client_id).await?;
-        let issued = lifecycle::add_secret(&mut client, &self.hasher, shared::jose::unix_now())?;
+        let issued = lifecycle::add_secret(&mut client, &self.hasher, shared::time::unix_now())?;
         self.save(client, "secret_added").await?;
         Ok(Response::new(pb::AddSecretResponse {
             secret_id: issued.secret.id,

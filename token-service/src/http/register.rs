@@ -5,7 +5,7 @@
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared::audit::Actor;
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use crate::error::OAuthError;
 use crate::registration::ClientRegistrar;

@@ -1,8 +1,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use shared::jose::unix_now;
 use shared::store::{Reachable, StoreError};
+use shared::time::unix_now;
 
 use crate::clients::ClientStore;
 use crate::clients::{Client, ClientId};

@@ -4,8 +4,8 @@
 
 use proto::clients::v1 as pb;
 use serde_json::{Value, json};
-use shared::jose::unix_now;
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 use crate::helpers::{
     JWT_BEARER, TestClient, TestSystem, assert_oauth_error, assert_ok, claims_of, memory, spawn, spawn_all, spawn_with,

@@ -6,8 +6,8 @@ use identity_service::store::RedisRegistrationStore;
 use identity_service::testing::put_registration;
 use serde_json::json;
 
-use shared::jose::unix_now;
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 
 use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, spawn_with};
 

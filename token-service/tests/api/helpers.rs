@@ -5,8 +5,9 @@ use std::time::Duration;
 use proto::clients::v1::CreateClientRequest;
 use proto::clients::v1::client_admin_client::ClientAdminClient;
 use serde_json::{Value, json};
-use shared::jose::{SigningKey, unix_now};
+use shared::jose::SigningKey;
 use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
+use shared::time::unix_now;
 
 pub const ISSUER: &str = "https://agentauth.test";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";

@@ -1,7 +1,7 @@
 //! `POST /oauth2/introspect` (RFC 7662).
 
 use serde_json::{Value, json};
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use crate::helpers::{access_claims, assert_oauth_error, assert_ok, spawn};
 

@@ -3,8 +3,8 @@
 
 use proto::clients::v1 as pb;
 use serde_json::{Value, json};
-use shared::jose::unix_now;
 use shared::testing::{RedisServer, TestProvider};
+use shared::time::unix_now;
 use tonic::Code;
 
 use crate::helpers::{ISSUER, TestSystem, assert_oauth_error, assert_ok, claims_of, spawn, spawn_with};

@@ -6,8 +6,8 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use shared::jose::unix_now;
 use shared::testing::TestKey;
+use shared::time::unix_now;
 
 pub const TOKEN_ENDPOINT: &str = "https://agentauth.test/oauth2/token";
 pub const IDENTITY_ENDPOINT: &str = "https://agentauth.test/agent/identity";

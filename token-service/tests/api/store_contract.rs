@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use shared::jose::unix_now;
 use shared::scope::ScopeSet;
 use shared::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
+use shared::time::unix_now;
 use token_service::clients::{ClientId, ClientStore, new_client};
 use token_service::refresh::{RefreshFamily, RefreshTokenStore};
 use token_service::revocation::DenylistStore;

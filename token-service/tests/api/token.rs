@@ -6,7 +6,7 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
-use shared::jose::unix_now;
+use shared::time::unix_now;
 
 use crate::helpers::{ISSUER, JWT_BEARER, assert_no_store, assert_oauth_error, assert_ok, spawn};
 
