@@ -25,6 +25,7 @@
 //! - [`assertion`]: minting and verifying identity assertions (`oauth-id-jag+jwt`).
 //! - [`ratelimit`]: sliding-window limits shared through Redis.
 //! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
+//! - [`peers`]: the outbound gRPC client of token-service (who an OAuth client is).
 //! - [`store`]: registrations, delegations, known humans, seen token ids, sign-ins,
 //!   codes and grants, in Redis or in memory for the all-in-one runner.
 //! - [`email`]: email addresses, parsed once.
@@ -41,6 +42,7 @@ pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod mail;
+pub mod peers;
 pub mod providers;
 pub mod ratelimit;
 pub mod registration;

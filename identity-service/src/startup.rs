@@ -14,15 +14,17 @@ use shared::serve::{Common, Context, Parts, Service, StartupError};
 use shared::settings::{Profile, Validated};
 
 use crate::assertion::Assertions;
+use crate::authorize::store::{AuthorizationStore, SessionStore};
 use crate::authorize::{AuthorizationParts, Authorizations, ClientDirectory};
 use crate::claim::ClaimCeremony;
 use crate::grpc::IdentityGrpc;
-use crate::mail::MailBackend;
+use crate::http::{ServerSessions, SessionCookie};
+use crate::mail::{MailBackend, Mailer};
 use crate::providers::{ProviderKeys, ProviderTrust};
 use crate::ratelimit::RateLimits;
 use crate::registration::{KeyBinding, RegistrationPolicy, RegistrationStores, Registrations};
 use crate::settings::{SERVICE_NAME, Settings, scopes};
-use crate::state::{AppState, Discovery, SessionCookie};
+use crate::state::{AppState, Discovery};
 use crate::store;
 use crate::validation::Validation;
 
@@ -57,86 +59,29 @@ impl Service for IdentityService {
         let stores = store::from_settings(&settings.store, &context.connections)?;
         let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
         let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
-        let issuer = settings.public_base_url.as_str();
-        let assertion = &settings.assertion;
-        let assertions = Assertions::new(issuer, assertion.ttl, assertion.max_lifetime, assertion.leeway);
-        let policy = policy(settings)?;
-        let registration_store = stores.registrations.clone();
-        let registrations = Arc::new(Registrations::new(
-            RegistrationStores {
-                registrations: stores.registrations.clone(),
-                delegations: stores.delegations,
-                users: stores.users,
-            },
-            policy.clone(),
-            assertions.clone(),
-            (keys.clone(), hasher.clone()),
-        ));
-        let limits = RateLimits::new(
-            crate::ratelimit::from_settings(&settings.store, &context.connections, "identity")?,
-            settings.rate_limits.clone(),
-        );
-        let mailer = crate::mail::from_settings(&settings.mail)?;
-        let scopes_supported = scopes("scopes_supported", &settings.scopes_supported)?;
-        let authorizations = Arc::new(Authorizations::new(
-            AuthorizationParts {
-                store: stores.authorizations.clone(),
-                sessions: stores.sessions.clone(),
-                directory: ClientDirectory::new(context.peer(&settings.token, "token", false)?),
-                hasher: hasher.clone(),
-                mailer: mailer.clone(),
-                limits: limits.clone(),
-                issuer: issuer.to_owned(),
-                scopes_supported: scopes_supported.clone(),
-                resources: settings
-                    .protected_resources
-                    .iter()
-                    .map(|r| r.resource.clone())
-                    .collect(),
-            },
-            settings.authorize.clone(),
-        ));
-        let session = SessionCookie {
+        let cookie = SessionCookie {
             key: actix_web::cookie::Key::derive_from(&hasher.tag(SESSION_KEY_CONTEXT, "")),
-            store: crate::http::ServerSessions::new(stores.sessions.clone(), hasher.clone()),
+            store: ServerSessions::new(stores.sessions.clone(), hasher.clone()),
             secure: settings.profile != Profile::Development,
             ttl: settings.authorize.session_ttl,
         };
-        let state = Arc::new(AppState {
-            issuer: issuer.to_owned(),
-            claims: Arc::new(ClaimCeremony::new(
-                registrations.clone(),
-                (hasher, mailer),
-                limits.clone(),
-                settings.claim.clone(),
-                issuer,
-            )),
-            registrations,
-            trust: Arc::new(ProviderTrust::new(
-                ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
-                stores.replay.clone(),
-                issuer,
-                (assertion.leeway, assertion.max_lifetime),
-            )),
-            binding: KeyBinding::new(
-                dpop_verifier(&settings.token_endpoint),
-                stores.replay,
-                policy.require_dpop,
-                format!("{issuer}/agent/identity"),
-            ),
-            limits,
-            discovery: Discovery {
-                scopes_supported,
-                protected_resources: settings.protected_resources.clone(),
-                token_endpoint: settings.token_endpoint.clone(),
-                client_id_metadata_documents: settings.authorize.client_id_metadata_documents,
-            },
-            authorizations: authorizations.clone(),
-            session,
-        });
-        let validation = Arc::new(Validation::new(assertions, keys.clone(), registration_store.clone()));
+        let assertion = &settings.assertion;
+        let assertions = Assertions::new(
+            &settings.public_base_url,
+            assertion.ttl,
+            assertion.max_lifetime,
+            assertion.leeway,
+        );
+        let registration_store = stores.registrations.clone();
+        let validation = Arc::new(Validation::new(
+            assertions.clone(),
+            keys.clone(),
+            registration_store.clone(),
+        ));
+        let state = app_state(settings, context, stores, assertions, (keys.clone(), hasher))?;
+        let authorizations = state.authorizations.clone();
         let parts = Parts::new()
-            .routes(move |cfg| crate::http::configure(cfg, state.clone()))
+            .routes(move |cfg| crate::http::configure(cfg, state.clone(), &cookie))
             .grpc(move |routes, _| {
                 routes.add_service(IdentityGrpc::server(validation, authorizations));
             })
@@ -147,6 +92,102 @@ impl Service for IdentityService {
         let outbox = (settings.mail.backend == MailBackend::Outbox).then(|| settings.mail.outbox_dir.clone());
         Ok((Self { outbox, keys }, parts))
     }
+}
+
+/// The domain services, each with the stores and rules it names.
+fn app_state(
+    settings: &Settings,
+    context: &Context,
+    stores: store::Stores,
+    assertions: Assertions,
+    (keys, hasher): (KeyRingWatch, SecretHasher),
+) -> Result<Arc<AppState>, StartupError> {
+    let issuer = settings.public_base_url.as_str();
+    let policy = policy(settings)?;
+    let registrations = Arc::new(Registrations::new(
+        RegistrationStores {
+            registrations: stores.registrations.clone(),
+            delegations: stores.delegations,
+            users: stores.users,
+        },
+        policy.clone(),
+        assertions,
+        (keys, hasher.clone()),
+    ));
+    let limits = RateLimits::new(
+        crate::ratelimit::from_settings(&settings.store, &context.connections, "identity")?,
+        settings.rate_limits.clone(),
+    );
+    let mailer = crate::mail::from_settings(&settings.mail)?;
+    let scopes_supported = scopes("scopes_supported", &settings.scopes_supported)?;
+    let directory = ClientDirectory::new(context.peer(&settings.token, "token", false)?);
+    let authorizations = authorizations(
+        settings,
+        &stores.authorizations,
+        &stores.sessions,
+        directory,
+        (&hasher, &mailer, &limits),
+    )?;
+    let assertion = &settings.assertion;
+    Ok(Arc::new(AppState {
+        issuer: issuer.to_owned(),
+        claims: Arc::new(ClaimCeremony::new(
+            registrations.clone(),
+            (hasher, mailer),
+            limits.clone(),
+            settings.claim.clone(),
+            issuer,
+        )),
+        registrations,
+        trust: Arc::new(ProviderTrust::new(
+            ProviderKeys::new(&settings.providers, &settings.provider_keys)?,
+            stores.replay.clone(),
+            issuer,
+            (assertion.leeway, assertion.max_lifetime),
+        )),
+        binding: KeyBinding::new(
+            dpop_verifier(&settings.token_endpoint),
+            stores.replay,
+            policy.require_dpop,
+            format!("{issuer}/agent/identity"),
+        ),
+        limits,
+        discovery: Discovery {
+            scopes_supported,
+            protected_resources: settings.protected_resources.clone(),
+            token_endpoint: settings.token_endpoint.clone(),
+            client_id_metadata_documents: settings.authorize.client_id_metadata_documents,
+        },
+        authorizations,
+    }))
+}
+
+/// The authorization endpoint, asking token-service who a client is.
+fn authorizations(
+    settings: &Settings,
+    store: &Arc<dyn AuthorizationStore>,
+    sessions: &Arc<dyn SessionStore>,
+    directory: ClientDirectory,
+    (hasher, mailer, limits): (&SecretHasher, &Arc<dyn Mailer>, &RateLimits),
+) -> Result<Arc<Authorizations>, StartupError> {
+    Ok(Arc::new(Authorizations::new(
+        AuthorizationParts {
+            store: store.clone(),
+            sessions: sessions.clone(),
+            directory,
+            hasher: hasher.clone(),
+            mailer: mailer.clone(),
+            limits: limits.clone(),
+            issuer: settings.public_base_url.clone(),
+            scopes_supported: scopes("scopes_supported", &settings.scopes_supported)?,
+            resources: settings
+                .protected_resources
+                .iter()
+                .map(|r| r.resource.clone())
+                .collect(),
+        },
+        settings.authorize.clone(),
+    )))
 }
 
 fn policy(settings: &Settings) -> Result<RegistrationPolicy, shared::settings::SettingsError> {

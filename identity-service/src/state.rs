@@ -26,20 +26,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// What discovery publishes.
     pub discovery: Discovery,
-    /// The authorization endpoint, and the cookie of its human sessions.
+    /// The authorization endpoint.
     pub authorizations: Arc<Authorizations>,
-    pub session: SessionCookie,
-}
-
-/// How the human's session cookie is sealed and scoped.
-#[derive(Clone)]
-pub struct SessionCookie {
-    pub key: actix_web::cookie::Key,
-    /// Where sessions live: the cookie carries only their id.
-    pub store: crate::http::ServerSessions,
-    /// `Secure` and `__Host-` (everywhere but development, which runs on plain http).
-    pub secure: bool,
-    pub ttl: std::time::Duration,
 }
 
 /// The parts of the discovery documents that are not some service's own rules.
@@ -56,14 +44,5 @@ pub struct Discovery {
 impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
-    }
-}
-
-impl std::fmt::Debug for SessionCookie {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionCookie")
-            .field("secure", &self.secure)
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use shared::scope::ScopeSet;
 use shared::time::unix_now;
 
+use crate::registration::store::RegistrationStore;
 use crate::registration::{Registration, RegistrationType};
-use crate::store::RegistrationStore;
 
 /// A `kind` registration created now, with the default scopes (`agent:read` before the
 /// claim, `agent:read agent:write` after) and a one-hour claim window, changed by `edit`

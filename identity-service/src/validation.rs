@@ -14,7 +14,7 @@ use shared::time::unix_now;
 use crate::assertion::{AssertionRejected, Assertions};
 use crate::error::IdentityError;
 use crate::registration::record::{GrantRefusal, Registration, RegistrationId, RegistrationStatus, RegistrationType};
-use crate::store::RegistrationStore;
+use crate::registration::store::RegistrationStore;
 
 /// What the exchange path reads: the verification keys and the registration store.
 #[derive(Debug)]

@@ -120,3 +120,22 @@ pub(super) fn location(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
         }
     }
 }
+
+impl From<crate::peers::token_service::DirectoryError> for AuthorizeError {
+    fn from(error: crate::peers::token_service::DirectoryError) -> Self {
+        use crate::peers::token_service::DirectoryError;
+        match error {
+            DirectoryError::Refused(description) => Self::UnknownClient(description),
+            DirectoryError::Unavailable(cause) => Self::Unavailable(cause),
+            DirectoryError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// The one way an [`AuthorizeError`] leaves over gRPC: a refusal of token-service's
+/// request is an outcome, never an error, so what is left is a failure to answer.
+impl From<AuthorizeError> for tonic::Status {
+    fn from(error: AuthorizeError) -> Self {
+        tonic::Status::unavailable(error.to_string())
+    }
+}

@@ -5,20 +5,21 @@
 //!
 //! - `request`: the authorization request, checked against the client in two stages,
 //!   because errors may go back to the redirect URI only once it is known good.
-//! - `directory`: who a client is, asked of token-service, which owns every client.
+//! - who a client is: asked of token-service, which owns every client
+//!   (`crate::peers::token_service`).
 //! - `login`: sign-in by email and a one-time code.
 //! - `consent`: grants, a human's consent to a client, remembered per human and client.
 //! - `code`: authorization codes, stored hashed, spent once; a replay revokes the grant.
-//! - `record`: what the store keeps.
+//! - `record`: what the store keeps; [`store`]: the traits of where it is kept.
 
 mod code;
 mod consent;
-pub mod directory;
-mod error;
+pub mod error;
 mod login;
 pub mod record;
 mod request;
 mod sessions;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,12 +30,12 @@ use shared::scope::ScopeSet;
 use shared::secrets::SecretHasher;
 use shared::settings::SettingsError;
 
+use self::store::{AuthorizationStore, SessionStore};
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimits;
-use crate::store::AuthorizationStore;
 
+pub use crate::peers::token_service::ClientDirectory;
 pub use code::{Presented, Redeemed, Redemption};
-pub use directory::ClientDirectory;
 pub use error::{AuthorizeError, ErrorRedirect};
 pub use login::{SignInPurpose, SignedIn};
 pub use request::{AuthorizationRequest, Prompt};
@@ -126,7 +127,7 @@ const AUTHORIZATION_CODE_CONTEXT: &str = "authorization_code";
 pub struct Authorizations {
     store: Arc<dyn AuthorizationStore>,
     /// Browser sessions, which a human can list and end from their page.
-    sessions: Arc<dyn crate::store::SessionStore>,
+    sessions: Arc<dyn SessionStore>,
     directory: ClientDirectory,
     hasher: SecretHasher,
     mailer: Arc<dyn Mailer>,
@@ -143,7 +144,7 @@ pub struct Authorizations {
 #[derive(Debug)]
 pub struct AuthorizationParts {
     pub store: Arc<dyn AuthorizationStore>,
-    pub sessions: Arc<dyn crate::store::SessionStore>,
+    pub sessions: Arc<dyn SessionStore>,
     pub directory: ClientDirectory,
     pub hasher: SecretHasher,
     pub mailer: Arc<dyn Mailer>,

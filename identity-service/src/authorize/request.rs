@@ -7,8 +7,8 @@
 use shared::oauth::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 
-use super::directory::AuthorizingClient;
 use super::{Authorizations, AuthorizeError, ErrorRedirect};
+use crate::peers::token_service::AuthorizingClient;
 
 /// OIDC-style `prompt` values MCP clients send; others are ignored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -100,11 +100,7 @@ impl IdentityGrpc {
             redirect_uri: &request.redirect_uri,
             code_verifier: &request.code_verifier,
         };
-        let redemption = self
-            .authorizations
-            .redeem(presented, shared::time::unix_now())
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let redemption = self.authorizations.redeem(presented, shared::time::unix_now()).await?;
         let outcome = match redemption {
             Redemption::Granted(granted) => Outcome::Grant(pb::AuthorizationGrant {
                 subject: granted.subject,
@@ -128,11 +124,7 @@ impl IdentityGrpc {
         &self,
         request: Request<pb::GetGrantStatusRequest>,
     ) -> Result<Response<pb::GetGrantStatusResponse>, Status> {
-        let grant = self
-            .authorizations
-            .grant(&request.into_inner().grant_id)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let grant = self.authorizations.grant(&request.into_inner().grant_id).await?;
         Ok(Response::new(match grant {
             Some(grant) => pb::GetGrantStatusResponse {
                 active: grant.is_active(),

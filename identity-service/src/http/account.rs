@@ -18,7 +18,7 @@ use serde::Deserialize;
 use shared::time::unix_now;
 
 use super::account_page::{self as pages, AgentRow, Sessions};
-use super::authorize_page;
+use super::authorize_page::{ErrorPage, OrErrorPage};
 use super::session::{Browser, Checked, Sent, read_form};
 use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::registration::Registrations;
@@ -38,7 +38,7 @@ pub async fn view(
     session: Session,
     auth: web::Data<Authorizations>,
     registrations: web::Data<Registrations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let browser = Browser::load(&session, &auth, now);
@@ -68,9 +68,7 @@ pub async fn view(
         };
         Ok(pages::overview(&who, (&agents, &grants, this), &browser.csrf, notice))
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn login(
@@ -78,7 +76,7 @@ pub async fn login(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, mut browser) = accept(&http, &body, &session, &auth, now)?;
@@ -91,9 +89,7 @@ pub async fn login(
             Sent::BadAddress(message) => Ok(pages::sign_in(&browser.csrf, Some(&message))),
         }
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn verify(
@@ -101,7 +97,7 @@ pub async fn verify(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, browser) = accept(&http, &body, &session, &auth, now)?;
@@ -114,9 +110,7 @@ pub async fn verify(
             )),
         }
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn revoke(
@@ -125,7 +119,7 @@ pub async fn revoke(
     session: Session,
     auth: web::Data<Authorizations>,
     registrations: web::Data<Registrations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, browser) = accept(&http, &body, &session, &auth, now)?;
@@ -143,9 +137,7 @@ pub async fn revoke(
         }
         Ok(back_to("/agent/account?revoked"))
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn end_session(
@@ -153,7 +145,7 @@ pub async fn end_session(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, browser) = accept(&http, &body, &session, &auth, now)?;
@@ -171,9 +163,7 @@ pub async fn end_session(
         }
         Ok(back_to("/agent/account?ended"))
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn logout(
@@ -181,16 +171,14 @@ pub async fn logout(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         accept(&http, &body, &session, &auth, now)?;
         session.purge();
         Ok(back_to_account())
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| authorize_page::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 /// Post, redirect, get: the page again, never a form re-posted by a reload.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use shared::time::unix_now;
 
 use super::authorize_page as pages;
+use super::authorize_page::{ErrorPage, OrErrorPage};
 use super::session::{Browser, Checked, Sent, read_form};
 use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 
@@ -28,7 +29,11 @@ struct FlowForm {
     decision: Option<String>,
 }
 
-pub async fn authorize(request: HttpRequest, session: Session, auth: web::Data<Authorizations>) -> HttpResponse {
+pub async fn authorize(
+    request: HttpRequest,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let query = request.query_string();
     let outcome = async {
@@ -41,9 +46,7 @@ pub async fn authorize(request: HttpRequest, session: Session, auth: web::Data<A
             _ => Ok(pages::login(&checked, &browser.carry(query), None)),
         }
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| pages::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn login(
@@ -51,7 +54,7 @@ pub async fn login(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, mut browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
@@ -65,9 +68,7 @@ pub async fn login(
             Sent::BadAddress(message) => Ok(pages::login(&checked, &carry, Some(&message))),
         }
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| pages::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn verify(
@@ -75,7 +76,7 @@ pub async fn verify(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
@@ -90,9 +91,7 @@ pub async fn verify(
         };
         proceed(&auth, &browser, (&checked, &form.request), &who, now).await
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| pages::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 pub async fn consent(
@@ -100,7 +99,7 @@ pub async fn consent(
     body: web::Bytes,
     session: Session,
     auth: web::Data<Authorizations>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
         let (form, browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
@@ -115,9 +114,7 @@ pub async fn consent(
             _ => Err(AuthorizeError::InvalidRequest("the form must say allow or deny".into())),
         }
     };
-    outcome
-        .await
-        .unwrap_or_else(|error| pages::error(&error, auth.issuer()))
+    outcome.await.or_page(auth.issuer())
 }
 
 /// A signed-in human's next step: back to the client with a code when their consent

@@ -95,9 +95,52 @@ pub fn consent(request: &AuthorizationRequest, carry: &Carry<'_>, who: &SignedIn
     flow_page(StatusCode::OK, "Allow access?", &body, request)
 }
 
+/// An [`AuthorizeError`] as the human sees it: a page, or a redirect to the client
+/// carrying an RFC 6749 §4.1.2.1 error (with `iss`, RFC 9207). Every handler of the
+/// human's pages fails with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ErrorPage {
+    error: AuthorizeError,
+    issuer: String,
+}
+
+impl ErrorPage {
+    pub fn new(error: AuthorizeError, issuer: &str) -> Self {
+        Self {
+            error,
+            issuer: issuer.to_owned(),
+        }
+    }
+}
+
+impl actix_web::ResponseError for ErrorPage {
+    fn status_code(&self) -> StatusCode {
+        match &self.error {
+            AuthorizeError::Redirect(_) => StatusCode::SEE_OTHER,
+            error => StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        error(&self.error, &self.issuer)
+    }
+}
+
+/// A human page's outcome, its failure shown as an [`ErrorPage`].
+pub trait OrErrorPage<T> {
+    fn or_page(self, issuer: &str) -> Result<T, ErrorPage>;
+}
+
+impl<T> OrErrorPage<T> for Result<T, AuthorizeError> {
+    fn or_page(self, issuer: &str) -> Result<T, ErrorPage> {
+        self.map_err(|error| ErrorPage::new(error, issuer))
+    }
+}
+
 /// A page shown instead of going anywhere (an unknown client, a bad redirect URI, an
 /// expired session) or a redirect carrying an RFC 6749 §4.1.2.1 error.
-pub fn error(error: &AuthorizeError, issuer: &str) -> HttpResponse {
+fn error(error: &AuthorizeError, issuer: &str) -> HttpResponse {
     if let AuthorizeError::Redirect(redirect) = error {
         return see_other(&redirect.location(issuer), &redirect.redirect_uri);
     }

@@ -29,7 +29,7 @@ use actix_web::dev::HttpServiceFactory;
 use actix_web::{Route, web};
 use shared::envelope::{Surface, actix_errors_in};
 
-use crate::state::{AppState, SessionCookie};
+use crate::state::AppState;
 
 /// Largest request body accepted on any POST: far above a real one (an ID-JAG or a SET is
 /// a few KiB), far below what would let a body cost a worker noticeable time.
@@ -61,10 +61,30 @@ pub const ROUTES: &[&str] = &[
     "/agent/account/logout",
 ];
 
+/// How the human's session cookie is sealed and scoped.
+#[derive(Clone)]
+pub struct SessionCookie {
+    pub key: actix_web::cookie::Key,
+    /// Where sessions live: the cookie carries only their id.
+    pub store: ServerSessions,
+    /// `Secure` and `__Host-` (everywhere but development, which runs on plain http).
+    pub secure: bool,
+    pub ttl: std::time::Duration,
+}
+
+impl std::fmt::Debug for SessionCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCookie")
+            .field("secure", &self.secure)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Mounts the routes; each handler takes the state it needs (a single domain service, or
 /// the whole [`AppState`] when it combines several).
-pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
-    let session_state = state.clone();
+pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>, cookie: &SessionCookie) {
+    let authorizations = state.authorizations.clone();
     cfg.app_data(web::Data::from(state.claims.clone()))
         .app_data(web::Data::from(state.trust.clone()))
         .app_data(web::Data::from(state.registrations.clone()))
@@ -103,9 +123,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
         // (the all-in-one merges identity's routes first).
         .service(
             web::scope("/oauth2/authorize")
-                .app_data(web::Data::from(session_state.authorizations.clone()))
+                .app_data(web::Data::from(authorizations.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .wrap(session(&session_state.session))
+                .wrap(session(cookie))
                 .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
                 .route("", web::get().to(authorize::authorize))
                 .route("/login", web::post().to(authorize::login))
@@ -114,9 +134,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>) {
         )
         .service(
             web::scope("/agent/account")
-                .app_data(web::Data::from(session_state.authorizations.clone()))
+                .app_data(web::Data::from(authorizations.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .wrap(session(&session_state.session))
+                .wrap(session(cookie))
                 .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
                 .route("", web::get().to(account::view))
                 .route("/login", web::post().to(account::login))

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore as CookieStorage, UpdateError};
+use actix_web::ResponseError as _;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::time::Duration;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,7 +20,7 @@ use shared::store::StoreError;
 use shared::time::unix_now;
 
 use super::session::Browser;
-use crate::store::{SessionRecord, SessionStore};
+use crate::authorize::store::{SessionRecord, SessionStore};
 
 /// Keyed-hash context of a session id: the store's handle for it.
 const SESSION_ID_CONTEXT: &str = "session_id";
@@ -135,8 +136,8 @@ pub async fn outage_is_unavailable(
         Err(error) if is_storage_failure(&error) => {
             tracing::warn!(%error, "session store unavailable");
             let outage = crate::authorize::AuthorizeError::Unavailable("the session store".into());
-            let page = super::authorize_page::error(&outage, &issuer);
-            Err(InternalError::from_response("session store unavailable", page).into())
+            let page = super::authorize_page::ErrorPage::new(outage, &issuer);
+            Err(InternalError::from_response("session store unavailable", page.error_response()).into())
         }
         Err(error) => Err(error),
     }

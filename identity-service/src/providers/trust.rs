@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::claims::IdJagClaims;
 use super::{IdJag, ProviderExpectations, ProviderKeys, SecurityEvent, Untyped};
 use crate::error::{IdentityError, ProviderError};
-use crate::store::ReplayCache;
+use shared::store::replay::ReplayCache;
 
 /// The header `typ` of an ID-JAG (draft §3, RFC 8725 §3.11).
 pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use shared::jose::dpop::{DpopVerifier, ProofTarget};
 
 use crate::error::IdentityError;
-use crate::store::ReplayCache;
+use shared::store::replay::ReplayCache;
 
 #[derive(Debug)]
 pub struct KeyBinding {

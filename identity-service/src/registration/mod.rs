@@ -7,6 +7,7 @@
 //! - [`policy`]: which paths are enabled and what each is granted.
 //! - [`update`]: the compare-and-swap edit loop.
 //! - [`binding`]: the DPoP key a registration request proves.
+//! - [`store`]: where registrations, delegations and known humans are kept.
 //! - `registrations`, `anonymous`, `delegated`, `revoke`: the [`Registrations`] service.
 
 mod anonymous;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod record;
 mod registrations;
 mod revoke;
+pub mod store;
 pub mod update;
 
 pub use anonymous::AnonymousRegistration;

@@ -9,11 +9,11 @@ use shared::secrets::SecretHasher;
 
 use super::policy::RegistrationPolicy;
 use super::record::{Registration, RegistrationId};
+use super::store::{DelegationStore, RegistrationStore, UserDirectory};
 use super::update::{Edit, edit_registration};
 use crate::assertion::{Assertions, Subject};
 use crate::email::Email;
 use crate::error::IdentityError;
-use crate::store::{DelegationStore, RegistrationStore, UserDirectory};
 
 /// The stores registrations live in.
 #[derive(Debug, Clone)]

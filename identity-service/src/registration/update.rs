@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::record::{Registration, RegistrationId};
+use super::store::RegistrationStore;
 use crate::error::IdentityError;
-use crate::store::RegistrationStore;
 
 /// What an edit decided.
 #[derive(Debug)]

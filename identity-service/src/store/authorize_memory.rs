@@ -4,8 +4,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use shared::store::StoreError;
 use shared::time::unix_now;
 
-use super::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
+use crate::authorize::store::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 
 /// Sign-ins, codes and grants for the all-in-one runner and unit tests. Expired
 /// attempts and codes are swept whenever one is added: humans add them at human speed.

@@ -2,8 +2,8 @@ use redis::AsyncCommands;
 use shared::settings::StoreSettings;
 use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json, hashed_id};
 
-use super::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 use crate::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
+use crate::authorize::store::{AuthorizationStore, REVOKED_GRANT_MEMORY};
 
 /// Counts a try only on an attempt that still exists: HINCRBY alone would bring a
 /// forgotten one back without an expiry.

@@ -1,15 +1,14 @@
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::store::StoreError;
 use shared::time::unix_now;
 
-use super::{DelegationStore, ReplayCache, UserDirectory};
 use crate::email::Email;
 use crate::registration::record::RegistrationId;
+use crate::registration::store::{DelegationStore, UserDirectory};
 
-/// Delegations, users and the replay cache, for the all-in-one runner and unit tests.
+/// Delegations, revocations and users, for the all-in-one runner and unit tests.
 #[derive(Debug, Default)]
 pub struct MemoryLinks {
     delegations: Mutex<HashMap<(String, String), RegistrationId>>,
@@ -18,30 +17,6 @@ pub struct MemoryLinks {
     owned: Mutex<HashMap<String, Vec<RegistrationId>>>,
     /// `(iss, sub)` → (cutoff, until).
     revocations: Mutex<HashMap<(String, String), (i64, i64)>>,
-    seen: Mutex<Seen>,
-}
-
-/// Token ids seen, with their expiries in a heap so forgetting the expired costs
-/// O(log n) each rather than a scan of every entry per call.
-#[derive(Debug, Default)]
-struct Seen {
-    until: HashMap<(String, String), i64>,
-    expiries: BinaryHeap<Reverse<(i64, (String, String))>>,
-}
-
-impl Seen {
-    fn forget_expired(&mut self, now: i64) {
-        while let Some(Reverse((until, _))) = self.expiries.peek() {
-            if *until > now {
-                break;
-            }
-            if let Some(Reverse((until, key))) = self.expiries.pop()
-                && self.until.get(&key) == Some(&until)
-            {
-                self.until.remove(&key);
-            }
-        }
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -103,20 +78,5 @@ impl UserDirectory for MemoryLinks {
             ids.push(id.clone());
         }
         Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl ReplayCache for MemoryLinks {
-    async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError> {
-        let mut seen = lock(&self.seen);
-        seen.forget_expired(unix_now());
-        let key = (iss.to_owned(), jti.to_owned());
-        if seen.until.contains_key(&key) {
-            return Ok(false);
-        }
-        seen.until.insert(key.clone(), until);
-        seen.expiries.push(Reverse((until, key)));
-        Ok(true)
     }
 }

@@ -3,13 +3,14 @@ use shared::settings::StoreSettings;
 use shared::store::RedisConnection;
 use shared::store::{Keyspace, StoreError, hashed_id};
 
-use super::{DelegationStore, ReplayCache, UserDirectory};
 use crate::email::Email;
 use crate::registration::record::RegistrationId;
+use crate::registration::store::{DelegationStore, UserDirectory};
 
 /// Single-key records under `{prefix}identity:`: `deleg:<h(iss,sub)>` → registration id,
-/// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `owned:<h(email)>` (a set of registration ids), `replay:<h(iss,jti)>`. Hashing keeps keys short and free of
-/// attacker-chosen bytes.
+/// `delrev:<h(iss,sub)>` → revocation cutoff, `user:<h(email)>`, `owned:<h(email)>` (a
+/// set of registration ids); `replay:<h(iss,jti)>` in the same keyspace is
+/// `shared::store::replay`'s. Hashing keeps keys short and free of attacker-chosen bytes.
 #[derive(Clone)]
 pub struct RedisLinks {
     conn: RedisConnection,
@@ -127,21 +128,5 @@ impl UserDirectory for RedisLinks {
         let key = self.keys.key("owned", &hashed_id(&[&email.normalized()]));
         let ids: Vec<String> = self.conn.clone().smembers(&key).await?;
         ids.into_iter().map(|raw| self.parse_id(&key, raw)).collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl ReplayCache for RedisLinks {
-    async fn first_use(&self, iss: &str, jti: &str, until: i64) -> Result<bool, StoreError> {
-        let key = self.keys.key("replay", &hashed_id(&[iss, jti]));
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(1)
-            .arg("NX")
-            .arg("EXAT")
-            .arg(until.max(shared::time::unix_now() + 1))
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(set.is_some())
     }
 }

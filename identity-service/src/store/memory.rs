@@ -4,8 +4,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use shared::store::{Reachable, StoreError};
 use shared::time::unix_now;
 
-use super::RegistrationStore;
 use crate::registration::record::{Registration, RegistrationId};
+use crate::registration::store::RegistrationStore;
 
 /// Registrations in one process's memory. Dropped records are swept once the map has
 /// doubled since the last sweep: amortised O(1) per registration, where sweeping on

@@ -3,8 +3,9 @@ use shared::settings::StoreSettings;
 use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError};
 
-use super::{RegistrationStore, compact};
+use super::compact;
 use crate::registration::record::{Registration, RegistrationId};
+use crate::registration::store::RegistrationStore;
 
 /// Compare-and-swap on the record's `version` (Redis runs scripts atomically): the
 /// `v<version>:` prefix of the compact form, or the `version` of a record still in JSON.

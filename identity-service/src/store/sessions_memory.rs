@@ -4,8 +4,8 @@ use std::sync::{Mutex, PoisonError};
 use shared::store::StoreError;
 use shared::time::unix_now;
 
-use super::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use crate::authorize::record::HumanId;
+use crate::authorize::store::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 
 /// Sessions of the all-in-one runner and unit tests. Expired ones are swept whenever one
 /// is stored: humans start sessions at human speed.

@@ -3,8 +3,8 @@ use shared::settings::StoreSettings;
 use shared::store::{Keyspace, RedisConnection, StoreError, decode_json, encode_json};
 use shared::time::unix_now;
 
-use super::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use crate::authorize::record::HumanId;
+use crate::authorize::store::{MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 
 /// Adds a handle to a human's index and makes the index live at least as long as it.
 const INDEX_SESSION: &str = r"

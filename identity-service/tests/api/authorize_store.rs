@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use identity_service::authorize::record::{Grant, GrantId, HumanId, IssuedCode, LoginAttempt, LoginId, TakenCode};
+use identity_service::authorize::store::{AuthorizationStore, MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use identity_service::email::Email;
-use identity_service::store::{
-    AuthorizationStore, MAX_SESSIONS_PER_HUMAN, MemoryAuthorizations, MemorySessions, RedisAuthorizations,
-    RedisSessions, SessionRecord, SessionStore,
-};
+use identity_service::store::{MemoryAuthorizations, MemorySessions, RedisAuthorizations, RedisSessions};
 use shared::oauth::pkce::CodeChallenge;
 use shared::scope::ScopeSet;
 use shared::testing::RedisServer;

@@ -2,8 +2,9 @@
 //! claim window and the rate limits.
 
 use identity_service::registration::SecretHandle;
+use identity_service::registration::store::RegistrationStore;
 use identity_service::registration::{CLAIM_TOKEN_CONTEXT, Registration, RegistrationType};
-use identity_service::store::{RedisRegistrationStore, RegistrationStore};
+use identity_service::store::RedisRegistrationStore;
 use shared::scope::ScopeSet;
 use shared::secrets::{Secret, SecretHasher};
 use shared::testing::RedisServer;

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
+use identity_service::registration::store::{DelegationStore, RegistrationStore, UserDirectory};
 use identity_service::registration::{Registration, RegistrationId, RegistrationType};
-use identity_service::store::{
-    DelegationStore, MemoryLinks, MemoryRegistrationStore, RedisLinks, RedisRegistrationStore, RegistrationStore,
-    ReplayCache, UserDirectory,
-};
+use identity_service::store::{MemoryLinks, MemoryRegistrationStore, RedisLinks, RedisRegistrationStore};
+use shared::store::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
 use std::time::Duration;
 
 use identity_service::email::Email;
@@ -140,10 +139,10 @@ async fn redis_store_reports_an_outage_as_unavailable() {
     assert!(matches!(error, shared::store::StoreError::Unavailable(_)), "{error:?}");
 }
 
-/// The contract of the link stores (delegations, revocations, users, replay cache).
+/// The contract of the link stores (delegations, revocations, users).
 async fn links_contract<L>(links: Arc<L>)
 where
-    L: DelegationStore + ReplayCache + UserDirectory + 'static,
+    L: DelegationStore + UserDirectory + 'static,
 {
     let now = unix_now();
     let (a, b) = (RegistrationId::random(), RegistrationId::random());
@@ -174,6 +173,30 @@ where
         "forgotten after until"
     );
 
+    let email = Email::parse("human@example.com").expect("email");
+    assert!(!links.user_exists(&email).await.expect("get"));
+    assert!(links.owned_by(&email).await.expect("owned").is_empty());
+    let (first, second) = (RegistrationId::random(), RegistrationId::random());
+    links.record_owned(&email, &first).await.expect("record");
+    links.record_owned(&email, &second).await.expect("record");
+    links.record_owned(&email, &first).await.expect("again");
+    let same_human = Email::parse("HUMAN@example.com").expect("email");
+    assert!(links.user_exists(&same_human).await.expect("get"));
+    let mut owned = links.owned_by(&same_human).await.expect("owned");
+    owned.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![first, second];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(
+        owned, expected,
+        "each registration once, found by any spelling of the address"
+    );
+    let other = Email::parse("other@example.com").expect("email");
+    assert!(links.owned_by(&other).await.expect("owned").is_empty());
+}
+
+/// The replay cache of provider token ids (`shared`'s, in identity's keyspace).
+async fn replay_contract(links: Arc<dyn ReplayCache>) {
+    let now = unix_now();
     // Replay entries live until their own `until`, however far ahead, in both stores.
     assert!(
         links
@@ -211,43 +234,34 @@ where
             .await
             .expect("survives the pruning")
     );
+}
 
-    let email = Email::parse("human@example.com").expect("email");
-    assert!(!links.user_exists(&email).await.expect("get"));
-    assert!(links.owned_by(&email).await.expect("owned").is_empty());
-    let (first, second) = (RegistrationId::random(), RegistrationId::random());
-    links.record_owned(&email, &first).await.expect("record");
-    links.record_owned(&email, &second).await.expect("record");
-    links.record_owned(&email, &first).await.expect("again");
-    let same_human = Email::parse("HUMAN@example.com").expect("email");
-    assert!(links.user_exists(&same_human).await.expect("get"));
-    let mut owned = links.owned_by(&same_human).await.expect("owned");
-    owned.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    let mut expected = vec![first, second];
-    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    assert_eq!(
-        owned, expected,
-        "each registration once, found by any spelling of the address"
-    );
-    let other = Email::parse("other@example.com").expect("email");
-    assert!(links.owned_by(&other).await.expect("owned").is_empty());
+/// Identity's replay cache over `settings`, keyed as the store keys it.
+fn redis_replay(settings: &shared::settings::StoreSettings) -> Arc<dyn ReplayCache> {
+    Arc::new(RedisReplayCache::new(
+        shared::store::connect_redis(settings).expect("connect"),
+        shared::store::Keyspace::new(&settings.key_prefix, "identity"),
+    ))
 }
 
 #[tokio::test]
 async fn memory_links_meet_the_contract() {
     links_contract(Arc::new(MemoryLinks::default())).await;
+    replay_contract(Arc::new(MemoryReplayCache::default())).await;
 }
 
 #[tokio::test]
 async fn redis_links_meet_the_contract() {
     let redis = RedisServer::start();
     links_contract(Arc::new(RedisLinks::connect(&redis.store_settings()).expect("connect"))).await;
+    replay_contract(redis_replay(&redis.store_settings())).await;
 }
 
 /// Every identity store against one topology, as `store.redis_url` names it.
 async fn contracts_over(settings: &shared::settings::StoreSettings) {
     contract(Arc::new(RedisRegistrationStore::connect(settings).expect("connect"))).await;
     links_contract(Arc::new(RedisLinks::connect(settings).expect("connect"))).await;
+    replay_contract(redis_replay(settings)).await;
     let authorizations = identity_service::store::RedisAuthorizations::connect(settings).expect("connect");
     crate::authorize_store::contract(Arc::new(authorizations)).await;
     let sessions = identity_service::store::RedisSessions::connect(settings).expect("connect");

@@ -7,7 +7,18 @@ use proto::clients::v1::client_directory_client::ClientDirectoryClient;
 use shared::grpc::Replicas;
 use shared::scope::ScopeSet;
 
-use super::AuthorizeError;
+/// Why the directory gave no client.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// token-service refused: the client is unknown, disabled or cannot authorize.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// token-service answered something it never should.
+    #[error("{0}")]
+    Internal(String),
+}
 
 const RESOLVE: &str = "agentauth.clients.v1.ClientDirectory/ResolveClient";
 
@@ -33,7 +44,7 @@ impl ClientDirectory {
     }
 
     /// The client, or why the human cannot authorize it (unknown, disabled, unusable).
-    pub async fn resolve(&self, client_id: &str) -> Result<AuthorizingClient, AuthorizeError> {
+    pub async fn resolve(&self, client_id: &str) -> Result<AuthorizingClient, DirectoryError> {
         let response = shared::grpc::call_idempotent(&self.replicas, ("token-service", RESOLVE), |channel| {
             let request = pb::ResolveClientRequest {
                 client_id: client_id.to_owned(),
@@ -46,7 +57,7 @@ impl ClientDirectory {
         })
         .await
         .map_err(|status| {
-            AuthorizeError::Unavailable(format!(
+            DirectoryError::Unavailable(format!(
                 "client directory answered {:?}: {}",
                 status.code(),
                 status.message()
@@ -55,7 +66,7 @@ impl ClientDirectory {
         match response.into_inner().outcome {
             Some(pb::resolve_client_response::Outcome::Client(client)) => Ok(AuthorizingClient {
                 scopes: ScopeSet::from_tokens(&client.scopes)
-                    .map_err(|e| AuthorizeError::Internal(format!("token-service sent a bad scope: {e}")))?,
+                    .map_err(|e| DirectoryError::Internal(format!("token-service sent a bad scope: {e}")))?,
                 logo_uri: (!client.logo_uri.is_empty()).then_some(client.logo_uri),
                 client_id: client.client_id,
                 name: client.name,
@@ -63,9 +74,9 @@ impl ClientDirectory {
                 public: client.public,
             }),
             Some(pb::resolve_client_response::Outcome::Refused(refusal)) => {
-                Err(AuthorizeError::UnknownClient(refusal.description))
+                Err(DirectoryError::Refused(refusal.description))
             }
-            None => Err(AuthorizeError::Internal("token-service sent no outcome".into())),
+            None => Err(DirectoryError::Internal("token-service sent no outcome".into())),
         }
     }
 }
