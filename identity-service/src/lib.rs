@@ -1,7 +1,8 @@
 //! identity-service: where agents register and get a service-signed identity assertion,
 //! and where the token service asks (gRPC) whether an assertion may be exchanged.
 //!
-//! Its modules, from the wiring down; arrows run one way, down this list:
+//! Its modules, from the wiring down; arrows run one way, down this list (the floors
+//! `tools/floors/identity-service.txt` checks):
 //!
 //! - [`startup`]: [`startup::IdentityService`] builds the domain services from settings
 //!   and contributes its parts to `shared::serve`; [`startup::Application`].
@@ -12,6 +13,9 @@
 //! - [`grpc`]: the `IdentityService` gRPC server (token-service's exchange check, code
 //!   redemption and grant status).
 //! - [`state`]: what the HTTP handlers hold: the domain services, built once.
+//! - [`store`]: registrations, delegations, known humans, seen token ids, sign-ins,
+//!   codes and grants, in Redis or in memory for the all-in-one runner: the
+//!   implementations of the domains' store traits.
 //! - [`authorize`]: [`authorize::Authorizations`], the authorization endpoint: sign-in
 //!   by email and a one-time code, consent (grants), authorization codes.
 //! - [`claim`]: [`claim::ClaimCeremony`], the whole claim ceremony, including starting it
@@ -26,8 +30,6 @@
 //! - [`ratelimit`]: sliding-window limits shared through Redis.
 //! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
 //! - [`peers`]: the outbound gRPC client of token-service (who an OAuth client is).
-//! - [`store`]: registrations, delegations, known humans, seen token ids, sign-ins,
-//!   codes and grants, in Redis or in memory for the all-in-one runner.
 //! - [`email`]: email addresses, parsed once.
 //! - [`error`]: the one error enum, and its one HTTP and gRPC mapping.
 //! - `testing` (feature `testing`): registrations in any state, for tests.

@@ -2,16 +2,18 @@
 //! publishes the public halves at `/.well-known/jwks.json` and streams the active private
 //! key to the signers (identity-service, token-service) over gRPC `KeyService`.
 //!
-//! Its modules, from the wiring down:
+//! Its modules, from the wiring down; arrows run one way, down this list (the floors
+//! `tools/floors/jwks-service.txt` checks):
 //!
 //! - [`startup`]: [`startup::JwksService`] contributes its parts to `shared::serve`;
 //!   [`startup::Application`] is a standalone replica.
 //! - [`settings`]: what an operator configures.
 //! - [`http`]: the JWKS document.
 //! - [`grpc`]: the `KeyService` stream and the `KeyAdmin` operator API.
-//! - [`keys`]: key material, RFC 7638 thumbprints, sealing at rest, the lifecycle, and
-//!   the [`keys::KeyManager`] that holds the published set.
-//! - [`store`]: where keys live (Redis, or memory for the all-in-one runner).
+//! - [`store`]: where keys live (Redis, or memory for the all-in-one runner), the
+//!   implementations of `keys::store::KeyStore`.
+//! - [`keys`]: key material, RFC 7638 thumbprints, sealing at rest, the lifecycle, the
+//!   [`keys::KeyManager`] that holds the published set, and the store trait it needs.
 //! - [`error`]: the one error enum, and its one HTTP and gRPC mapping.
 
 #![forbid(unsafe_code)]

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::lifecycle::{KeyState, KeyView, Schedule};
 use super::material::{StoredKey, generate};
 use super::sealing::KekRing;
-use crate::store::KeyStore;
+use super::store::KeyStore;
 
 /// What is published right now.
 pub struct Published {

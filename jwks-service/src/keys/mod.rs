@@ -4,6 +4,7 @@ mod lifecycle;
 mod manager;
 mod material;
 mod sealing;
+pub mod store;
 
 pub use lifecycle::{KeyState, KeyView, Schedule};
 pub use manager::{KeyManager, Published};

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use shared::store::{Reachable, StoreError};
 
-use super::KeyStore;
 use crate::keys::StoredKey;
+use crate::keys::store::KeyStore;
 
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {

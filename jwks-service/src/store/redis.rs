@@ -4,8 +4,8 @@ use shared::settings::StoreSettings;
 use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
-use super::KeyStore;
 use crate::keys::StoredKey;
+use crate::keys::store::KeyStore;
 
 /// Claims a slot and stores its key in one step. One hash holds both (`slot:<slot>` →
 /// kid, `key:<kid>` → record), so the script touches a single key (Redis Cluster safe).

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use jwks_service::keys::store::KeyStore;
 use jwks_service::keys::{Kek, KekRing, generate};
-use jwks_service::store::{KeyStore, MemoryKeyStore, RedisKeyStore};
+use jwks_service::store::{MemoryKeyStore, RedisKeyStore};
 use shared::jose::Algorithm;
 use shared::testing::RedisServer;
 
