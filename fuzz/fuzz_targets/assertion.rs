@@ -17,7 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use identity_service::assertion::Assertions;
 use libfuzzer_sys::fuzz_target;
 use proto::keys::v1::{KeySet, PublicKey, SigningKey};
-use shared::jose::KeyRing;
+use protocol::jose::KeyRing;
 
 const ISSUER: &str = "https://agentauth.fuzz";
 const KID: &str = "fuzz-key";
@@ -52,7 +52,7 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
         }],
     };
     Setup {
-        ring: KeyRing::from_key_set(set).expect("ring"),
+        ring: shared::keys::key_ring(&set).expect("ring"),
         pair,
         assertions: Assertions::new(ISSUER, MAX_LIFETIME, MAX_LIFETIME, LEEWAY),
     }

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use shared::jose::{KeyRing, SigningKey};
+use protocol::jose::{KeyRing, SigningKey};
 
-pub use shared::jose::assertion::{ASSERTION_TYP, AssertionClaims, AssertionRejected, AssertionRules, KeyConfirmation};
+pub use protocol::jose::assertion::{
+    ASSERTION_TYP, AssertionClaims, AssertionRejected, AssertionRules, KeyConfirmation,
+};
 
 /// Who an assertion is for: a registration, as its claims name it.
 #[derive(Debug, Clone, Copy)]
@@ -51,13 +53,13 @@ impl Assertions {
         signer: &SigningKey,
         subject: Subject<'_>,
         now: i64,
-    ) -> Result<(String, i64), shared::jose::JoseError> {
+    ) -> Result<(String, i64), protocol::jose::JoseError> {
         let exp = now + self.ttl.as_secs() as i64;
         let claims = AssertionClaims {
             iss: self.issuer.clone(),
             sub: subject.registration_id.to_owned(),
             aud: self.issuer.clone(),
-            jti: shared::secrets::random_token(16),
+            jti: protocol::secrets::random_token(16),
             iat: now,
             exp,
             client_id: subject.client_id.to_owned(),

@@ -11,8 +11,8 @@ use crate::claim::ClaimSettings;
 use crate::mail::MailSettings;
 use crate::providers::{ProviderKeySettings, ProviderSettings};
 use crate::ratelimit::RateLimitSettings;
-use shared::oauth::{ProtectedResource, TokenEndpointSettings};
-use shared::scope::ScopeSet;
+use protocol::oauth::{ProtectedResource, TokenEndpointSettings};
+use protocol::scope::ScopeSet;
 use shared::settings::{
     ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
 };
@@ -175,7 +175,7 @@ impl ServiceSettings for Settings {
         if self.registration.claim_window.is_zero() {
             return Err(SettingsError::invalid("registration.claim_window", "must be positive"));
         }
-        shared::oauth::validate_resources(&self.protected_resources)?;
+        protocol::oauth::validate_resources(&self.protected_resources)?;
         self.token_endpoint.validate()?;
         if self.registration.require_dpop && !self.token_endpoint.dpop.enabled {
             return Err(SettingsError::invalid(

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use protocol::jose::dpop::DpopVerifier;
+use protocol::oauth::TokenEndpointSettings;
+use protocol::secrets::SecretHasher;
 use shared::health::StoreReady;
-use shared::jose::dpop::DpopVerifier;
-use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
-use shared::oauth::TokenEndpointSettings;
-use shared::secrets::SecretHasher;
+use shared::keys::watch::{self, KeyRingWatch, SigningKeyReady};
 use shared::serve::{Common, Context, Parts, Service, StartupError};
 use shared::settings::{Profile, Validated};
 

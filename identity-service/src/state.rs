@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use shared::oauth::{ProtectedResource, TokenEndpointSettings};
-use shared::scope::ScopeSet;
+use protocol::oauth::{ProtectedResource, TokenEndpointSettings};
+use protocol::scope::ScopeSet;
 
 use crate::authorize::Authorizations;
 use crate::claim::ClaimCeremony;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use shared::scope::ScopeSet;
+use protocol::scope::ScopeSet;
 use shared::time::unix_now;
 
 use crate::registration::store::RegistrationStore;

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use shared::jose::VerifyError;
-use shared::jose::watch::KeyRingWatch;
-use shared::scope::ScopeSet;
+use protocol::jose::VerifyError;
+use protocol::scope::ScopeSet;
+use shared::keys::watch::KeyRingWatch;
 use shared::time::unix_now;
 
 use crate::assertion::{AssertionRejected, Assertions};

@@ -106,7 +106,7 @@ impl Default for Settings {
 
 impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), SettingsError> {
-        shared::jose::parse_algorithm(&self.keys.algorithm)
+        protocol::jose::parse_algorithm(&self.keys.algorithm)
             .map_err(|e| SettingsError::invalid("keys.algorithm", format!("{e}; use ES256 or EdDSA")))?;
         self.keys.kek.validate("keys.kek", self.profile)?;
         self.check_inline_keks()?;

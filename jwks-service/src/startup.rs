@@ -45,7 +45,7 @@ impl Service for JwksService {
 
     /// Builds the service and starts loading (or generating) the signing key.
     async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
-        let algorithm = shared::jose::parse_algorithm(&settings.keys.algorithm)
+        let algorithm = protocol::jose::parse_algorithm(&settings.keys.algorithm)
             .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
         let store = store::from_settings(&settings.store, &context.connections)?;
         let keks = settings.keks()?;
@@ -61,7 +61,7 @@ impl Service for JwksService {
             keks,
             settings.keys.schedule(),
         ));
-        let holder = format!("jwks-{}", shared::secrets::random_token(9));
+        let holder = format!("jwks-{}", protocol::secrets::random_token(9));
         let lease_ttl = settings.keys.lease_ttl;
         // First pass inline, so a replica with a reachable store starts with its keys.
         if let Err(error) = keys.run_once(&holder, lease_ttl).await {

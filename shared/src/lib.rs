@@ -13,16 +13,13 @@
 //! - [`fetch`]: SSRF-safe, bounded fetches of URLs others give us.
 //! - [`client_address`]: the client's address, from the TCP peer or trusted proxy hops.
 //! - [`ratelimit`]: sliding-window rate limits, shared through Redis, failing open.
-//! - [`oauth`]: OAuth wire names and the token endpoint's capabilities.
-//! - [`jose`]: signing with keys parsed once, and the key ring fed by jwks-service.
-//! - [`secrets`]: random secrets, keyed hashes, constant-time comparison, secret files.
+//! - [`keys`]: the key ring fed by jwks-service, and key sets others publish, fetched.
+//! - [`secrets`]: secret files.
 //! - [`grpc`]: client channels with bounded timeouts.
 //! - [`serve`]: one replica's HTTP + gRPC servers with a bounded drain.
-//! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
-//! - [`id`]: `<prefix>_<hex>` identifiers (registrations, clients, claim attempts).
 //! - [`pki`]: the internal CA and per-service certificates.
 //! - [`tls`]: internal mTLS (TLS 1.3, peers checked by service name).
-//! - [`time`]: times on the wire (RFC 3339).
+//! - [`time`]: the clock, and times on the wire (RFC 3339).
 //! - `testing` (feature `testing`): a real `redis-server` per test.
 
 #![forbid(unsafe_code)]
@@ -33,13 +30,10 @@ pub mod envelope;
 pub mod fetch;
 pub mod grpc;
 pub mod health;
-pub mod id;
-pub mod jose;
+pub mod keys;
 pub mod media;
-pub mod oauth;
 pub mod pki;
 pub mod ratelimit;
-pub mod scope;
 pub mod secrets;
 pub mod serve;
 pub mod settings;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use config::{Config, Environment, File};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::secrets::{Secret, read_secret};
+use protocol::secrets::Secret;
+
+use crate::secrets::read_secret;
 
 /// Environment variable naming an optional settings file (TOML).
 pub const CONFIG_FILE_VAR: &str = "AGENTAUTH_CONFIG";
@@ -23,6 +25,15 @@ pub enum SettingsError {
     Invalid { key: String, reason: String },
     #[error("cannot load settings: {0}")]
     Load(#[from] config::ConfigError),
+}
+
+impl From<protocol::InvalidSetting> for SettingsError {
+    fn from(error: protocol::InvalidSetting) -> Self {
+        Self::Invalid {
+            key: error.key,
+            reason: error.reason,
+        }
+    }
 }
 
 impl SettingsError {

@@ -17,8 +17,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use identity_service::assertion::{Assertions, Subject};
 use proto::keys::v1::{KeySet, PublicKey, SigningKey as ProtoKey};
-use shared::jose::{KeyRing, SigningKey};
-use shared::scope::ScopeSet;
+use protocol::jose::{KeyRing, SigningKey};
+use protocol::scope::ScopeSet;
 use shared::time::unix_now;
 use token_service::access_token::{AccessTokens, Confirmation, TokenRequest};
 use token_service::http::form::FormParams;
@@ -31,7 +31,7 @@ fn key_ring() -> (KeyRing, SigningKey) {
     let point = pair.public_key().as_ref();
     let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "kid": "k1",
         "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]) });
-    let ring = KeyRing::from_key_set(KeySet {
+    let ring = shared::keys::key_ring(&KeySet {
         active: Some(ProtoKey {
             kid: "k1".into(),
             alg: "ES256".into(),

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::jose::{Expectations, JoseError, KeyRing, SigningKey, VerifyError};
+use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
-use shared::jose::watch::KeyRingWatch;
-use shared::jose::{Expectations, JoseError, KeyRing, SigningKey, VerifyError};
-use shared::scope::ScopeSet;
+use shared::keys::watch::KeyRingWatch;
 
 use crate::error::OAuthError;
 
@@ -133,7 +133,7 @@ impl AccessTokens {
             scope: request.scope.to_string(),
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
-            jti: shared::secrets::random_token(16),
+            jti: protocol::secrets::random_token(16),
             cnf: (!request.cnf.is_empty()).then_some(request.cnf),
             grant_id: request.grant_id.map(str::to_owned),
         };

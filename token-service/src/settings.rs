@@ -1,8 +1,8 @@
 use std::time::Duration;
 
+use protocol::oauth::{ProtectedResource, TokenEndpointSettings};
 use serde::{Deserialize, Serialize};
-use shared::jose::remote::RemoteKeySettings;
-use shared::oauth::{ProtectedResource, TokenEndpointSettings};
+use shared::keys::remote::RemoteKeySettings;
 use shared::tls::InternalTlsSettings;
 
 use shared::settings::{
@@ -196,9 +196,9 @@ impl ServiceSettings for Settings {
             ));
         }
         self.token_endpoint.validate()?;
-        shared::oauth::validate_resources(&self.protected_resources)?;
+        protocol::oauth::validate_resources(&self.protected_resources)?;
         let registration = &self.client_registration;
-        shared::scope::ScopeSet::from_tokens(&registration.scopes)
+        protocol::scope::ScopeSet::from_tokens(&registration.scopes)
             .map_err(|e| SettingsError::invalid("client_registration.scopes", e.to_string()))?;
         if registration.policy == RegistrationPolicy::Token && !registration.initial_access_token.is_configured() {
             return Err(SettingsError::invalid(

@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 
+use protocol::oauth::pkce::CodeChallenge;
 use serde_json::{Value, json};
-use shared::oauth::pkce::CodeChallenge;
 
 use crate::browser::Browser;
 use crate::helpers::{DevServer, str_field};
@@ -63,8 +63,8 @@ async fn a_human_signs_in_consents_and_later_revokes_in_a_real_browser() {
         .expect("json");
     let client_id = str_field(&registered, "client_id").to_owned();
 
-    let verifier = shared::secrets::random_token(48);
-    let state = shared::secrets::random_token(12);
+    let verifier = protocol::secrets::random_token(48);
+    let state = protocol::secrets::random_token(12);
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", &client_id)

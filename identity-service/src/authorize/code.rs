@@ -4,8 +4,8 @@
 //! spends the code whatever the outcome, so each code is tried once; a second use of a
 //! code whose first use redeemed is a replay and revokes the grant it served.
 
+use protocol::scope::ScopeSet;
 use shared::audit::{self, Actor};
-use shared::scope::ScopeSet;
 
 use super::record::{Grant, IssuedCode, TakenCode};
 use super::{
@@ -54,7 +54,7 @@ impl Authorizations {
         self.limits
             .enforce(&format!("codes-human:{}", who.human), limit)
             .await?;
-        let code = shared::secrets::random_token(32);
+        let code = protocol::secrets::random_token(32);
         let expires_at = now + self.settings.code_ttl.as_secs() as i64;
         let issued = IssuedCode {
             grant_id: grant.id.clone(),

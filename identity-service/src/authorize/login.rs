@@ -39,7 +39,7 @@ impl Authorizations {
             .enforce(&format!("login-human:{human}"), self.settings.logins_per_email)
             .await?;
         let id = LoginId::random();
-        let code = shared::secrets::six_digit_code();
+        let code = protocol::secrets::six_digit_code();
         let ttl = self.settings.login_code_ttl.as_secs() as i64;
         let attempt = LoginAttempt {
             code_hash: self.hasher.hash(LOGIN_CODE_CONTEXT, &format!("{id}:{code}")),

@@ -24,10 +24,10 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
 use serde::{Deserialize, Serialize};
 use shared::ratelimit::Limit;
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
 use shared::settings::SettingsError;
 
 use self::store::{AuthorizationStore, SessionStore};

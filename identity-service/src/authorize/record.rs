@@ -2,11 +2,11 @@
 //! grants (a human's consent to a client). Records carry no secrets: a sign-in code and
 //! an authorization code are kept only as keyed hashes, and are the store's keys.
 
+use protocol::id::{IdKind, PrefixedId};
+use protocol::oauth::pkce::CodeChallenge;
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
 use serde::{Deserialize, Serialize};
-use shared::id::{IdKind, PrefixedId};
-use shared::oauth::pkce::CodeChallenge;
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
 
 use crate::email::Email;
 

@@ -4,8 +4,8 @@
 //! URI, with `state` and `iss`). Every parameter but `resource` appears at most once
 //! (§3.1).
 
-use shared::oauth::pkce::CodeChallenge;
-use shared::scope::ScopeSet;
+use protocol::oauth::pkce::CodeChallenge;
+use protocol::scope::ScopeSet;
 
 use super::{Authorizations, AuthorizeError, ErrorRedirect};
 use crate::peers::token_service::AuthorizingClient;
@@ -110,7 +110,7 @@ impl Authorizations {
             .single("redirect_uri")
             .map_err(|_| AuthorizeError::InvalidRedirectUri)?;
         let redirect_uri = match presented {
-            Some(uri) if shared::oauth::redirect::matches(client.redirect_uris.iter().map(String::as_str), uri) => {
+            Some(uri) if protocol::oauth::redirect::matches(client.redirect_uris.iter().map(String::as_str), uri) => {
                 uri.to_owned()
             }
             // OAuth 2.1 §2.3.2: optional when exactly one is registered.

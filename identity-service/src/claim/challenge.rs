@@ -40,7 +40,7 @@ impl ClaimCeremony {
         self.limits
             .enforce(&format!("claim-challenge:{attempt_id}"), limit)
             .await?;
-        let code = shared::secrets::six_digit_code();
+        let code = protocol::secrets::six_digit_code();
         let expires_at = now + self.settings.otp_ttl.as_secs() as i64;
         self.registrations
             .edit(id, Some(read), |registration| {

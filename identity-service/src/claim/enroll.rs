@@ -48,7 +48,7 @@ impl ClaimCeremony {
     ) -> Result<EmailRegistration, IdentityError> {
         let policy = self.registrations.policy();
         policy.ensure_enabled(RegistrationPath::VerifiedEmail)?;
-        let scopes = (shared::scope::ScopeSet::default(), policy.post_claim_scopes.clone());
+        let scopes = (protocol::scope::ScopeSet::default(), policy.post_claim_scopes.clone());
         let mut registration = Registration::new(
             RegistrationType::EmailVerification,
             now,

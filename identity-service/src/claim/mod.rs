@@ -19,8 +19,8 @@ mod start;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::secrets::SecretHasher;
 use serde::{Deserialize, Serialize};
-use shared::secrets::SecretHasher;
 
 use crate::error::IdentityError;
 use crate::mail::Mailer;

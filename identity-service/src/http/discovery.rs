@@ -4,7 +4,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
+use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
 
 use crate::state::AppState;
 
@@ -44,7 +44,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "response_modes_supported": ["query"],
         // OAuth 2.1 §4.1.1 and the MCP specification: S256 only, and clients refuse a
         // server that does not say so.
-        "code_challenge_methods_supported": [shared::oauth::pkce::S256],
+        "code_challenge_methods_supported": [protocol::oauth::pkce::S256],
         // RFC 9207: every authorization response carries `iss`.
         "authorization_response_iss_parameter_supported": true,
         "client_id_metadata_document_supported": state.discovery.client_id_metadata_documents,

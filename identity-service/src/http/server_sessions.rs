@@ -15,7 +15,7 @@ use actix_web::cookie::time::Duration;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::middleware::Next;
-use shared::secrets::SecretHasher;
+use protocol::secrets::SecretHasher;
 use shared::store::StoreError;
 use shared::time::unix_now;
 
@@ -74,7 +74,7 @@ impl CookieStorage for ServerSessions {
     }
 
     async fn save(&self, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let id = shared::secrets::random_token(32);
+        let id = protocol::secrets::random_token(32);
         let key = SessionKey::try_from(id).map_err(|e| SaveError::Other(anyhow::Error::new(e)))?;
         self.store
             .put_session(&self.handle(&key), &Self::record(state, ttl))

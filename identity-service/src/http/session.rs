@@ -33,8 +33,8 @@ pub struct Browser {
 impl Browser {
     pub fn fresh(now: i64) -> Self {
         Self {
-            csrf: shared::secrets::random_token(24),
-            label: shared::secrets::random_token(6),
+            csrf: protocol::secrets::random_token(24),
+            label: protocol::secrets::random_token(6),
             created_at: now,
             login: None,
             signed_in: None,
@@ -71,7 +71,7 @@ impl Browser {
 
     /// RFC 9700 §2.1 / OWASP: the form's token must be this session's.
     pub fn check_csrf(&self, presented: &str) -> Result<(), AuthorizeError> {
-        if !presented.is_empty() && shared::secrets::same_secret(&self.csrf, presented) {
+        if !presented.is_empty() && protocol::secrets::same_secret(&self.csrf, presented) {
             Ok(())
         } else {
             Err(AuthorizeError::StaleForm)

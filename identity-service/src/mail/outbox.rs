@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lettre::message::Mailbox;
-use shared::secrets::random_bytes;
+use protocol::secrets::random_bytes;
 use shared::settings::SettingsError;
 
 use super::{Mail, MailError, MailSettings, Mailer, build_message, parse_from};

@@ -4,8 +4,8 @@
 
 use proto::clients::v1 as pb;
 use proto::clients::v1::client_directory_client::ClientDirectoryClient;
+use protocol::scope::ScopeSet;
 use shared::grpc::Replicas;
-use shared::scope::ScopeSet;
 
 /// Why the directory gave no client.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use protocol::jose::NumericDate;
 use serde::Deserialize;
-use shared::jose::NumericDate;
 
 use crate::email::Email;
 use crate::error::ProviderError;

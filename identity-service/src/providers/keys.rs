@@ -6,11 +6,12 @@ use std::fmt;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, Validation};
+use protocol::jose::NumericDate;
+use protocol::jose::keys::RemoteKeyError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use shared::jose::NumericDate;
-use shared::jose::remote::{Destinations, RemoteKeyError, RemoteKeys};
+use shared::keys::remote::{Destinations, RemoteKeys};
 use shared::settings::SettingsError;
 use url::Url;
 
@@ -44,7 +45,7 @@ impl ProviderKeys {
         let mut by_issuer = HashMap::new();
         for (i, provider) in providers.iter().enumerate() {
             let key = format!("providers[{i}].jwks_uri");
-            let jwks_uri = shared::jose::remote::check_url(&provider.jwks_uri, Destinations::Configured)
+            let jwks_uri = shared::keys::remote::check_url(&provider.jwks_uri, Destinations::Configured)
                 .map_err(|reason| SettingsError::invalid(&key, format!("`{}`: {reason}", provider.jwks_uri)))?;
             let issuer_key = format!("providers[{i}].issuer");
             if provider.issuer.is_empty() {
@@ -100,7 +101,7 @@ impl ProviderKeys {
                     ProviderError::KeysUnavailable(reason)
                 }
             })?;
-        if !key.accepts(shared::jose::alg::JwsAlg::Jwt(header.alg)) {
+        if !key.accepts(protocol::jose::alg::JwsAlg::Jwt(header.alg)) {
             return Err(ProviderError::InvalidSignature);
         }
         let mut validation = Validation::new(header.alg);

@@ -35,7 +35,7 @@ pub struct ProviderSettings {
 }
 
 /// How provider key sets are cached and fetched.
-pub type ProviderKeySettings = shared::jose::remote::RemoteKeySettings;
+pub type ProviderKeySettings = shared::keys::remote::RemoteKeySettings;
 
 /// What a provider-signed token must satisfy besides its signature.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! `{"type":"anonymous"}`: a registration nobody vouches for yet, usable at once with its
 //! pre-claim scopes, claimable by a human through its claim token.
 
-use shared::secrets::random_token;
+use protocol::secrets::random_token;
 
 use super::handle::{CLAIM_TOKEN_CONTEXT, SecretHandle};
 use super::policy::RegistrationPath;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use shared::jose::dpop::{DpopVerifier, ProofTarget};
+use protocol::jose::dpop::{DpopVerifier, ProofTarget};
 
 use crate::error::IdentityError;
 use shared::store::replay::ReplayCache;

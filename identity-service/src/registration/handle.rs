@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use shared::secrets::SecretHasher;
+use protocol::secrets::SecretHasher;
 
 use super::record::RegistrationId;
 
@@ -33,7 +33,7 @@ impl SecretHandle {
 
     /// A fresh handle for `registration_id` with a 256-bit secret.
     pub fn generate(registration_id: &RegistrationId) -> Self {
-        Self::new(registration_id, &shared::secrets::random_token(32))
+        Self::new(registration_id, &protocol::secrets::random_token(32))
     }
 
     pub fn parse(value: &str) -> Option<Self> {

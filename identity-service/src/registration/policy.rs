@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use shared::scope::ScopeSet;
+use protocol::scope::ScopeSet;
 
 use crate::error::IdentityError;
 

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use protocol::id::{IdKind, PrefixedId};
+use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
-use shared::id::{IdKind, PrefixedId};
-use shared::scope::ScopeSet;
 
 use crate::email::Email;
 

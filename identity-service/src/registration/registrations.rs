@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use protocol::secrets::SecretHasher;
 use shared::audit::{self, Actor};
-use shared::jose::watch::KeyRingWatch;
-use shared::secrets::SecretHasher;
+use shared::keys::watch::KeyRingWatch;
 
 use super::policy::RegistrationPolicy;
 use super::record::{Registration, RegistrationId};

@@ -5,8 +5,8 @@
 //! The version leads in plain digits so the compare-and-swap script reads it without
 //! decoding the rest.
 
+use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
-use shared::scope::ScopeSet;
 use shared::store::StoreError;
 
 use crate::email::Email;

@@ -96,7 +96,7 @@ impl Reachable for MemoryRegistrationStore {
 mod tests {
     use std::time::Duration;
 
-    use shared::scope::ScopeSet;
+    use protocol::scope::ScopeSet;
 
     use super::*;
     use crate::registration::record::RegistrationType;

@@ -8,17 +8,17 @@ use identity_service::authorize::record::{Grant, GrantId, HumanId, IssuedCode, L
 use identity_service::authorize::store::{AuthorizationStore, MAX_SESSIONS_PER_HUMAN, SessionRecord, SessionStore};
 use identity_service::email::Email;
 use identity_service::store::{MemoryAuthorizations, MemorySessions, RedisAuthorizations, RedisSessions};
-use shared::oauth::pkce::CodeChallenge;
-use shared::scope::ScopeSet;
+use protocol::oauth::pkce::CodeChallenge;
+use protocol::scope::ScopeSet;
 use shared::testing::RedisServer;
 use shared::time::unix_now;
 
 fn human() -> HumanId {
-    HumanId::from_digest(&shared::secrets::random_bytes(16))
+    HumanId::from_digest(&protocol::secrets::random_bytes(16))
 }
 
 fn code(grant: &GrantId, subject: &HumanId) -> IssuedCode {
-    let challenge = CodeChallenge::s256_of(&shared::secrets::random_token(48));
+    let challenge = CodeChallenge::s256_of(&protocol::secrets::random_token(48));
     IssuedCode {
         grant_id: grant.clone(),
         subject: subject.clone(),
@@ -93,7 +93,7 @@ async fn logins(store: &dyn AuthorizationStore) {
 
 async fn codes(store: &dyn AuthorizationStore) {
     let issued = code(&GrantId::random(), &human());
-    let hash = shared::secrets::random_token(32);
+    let hash = protocol::secrets::random_token(32);
     store.put_code(&hash, &issued, unix_now() + 600).await.expect("put");
     assert_eq!(
         store.take_code(&hash).await.expect("take"),
@@ -123,12 +123,12 @@ async fn codes(store: &dyn AuthorizationStore) {
         "marking brings nothing back"
     );
     assert_eq!(store.take_code("unknown").await.expect("take"), TakenCode::Unknown);
-    let gone = shared::secrets::random_token(32);
+    let gone = protocol::secrets::random_token(32);
     store.put_code(&gone, &issued, unix_now() - 1).await.expect("put");
     assert_eq!(store.take_code(&gone).await.expect("take"), TakenCode::Unknown);
 
     // Racing takes: exactly one is fresh.
-    let raced = shared::secrets::random_token(32);
+    let raced = protocol::secrets::random_token(32);
     store.put_code(&raced, &issued, unix_now() + 600).await.expect("put");
     let takes = futures_util::future::join_all((0..8).map(|_| store.take_code(&raced))).await;
     let fresh = takes.iter().filter(|t| matches!(t, Ok(TakenCode::Fresh(_)))).count();

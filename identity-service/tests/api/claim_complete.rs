@@ -5,8 +5,8 @@ use identity_service::registration::SecretHandle;
 use identity_service::registration::store::RegistrationStore;
 use identity_service::registration::{CLAIM_TOKEN_CONTEXT, Registration, RegistrationType};
 use identity_service::store::RedisRegistrationStore;
-use shared::scope::ScopeSet;
-use shared::secrets::{Secret, SecretHasher};
+use protocol::scope::ScopeSet;
+use protocol::secrets::{Secret, SecretHasher};
 use shared::testing::RedisServer;
 use shared::time::unix_now;
 

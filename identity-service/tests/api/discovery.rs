@@ -84,7 +84,7 @@ async fn switched_off_paths_leave_discovery() {
 
 #[tokio::test]
 async fn protected_resource_metadata_for_configured_resources() {
-    use shared::oauth::ProtectedResource;
+    use protocol::oauth::ProtectedResource;
     let app = crate::helpers::spawn_with(crate::helpers::memory(), |s| {
         s.protected_resources = vec![ProtectedResource {
             resource: "https://api.agentauth.test/reports".into(),

@@ -6,7 +6,7 @@ use identity_service::settings::Settings;
 use identity_service::startup::Application;
 use proto::identity::v1::identity_service_client::IdentityServiceClient;
 use proto::identity::v1::{ValidateAssertionRequest, validate_assertion_response::Outcome};
-use shared::jose::SigningKey;
+use protocol::jose::SigningKey;
 use shared::settings::{ListenSettings, Profile, StoreBackend, StoreSettings};
 
 pub const ISSUER: &str = "https://agentauth.test";

@@ -125,7 +125,7 @@ async fn critical_headers_are_refused_on_id_jags_and_security_events() {
 
         header.typ = Some("secevent+jwt".into());
         let event = json!({"iss": provider.issuer, "aud": ISSUER, "iat": unix_now(),
-            "jti": shared::secrets::random_token(8), "events": {"https://example.com/other": {}}});
+            "jti": protocol::secrets::random_token(8), "events": {"https://example.com/other": {}}});
         let response = post_event(&app, provider.sign_with_header(header, &event)).await;
         assert_eq!(response.status(), 400, "{crit:?}");
         let body: Value = response.json().await.expect("json");

@@ -9,7 +9,7 @@ use shared::store::replay::{MemoryReplayCache, RedisReplayCache, ReplayCache};
 use std::time::Duration;
 
 use identity_service::email::Email;
-use shared::scope::ScopeSet;
+use protocol::scope::ScopeSet;
 use shared::testing::RedisServer;
 use shared::time::unix_now;
 

@@ -9,7 +9,7 @@ use proto::identity::v1::validate_assertion_response::Outcome;
 use proto::identity::v1::{RefusalReason, RegistrationStatus};
 use serde_json::{Value, json};
 
-use shared::jose::SigningKey;
+use protocol::jose::SigningKey;
 use shared::testing::RedisServer;
 use shared::time::unix_now;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use identity_service::providers::{ProviderKeySettings, ProviderKeys, ProviderSettings};
+use protocol::jose::{Algorithm, SigningKey};
 use serde_json::{Value, json};
-use shared::jose::{Algorithm, SigningKey};
 
 pub const ISSUER: &str = "https://provider.test";
 
@@ -112,7 +112,7 @@ pub struct Key {
 
 impl Key {
     pub fn new() -> Self {
-        let key = shared::testing::TestKey::generate(&format!("k-{}", shared::secrets::random_token(6)));
+        let key = shared::testing::TestKey::generate(&format!("k-{}", protocol::secrets::random_token(6)));
         Self {
             kid: key.kid,
             jwk: key.jwk,

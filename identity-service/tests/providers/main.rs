@@ -10,8 +10,8 @@ use helpers::{FakeProvider, ISSUER, Key};
 use identity_service::providers::{
     ProviderError, ProviderExpectations, ProviderKeySettings, ProviderKeys, ProviderSettings, Untyped,
 };
+use protocol::jose::Algorithm;
 use serde_json::{Value, json};
-use shared::jose::Algorithm;
 use shared::time::unix_now;
 
 const AUDIENCE: &str = "https://agentauth.test";

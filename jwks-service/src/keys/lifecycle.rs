@@ -145,7 +145,7 @@ mod tests {
     }
 
     fn key(activate_at_ms: i64) -> StoredKey {
-        let mut key = generate(shared::jose::Algorithm::ES256, 0, &Kek::ephemeral()).expect("key");
+        let mut key = generate(protocol::jose::Algorithm::ES256, 0, &Kek::ephemeral()).expect("key");
         key.activate_at_ms = activate_at_ms;
         key
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use shared::audit::{self, Actor};
 use std::time::Duration;
 
-use shared::jose::Algorithm;
+use protocol::jose::Algorithm;
 use shared::store::StoreError;
 use shared::time::{unix_now, unix_now_ms};
 use tokio::sync::watch;

@@ -9,8 +9,8 @@ use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
     KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
 };
+use protocol::jose::Algorithm;
 use serde::{Deserialize, Serialize};
-use shared::jose::Algorithm;
 
 use super::sealing::{Kek, KekRing, SealError, Sealed};
 
@@ -135,7 +135,7 @@ fn public_jwk(alg: Algorithm, raw: &[u8]) -> Result<Jwk, KeyGenerationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::jose::{Expectations, KeyRing, SigningKey};
+    use protocol::jose::{Expectations, SigningKey};
 
     fn keks() -> KekRing {
         KekRing {
@@ -169,7 +169,7 @@ mod tests {
             let now = shared::time::unix_now();
             let claims = serde_json::json!({"iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60});
             let token = signer.sign("at+jwt", &claims).expect("sign");
-            let ring = KeyRing::from_key_set(proto::keys::v1::KeySet {
+            let ring = shared::keys::key_ring(&proto::keys::v1::KeySet {
                 active: None,
                 published: vec![proto::keys::v1::PublicKey {
                     kid: key.kid.clone(),

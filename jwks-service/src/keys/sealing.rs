@@ -7,8 +7,8 @@ use std::fmt;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use protocol::secrets::{Secret, random_bytes};
 use serde::{Deserialize, Serialize};
-use shared::secrets::{Secret, random_bytes};
 use shared::settings::SettingsError;
 
 /// A sealed secret as stored: which KEK, the nonce, ciphertext with tag (base64).

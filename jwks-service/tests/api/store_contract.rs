@@ -6,7 +6,7 @@ use std::time::Duration;
 use jwks_service::keys::store::KeyStore;
 use jwks_service::keys::{Kek, KekRing, generate};
 use jwks_service::store::{MemoryKeyStore, RedisKeyStore};
-use shared::jose::Algorithm;
+use protocol::jose::Algorithm;
 use shared::testing::RedisServer;
 
 async fn contract(store: Arc<dyn KeyStore>) {

@@ -79,7 +79,7 @@ impl RateLimiter for RedisRateLimiter {
             .key(self.keys.key("rl", bucket))
             .arg(limit.max)
             .arg(window_ms)
-            .arg(crate::secrets::random_token(6))
+            .arg(protocol::secrets::random_token(6))
             .arg(match &self.clock {
                 Clock::System => String::new(),
                 Clock::Manual(clock) => clock.now_ms().to_string(),

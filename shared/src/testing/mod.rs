@@ -62,7 +62,7 @@ impl RedisServer {
         StoreSettings {
             backend: StoreBackend::Redis,
             redis_url: self.url(),
-            key_prefix: format!("test-{}:", crate::secrets::random_token(6)),
+            key_prefix: format!("test-{}:", protocol::secrets::random_token(6)),
             ..StoreSettings::default()
         }
     }
@@ -124,14 +124,14 @@ impl TestKey {
         }
     }
 
-    pub fn signer(&self) -> crate::jose::SigningKey {
+    pub fn signer(&self) -> protocol::jose::SigningKey {
         self.signer_as(&self.kid)
     }
 
     /// A signer carrying another `kid` in its headers (to forge "our" kid in tests).
     #[allow(clippy::expect_used)]
-    pub fn signer_as(&self, kid: &str) -> crate::jose::SigningKey {
-        crate::jose::SigningKey::from_pkcs8(kid, crate::jose::Algorithm::ES256, &self.pkcs8).expect("signing key")
+    pub fn signer_as(&self, kid: &str) -> protocol::jose::SigningKey {
+        protocol::jose::SigningKey::from_pkcs8(kid, protocol::jose::Algorithm::ES256, &self.pkcs8).expect("signing key")
     }
 }
 
@@ -142,7 +142,7 @@ pub struct TestProvider {
     /// `http://127.0.0.1:<port>`: the provider's `iss`.
     pub issuer: String,
     pub jwks_uri: String,
-    signer: crate::jose::SigningKey,
+    signer: protocol::jose::SigningKey,
     key: TestKey,
     server: actix_web::dev::ServerHandle,
 }
@@ -154,7 +154,7 @@ impl TestProvider {
     /// When the key cannot be generated or no port can be bound.
     #[allow(clippy::expect_used)]
     pub async fn start() -> Self {
-        let kid = format!("test-{}", crate::secrets::random_token(6));
+        let kid = format!("test-{}", protocol::secrets::random_token(6));
         let key = TestKey::generate(&kid);
         let signer = key.signer();
         let jwks = serde_json::json!({ "keys": [key.jwk.clone()] }).to_string();
@@ -212,7 +212,7 @@ impl TestProvider {
         let now = crate::time::unix_now();
         serde_json::json!({
             "iss": self.issuer, "sub": sub, "aud": audience, "iat": now, "exp": now + 300,
-            "jti": crate::secrets::random_token(12), "email": email, "email_verified": true,
+            "jti": protocol::secrets::random_token(12), "email": email, "email_verified": true,
             "client_id": "test-agent",
         })
     }
@@ -221,7 +221,7 @@ impl TestProvider {
     pub fn revocation_event(&self, audience: &str, sub: &str) -> String {
         let claims = serde_json::json!({
             "iss": self.issuer, "aud": audience, "iat": crate::time::unix_now(),
-            "jti": crate::secrets::random_token(12),
+            "jti": protocol::secrets::random_token(12),
             "events": {
                 "https://schemas.workos.com/events/agent/auth/identity/assertion/revoked": {
                     "subject": {"format": "iss_sub", "iss": self.issuer, "sub": sub}
@@ -293,7 +293,7 @@ pub fn reserve_port() -> u16 {
     static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let start = crate::secrets::random_bytes(2);
+    let start = protocol::secrets::random_bytes(2);
     let offset = u16::from_be_bytes([start[0], start[1]]) % (HIGH - LOW);
     let port = (0..HIGH - LOW)
         .map(|i| LOW + (offset + i) % (HIGH - LOW))

@@ -79,7 +79,7 @@ fn settings(redis_url: String) -> StoreSettings {
     StoreSettings {
         backend: StoreBackend::Redis,
         redis_url,
-        key_prefix: format!("test-{}:", crate::secrets::random_token(6)),
+        key_prefix: format!("test-{}:", protocol::secrets::random_token(6)),
         ..StoreSettings::default()
     }
 }

@@ -97,7 +97,9 @@ impl Topology {
         let port = shared::testing::reserve_port();
         let netns = format!(
             "aa{}",
-            shared::secrets::random_token(4).to_lowercase().replace(['-', '_'], "x")
+            protocol::secrets::random_token(4)
+                .to_lowercase()
+                .replace(['-', '_'], "x")
         );
         let env_file = state.path().join("extra.env.in");
         std::fs::write(&env_file, extra_env.join("\n") + "\n").expect("extra env");

@@ -519,7 +519,7 @@ async fn the_key_lifecycle_is_audited_generated_activated_retired_and_rewrapped(
 }
 
 fn rand_byte() -> u8 {
-    shared::secrets::random_bytes(1)[0]
+    protocol::secrets::random_bytes(1)[0]
 }
 
 /// Every `agentauth_*` family a file names (histogram series reduced to their family).

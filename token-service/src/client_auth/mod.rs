@@ -19,8 +19,8 @@ pub mod secret;
 
 use std::sync::Arc;
 
+use protocol::oauth::{TokenEndpointSettings, auth_method};
 use serde::Deserialize;
-use shared::oauth::{TokenEndpointSettings, auth_method};
 
 pub use self::certificate::MutualTls;
 pub use self::identify::Identified;

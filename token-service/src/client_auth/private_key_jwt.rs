@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use protocol::jose::alg::KeyRefusal;
+use protocol::jose::jws::{self, JwsError};
+use protocol::jose::keys::{KeySet, RemoteKeyError, VerifyingKey};
 use serde::Deserialize;
-use shared::jose::alg::KeyRefusal;
-use shared::jose::jws::{self, JwsError};
-use shared::jose::remote::{KeySet, RemoteKeyError, VerifyingKey};
 
-use shared::jose::alg::JwsAlg;
-use shared::jose::remote::RemoteKeys;
+use protocol::jose::alg::JwsAlg;
+use shared::keys::remote::RemoteKeys;
 use shared::store::replay::ReplayCache;
 
 use crate::clients::{Client, ClientId, ClientKeys};

@@ -1,6 +1,6 @@
 //! RFC 6749 §2.3.1: `client_secret_basic` and `client_secret_post`.
 
-use shared::secrets::SecretHasher;
+use protocol::secrets::SecretHasher;
 
 use super::BAD_CREDENTIALS;
 use crate::clients::{CLIENT_SECRET_CONTEXT, Client};

@@ -6,10 +6,11 @@
 //! which would otherwise stay valid beside the stronger method. A secret client holds
 //! one or two secrets: adding the second starts a rotation, revoking the first ends it.
 
+use protocol::jose::keys::KeySet;
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
 use serde_json::Value;
-use shared::jose::remote::{Destinations, KeySet, check_url};
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
+use shared::keys::remote::{Destinations, check_url};
 
 use crate::error::AdminError;
 
@@ -131,7 +132,7 @@ pub fn check_jwks(json: &str) -> Result<(), AdminError> {
         let Some(members) = key.as_object() else {
             return Err(invalid("every key in jwks must be a JSON object"));
         };
-        if shared::jose::JWK_PRIVATE_MEMBERS
+        if protocol::jose::JWK_PRIVATE_MEMBERS
             .iter()
             .any(|m| members.contains_key(*m))
         {
@@ -156,7 +157,7 @@ pub fn check_jwks(json: &str) -> Result<(), AdminError> {
 mod tests {
     use super::*;
     use crate::clients::new_client;
-    use shared::secrets::Secret;
+    use protocol::secrets::Secret;
 
     fn client() -> (Client, SecretHasher) {
         let hasher = SecretHasher::new(&Secret::new(vec![1; 32]));

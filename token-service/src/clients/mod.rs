@@ -11,10 +11,10 @@
 pub mod certificate;
 pub mod lifecycle;
 
+use protocol::id::{IdKind, PrefixedId};
+use protocol::scope::ScopeSet;
+use protocol::secrets::{SecretHasher, random_bytes, random_token};
 use serde::{Deserialize, Serialize};
-use shared::id::{IdKind, PrefixedId};
-use shared::scope::ScopeSet;
-use shared::secrets::{SecretHasher, random_bytes, random_token};
 
 use shared::store::StoreError;
 
@@ -58,11 +58,11 @@ pub enum AuthMethod {
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::ClientSecret => shared::oauth::auth_method::CLIENT_SECRET_BASIC,
-            Self::None => shared::oauth::auth_method::NONE,
-            Self::PrivateKeyJwt => shared::oauth::auth_method::PRIVATE_KEY_JWT,
-            Self::TlsClientAuth => shared::oauth::auth_method::TLS_CLIENT_AUTH,
-            Self::SelfSignedTlsClientAuth => shared::oauth::auth_method::SELF_SIGNED_TLS_CLIENT_AUTH,
+            Self::ClientSecret => protocol::oauth::auth_method::CLIENT_SECRET_BASIC,
+            Self::None => protocol::oauth::auth_method::NONE,
+            Self::PrivateKeyJwt => protocol::oauth::auth_method::PRIVATE_KEY_JWT,
+            Self::TlsClientAuth => protocol::oauth::auth_method::TLS_CLIENT_AUTH,
+            Self::SelfSignedTlsClientAuth => protocol::oauth::auth_method::SELF_SIGNED_TLS_CLIENT_AUTH,
         }
     }
 }

@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
-use shared::jose::assertion::{AssertionClaims, AssertionRules};
-use shared::jose::watch::KeyRingWatch;
+use protocol::jose::assertion::{AssertionClaims, AssertionRules};
+use shared::keys::watch::KeyRingWatch;
 
 use super::request::{JwtBearerRequest, Presented};
 use super::{DpopProofs, Resources};

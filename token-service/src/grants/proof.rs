@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shared::jose::dpop::{DpopError, DpopVerifier, ProofTarget};
+use protocol::jose::dpop::{DpopError, DpopVerifier, ProofTarget};
 use shared::store::replay::ReplayCache;
 
 use super::request::DpopHeader;

@@ -2,8 +2,8 @@
 //! left is `invalid_scope`), and each RFC 8707 `resource` must be a configured protected
 //! resource, becomes the token's `aud`, and narrows the scope to what it supports.
 
-use shared::oauth::ProtectedResource;
-use shared::scope::ScopeSet;
+use protocol::oauth::ProtectedResource;
+use protocol::scope::ScopeSet;
 
 use super::request::Scoping;
 use crate::error::OAuthError;

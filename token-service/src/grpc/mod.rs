@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use proto::clients::v1 as pb;
 use proto::clients::v1::client_admin_server::{ClientAdmin, ClientAdminServer};
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
 use shared::audit::Actor;
-use shared::jose::remote::Destinations;
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
+use shared::keys::remote::Destinations;
 use tonic::{Request, Response, Status};
 
 use crate::clients::lifecycle::{self, Changes};

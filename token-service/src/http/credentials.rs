@@ -9,7 +9,7 @@ use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
-use shared::oauth::{CLIENT_ASSERTION_JWT_BEARER, MtlsSettings, auth_method};
+use protocol::oauth::{CLIENT_ASSERTION_JWT_BEARER, MtlsSettings, auth_method};
 
 use super::form::FormParams;
 use crate::client_auth::{BAD_CREDENTIALS, ClientCredentials};

@@ -14,8 +14,8 @@ mod token;
 use std::sync::Arc;
 
 use actix_web::web;
+use protocol::oauth::MtlsSettings;
 use shared::envelope::Surface;
-use shared::oauth::MtlsSettings;
 
 use crate::grants::{DpopProofs, Grants};
 use crate::introspection::Introspection;

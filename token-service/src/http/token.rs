@@ -2,9 +2,9 @@
 //! own request type, then handed to [`Grants`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
 use serde::Serialize;
 use shared::audit::Actor;
-use shared::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
 
 use super::ClientHeaders;
 use super::credentials::{dpop_header, presented_credentials};

@@ -8,14 +8,14 @@ use std::future::Future;
 
 use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_client::IdentityServiceClient;
+use protocol::scope::ScopeSet;
 use shared::grpc::Replicas;
-use shared::scope::ScopeSet;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::error::OAuthError;
-use shared::jose::assertion::AssertionClaims;
+use protocol::jose::assertion::AssertionClaims;
 
 /// The generated client, carrying the caller's trace context in every request.
 type Client = IdentityServiceClient<InterceptedService<Channel, Propagate>>;

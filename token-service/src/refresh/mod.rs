@@ -12,10 +12,10 @@ mod record;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor};
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
 use shared::settings::SettingsError;
 
 pub use record::RefreshFamily;
@@ -106,8 +106,8 @@ impl RefreshTokens {
 
     /// Starts a family; the token to hand the client.
     pub async fn issue(&self, new: NewFamily<'_>, now: i64) -> Result<String, OAuthError> {
-        let id = shared::secrets::random_token(16);
-        let secret = shared::secrets::random_token(32);
+        let id = protocol::secrets::random_token(16);
+        let secret = protocol::secrets::random_token(32);
         let family = RefreshFamily {
             id: id.clone(),
             client_id: new.client_id.to_owned(),
@@ -141,7 +141,7 @@ impl RefreshTokens {
             ));
         }
         let hash = self.hasher.hash(REFRESH_CONTEXT, token);
-        if !shared::secrets::same_secret(&hash, &family.current_hash) {
+        if !protocol::secrets::same_secret(&hash, &family.current_hash) {
             self.revoke_family(family, Actor::Client(client_id), "reuse_detected", now)
                 .await?;
             return Err(OAuthError::InvalidGrant(
@@ -158,7 +158,7 @@ impl RefreshTokens {
     /// another use of the same token is a reuse.
     pub async fn rotate(&self, presented: Presented, now: i64) -> Result<(RefreshFamily, String), OAuthError> {
         let mut family = presented.family;
-        let secret = shared::secrets::random_token(32);
+        let secret = protocol::secrets::random_token(32);
         let token = format!("{}.{secret}", family.id);
         family.current_hash = self.hasher.hash(REFRESH_CONTEXT, &token);
         family.last_used_at = now;
@@ -190,7 +190,7 @@ impl RefreshTokens {
             return Ok(None);
         };
         let hash = self.hasher.hash(REFRESH_CONTEXT, token);
-        Ok(shared::secrets::same_secret(&hash, &family.current_hash).then_some(family))
+        Ok(protocol::secrets::same_secret(&hash, &family.current_hash).then_some(family))
     }
 
     /// RFC 7009 for a refresh token: its whole family dies.

@@ -1,5 +1,5 @@
+use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
-use shared::scope::ScopeSet;
 
 /// One chain of refresh tokens, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,10 +4,10 @@
 //! the `resource` MCP clients send, is ignored (§2: "the authorization server MUST ignore
 //! any client metadata sent by the client that it does not understand").
 
+use protocol::oauth::redirect::check_registered;
 use serde::{Deserialize, Serialize};
-use shared::oauth::redirect::check_registered;
 
-use shared::jose::remote::RemoteKeys;
+use shared::keys::remote::RemoteKeys;
 
 use crate::clients::{Client, ClientKeys, IssuedSecret};
 use crate::error::OAuthError;
@@ -99,7 +99,7 @@ pub fn check_grant_types(metadata: &ClientMetadata) -> Result<(), OAuthError> {
         .iter()
         .find(|g| ![AUTHORIZATION_CODE, REFRESH_TOKEN].contains(&g.as_str()))
     {
-        let message = if other == shared::oauth::grant_type::CLIENT_CREDENTIALS {
+        let message = if other == protocol::oauth::grant_type::CLIENT_CREDENTIALS {
             "client_credentials clients are made by an operator, not registered"
         } else {
             "grant_types may hold only authorization_code and refresh_token"

@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use protocol::oauth::auth_method;
+use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 use shared::fetch::{Destinations, Fetcher};
-use shared::oauth::auth_method;
-use shared::scope::ScopeSet;
 use url::Url;
 
 use super::metadata::{ClientMetadata, check_grant_types, check_logo, check_name, check_redirect_uris};

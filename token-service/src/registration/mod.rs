@@ -11,10 +11,10 @@ pub mod metadata_document;
 
 use std::sync::Arc;
 
-use shared::jose::remote::RemoteKeys;
-use shared::oauth::{TokenEndpointSettings, auth_method};
-use shared::scope::ScopeSet;
-use shared::secrets::SecretHasher;
+use protocol::oauth::{TokenEndpointSettings, auth_method};
+use protocol::scope::ScopeSet;
+use protocol::secrets::SecretHasher;
+use shared::keys::remote::RemoteKeys;
 
 use self::metadata::{
     ClientMetadata, NewRegistration, check_grant_types, check_logo, check_name, check_redirect_uris, client_keys,

@@ -6,7 +6,7 @@
 mod services;
 
 use shared::health::StoreReady;
-use shared::jose::watch::{self, KeyRingWatch, SigningKeyReady};
+use shared::keys::watch::{self, KeyRingWatch, SigningKeyReady};
 use shared::serve::{Common, Context, Parts, Service, StartupError};
 use shared::settings::Validated;
 

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use shared::jose::assertion::AssertionRules;
-use shared::jose::dpop::{DpopVerifier, Nonces};
-use shared::jose::remote::{Destinations, RemoteKeys};
-use shared::jose::watch::KeyRingWatch;
-use shared::oauth::TokenEndpointSettings;
-use shared::secrets::SecretHasher;
+use protocol::jose::assertion::AssertionRules;
+use protocol::jose::dpop::{DpopVerifier, Nonces};
+use protocol::oauth::TokenEndpointSettings;
+use protocol::secrets::SecretHasher;
+use shared::keys::remote::{Destinations, RemoteKeys};
+use shared::keys::watch::KeyRingWatch;
 use shared::serve::{Context, StartupError};
 use shared::settings::Profile;
 
@@ -257,8 +257,8 @@ fn registration_rules(
     })
 }
 
-fn scopes(list: &[String]) -> Result<shared::scope::ScopeSet, shared::settings::SettingsError> {
-    shared::scope::ScopeSet::from_tokens(list)
+fn scopes(list: &[String]) -> Result<protocol::scope::ScopeSet, shared::settings::SettingsError> {
+    protocol::scope::ScopeSet::from_tokens(list)
         .map_err(|e| shared::settings::SettingsError::invalid("client_registration.scopes", e.to_string()))
 }
 

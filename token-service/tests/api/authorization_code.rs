@@ -99,7 +99,7 @@ async fn a_wrong_or_missing_verifier_another_client_and_a_changed_redirect_uri_a
 
     let authorization = Authorization::new(&client_id);
     let code = authorize_fully(&system, &mut browser, &authorization).await;
-    let wrong = shared::secrets::random_token(48);
+    let wrong = protocol::secrets::random_token(48);
     let body = assert_oauth_error(
         redeem(&system, &authorization, &code, &wrong).await,
         400,
@@ -150,7 +150,7 @@ async fn a_code_whose_first_use_was_refused_is_spent_but_revokes_nothing() {
     let authorization = Authorization::new(&client_id);
     let code = authorize_fully(&system, &mut browser, &authorization).await;
     // Someone who intercepted the code, without the verifier, tries it first.
-    let stolen = redeem(&system, &authorization, &code, &shared::secrets::random_token(48)).await;
+    let stolen = redeem(&system, &authorization, &code, &protocol::secrets::random_token(48)).await;
     assert_oauth_error(stolen, 400, "invalid_grant").await;
     let late = redeem(&system, &authorization, &code, &authorization.verifier).await;
     let body = assert_oauth_error(late, 400, "invalid_grant").await;

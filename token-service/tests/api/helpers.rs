@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use proto::clients::v1::CreateClientRequest;
 use proto::clients::v1::client_admin_client::ClientAdminClient;
+use protocol::jose::SigningKey;
 use serde_json::{Value, json};
-use shared::jose::SigningKey;
 use shared::settings::{ListenSettings, PeerSettings, Profile, StoreBackend, StoreSettings};
 use shared::time::unix_now;
 
@@ -164,7 +164,7 @@ pub fn token_settings(
     }
 }
 
-pub async fn wait_for_key(mut keys: shared::jose::watch::KeyRingWatch) -> Arc<SigningKey> {
+pub async fn wait_for_key(mut keys: shared::keys::watch::KeyRingWatch) -> Arc<SigningKey> {
     let ring = tokio::time::timeout(Duration::from_secs(5), keys.wait_for(|ring| ring.signer().is_some()))
         .await
         .expect("signing key arrives from jwks-service")
@@ -254,7 +254,7 @@ pub fn access_claims(sub: &str) -> Value {
     let now = unix_now();
     json!({
         "iss": ISSUER, "aud": ISSUER, "sub": sub, "client_id": sub, "scope": "agent:read",
-        "iat": now, "exp": now + 600, "jti": shared::secrets::random_token(16),
+        "iat": now, "exp": now + 600, "jti": protocol::secrets::random_token(16),
     })
 }
 

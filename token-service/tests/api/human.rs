@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use protocol::oauth::pkce::CodeChallenge;
 use serde_json::{Value, json};
-use shared::oauth::pkce::CodeChallenge;
 
 use crate::helpers::{TestClient, TestSystem, memory, spawn_all};
 
@@ -28,7 +28,7 @@ pub async fn spawn_mcp_with(
     store: shared::settings::StoreSettings,
     tweak: impl FnOnce(&mut identity_service::settings::Settings),
 ) -> TestSystem {
-    let resource = || shared::oauth::ProtectedResource {
+    let resource = || protocol::oauth::ProtectedResource {
         resource: RESOURCE.into(),
         scopes_supported: Vec::new(),
         resource_name: Some("MCP server".into()),
@@ -80,8 +80,8 @@ impl Authorization {
 
     /// With `extra` parameters added (or, given an empty value, the default removed).
     pub fn with(client_id: &str, extra: &[(&str, &str)]) -> Self {
-        let verifier = shared::secrets::random_token(48);
-        let state = shared::secrets::random_token(12);
+        let verifier = protocol::secrets::random_token(48);
+        let state = protocol::secrets::random_token(12);
         let challenge = CodeChallenge::s256_of(&verifier);
         let defaults = [
             ("response_type", "code"),

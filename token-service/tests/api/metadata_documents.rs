@@ -212,7 +212,7 @@ async fn allowed_hosts_limit_which_hosts_may_be_clients() {
 async fn outside_development_a_document_on_loopback_is_never_fetched() {
     let host = DocumentHost::start().await;
     let production = Destinations::Public { allow_loopback: false };
-    let scopes = shared::scope::ScopeSet::from_tokens(&["agent:read".to_owned()]).expect("scope");
+    let scopes = protocol::scope::ScopeSet::from_tokens(&["agent:read".to_owned()]).expect("scope");
     let documents =
         MetadataDocuments::new(&MetadataDocumentSettings::default(), scopes, production).expect("documents");
     let port = host.base.rsplit(':').next().expect("port");
@@ -266,7 +266,7 @@ async fn redeem_asserted(
                 ("code", code),
                 ("redirect_uri", crate::human::REDIRECT),
                 ("code_verifier", verifier),
-                ("client_assertion_type", shared::oauth::CLIENT_ASSERTION_JWT_BEARER),
+                ("client_assertion_type", protocol::oauth::CLIENT_ASSERTION_JWT_BEARER),
                 ("client_assertion", assertion.as_str()),
             ],
         )

@@ -98,10 +98,10 @@ pub fn assertion_claims(client_id: &str) -> Value {
     let now = unix_now();
     json!({
         "iss": client_id, "sub": client_id, "aud": TOKEN_ENDPOINT,
-        "iat": now, "exp": now + 60, "jti": shared::secrets::random_token(12),
+        "iat": now, "exp": now + 60, "jti": protocol::secrets::random_token(12),
     })
 }
 
 pub fn dpop_claims(htm: &str, htu: &str) -> Value {
-    json!({ "htm": htm, "htu": htu, "iat": unix_now(), "jti": shared::secrets::random_token(12) })
+    json!({ "htm": htm, "htu": htu, "iat": unix_now(), "jti": protocol::secrets::random_token(12) })
 }

@@ -2,8 +2,8 @@
 //! the configured protected resources, narrows the scope to what that resource
 //! supports, and an unknown resource is `invalid_target`.
 
+use protocol::oauth::ProtectedResource;
 use serde_json::json;
-use shared::oauth::ProtectedResource;
 
 use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, claims_of, memory, spawn_all};
 

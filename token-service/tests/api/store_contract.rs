@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use shared::scope::ScopeSet;
-use shared::secrets::{Secret, SecretHasher};
+use protocol::scope::ScopeSet;
+use protocol::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
 use shared::time::unix_now;
@@ -120,7 +120,7 @@ async fn replay_contract(replay: Arc<dyn ReplayCache>) {
 async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
     let now = unix_now();
     let family = RefreshFamily {
-        id: shared::secrets::random_token(16),
+        id: protocol::secrets::random_token(16),
         client_id: "cli_0123456789abcdef0123456789abcdef".into(),
         subject: "usr_0123456789abcdef0123456789abcdef".into(),
         grant_id: "gnt_0123456789abcdef0123456789abcdef".into(),
@@ -187,7 +187,7 @@ async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
     assert_eq!(store.get(&family.id).await.expect("get"), Some(revoked));
 
     let short = RefreshFamily {
-        id: shared::secrets::random_token(16),
+        id: protocol::secrets::random_token(16),
         ..family
     };
     store.create(&short, now - 1).await.expect("create");

@@ -134,7 +134,7 @@ async fn bad_assertions_are_invalid_grant() {
     };
     let foreign_key = shared::testing::TestKey::generate("foreign").signer();
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let unknown = shared::secrets::random_bytes(16)
+    let unknown = protocol::secrets::random_bytes(16)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<String>();

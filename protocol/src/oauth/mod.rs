@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::settings::SettingsError;
+use crate::InvalidSetting;
 
 /// `grant_type` values.
 pub mod grant_type {
@@ -124,7 +124,7 @@ impl Default for TokenEndpointSettings {
 }
 
 impl TokenEndpointSettings {
-    pub fn validate(&self) -> Result<(), SettingsError> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         use auth_method::*;
         for method in &self.auth_methods {
             let known = [
@@ -135,7 +135,7 @@ impl TokenEndpointSettings {
                 SELF_SIGNED_TLS_CLIENT_AUTH,
             ];
             if !known.contains(&method.as_str()) {
-                return Err(SettingsError::invalid(
+                return Err(InvalidSetting::invalid(
                     "token_endpoint.auth_methods",
                     format!("unknown method `{method}`"),
                 ));
@@ -146,7 +146,7 @@ impl TokenEndpointSettings {
             ("token_endpoint.dpop.signing_algs", &self.dpop.signing_algs),
         ] {
             if let Some(bad) = algs.iter().find(|a| !ASYMMETRIC_ALGS.contains(&a.as_str())) {
-                return Err(SettingsError::invalid(
+                return Err(InvalidSetting::invalid(
                     key,
                     format!("`{bad}`: only ES256, Ed25519, EdDSA, RS256 and PS256"),
                 ));
@@ -158,7 +158,7 @@ impl TokenEndpointSettings {
         ] {
             let bad = header.as_deref().is_some_and(invalid_header_name);
             if bad {
-                return Err(SettingsError::invalid(key, "must be a header name"));
+                return Err(InvalidSetting::invalid(key, "must be a header name"));
             }
         }
         Ok(())
@@ -253,15 +253,16 @@ pub struct ProtectedResource {
 }
 
 /// Checks a `protected_resources` list, naming the bad entry.
-pub fn validate_resources(resources: &[ProtectedResource]) -> Result<(), SettingsError> {
+pub fn validate_resources(resources: &[ProtectedResource]) -> Result<(), InvalidSetting> {
     for (i, resource) in resources.iter().enumerate() {
         let ok = url::Url::parse(&resource.resource).is_ok_and(|u| u.has_host() && u.fragment().is_none());
         if !ok {
             let key = format!("protected_resources[{i}].resource");
-            return Err(SettingsError::invalid(key, "must be an absolute URL without fragment"));
+            return Err(InvalidSetting::invalid(key, "must be an absolute URL without fragment"));
         }
-        crate::scope::ScopeSet::from_tokens(&resource.scopes_supported)
-            .map_err(|e| SettingsError::invalid(format!("protected_resources[{i}].scopes_supported"), e.to_string()))?;
+        crate::scope::ScopeSet::from_tokens(&resource.scopes_supported).map_err(|e| {
+            InvalidSetting::invalid(format!("protected_resources[{i}].scopes_supported"), e.to_string())
+        })?;
     }
     Ok(())
 }

@@ -7,7 +7,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 
 use super::{JoseError, SigningKey, parse_algorithm};
-use proto::keys::v1::KeySet;
 
 struct VerifyingKey {
     alg: Algorithm,
@@ -103,27 +102,50 @@ pub enum VerifyError {
     UnsupportedCritical,
 }
 
+/// The active signing key, as jwks-service sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct ActiveKey<'a> {
+    pub kid: &'a str,
+    pub alg: &'a str,
+    pub private_key_pkcs8: &'a [u8],
+    /// When it stops signing (Unix seconds); 0: not known.
+    pub not_after: i64,
+}
+
+/// A published verification key, as jwks-service sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedKey<'a> {
+    pub kid: &'a str,
+    pub alg: &'a str,
+    pub jwk_json: &'a str,
+}
+
 impl KeyRing {
-    pub fn from_key_set(set: KeySet) -> Result<Self, JoseError> {
-        let signer_not_after = set.active.as_ref().map(|a| a.not_after).unwrap_or_default();
-        let signer = match set.active {
+    /// The ring jwks-service describes: its active signing key, if any, and every key
+    /// it publishes for verification.
+    pub fn new<'a>(
+        active: Option<ActiveKey<'a>>,
+        published: impl IntoIterator<Item = PublishedKey<'a>>,
+    ) -> Result<Self, JoseError> {
+        let signer_not_after = active.as_ref().map(|a| a.not_after).unwrap_or_default();
+        let signer = match active {
             Some(active) => Some(Arc::new(SigningKey::from_pkcs8(
-                &active.kid,
-                parse_algorithm(&active.alg)?,
-                &active.private_key_pkcs8,
+                active.kid,
+                parse_algorithm(active.alg)?,
+                active.private_key_pkcs8,
             )?)),
             None => None,
         };
         let mut verifiers = HashMap::new();
-        for public in set.published {
+        for public in published {
             let bad = |reason: String| JoseError::BadPublicKey {
-                kid: public.kid.clone(),
+                kid: public.kid.to_owned(),
                 reason,
             };
-            let jwk: Jwk = serde_json::from_str(&public.jwk_json).map_err(|e| bad(e.to_string()))?;
+            let jwk: Jwk = serde_json::from_str(public.jwk_json).map_err(|e| bad(e.to_string()))?;
             let key = DecodingKey::from_jwk(&jwk).map_err(|e| bad(e.to_string()))?;
-            let alg = parse_algorithm(&public.alg)?;
-            verifiers.insert(public.kid.clone(), VerifyingKey { alg, key });
+            let alg = parse_algorithm(public.alg)?;
+            verifiers.insert(public.kid.to_owned(), VerifyingKey { alg, key });
         }
         Ok(Self {
             signer,
@@ -198,7 +220,6 @@ fn map_error(kind: ErrorKind) -> VerifyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::keys::v1::{PublicKey, SigningKey as ProtoKey};
     use serde_json::{Value, json};
 
     const TYP: &str = "at+jwt";
@@ -207,25 +228,24 @@ mod tests {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
         use base64::Engine as _;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let der = crate::testing_key();
+        let der = crate::testing::p256_pkcs8();
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).expect("key");
         let point = pair.public_key().as_ref();
         let jwk = json!({ "kty": "EC", "crv": "P-256", "kid": "k1",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]) });
-        let set = KeySet {
-            active: Some(ProtoKey {
-                kid: "k1".into(),
-                alg: "ES256".into(),
-                private_key_pkcs8: der.clone(),
-                not_after: 0,
-            }),
-            published: vec![PublicKey {
-                kid: "k1".into(),
-                alg: "ES256".into(),
-                jwk_json: jwk.to_string(),
-            }],
+        let active = ActiveKey {
+            kid: "k1",
+            alg: "ES256",
+            private_key_pkcs8: &der,
+            not_after: 0,
         };
-        (KeyRing::from_key_set(set).expect("ring"), der)
+        let jwk_json = jwk.to_string();
+        let published = PublishedKey {
+            kid: "k1",
+            alg: "ES256",
+            jwk_json: &jwk_json,
+        };
+        (KeyRing::new(Some(active), [published]).expect("ring"), der)
     }
 
     fn expect() -> Expectations {
@@ -233,14 +253,14 @@ mod tests {
     }
 
     fn claims() -> Value {
-        let now = crate::time::unix_now();
+        let now = crate::testing::now();
         json!({ "iss": "https://as.test", "sub": "s", "iat": now, "exp": now + 60 })
     }
 
     #[test]
     fn a_key_past_its_retirement_signs_nothing() {
         let (mut ring, _) = ring_and_key();
-        let now = crate::time::unix_now();
+        let now = crate::testing::now();
         assert!(ring.signer_at(now).is_some(), "no retirement known: it signs");
         ring.signer_not_after = now + 5;
         assert!(ring.signer_at(now).is_some());

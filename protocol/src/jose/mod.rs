@@ -6,7 +6,8 @@
 //!   the header type is jsonwebtoken's own.
 //! - [`KeyRing`]: the active signing key plus every published verification key, as last
 //!   sent by jwks-service; verification goes through `jsonwebtoken::decode`.
-//! - [`remote`]: key sets others publish (providers, clients), fetched SSRF-safe.
+//! - [`keys`]: key sets others publish (providers, clients), parsed; fetching them is
+//!   `shared::keys::remote`'s.
 //! - [`dpop`]: RFC 9449 proof checks and stateless server nonces.
 //! - [`assertion`]: our identity assertions' claims and the rules both services hold
 //!   them to.
@@ -14,17 +15,15 @@
 //!   which a published key allows; [`jws`]: verifying a JWS whose `alg` jsonwebtoken's
 //!   header type cannot name.
 //! - [`NumericDate`]: RFC 7519 time claims, range-checked.
-//! - [`watch`]: the task that keeps a [`KeyRing`] current from the `KeyService` stream.
 
 pub mod alg;
 pub mod assertion;
 pub mod dpop;
 pub mod jws;
 mod keyring;
+pub mod keys;
 mod numeric_date;
-pub mod remote;
 mod signer;
-pub mod watch;
 
 pub use jsonwebtoken::Algorithm;
 
@@ -32,7 +31,7 @@ pub use jsonwebtoken::Algorithm;
 /// §6.4.1; `r` of `oth`): a public key (a registered key set, a DPoP proof's `jwk`)
 /// carrying any of them is refused.
 pub const JWK_PRIVATE_MEMBERS: [&str; 9] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "r"];
-pub use keyring::{Expectations, KeyRing, Verified, VerifyError};
+pub use keyring::{ActiveKey, Expectations, KeyRing, PublishedKey, Verified, VerifyError};
 pub use numeric_date::NumericDate;
 pub use signer::SigningKey;
 

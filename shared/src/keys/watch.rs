@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::KeyRing;
 use crate::grpc::Replicas;
 use crate::health::ReadinessCheck;
 use proto::keys::v1::WatchSigningKeysRequest;
 use proto::keys::v1::key_service_client::KeyServiceClient;
+use protocol::jose::KeyRing;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -57,7 +57,7 @@ async fn follow(replicas: Replicas, tx: watch::Sender<Arc<KeyRing>>) {
                 let mut stream = response.into_inner();
                 loop {
                     match stream.message().await {
-                        Ok(Some(set)) => match KeyRing::from_key_set(set) {
+                        Ok(Some(set)) => match super::key_ring(&set) {
                             Ok(ring) => {
                                 let kid = ring.signer().map(|k| k.kid().to_owned());
                                 tracing::info!(kid = ?kid, "signing keys updated");
@@ -125,7 +125,7 @@ mod tests {
             }),
             published: Vec::new(),
         };
-        watch::channel(Arc::new(KeyRing::from_key_set(set).expect("ring"))).1
+        watch::channel(Arc::new(crate::keys::key_ring(&set).expect("ring"))).1
     }
 
     #[tokio::test]
