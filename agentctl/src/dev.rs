@@ -9,7 +9,7 @@ use clap::Args;
 use identity_service::startup::IdentityService;
 use jwks_service::startup::JwksService;
 use shared::grpc::ServeError;
-use shared::serve::{BindError, Context, Listeners, Parts, Service, StartupError};
+use shared::serve::{BindError, CommonSettings, Context, Listeners, Parts, Service, StartupError};
 use shared::settings::{ListenSettings, PeerSettings, Profile, ServiceSettings, Sources, StoreBackend, StoreSettings};
 use shared::store::Connections;
 use token_service::startup::TokenService;
@@ -143,32 +143,33 @@ impl DevSystem {
             },
         };
 
-        let mut jwks = jwks_service::settings::Settings {
+        // Every service in development, on one store, with the runner's internal TLS.
+        let common = CommonSettings {
             profile: Profile::Development,
-            store: store.clone(),
-            internal_tls: internal_tls.clone(),
+            store,
+            internal_tls,
+            ..CommonSettings::allowing(&[])
+        };
+        let mut jwks = jwks_service::settings::Settings {
+            common: common.clone(),
             ..Default::default()
         };
         jwks.keys.kek.file = args.kek_file.clone();
         let mut identity = identity_service::settings::Settings {
-            profile: Profile::Development,
+            common: common.clone(),
             public_base_url: issuer.clone(),
-            store: store.clone(),
             jwks: peer("jwks-service"),
             token: peer("token-service"),
-            internal_tls: internal_tls.clone(),
             ..Default::default()
         };
         if let Some(outbox) = &args.outbox {
             identity.mail.outbox_dir = outbox.clone();
         }
         let token = token_service::settings::Settings {
-            profile: Profile::Development,
+            common,
             public_base_url: issuer.clone(),
-            store,
             identity: peer("identity-service"),
             jwks: peer("jwks-service"),
-            internal_tls,
             ..Default::default()
         };
         // One Redis connection for the whole process, whichever services use it.
@@ -221,7 +222,8 @@ async fn build<S: Service>(
         source,
     };
     let settings = S::Settings::load_over(defaults, sources).map_err(|e| fail(e.into()))?;
-    let context = Context::load(S::common(&settings), S::NAME, connections.clone()).map_err(|e| fail(e.into()))?;
+    let context =
+        Context::load(S::common(&settings).parts(), S::NAME, connections.clone()).map_err(|e| fail(e.into()))?;
     S::build(&settings, &context).await.map_err(fail)
 }
 

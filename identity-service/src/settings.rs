@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::tls::InternalTlsSettings;
+use shared::serve::CommonSettings;
 
 /// The name this service's internal certificate is issued to.
 pub const SERVICE_NAME: &str = "identity-service";
@@ -13,34 +13,20 @@ use crate::providers::{ProviderKeySettings, ProviderSettings};
 use crate::ratelimit::RateLimitSettings;
 use protocol::oauth::{ProtectedResource, TokenEndpointSettings};
 use protocol::scope::ScopeSet;
-use shared::settings::{
-    ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
-};
+use shared::settings::{PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
-    pub profile: Profile,
+    /// Profile, ports, store, internal TLS, drain, telemetry and metrics: the same keys
+    /// in every service.
+    #[serde(flatten)]
+    pub common: CommonSettings,
     /// Public base URL of the whole deployment (the ingress). It is the `issuer`: no
     /// trailing slash, and every token's `iss` equals it exactly (RFC 8414 §2).
     pub public_base_url: String,
-    pub http: ListenSettings,
     /// Which address a request came from: the peer, or what trusted proxies added.
     #[serde(default)]
     pub client_address: shared::client_address::ClientAddressSettings,
-    /// Internal port: `IdentityService` for token-service.
-    pub grpc: ListenSettings,
-    pub store: StoreSettings,
-    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
-    pub internal_tls: InternalTlsSettings,
-    /// The drain schedule on SIGTERM.
-    #[serde(default)]
-    pub shutdown: shared::shutdown::ShutdownSettings,
-    /// Logs and trace export.
-    #[serde(default)]
-    pub telemetry: shared::telemetry::TelemetrySettings,
-    /// Where `/metrics` is served (internal; never through the ingress).
-    #[serde(default)]
-    pub metrics: shared::telemetry::metrics::MetricsSettings,
     /// jwks-service's internal gRPC port, for the signing key stream.
     pub jwks: PeerSettings,
     /// token-service's internal gRPC port: who an OAuth client is (`ClientDirectory`),
@@ -108,16 +94,9 @@ pub struct RegistrationSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            profile: Profile::Production,
+            common: CommonSettings::allowing(&["token-service", "agentctl"]),
             public_base_url: "http://127.0.0.1:8080".into(),
-            http: ListenSettings::new("0.0.0.0", 8080),
             client_address: Default::default(),
-            grpc: ListenSettings::new("0.0.0.0", 50051),
-            store: StoreSettings::default(),
-            internal_tls: InternalTlsSettings::allowing(&["token-service", "agentctl"]),
-            shutdown: shared::shutdown::ShutdownSettings::default(),
-            telemetry: shared::telemetry::TelemetrySettings::default(),
-            metrics: shared::telemetry::metrics::MetricsSettings::default(),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             token: PeerSettings::new("http://token-service:50051"),
             authorize: AuthorizeSettings::default(),
@@ -151,11 +130,11 @@ impl Default for Settings {
 
 impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), SettingsError> {
-        validate_issuer(&self.public_base_url, self.profile)?;
+        validate_issuer(&self.public_base_url, self.common.profile)?;
         self.jwks.validate("jwks")?;
         self.token.validate("token")?;
         self.authorize.validate()?;
-        self.hash_pepper.validate("hash_pepper", self.profile)?;
+        self.hash_pepper.validate("hash_pepper", self.common.profile)?;
         shared::client_address::refuse_replaced(
             "rate_limits.trust_forwarded_for",
             self.rate_limits.trust_forwarded_for.is_some(),
@@ -192,10 +171,10 @@ impl ServiceSettings for Settings {
                 return Err(SettingsError::invalid(key, "every scope must be in scopes_supported"));
             }
         }
-        self.shutdown.validate()?;
-        self.telemetry.validate()?;
+        self.common.shutdown.validate()?;
+        self.common.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.validate(self.profile)?;
+        self.common.internal_tls.validate(self.common.profile)?;
         Ok(())
     }
 }
@@ -230,7 +209,10 @@ mod tests {
 
     fn dev() -> Settings {
         Settings {
-            profile: Profile::Development,
+            common: shared::serve::CommonSettings {
+                profile: Profile::Development,
+                ..Settings::default().common
+            },
             ..Settings::default()
         }
     }

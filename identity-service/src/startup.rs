@@ -10,7 +10,7 @@ use protocol::oauth::TokenEndpointSettings;
 use protocol::secrets::SecretHasher;
 use shared::health::StoreReady;
 use shared::keys::watch::{self, KeyRingWatch, SigningKeyReady};
-use shared::serve::{Common, Context, Parts, Service, StartupError};
+use shared::serve::{CommonSettings, Context, Parts, Service, StartupError};
 use shared::settings::{Profile, Validated};
 
 use crate::assertion::Assertions;
@@ -43,26 +43,23 @@ impl Service for IdentityService {
     type Settings = Settings;
     const NAME: &'static str = SERVICE_NAME;
 
-    fn common(settings: &Settings) -> Common<'_> {
-        Common {
-            profile: settings.profile,
-            http: &settings.http,
-            grpc: &settings.grpc,
-            metrics: &settings.metrics.listen,
-            shutdown: settings.shutdown,
-            internal_tls: &settings.internal_tls,
-        }
+    fn common(settings: &Settings) -> &CommonSettings {
+        &settings.common
     }
 
     /// Builds the domain services and starts following jwks-service's key stream.
     async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
-        let stores = store::from_settings(&settings.store, &context.connections)?;
+        let stores = store::from_settings(&settings.common.store, &context.connections)?;
         let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
-        let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
+        let hasher = SecretHasher::new(
+            &settings
+                .hash_pepper
+                .resolve_for("hash_pepper", settings.common.profile)?,
+        );
         let cookie = SessionCookie {
             key: actix_web::cookie::Key::derive_from(&hasher.tag(SESSION_KEY_CONTEXT, "")),
             store: ServerSessions::new(stores.sessions.clone(), hasher.clone()),
-            secure: settings.profile != Profile::Development,
+            secure: settings.common.profile != Profile::Development,
             ttl: settings.authorize.session_ttl,
         };
         let assertion = &settings.assertion;
@@ -115,7 +112,7 @@ fn app_state(
         (keys, hasher.clone()),
     ));
     let limits = RateLimits::new(
-        crate::ratelimit::from_settings(&settings.store, &context.connections, "identity")?,
+        crate::ratelimit::from_settings(&settings.common.store, &context.connections, "identity")?,
         settings.rate_limits.clone(),
     );
     let mailer = crate::mail::from_settings(&settings.mail)?;

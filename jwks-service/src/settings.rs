@@ -1,32 +1,20 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::tls::InternalTlsSettings;
+use shared::serve::CommonSettings;
 
 /// The name this service's internal certificate is issued to.
 pub const SERVICE_NAME: &str = "jwks-service";
-use shared::settings::{ListenSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings};
+use shared::settings::{Profile, SecretSetting, ServiceSettings, SettingsError};
 
 use crate::keys::{Kek, KekRing, Schedule};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
-    pub profile: Profile,
-    pub http: ListenSettings,
-    /// Internal port: `KeyService` for signers. Never exposed through the ingress.
-    pub grpc: ListenSettings,
-    pub store: StoreSettings,
-    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
-    pub internal_tls: InternalTlsSettings,
-    /// The drain schedule on SIGTERM.
-    #[serde(default)]
-    pub shutdown: shared::shutdown::ShutdownSettings,
-    /// Logs and trace export.
-    #[serde(default)]
-    pub telemetry: shared::telemetry::TelemetrySettings,
-    /// Where `/metrics` is served (internal; never through the ingress).
-    #[serde(default)]
-    pub metrics: shared::telemetry::metrics::MetricsSettings,
+    /// Profile, ports, store, internal TLS, drain, telemetry and metrics: the same keys
+    /// in every service.
+    #[serde(flatten)]
+    pub common: CommonSettings,
     pub keys: KeySettings,
 }
 
@@ -80,14 +68,7 @@ impl KeySettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            profile: Profile::Production,
-            http: ListenSettings::new("0.0.0.0", 8080),
-            grpc: ListenSettings::new("0.0.0.0", 50051),
-            store: StoreSettings::default(),
-            internal_tls: InternalTlsSettings::allowing(&["identity-service", "token-service", "agentctl"]),
-            shutdown: shared::shutdown::ShutdownSettings::default(),
-            telemetry: shared::telemetry::TelemetrySettings::default(),
-            metrics: shared::telemetry::metrics::MetricsSettings::default(),
+            common: CommonSettings::allowing(&["identity-service", "token-service", "agentctl"]),
             keys: KeySettings {
                 algorithm: "ES256".into(),
                 jwks_max_age: Duration::from_secs(300),
@@ -108,7 +89,7 @@ impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), SettingsError> {
         protocol::jose::parse_algorithm(&self.keys.algorithm)
             .map_err(|e| SettingsError::invalid("keys.algorithm", format!("{e}; use ES256 or EdDSA")))?;
-        self.keys.kek.validate("keys.kek", self.profile)?;
+        self.keys.kek.validate("keys.kek", self.common.profile)?;
         self.check_inline_keks()?;
         let keys = &self.keys;
         if keys.publish_ahead < keys.jwks_max_age || keys.retire_after < keys.jwks_max_age {
@@ -136,10 +117,10 @@ impl ServiceSettings for Settings {
         if self.keys.jwks_max_age > Duration::from_secs(24 * 3600) {
             return Err(SettingsError::invalid("keys.jwks_max_age", "must be at most 24h"));
         }
-        self.shutdown.validate()?;
-        self.telemetry.validate()?;
+        self.common.shutdown.validate()?;
+        self.common.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.validate(self.profile)?;
+        self.common.internal_tls.validate(self.common.profile)?;
         Ok(())
     }
 }
@@ -172,7 +153,7 @@ impl Settings {
     pub fn keks(&self) -> Result<KekRing, SettingsError> {
         let current = match self.keys.kek.resolve("keys.kek")? {
             Some(secret) => Kek::from_secret(&secret, "keys.kek")?,
-            None if self.profile == Profile::Development => Kek::ephemeral(),
+            None if self.common.profile == Profile::Development => Kek::ephemeral(),
             None => return Err(SettingsError::invalid("keys.kek", "required in production")),
         };
         let previous = self

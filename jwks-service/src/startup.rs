@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use shared::health::{ReadinessCheck, StoreReady};
-use shared::serve::{Common, Context, Parts, Service, StartupError};
+use shared::serve::{CommonSettings, Context, Parts, Service, StartupError};
 use shared::settings::Validated;
 use tokio::task::JoinHandle;
 
@@ -32,22 +32,15 @@ impl Service for JwksService {
     type Settings = Settings;
     const NAME: &'static str = SERVICE_NAME;
 
-    fn common(settings: &Settings) -> Common<'_> {
-        Common {
-            profile: settings.profile,
-            http: &settings.http,
-            grpc: &settings.grpc,
-            metrics: &settings.metrics.listen,
-            shutdown: settings.shutdown,
-            internal_tls: &settings.internal_tls,
-        }
+    fn common(settings: &Settings) -> &CommonSettings {
+        &settings.common
     }
 
     /// Builds the service and starts loading (or generating) the signing key.
     async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
         let algorithm = protocol::jose::parse_algorithm(&settings.keys.algorithm)
             .map_err(|e| shared::settings::SettingsError::invalid("keys.algorithm", e.to_string()))?;
-        let store = store::from_settings(&settings.store, &context.connections)?;
+        let store = store::from_settings(&settings.common.store, &context.connections)?;
         let keks = settings.keks()?;
         if !settings.keys.kek.is_configured() {
             tracing::warn!(

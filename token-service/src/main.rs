@@ -1,18 +1,4 @@
-use shared::settings::{ServiceSettings, Sources};
-use token_service::settings::Settings;
-use token_service::startup::Application;
-
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let settings = Settings::load(Sources::from_process())?;
-    let telemetry_settings = settings
-        .telemetry
-        .clone()
-        .with_standard_endpoint(std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
-    let telemetry = shared::telemetry::init("token-service", &telemetry_settings, shared::telemetry::Output::Stdout);
-    let app = Application::start(settings).await?;
-    tracing::info!(http = %app.http_addr(), grpc = %app.grpc_addr(), metrics = ?app.metrics_addr(), "token-service listening");
-    let result = app.run_until(shared::shutdown::signal()).await;
-    telemetry.shutdown().await;
-    result
+async fn main() -> Result<(), shared::serve::MainError> {
+    shared::serve::main::<token_service::startup::TokenService>().await
 }

@@ -3,11 +3,9 @@ use std::time::Duration;
 use protocol::oauth::{ProtectedResource, TokenEndpointSettings};
 use serde::{Deserialize, Serialize};
 use shared::keys::remote::RemoteKeySettings;
-use shared::tls::InternalTlsSettings;
+use shared::serve::CommonSettings;
 
-use shared::settings::{
-    ListenSettings, PeerSettings, Profile, SecretSetting, ServiceSettings, SettingsError, StoreSettings,
-};
+use shared::settings::{PeerSettings, SecretSetting, ServiceSettings, SettingsError};
 
 pub use crate::registration::RegistrationPolicy;
 
@@ -16,27 +14,15 @@ pub const SERVICE_NAME: &str = "token-service";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
-    pub profile: Profile,
+    /// Profile, ports, store, internal TLS, drain, telemetry and metrics: the same keys
+    /// in every service.
+    #[serde(flatten)]
+    pub common: CommonSettings,
     /// Public base URL of the deployment: the `iss` of every access token.
     pub public_base_url: String,
-    pub http: ListenSettings,
     /// Which address a request came from: the peer, or what trusted proxies added.
     #[serde(default)]
     pub client_address: shared::client_address::ClientAddressSettings,
-    /// Internal port: `ClientAdmin` for operators.
-    pub grpc: ListenSettings,
-    pub store: StoreSettings,
-    /// Mutual TLS on the internal gRPC port and towards peers (required in production).
-    pub internal_tls: InternalTlsSettings,
-    /// The drain schedule on SIGTERM.
-    #[serde(default)]
-    pub shutdown: shared::shutdown::ShutdownSettings,
-    /// Logs and trace export.
-    #[serde(default)]
-    pub telemetry: shared::telemetry::TelemetrySettings,
-    /// Where `/metrics` is served (internal; never through the ingress).
-    #[serde(default)]
-    pub metrics: shared::telemetry::metrics::MetricsSettings,
     /// identity-service's internal gRPC port (`ValidateAssertion`).
     pub identity: PeerSettings,
     /// jwks-service's internal gRPC port (signing key stream).
@@ -148,16 +134,9 @@ pub struct AccessTokenSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            profile: Profile::Production,
+            common: CommonSettings::allowing(&["identity-service", "agentctl"]),
             public_base_url: "http://127.0.0.1:8080".into(),
-            http: ListenSettings::new("0.0.0.0", 8080),
             client_address: Default::default(),
-            grpc: ListenSettings::new("0.0.0.0", 50051),
-            store: StoreSettings::default(),
-            internal_tls: InternalTlsSettings::allowing(&["identity-service", "agentctl"]),
-            shutdown: shared::shutdown::ShutdownSettings::default(),
-            telemetry: shared::telemetry::TelemetrySettings::default(),
-            metrics: shared::telemetry::metrics::MetricsSettings::default(),
             identity: PeerSettings::new("http://identity-service:50051"),
             jwks: PeerSettings::new("http://jwks-service:50051"),
             hash_pepper: SecretSetting::default(),
@@ -187,7 +166,7 @@ impl ServiceSettings for Settings {
         }
         self.identity.validate("identity")?;
         self.jwks.validate("jwks")?;
-        self.hash_pepper.validate("hash_pepper", self.profile)?;
+        self.hash_pepper.validate("hash_pepper", self.common.profile)?;
         let ttl = self.access_token.ttl;
         if ttl < Duration::from_secs(30) || ttl > Duration::from_secs(24 * 3600) {
             return Err(SettingsError::invalid(
@@ -211,10 +190,10 @@ impl ServiceSettings for Settings {
             registration.trust_forwarded_for.is_some(),
         )?;
         self.refresh_tokens.validate()?;
-        self.shutdown.validate()?;
-        self.telemetry.validate()?;
+        self.common.shutdown.validate()?;
+        self.common.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.
-        self.internal_tls.validate(self.profile)?;
+        self.common.internal_tls.validate(self.common.profile)?;
         Ok(())
     }
 }

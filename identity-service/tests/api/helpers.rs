@@ -33,12 +33,15 @@ pub fn memory() -> StoreSettings {
 
 pub async fn spawn_jwks() -> Running {
     let settings = jwks_service::settings::Settings {
-        profile: Profile::Development,
-        http: ListenSettings::new("127.0.0.1", 0),
-        grpc: ListenSettings::new("127.0.0.1", 0),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store: memory(),
-        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: ListenSettings::new("127.0.0.1", 0),
+            grpc: ListenSettings::new("127.0.0.1", 0),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store: memory(),
+            internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+            ..jwks_service::settings::Settings::default().common
+        },
         ..Default::default()
     };
     let app = jwks_service::startup::Application::build(settings)
@@ -49,14 +52,17 @@ pub async fn spawn_jwks() -> Running {
 
 pub fn settings(jwks_grpc: SocketAddr, store: StoreSettings) -> Settings {
     Settings {
-        profile: Profile::Development,
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: ListenSettings::new("127.0.0.1", 0),
+            grpc: ListenSettings::new("127.0.0.1", 0),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store,
+            internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
+            ..Settings::default().common
+        },
         public_base_url: ISSUER.into(),
-        http: ListenSettings::new("127.0.0.1", 0),
-        grpc: ListenSettings::new("127.0.0.1", 0),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store,
         jwks: shared::testing::pki().peer(jwks_grpc, "jwks-service"),
-        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
         ..Settings::default()
     }
 }

@@ -112,7 +112,10 @@ async fn the_stored_key_is_unreadable_without_the_kek() {
 #[test]
 fn production_refuses_to_start_without_a_kek() {
     let s = Settings {
-        profile: Profile::Production,
+        common: shared::serve::CommonSettings {
+            profile: Profile::Production,
+            ..Settings::default().common
+        },
         ..Settings::default()
     };
     let err = s.validate().expect_err("must refuse");

@@ -7,12 +7,15 @@ pub type TestApp = shared::testing::Running;
 
 pub fn settings(store: StoreSettings) -> Settings {
     Settings {
-        profile: Profile::Development,
-        http: ListenSettings::new("127.0.0.1", 0),
-        grpc: ListenSettings::new("127.0.0.1", 0),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store,
-        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: ListenSettings::new("127.0.0.1", 0),
+            grpc: ListenSettings::new("127.0.0.1", 0),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store,
+            internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+            ..Settings::default().common
+        },
         ..Settings::default()
     }
 }

@@ -9,11 +9,15 @@
 //! the drain delay, then both servers stop accepting and finish what is in flight within
 //! the grace period.
 //!
+//! - `common`: [`CommonSettings`], flattened into every service's settings.
+//! - `main`: [`main`], a service's whole process: settings, telemetry, serve, drain.
 //! - `parts`: [`Parts`], what a service contributes.
 //! - `run`: [`run`], serving and draining.
 //! - `listeners`: [`Listeners`], bound before anything runs.
 
+mod common;
 mod listeners;
+mod main;
 mod parts;
 mod run;
 
@@ -26,7 +30,9 @@ use crate::shutdown::ShutdownSettings;
 use crate::store::Connections;
 use crate::tls::{InternalTls, InternalTlsSettings};
 
+pub use common::CommonSettings;
 pub use listeners::{BindError, Listeners};
+pub use main::{MainError, main};
 pub use parts::Parts;
 pub use run::run;
 
@@ -41,7 +47,7 @@ pub enum StartupError {
     Bind(#[from] BindError),
 }
 
-/// The listen addresses and drain schedule every service's settings carry.
+/// The listen addresses and drain schedule every service's settings carry, borrowed.
 #[derive(Debug, Clone, Copy)]
 pub struct Common<'a> {
     pub profile: crate::settings::Profile,
@@ -50,6 +56,19 @@ pub struct Common<'a> {
     pub metrics: &'a ListenSettings,
     pub shutdown: ShutdownSettings,
     pub internal_tls: &'a InternalTlsSettings,
+}
+
+impl CommonSettings {
+    pub fn parts(&self) -> Common<'_> {
+        Common {
+            profile: self.profile,
+            http: &self.http,
+            grpc: &self.grpc,
+            metrics: &self.metrics.listen,
+            shutdown: self.shutdown,
+            internal_tls: &self.internal_tls,
+        }
+    }
 }
 
 /// What the process hands a service it builds: its internal TLS identity (read once)
@@ -91,7 +110,7 @@ pub trait Service: Sized + Send {
     type Settings: ServiceSettings + Send + Sync;
     /// The name its internal certificate is issued to.
     const NAME: &'static str;
-    fn common(settings: &Self::Settings) -> Common<'_>;
+    fn common(settings: &Self::Settings) -> &CommonSettings;
     /// Builds the service (no port bound yet).
     fn build(
         settings: &Validated<Self::Settings>,
@@ -117,7 +136,7 @@ impl<S: Service> Application<S> {
 
     /// Builds the service, then binds its listeners (port 0 picks free ports).
     pub async fn start(settings: Validated<S::Settings>) -> Result<Self, StartupError> {
-        let common = S::common(&settings);
+        let common = S::common(&settings).parts();
         let context = Context::load(common, S::NAME, Connections::default())?;
         let grpc_tls = context.grpc_tls(common)?;
         let (service, parts) = S::build(&settings, &context).await?;

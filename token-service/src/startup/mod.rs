@@ -7,7 +7,7 @@ mod services;
 
 use shared::health::StoreReady;
 use shared::keys::watch::{self, KeyRingWatch, SigningKeyReady};
-use shared::serve::{Common, Context, Parts, Service, StartupError};
+use shared::serve::{CommonSettings, Context, Parts, Service, StartupError};
 use shared::settings::Validated;
 
 use crate::peers::identity::IdentityClient;
@@ -25,20 +25,13 @@ impl Service for TokenService {
     type Settings = Settings;
     const NAME: &'static str = SERVICE_NAME;
 
-    fn common(settings: &Settings) -> Common<'_> {
-        Common {
-            profile: settings.profile,
-            http: &settings.http,
-            grpc: &settings.grpc,
-            metrics: &settings.metrics.listen,
-            shutdown: settings.shutdown,
-            internal_tls: &settings.internal_tls,
-        }
+    fn common(settings: &Settings) -> &CommonSettings {
+        &settings.common
     }
 
     /// Builds the service and starts following jwks-service's key stream.
     async fn build(settings: &Validated<Settings>, context: &Context) -> Result<(Self, Parts), StartupError> {
-        let stores = store::from_settings(&settings.store, &context.connections)?;
+        let stores = store::from_settings(&settings.common.store, &context.connections)?;
         let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
         let identity = IdentityClient::new(context.peer(&settings.identity, "identity", false)?);
         let built = services::build(settings, context, &stores, keys.clone(), identity)?;

@@ -42,9 +42,13 @@ pub(super) fn build(
     keys: KeyRingWatch,
     identity: IdentityClient,
 ) -> Result<Built, StartupError> {
-    let hasher = SecretHasher::new(&settings.hash_pepper.resolve_for("hash_pepper", settings.profile)?);
+    let hasher = SecretHasher::new(
+        &settings
+            .hash_pepper
+            .resolve_for("hash_pepper", settings.common.profile)?,
+    );
     let destinations = Destinations::Public {
-        allow_loopback: settings.profile == Profile::Development,
+        allow_loopback: settings.common.profile == Profile::Development,
     };
     let fetched_keys = Arc::new(RemoteKeys::new(&settings.client_keys, destinations)?);
     let documents = Arc::new(MetadataDocuments::new(
@@ -253,7 +257,7 @@ fn registration_rules(
         initial_access_token_hash: token
             .map(|t| hasher.hash(crate::registration::INITIAL_ACCESS_TOKEN_CONTEXT, t.trim())),
         per_ip: registration.per_ip,
-        limiter: shared::ratelimit::from_settings(&settings.store, &context.connections, "token")?,
+        limiter: shared::ratelimit::from_settings(&settings.common.store, &context.connections, "token")?,
     })
 }
 

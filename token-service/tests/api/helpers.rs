@@ -74,12 +74,15 @@ pub async fn spawn_all(
     tweak_token: impl FnOnce(&mut token_service::settings::Settings),
 ) -> TestSystem {
     let mut jwks_settings = jwks_service::settings::Settings {
-        profile: Profile::Development,
-        http: listen(),
-        grpc: listen(),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store: store.clone(),
-        internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: listen(),
+            grpc: listen(),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store: store.clone(),
+            internal_tls: shared::testing::pki().settings(&["identity-service", "token-service", "agentctl"]),
+            ..jwks_service::settings::Settings::default().common
+        },
         ..Default::default()
     };
     tweak_jwks(&mut jwks_settings);
@@ -100,7 +103,7 @@ pub async fn spawn_all(
     let identity_keys = identity.service().key_ring();
     let identity = Running::start(identity);
     let mut token_settings = token_settings(store, identity.grpc, jwks.grpc);
-    token_settings.grpc = ListenSettings::new("127.0.0.1", token_grpc.port());
+    token_settings.common.grpc = ListenSettings::new("127.0.0.1", token_grpc.port());
     tweak_token(&mut token_settings);
     let token = token_service::startup::Application::build(token_settings)
         .await
@@ -126,14 +129,17 @@ pub fn identity_settings(
     outbox: &std::path::Path,
 ) -> identity_service::settings::Settings {
     let mut settings = identity_service::settings::Settings {
-        profile: Profile::Development,
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: listen(),
+            grpc: listen(),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store,
+            internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
+            ..identity_service::settings::Settings::default().common
+        },
         public_base_url: ISSUER.into(),
-        http: listen(),
-        grpc: listen(),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store,
         jwks: peer(jwks, "jwks-service"),
-        internal_tls: shared::testing::pki().settings(&["token-service", "agentctl"]),
         ..Default::default()
     };
     settings.mail.outbox_dir = outbox.to_owned();
@@ -146,14 +152,17 @@ pub fn token_settings(
     jwks: SocketAddr,
 ) -> token_service::settings::Settings {
     token_service::settings::Settings {
-        profile: Profile::Development,
+        common: shared::serve::CommonSettings {
+            profile: Profile::Development,
+            http: listen(),
+            grpc: listen(),
+            metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
+            store,
+            internal_tls: shared::testing::pki().settings(&["identity-service", "agentctl"]),
+            ..token_service::settings::Settings::default().common
+        },
         public_base_url: ISSUER.into(),
-        http: listen(),
-        grpc: listen(),
-        metrics: shared::telemetry::metrics::MetricsSettings::ephemeral(),
-        store,
         identity: peer(identity, "identity-service"),
-        internal_tls: shared::testing::pki().settings(&["identity-service", "agentctl"]),
         jwks: peer(jwks, "jwks-service"),
         // One pepper for every replica a test starts, as a deployment shares one.
         hash_pepper: shared::settings::SecretSetting {
