@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use protocol::jose::{KeyRing, SigningKey};
 
-pub use protocol::jose::assertion::{
-    ASSERTION_TYP, AssertionClaims, AssertionRejected, AssertionRules, KeyConfirmation,
-};
+pub use protocol::jose::assertion::{ASSERTION_TYP, AssertionClaims, AssertionRules, ExchangeRefusal, KeyConfirmation};
 
 /// Who an assertion is for: a registration, as its claims name it.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +71,7 @@ impl Assertions {
     }
 
     /// One signature check, then the time rules jsonwebtoken does not enforce.
-    pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, AssertionRejected> {
+    pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, ExchangeRefusal> {
         self.rules.verify(keys, token, now)
     }
 }

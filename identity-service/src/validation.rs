@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use protocol::jose::VerifyError;
+use protocol::jose::assertion::ExchangeRefusal;
 use protocol::scope::ScopeSet;
 use shared::keys::watch::KeyRingWatch;
 use shared::time::unix_now;
 
-use crate::assertion::{AssertionRejected, Assertions};
+use crate::assertion::Assertions;
 use crate::error::IdentityError;
-use crate::registration::record::{GrantRefusal, Registration, RegistrationId, RegistrationStatus, RegistrationType};
+use crate::registration::record::{Registration, RegistrationId, RegistrationStatus, RegistrationType};
 use crate::registration::store::RegistrationStore;
 
 /// What the exchange path reads: the verification keys and the registration store.
@@ -26,12 +26,13 @@ pub struct Validation {
 
 #[derive(Debug)]
 pub enum Outcome {
-    Grantable(Box<Grantable>),
-    Refused(Refusal),
+    Grantable(Box<RegistrationGrant>),
+    Refused(ExchangeRefusal),
 }
 
+/// What a registration may be granted now.
 #[derive(Debug)]
-pub struct Grantable {
+pub struct RegistrationGrant {
     /// The registration id: the access token's `sub`.
     pub subject: String,
     pub client_id: String,
@@ -40,30 +41,6 @@ pub struct Grantable {
     pub scopes: ScopeSet,
     /// The DPoP key thumbprint tokens must be bound to, if any.
     pub bound_jkt: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    InvalidAssertion(&'static str),
-    AssertionExpired,
-    ForeignAssertion,
-    UnknownRegistration,
-    Registration(GrantRefusal),
-}
-
-impl Refusal {
-    /// A fixed name, for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::InvalidAssertion(_) => "invalid_assertion",
-            Self::AssertionExpired => "assertion_expired",
-            Self::ForeignAssertion => "foreign_assertion",
-            Self::UnknownRegistration => "unknown_registration",
-            Self::Registration(GrantRefusal::Revoked) => "registration_revoked",
-            Self::Registration(GrantRefusal::Expired) => "registration_expired",
-            Self::Registration(GrantRefusal::UserAuthenticationRequired) => "user_authentication_required",
-        }
-    }
 }
 
 impl Validation {
@@ -91,12 +68,12 @@ impl Validation {
     /// verified (issued to `client_id`): one store read.
     pub async fn lookup(&self, subject: &str, client_id: &str) -> Result<Outcome, IdentityError> {
         let Ok(id) = RegistrationId::parse(subject) else {
-            return Ok(Outcome::Refused(Refusal::InvalidAssertion(
-                "assertion subject is not a registration",
+            return Ok(Outcome::Refused(ExchangeRefusal::InvalidAssertion(
+                "assertion subject is not a registration".into(),
             )));
         };
         let Some(registration) = self.store.get(&id).await? else {
-            return Ok(Outcome::Refused(Refusal::UnknownRegistration));
+            return Ok(Outcome::Refused(ExchangeRefusal::UnknownRegistration));
         };
         let bound_jkt = registration.jkt.clone();
         Ok(grantable(registration, client_id, bound_jkt, unix_now()))
@@ -106,12 +83,12 @@ impl Validation {
 /// The registration's derived grant for an assertion issued to `client_id`.
 fn grantable(registration: Registration, client_id: &str, bound_jkt: Option<String>, now: i64) -> Outcome {
     if registration.client_id != client_id {
-        return Outcome::Refused(Refusal::InvalidAssertion(
-            "assertion client does not match its registration",
+        return Outcome::Refused(ExchangeRefusal::InvalidAssertion(
+            "assertion client does not match its registration".into(),
         ));
     }
     match registration.grantable_scopes(now) {
-        Ok((status, scopes)) => Outcome::Grantable(Box::new(Grantable {
+        Ok((status, scopes)) => Outcome::Grantable(Box::new(RegistrationGrant {
             subject: registration.id.to_string(),
             client_id: registration.client_id,
             registration_type: registration.registration_type,
@@ -119,7 +96,7 @@ fn grantable(registration: Registration, client_id: &str, bound_jkt: Option<Stri
             scopes,
             bound_jkt,
         })),
-        Err(refusal) => Outcome::Refused(Refusal::Registration(refusal)),
+        Err(refusal) => Outcome::Refused(refusal.into()),
     }
 }
 
@@ -131,26 +108,16 @@ async fn validate_assertion(validation: &Validation, assertion: &str) -> Result<
     }
     let claims = match validation.assertions.verify(&keys, assertion, now) {
         Ok(claims) => claims,
-        Err(rejected) => return Ok(Outcome::Refused(refusal_for(&rejected))),
+        Err(refused) => return Ok(Outcome::Refused(refused)),
     };
     let Ok(id) = RegistrationId::parse(&claims.sub) else {
-        return Ok(Outcome::Refused(Refusal::InvalidAssertion(
-            "assertion subject is not a registration",
+        return Ok(Outcome::Refused(ExchangeRefusal::InvalidAssertion(
+            "assertion subject is not a registration".into(),
         )));
     };
     let Some(registration) = validation.store.get(&id).await? else {
-        return Ok(Outcome::Refused(Refusal::UnknownRegistration));
+        return Ok(Outcome::Refused(ExchangeRefusal::UnknownRegistration));
     };
     let bound_jkt = claims.cnf.map(|cnf| cnf.jkt);
     Ok(grantable(registration, &claims.client_id, bound_jkt, now))
-}
-
-/// The refusal for an assertion that failed its checks; the words are the ones
-/// token-service sends for the same failure (`AssertionRejected::description`).
-fn refusal_for(rejected: &AssertionRejected) -> Refusal {
-    match rejected {
-        AssertionRejected::Token(VerifyError::Expired) => Refusal::AssertionExpired,
-        AssertionRejected::Token(VerifyError::WrongIssuer | VerifyError::WrongAudience) => Refusal::ForeignAssertion,
-        other => Refusal::InvalidAssertion(other.description()),
-    }
 }

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
+use protocol::jose::assertion::ExchangeRefusal;
 use shared::store::StoreError;
 
 /// RFC 9449 §8.1: where a server nonce is sent.
@@ -86,6 +87,18 @@ impl OAuthError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             Self::ServerError(_) => "server_error",
+        }
+    }
+}
+
+/// The one mapping of an assertion exchange's refusal to RFC 6749 §5.2: a registration
+/// that needs its human is `insufficient_user_authentication` (RFC 9470), everything
+/// else `invalid_grant`.
+impl From<ExchangeRefusal> for OAuthError {
+    fn from(refusal: ExchangeRefusal) -> Self {
+        match refusal {
+            ExchangeRefusal::UserAuthenticationRequired => Self::InsufficientUserAuthentication(refusal.to_string()),
+            refusal => Self::InvalidGrant(refusal.to_string()),
         }
     }
 }

@@ -7,7 +7,7 @@ use shared::serve::CommonSettings;
 
 use shared::settings::{PeerSettings, SecretSetting, ServiceSettings, SettingsError};
 
-pub use crate::registration::RegistrationPolicy;
+pub use crate::registration::ClientRegistrationPolicy;
 
 /// The name this service's internal certificate is issued to.
 pub const SERVICE_NAME: &str = "token-service";
@@ -68,7 +68,7 @@ pub struct ClientSettings {
 /// Dynamic client registration (RFC 7591): MCP clients register themselves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientRegistrationSettings {
-    pub policy: RegistrationPolicy,
+    pub policy: ClientRegistrationPolicy,
     /// RFC 7591 §3: the bearer token a registration must present under `policy = "token"`.
     #[serde(default)]
     pub initial_access_token: SecretSetting,
@@ -86,7 +86,7 @@ pub struct ClientRegistrationSettings {
 impl Default for ClientRegistrationSettings {
     fn default() -> Self {
         Self {
-            policy: RegistrationPolicy::Open,
+            policy: ClientRegistrationPolicy::Open,
             initial_access_token: SecretSetting::default(),
             scopes: vec!["agent:read".into(), "agent:write".into()],
             per_ip: shared::ratelimit::Limit {
@@ -179,7 +179,8 @@ impl ServiceSettings for Settings {
         let registration = &self.client_registration;
         protocol::scope::ScopeSet::from_tokens(&registration.scopes)
             .map_err(|e| SettingsError::invalid("client_registration.scopes", e.to_string()))?;
-        if registration.policy == RegistrationPolicy::Token && !registration.initial_access_token.is_configured() {
+        if registration.policy == ClientRegistrationPolicy::Token && !registration.initial_access_token.is_configured()
+        {
             return Err(SettingsError::invalid(
                 "client_registration.initial_access_token",
                 "required when client_registration.policy is \"token\"",

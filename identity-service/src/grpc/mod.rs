@@ -7,8 +7,9 @@ use proto::identity::v1::identity_service_server::{IdentityService, IdentityServ
 use tonic::{Request, Response, Status};
 
 use crate::authorize::{Authorizations, Presented, Redemption};
-use crate::registration::record::{GrantRefusal, RegistrationStatus};
-use crate::validation::{Outcome, Refusal, Validation};
+use crate::registration::record::RegistrationStatus;
+use crate::validation::{Outcome, Validation};
+use protocol::jose::assertion::ExchangeRefusal;
 
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
@@ -163,22 +164,20 @@ fn outcome_to_pb(outcome: Outcome) -> pb::ValidateAssertionResponse {
     pb::ValidateAssertionResponse { outcome: Some(outcome) }
 }
 
-fn refusal_to_pb(refusal: Refusal) -> pb::Refusal {
+/// The one mapping of an exchange refusal to the wire.
+fn refusal_to_pb(refusal: ExchangeRefusal) -> pb::Refusal {
     use pb::RefusalReason as R;
-    let (reason, description) = match refusal {
-        Refusal::InvalidAssertion(why) => (R::InvalidAssertion, why),
-        Refusal::AssertionExpired => (R::AssertionExpired, "assertion has expired"),
-        Refusal::ForeignAssertion => (R::ForeignAssertion, "assertion was not issued by or for this server"),
-        Refusal::UnknownRegistration => (R::UnknownRegistration, "registration does not exist"),
-        Refusal::Registration(GrantRefusal::Expired) => (R::RegistrationExpired, "registration has expired"),
-        Refusal::Registration(GrantRefusal::Revoked) => (R::RegistrationRevoked, "registration has been revoked"),
-        Refusal::Registration(GrantRefusal::UserAuthenticationRequired) => (
-            R::UserAuthenticationRequired,
-            "a human must complete the claim before tokens are issued",
-        ),
+    let reason = match &refusal {
+        ExchangeRefusal::InvalidAssertion(_) => R::InvalidAssertion,
+        ExchangeRefusal::AssertionExpired => R::AssertionExpired,
+        ExchangeRefusal::ForeignAssertion => R::ForeignAssertion,
+        ExchangeRefusal::UnknownRegistration => R::UnknownRegistration,
+        ExchangeRefusal::RegistrationExpired => R::RegistrationExpired,
+        ExchangeRefusal::RegistrationRevoked => R::RegistrationRevoked,
+        ExchangeRefusal::UserAuthenticationRequired => R::UserAuthenticationRequired,
     };
     pb::Refusal {
         reason: reason as i32,
-        description: description.to_owned(),
+        description: refusal.to_string(),
     }
 }

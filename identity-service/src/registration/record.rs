@@ -157,6 +157,17 @@ pub enum GrantRefusal {
     UserAuthenticationRequired,
 }
 
+/// A registration's refusal, as the exchange's one refusal enum carries it.
+impl From<GrantRefusal> for protocol::jose::assertion::ExchangeRefusal {
+    fn from(refusal: GrantRefusal) -> Self {
+        match refusal {
+            GrantRefusal::Expired => Self::RegistrationExpired,
+            GrantRefusal::Revoked => Self::RegistrationRevoked,
+            GrantRefusal::UserAuthenticationRequired => Self::UserAuthenticationRequired,
+        }
+    }
+}
+
 impl Registration {
     /// A new, unclaimed registration whose claim window opens now.
     pub fn new(

@@ -4,6 +4,7 @@
 //! so the exchange's work scales with token-service replicas and identity-service only
 //! looks the registration up. Both sides use these claims and these rules.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -38,43 +39,67 @@ pub struct KeyConfirmation {
     pub jkt: String,
 }
 
-/// Why an assertion is refused before its registration is even read.
+/// Why an assertion may not be exchanged, every reason from its signature to its
+/// registration's state: one enum from the verifier (here, or identity-service's
+/// registration check) to each edge, which maps it once (token-service to RFC 6749
+/// §5.2, identity-service to the protobuf `Refusal`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AssertionRejected {
-    #[error(transparent)]
-    Token(#[from] VerifyError),
-    #[error("assertion lifetime exceeds the maximum this server accepts")]
-    LifetimeTooLong,
-    #[error("assertion is issued in the future")]
-    IssuedInTheFuture,
+pub enum ExchangeRefusal {
+    /// Not a compact JWS, a wrong `typ`, an unknown `kid`, a bad signature, a claim
+    /// missing or out of bounds: what is wrong, in words the client may see.
+    #[error("{0}")]
+    InvalidAssertion(Cow<'static, str>),
+    #[error("assertion has expired")]
+    AssertionExpired,
+    /// `iss` or `aud` is not this server.
+    #[error("assertion was not issued by or for this server")]
+    ForeignAssertion,
+    #[error("registration does not exist")]
+    UnknownRegistration,
+    #[error("registration has expired")]
+    RegistrationExpired,
+    #[error("registration has been revoked")]
+    RegistrationRevoked,
+    /// The registration needs a human to complete its claim before any token.
+    #[error("a human must complete the claim before tokens are issued")]
+    UserAuthenticationRequired,
 }
 
-impl AssertionRejected {
-    /// What the client is told (RFC 6749 §5.2 `invalid_grant`); never a secret.
-    pub fn description(&self) -> &'static str {
-        match self {
-            Self::Token(VerifyError::Expired) => "assertion has expired",
-            Self::Token(VerifyError::WrongIssuer | VerifyError::WrongAudience) => {
-                "assertion was not issued by or for this server"
-            }
-            Self::Token(VerifyError::UnknownKey) => "assertion is not signed by a key of this server",
-            Self::Token(VerifyError::BadSignature) => "assertion signature is invalid",
-            Self::Token(VerifyError::WrongType) => "assertion typ must be oauth-id-jag+jwt",
-            Self::Token(VerifyError::NotYetValid) | Self::IssuedInTheFuture => "assertion is not valid yet",
-            Self::LifetimeTooLong => "assertion lifetime is too long",
-            Self::Token(VerifyError::UnsupportedCritical) => {
-                "assertion names critical header parameters this server does not understand"
-            }
-            Self::Token(_) => "assertion is not a well-formed signed JWT",
-        }
+impl ExchangeRefusal {
+    fn invalid(description: &'static str) -> Self {
+        Self::InvalidAssertion(Cow::Borrowed(description))
     }
 
     /// A fixed name, for metrics.
     pub fn label(&self) -> &'static str {
         match self {
-            Self::Token(VerifyError::Expired) => "assertion_expired",
-            Self::Token(VerifyError::WrongIssuer | VerifyError::WrongAudience) => "foreign_assertion",
-            _ => "invalid_assertion",
+            Self::InvalidAssertion(_) => "invalid_assertion",
+            Self::AssertionExpired => "assertion_expired",
+            Self::ForeignAssertion => "foreign_assertion",
+            Self::UnknownRegistration => "unknown_registration",
+            Self::RegistrationExpired => "registration_expired",
+            Self::RegistrationRevoked => "registration_revoked",
+            Self::UserAuthenticationRequired => "user_authentication_required",
+        }
+    }
+}
+
+/// The one reading of the JWT verifier's errors for an assertion.
+impl From<VerifyError> for ExchangeRefusal {
+    fn from(error: VerifyError) -> Self {
+        match error {
+            VerifyError::Expired => Self::AssertionExpired,
+            VerifyError::WrongIssuer | VerifyError::WrongAudience => Self::ForeignAssertion,
+            VerifyError::UnknownKey => Self::invalid("assertion is not signed by a key of this server"),
+            VerifyError::BadSignature => Self::invalid("assertion signature is invalid"),
+            VerifyError::WrongType => Self::invalid("assertion typ must be oauth-id-jag+jwt"),
+            VerifyError::NotYetValid => Self::invalid("assertion is not valid yet"),
+            VerifyError::UnsupportedCritical => {
+                Self::invalid("assertion names critical header parameters this server does not understand")
+            }
+            VerifyError::Malformed | VerifyError::WrongAlgorithm | VerifyError::MissingClaim(_) => {
+                Self::invalid("assertion is not a well-formed signed JWT")
+            }
         }
     }
 }
@@ -108,13 +133,13 @@ impl AssertionRules {
     /// One signature check with a published key (an unknown `kid` is refused with no
     /// fetch), `typ`, `iss`, `aud`, `exp`, `nbf` and `crit`, then the time rules
     /// jsonwebtoken does not enforce.
-    pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, AssertionRejected> {
+    pub fn verify(&self, keys: &KeyRing, token: &str, now: i64) -> Result<AssertionClaims, ExchangeRefusal> {
         let claims = keys.verify::<AssertionClaims>(token, &self.expect)?.claims;
         if claims.iat > now + self.leeway.as_secs() as i64 {
-            return Err(AssertionRejected::IssuedInTheFuture);
+            return Err(ExchangeRefusal::invalid("assertion is not valid yet"));
         }
         if claims.exp - claims.iat > self.max_lifetime.as_secs() as i64 {
-            return Err(AssertionRejected::LifetimeTooLong);
+            return Err(ExchangeRefusal::invalid("assertion lifetime is too long"));
         }
         Ok(claims)
     }

@@ -99,10 +99,10 @@ impl JwtBearerGrant {
         }
         self.assertions
             .verify(&keys, assertion, shared::time::unix_now())
-            .map_err(|rejected| {
-                metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => rejected.label())
+            .map_err(|refused| {
+                metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => refused.label())
                     .increment(1);
-                OAuthError::InvalidGrant(rejected.description().into())
+                OAuthError::from(refused)
             })
     }
 }

@@ -15,7 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::error::OAuthError;
-use protocol::jose::assertion::AssertionClaims;
+use protocol::jose::assertion::{AssertionClaims, ExchangeRefusal};
 
 /// The generated client, carrying the caller's trace context in every request.
 type Client = IdentityServiceClient<InterceptedService<Channel, Propagate>>;
@@ -136,7 +136,10 @@ impl IdentityClient {
                 resources: grant.resources,
                 grant_id: grant.grant_id,
             }),
-            Some(pb::redeem_authorization_code_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
+            // A code that is unknown, spent or bound to something else (RFC 6749 §5.2).
+            Some(pb::redeem_authorization_code_response::Outcome::Refused(refusal)) => {
+                Err(OAuthError::InvalidGrant(refusal.description))
+            }
             None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
         }
     }
@@ -177,7 +180,7 @@ fn registration_state(response: pb::ValidateAssertionResponse) -> Result<Registr
             scopes: scopes(&grant.grantable_scopes)?,
             bound_jkt: (!grant.bound_jkt.is_empty()).then_some(grant.bound_jkt),
         }),
-        Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(refusal_error(refusal)),
+        Some(pb::validate_assertion_response::Outcome::Refused(refusal)) => Err(exchange_refusal(refusal).into()),
         None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
     }
 }
@@ -187,12 +190,19 @@ fn scopes(tokens: &[String]) -> Result<ScopeSet, OAuthError> {
         .map_err(|e| OAuthError::ServerError(format!("identity-service sent a bad scope: {e}")))
 }
 
-fn refusal_error(refusal: pb::Refusal) -> OAuthError {
-    match pb::RefusalReason::try_from(refusal.reason) {
-        Ok(pb::RefusalReason::UserAuthenticationRequired) => {
-            OAuthError::InsufficientUserAuthentication(refusal.description)
-        }
-        _ => OAuthError::InvalidGrant(refusal.description),
+/// An exchange refusal, from the wire (the one mapping back of identity-service's).
+fn exchange_refusal(refusal: pb::Refusal) -> ExchangeRefusal {
+    use pb::RefusalReason as R;
+    match R::try_from(refusal.reason) {
+        Ok(R::AssertionExpired) => ExchangeRefusal::AssertionExpired,
+        Ok(R::ForeignAssertion) => ExchangeRefusal::ForeignAssertion,
+        Ok(R::UnknownRegistration) => ExchangeRefusal::UnknownRegistration,
+        Ok(R::RegistrationExpired) => ExchangeRefusal::RegistrationExpired,
+        Ok(R::RegistrationRevoked) => ExchangeRefusal::RegistrationRevoked,
+        Ok(R::UserAuthenticationRequired) => ExchangeRefusal::UserAuthenticationRequired,
+        // An invalid assertion, and any reason a newer identity-service may add: the
+        // words it sent.
+        _ => ExchangeRefusal::InvalidAssertion(refusal.description.into()),
     }
 }
 

@@ -30,7 +30,7 @@ pub const INITIAL_ACCESS_TOKEN_CONTEXT: &str = "initial_access_token";
 /// Who may register (`client_registration.policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RegistrationPolicy {
+pub enum ClientRegistrationPolicy {
     /// Anyone may register (MCP clients expect this).
     Open,
     /// Only with the initial access token.
@@ -42,7 +42,7 @@ pub enum RegistrationPolicy {
 /// The registration policy, resolved once at startup.
 #[derive(Debug)]
 pub struct RegistrationRules {
-    pub policy: RegistrationPolicy,
+    pub policy: ClientRegistrationPolicy,
     /// The most a self-registered client may get.
     pub scopes: ScopeSet,
     /// The keyed hash of the initial access token, when the policy needs one.
@@ -68,13 +68,13 @@ impl ClientRegistrar {
     /// access token (`Authorization: Bearer`, as sent), and the per-address limit.
     pub async fn admit(&self, initial_access_token: Option<&str>, client_address: &str) -> Result<(), OAuthError> {
         match self.rules.policy {
-            RegistrationPolicy::Disabled => {
+            ClientRegistrationPolicy::Disabled => {
                 return Err(OAuthError::InvalidRequest(
                     "client registration is disabled on this server".into(),
                 ));
             }
-            RegistrationPolicy::Token => self.check_initial_access_token(initial_access_token)?,
-            RegistrationPolicy::Open => {}
+            ClientRegistrationPolicy::Token => self.check_initial_access_token(initial_access_token)?,
+            ClientRegistrationPolicy::Open => {}
         }
         let bucket = format!("client-registration:{client_address}");
         let limiter = self.rules.limiter.as_ref();

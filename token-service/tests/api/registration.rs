@@ -5,7 +5,7 @@
 use proto::clients::v1 as pb;
 use proto::clients::v1::client_directory_client::ClientDirectoryClient;
 use serde_json::{Value, json};
-use token_service::settings::RegistrationPolicy;
+use token_service::settings::ClientRegistrationPolicy;
 
 use crate::helpers::{TestSystem, assert_oauth_error, memory, spawn, spawn_all};
 
@@ -228,7 +228,7 @@ async fn the_token_policy_needs_the_initial_access_token() {
         |_| {},
         |_| {},
         |token| {
-            token.client_registration.policy = RegistrationPolicy::Token;
+            token.client_registration.policy = ClientRegistrationPolicy::Token;
             token.client_registration.initial_access_token.value = Some("let-me-register".into());
         },
     )
@@ -250,7 +250,7 @@ async fn a_disabled_policy_registers_nothing() {
         memory(),
         |_| {},
         |_| {},
-        |token| token.client_registration.policy = RegistrationPolicy::Disabled,
+        |token| token.client_registration.policy = ClientRegistrationPolicy::Disabled,
     )
     .await;
     let response = system.register_client(MCP_CLIENT, None).await;
