@@ -116,15 +116,9 @@ fn app_state(
         settings.rate_limits.clone(),
     );
     let mailer = crate::mail::from_settings(&settings.mail)?;
-    let scopes_supported = scopes("scopes_supported", &settings.scopes_supported)?;
     let directory = ClientDirectory::new(context.peer(&settings.token, "token", false)?);
-    let authorizations = authorizations(
-        settings,
-        &stores.authorizations,
-        &stores.sessions,
-        directory,
-        (&hasher, &mailer, &limits),
-    )?;
+    let stored = (&stores.authorizations, &stores.sessions);
+    let authorizations = authorizations(settings, stored, directory, (&hasher, &mailer, &limits))?;
     let assertion = &settings.assertion;
     Ok(Arc::new(AppState {
         issuer: issuer.to_owned(),
@@ -149,21 +143,25 @@ fn app_state(
             format!("{issuer}/agent/identity"),
         ),
         limits,
-        discovery: Discovery {
-            scopes_supported,
-            protected_resources: settings.protected_resources.clone(),
-            token_endpoint: settings.token_endpoint.clone(),
-            client_id_metadata_documents: settings.authorize.client_id_metadata_documents,
-        },
+        discovery: discovery(settings, scopes("scopes_supported", &settings.scopes_supported)?),
         authorizations,
     }))
+}
+
+/// What discovery publishes beside the services' own rules.
+fn discovery(settings: &Settings, scopes_supported: protocol::scope::ScopeSet) -> Discovery {
+    Discovery {
+        scopes_supported,
+        protected_resources: settings.protected_resources.clone(),
+        token_endpoint: settings.token_endpoint.clone(),
+        client_id_metadata_documents: settings.authorize.client_id_metadata_documents,
+    }
 }
 
 /// The authorization endpoint, asking token-service who a client is.
 fn authorizations(
     settings: &Settings,
-    store: &Arc<dyn AuthorizationStore>,
-    sessions: &Arc<dyn SessionStore>,
+    (store, sessions): (&Arc<dyn AuthorizationStore>, &Arc<dyn SessionStore>),
     directory: ClientDirectory,
     (hasher, mailer, limits): (&SecretHasher, &Arc<dyn Mailer>, &RateLimits),
 ) -> Result<Arc<Authorizations>, StartupError> {

@@ -64,25 +64,48 @@ pub fn overview(
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
-    let revoke = |kind: &str, id: &str| {
-        format!(
-            "<form method=\"post\" action=\"/agent/account/revoke\">{csrf}\
-             <input type=\"hidden\" name=\"kind\" value=\"{kind}\">\
-             <input type=\"hidden\" name=\"id\" value=\"{id}\">\
-             <button type=\"submit\" class=\"revoke\" id=\"revoke-{id}\">Revoke</button></form>",
-            csrf = csrf_field(csrf),
-            kind = escape(kind),
-            id = escape(id),
-        )
-    };
-    let agents: String = agents
+    let body = format!(
+        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>{notice}\
+         <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
+         <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
+         <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
+         <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
+         <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in</th>\
+         <th>Ends</th><th></th></tr>{sessions}</table>\
+         <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
+         <button type=\"submit\" id=\"logout\">Sign out of this browser</button></form>",
+        email = escape(who.email.as_str()),
+        agents = agent_rows(agents, csrf),
+        grants = grant_rows(grants, csrf),
+        sessions = session_rows(&sessions, csrf),
+        csrf = csrf_field(csrf),
+        notice = notice(message),
+    );
+    page(StatusCode::OK, "Your agents", &body)
+}
+
+/// The form that revokes one registration or grant.
+fn revoke_form(csrf: &str, kind: &str, id: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/agent/account/revoke\">{csrf}\
+         <input type=\"hidden\" name=\"kind\" value=\"{kind}\">\
+         <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+         <button type=\"submit\" class=\"revoke\" id=\"revoke-{id}\">Revoke</button></form>",
+        csrf = csrf_field(csrf),
+        kind = escape(kind),
+        id = escape(id),
+    )
+}
+
+fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
+    agents
         .iter()
         .map(|row| {
             let r = row.registration;
             let action = if row.status == "revoked" {
                 String::new()
             } else {
-                revoke("registration", r.id.as_str())
+                revoke_form(csrf, "registration", r.id.as_str())
             };
             format!(
                 "<tr id=\"{id}\"><td><code>{id}</code></td><td>{kind}</td><td>{created}</td>\
@@ -94,13 +117,16 @@ pub fn overview(
                 status = row.status,
             )
         })
-        .collect();
-    let grants: String = grants
+        .collect()
+}
+
+fn grant_rows(grants: &[Grant], csrf: &str) -> String {
+    grants
         .iter()
         .map(|g| {
             let (status, action) = match g.revoked_at {
                 Some(_) => ("revoked", String::new()),
-                None => ("active", revoke("grant", g.id.as_str())),
+                None => ("active", revoke_form(csrf, "grant", g.id.as_str())),
             };
             let resources = if g.resources.is_empty() {
                 "default".to_owned()
@@ -116,8 +142,11 @@ pub fn overview(
                 granted = date(g.granted_at),
             )
         })
-        .collect();
-    let sessions: String = sessions
+        .collect()
+}
+
+fn session_rows(sessions: &Sessions<'_>, csrf: &str) -> String {
+    sessions
         .all
         .iter()
         .map(|s| {
@@ -134,22 +163,7 @@ pub fn overview(
                 csrf = csrf_field(csrf),
             )
         })
-        .collect();
-    let body = format!(
-        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>{notice}\
-         <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
-         <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
-         <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
-         <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
-         <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in</th>\
-         <th>Ends</th><th></th></tr>{sessions}</table>\
-         <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
-         <button type=\"submit\" id=\"logout\">Sign out of this browser</button></form>",
-        email = escape(who.email.as_str()),
-        csrf = csrf_field(csrf),
-        notice = notice(message),
-    );
-    page(StatusCode::OK, "Your agents", &body)
+        .collect()
 }
 
 /// RFC 3339 UTC, to the minute.

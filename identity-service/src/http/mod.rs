@@ -29,6 +29,7 @@ use actix_web::dev::HttpServiceFactory;
 use actix_web::{Route, web};
 use shared::envelope::{Surface, actix_errors_in};
 
+use crate::authorize::Authorizations;
 use crate::state::AppState;
 
 /// Largest request body accepted on any POST: far above a real one (an ID-JAG or a SET is
@@ -118,33 +119,38 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>, cookie: &Se
         .service(security_events(
             "/agent/auth/revoke",
             web::post().to(events::legacy_revoke),
-        ))
-        // Registered before token-service's `/oauth2` scope when one process serves both
-        // (the all-in-one merges identity's routes first).
-        .service(
-            web::scope("/oauth2/authorize")
-                .app_data(web::Data::from(authorizations.clone()))
-                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .wrap(session(cookie))
-                .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
-                .route("", web::get().to(authorize::authorize))
-                .route("/login", web::post().to(authorize::login))
-                .route("/verify", web::post().to(authorize::verify))
-                .route("/consent", web::post().to(authorize::consent)),
-        )
-        .service(
-            web::scope("/agent/account")
-                .app_data(web::Data::from(authorizations.clone()))
-                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .wrap(session(cookie))
-                .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
-                .route("", web::get().to(account::view))
-                .route("/login", web::post().to(account::login))
-                .route("/verify", web::post().to(account::verify))
-                .route("/revoke", web::post().to(account::revoke))
-                .route("/sessions/end", web::post().to(account::end_session))
-                .route("/logout", web::post().to(account::logout)),
-        );
+        ));
+    human_pages(cfg, &authorizations, cookie);
+}
+
+/// The human's pages, in a session: the authorization endpoint and the account page.
+/// Registered before token-service's `/oauth2` scope when one process serves both (the
+/// all-in-one merges identity's routes first).
+fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations>, cookie: &SessionCookie) {
+    cfg.service(
+        web::scope("/oauth2/authorize")
+            .app_data(web::Data::from(authorizations.clone()))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap(session(cookie))
+            .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
+            .route("", web::get().to(authorize::authorize))
+            .route("/login", web::post().to(authorize::login))
+            .route("/verify", web::post().to(authorize::verify))
+            .route("/consent", web::post().to(authorize::consent)),
+    )
+    .service(
+        web::scope("/agent/account")
+            .app_data(web::Data::from(authorizations.clone()))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap(session(cookie))
+            .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
+            .route("", web::get().to(account::view))
+            .route("/login", web::post().to(account::login))
+            .route("/verify", web::post().to(account::verify))
+            .route("/revoke", web::post().to(account::revoke))
+            .route("/sessions/end", web::post().to(account::end_session))
+            .route("/logout", web::post().to(account::logout)),
+    );
 }
 
 /// The human's session: held in the store ([`server_sessions`]), its id in a private

@@ -10,7 +10,7 @@ use crate::health::ReadinessCheck;
 use crate::shutdown::Draining;
 
 /// Mounts HTTP routes (once per worker).
-type Configure = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+pub(super) type Configure = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 /// Adds gRPC services to the process's one gRPC server.
 type AddGrpc = Box<dyn FnOnce(&mut RoutesBuilder, &Draining) + Send>;
 

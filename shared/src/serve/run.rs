@@ -33,31 +33,10 @@ pub async fn run(
     let draining = Draining::default();
     let probe = HealthProbe::new(draining.clone()).with_checks(readiness);
     let mut builder = RoutesBuilder::default();
-    for add in grpc {
-        add(&mut builder, &draining);
-    }
-    let metrics = match listeners.metrics {
-        Some(listener) => Some(metrics_server(listener, probe.clone())?),
-        None => None,
-    };
-    let http = HttpServer::new(move || {
-        let probe = probe.clone();
-        let routes = routes.clone();
-        App::new()
-            .wrap(from_fn(move |request, next| {
-                crate::telemetry::http::observe(client_address, request, next)
-            }))
-            .configure(|cfg| health::configure(cfg, probe))
-            .configure(move |cfg| {
-                for configure in &routes {
-                    configure(cfg);
-                }
-            })
-    })
-    .disable_signals()
-    .shutdown_timeout(schedule.grace.as_secs())
-    .listen(listeners.http)?
-    .run();
+    grpc.into_iter().for_each(|add| add(&mut builder, &draining));
+    let metrics = listeners.metrics.map(|l| metrics_server(l, probe.clone()));
+    let metrics = metrics.transpose()?;
+    let http = http_server(listeners.http, routes, probe, client_address, schedule.grace)?;
     let http_handle = http.handle();
     let (stop_grpc, grpc_stopped) = oneshot::channel::<()>();
     let mut grpc_task = tokio::spawn(grpc::serve(listeners.grpc, builder.routes(), grpc_tls, async {
@@ -71,11 +50,8 @@ pub async fn run(
         result = &mut grpc_task => return Err(unexpected_exit("grpc", result.map_err(Into::into).and_then(|r| r))),
     }
     draining.start();
-    tracing::info!(
-        drain_delay_ms = schedule.drain_delay.as_millis() as u64,
-        grace_secs = schedule.grace.as_secs(),
-        "draining: unready, still serving"
-    );
+    let (drain_delay_ms, grace_secs) = (schedule.drain_delay.as_millis() as u64, schedule.grace.as_secs());
+    tracing::info!(drain_delay_ms, grace_secs, "draining: unready, still serving");
     // Endpoints and load balancers take a moment to notice; until then traffic still
     // arrives and is served as usual.
     tokio::select! {
@@ -97,6 +73,34 @@ pub async fn run(
     drop(keep);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The public HTTP server: every route, behind the request telemetry, beside health.
+fn http_server(
+    listener: TcpListener,
+    routes: Vec<super::parts::Configure>,
+    probe: HealthProbe,
+    client_address: crate::client_address::ClientAddressSettings,
+    grace: std::time::Duration,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(HttpServer::new(move || {
+        let probe = probe.clone();
+        let routes = routes.clone();
+        App::new()
+            .wrap(from_fn(move |request, next| {
+                crate::telemetry::http::observe(client_address, request, next)
+            }))
+            .configure(|cfg| health::configure(cfg, probe))
+            .configure(move |cfg| {
+                for configure in &routes {
+                    configure(cfg);
+                }
+            })
+    })
+    .disable_signals()
+    .shutdown_timeout(grace.as_secs())
+    .listen(listener)?
+    .run())
 }
 
 /// `/metrics` on its own listener: one worker, readiness gauges refreshed per scrape.

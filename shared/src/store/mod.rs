@@ -5,10 +5,12 @@
 mod connection;
 mod credentials;
 pub mod replay;
+mod topology;
 
 use crate::settings::StoreSettings;
 
-pub use connection::{RedisConnection, Topology};
+pub use connection::RedisConnection;
+pub use topology::Topology;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -13,7 +13,7 @@ const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// Processes killed (and waited for) on drop.
 #[derive(Debug, Default)]
-struct Processes(Vec<Child>);
+pub(super) struct Processes(pub(super) Vec<Child>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
@@ -26,7 +26,7 @@ impl Drop for Processes {
 
 /// A loopback port that is free now, with `port + offset` free too (a Cluster's bus).
 #[allow(clippy::expect_used)]
-fn free_port(offset: u16) -> u16 {
+pub(super) fn free_port(offset: u16) -> u16 {
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("bind")
@@ -41,7 +41,7 @@ fn free_port(offset: u16) -> u16 {
 }
 
 #[allow(clippy::expect_used)]
-fn spawn(dir: &Path, args: &[String]) -> Child {
+pub(super) fn spawn(dir: &Path, args: &[String]) -> Child {
     Command::new("redis-server")
         .args(args)
         .current_dir(dir)
@@ -53,7 +53,7 @@ fn spawn(dir: &Path, args: &[String]) -> Child {
 
 /// `redis-cli` against `127.0.0.1:port`, its output.
 #[allow(clippy::expect_used)]
-fn cli(port: u16, extra: &[&str], args: &[&str]) -> String {
+pub(super) fn cli(port: u16, extra: &[&str], args: &[&str]) -> String {
     let output = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(extra)
@@ -65,7 +65,7 @@ fn cli(port: u16, extra: &[&str], args: &[&str]) -> String {
 }
 
 #[allow(clippy::panic)]
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+pub(super) fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + START_LIMIT;
     while !ready() {
         if Instant::now() > deadline {
@@ -75,7 +75,7 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-fn settings(redis_url: String) -> StoreSettings {
+pub(super) fn settings(redis_url: String) -> StoreSettings {
     StoreSettings {
         backend: StoreBackend::Redis,
         redis_url,
@@ -149,130 +149,6 @@ impl RedisCluster {
             .iter()
             .map(|p| cli(*p, &[], &["DBSIZE"]).trim().parse().unwrap_or(0))
             .collect()
-    }
-}
-
-/// A master (and optionally a replica) watched by one sentinel (quorum 1).
-#[derive(Debug)]
-pub struct RedisSentinel {
-    pub master_port: u16,
-    pub sentinel_port: u16,
-    pub replica_port: Option<u16>,
-    _processes: Processes,
-    _dir: tempfile::TempDir,
-}
-
-pub const SENTINEL_MASTER: &str = "agentauth";
-
-impl RedisSentinel {
-    /// # Panics
-    /// When the sentinel does not know the master within 20 s.
-    pub fn start() -> Self {
-        Self::start_with(false)
-    }
-
-    /// With a replica the sentinel can promote.
-    pub fn start_with_replica() -> Self {
-        Self::start_with(true)
-    }
-
-    #[allow(clippy::expect_used)]
-    fn start_with(replica: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut processes = Processes::default();
-        let master_port = free_port(0);
-        processes.0.push(spawn(
-            dir.path(),
-            &[
-                "--port".into(),
-                master_port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--save".into(),
-                String::new(),
-            ],
-        ));
-        wait_until("the master answers", || {
-            cli(master_port, &[], &["PING"]).contains("PONG")
-        });
-        let replica_port = replica.then(|| {
-            let port = free_port(0);
-            let args = [
-                "--port".into(),
-                port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--save".into(),
-                String::new(),
-                "--replicaof".into(),
-                "127.0.0.1".into(),
-                master_port.to_string(),
-            ];
-            processes.0.push(spawn(dir.path(), &args));
-            wait_until("the replica is in sync", || {
-                cli(port, &[], &["INFO", "replication"]).contains("master_link_status:up")
-            });
-            port
-        });
-        let sentinel_port = free_port(0);
-        let conf = dir.path().join("sentinel.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {sentinel_port}\nbind 127.0.0.1\nsentinel monitor {SENTINEL_MASTER} 127.0.0.1 {master_port} 1\n\
-                 sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
-            ),
-        )
-        .expect("sentinel.conf");
-        processes
-            .0
-            .push(spawn(dir.path(), &[conf.display().to_string(), "--sentinel".into()]));
-        wait_until("the sentinel names the master", || {
-            cli(
-                sentinel_port,
-                &[],
-                &["SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER],
-            )
-            .contains(&master_port.to_string())
-        });
-        Self {
-            master_port,
-            sentinel_port,
-            replica_port,
-            _processes: processes,
-            _dir: dir,
-        }
-    }
-
-    pub fn store_settings(&self) -> StoreSettings {
-        settings(format!(
-            "redis+sentinel://127.0.0.1:{}/{SENTINEL_MASTER}",
-            self.sentinel_port
-        ))
-    }
-
-    /// Promotes the replica (`SENTINEL FAILOVER`), retried until the sentinel has seen it,
-    /// and waits until the sentinel names it master and the old master has been demoted.
-    ///
-    /// # Panics
-    /// Without a replica, or when the failover does not happen within 20 s.
-    #[allow(clippy::expect_used)]
-    pub fn fail_over(&self) {
-        let replica = self.replica_port.expect("started with a replica");
-        wait_until("the sentinel accepts the failover", || {
-            cli(self.sentinel_port, &[], &["SENTINEL", "FAILOVER", SENTINEL_MASTER]).contains("OK")
-        });
-        wait_until("the sentinel names the replica master", || {
-            cli(
-                self.sentinel_port,
-                &[],
-                &["SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER],
-            )
-            .contains(&replica.to_string())
-        });
-        wait_until("the old master is demoted", || {
-            cli(self.master_port, &[], &["INFO", "replication"]).contains("role:slave")
-        });
     }
 }
 

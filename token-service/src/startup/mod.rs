@@ -3,6 +3,7 @@
 //! [`Application`] runs it as a standalone replica. `services` builds each domain
 //! service from settings, with the dependencies it names.
 
+mod grants;
 mod services;
 
 use shared::health::StoreReady;

@@ -2,31 +2,22 @@
 
 use std::sync::Arc;
 
-use protocol::jose::assertion::AssertionRules;
-use protocol::jose::dpop::{DpopVerifier, Nonces};
-use protocol::oauth::TokenEndpointSettings;
 use protocol::secrets::SecretHasher;
 use shared::keys::remote::{Destinations, RemoteKeys};
 use shared::keys::watch::KeyRingWatch;
 use shared::serve::{Context, StartupError};
 use shared::settings::Profile;
 
-use crate::access_token::{AccessTokens, TokenMinter};
-use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
-use crate::grants::{
-    AuthorizationCodeGrant, ClientCredentialsGrant, DpopProofs, Grants, JwtBearerGrant, RefreshTokenGrant, Resources,
-};
 use crate::grpc::ClientAdminGrpc;
 use crate::grpc::directory::ClientDirectoryGrpc;
 use crate::http::{ClientHeaders, Endpoints};
-use crate::introspection::Introspection;
 use crate::peers::identity::IdentityClient;
-use crate::refresh::RefreshTokens;
 use crate::registration::metadata_document::MetadataDocuments;
 use crate::registration::{ClientRegistrar, RegistrationRules};
-use crate::revocation::Revocation;
 use crate::settings::Settings;
 use crate::store::Stores;
+
+use super::grants::{GrantDeps, grants};
 
 /// What the service serves: the HTTP endpoints and the two gRPC servers.
 pub(super) struct Built {
@@ -68,158 +59,27 @@ pub(super) fn build(
     let endpoints = Endpoints {
         grants: Arc::new(grants(settings, keys, &deps)),
         proofs: deps.proofs.clone(),
-        introspection: Arc::new(Introspection {
-            authenticator: deps.authenticator.clone(),
-            minter: deps.minter.clone(),
-            denylist: stores.denylist.clone(),
-            identity: deps.identity.clone(),
-            clients: stores.clients.clone(),
-        }),
-        revocation: Arc::new(Revocation {
-            authenticator: deps.authenticator.clone(),
-            refresh: deps.refresh.clone(),
-            minter: deps.minter.clone(),
-            denylist: stores.denylist.clone(),
-        }),
+        introspection: Arc::new(deps.introspection(stores)),
+        revocation: Arc::new(deps.revocation(stores)),
         registrar: Arc::new(registrar(settings, context, stores, &hasher, fetched_keys)?),
         headers: Arc::new(ClientHeaders {
             mtls: settings.token_endpoint.mtls.clone(),
         }),
     };
+    let directory = ClientDirectoryGrpc {
+        clients: stores.clients.clone(),
+        documents,
+    };
+    let admin = ClientAdminGrpc {
+        clients: stores.clients.clone(),
+        hasher,
+        destinations,
+    };
     Ok(Built {
         endpoints,
-        admin: ClientAdminGrpc {
-            clients: stores.clients.clone(),
-            hasher,
-            destinations,
-        },
-        directory: ClientDirectoryGrpc {
-            clients: stores.clients.clone(),
-            documents,
-        },
+        admin,
+        directory,
     })
-}
-
-/// What more than one grant (and introspection, revocation) uses.
-struct GrantDeps {
-    authenticator: Arc<ClientAuthenticator>,
-    proofs: Arc<DpopProofs>,
-    identity: Arc<IdentityClient>,
-    resources: Arc<Resources>,
-    minter: Arc<TokenMinter>,
-    refresh: Arc<RefreshTokens>,
-}
-
-impl GrantDeps {
-    fn new(
-        settings: &Settings,
-        stores: &Stores,
-        keys: KeyRingWatch,
-        identity: IdentityClient,
-        hasher: &SecretHasher,
-        fetched_keys: &Arc<RemoteKeys>,
-        documents: &Arc<MetadataDocuments>,
-    ) -> Self {
-        let authenticator = ClientAuthenticator {
-            clients: stores.clients.clone(),
-            endpoint: settings.token_endpoint.clone(),
-            secrets: ClientSecrets { hasher: hasher.clone() },
-            private_key_jwt: private_key_jwt(settings, fetched_keys.clone(), stores),
-            mutual_tls: MutualTls,
-            documents: documents.clone(),
-        };
-        let proofs = DpopProofs {
-            verifier: dpop_verifier(&settings.token_endpoint, hasher),
-            replay: stores.replay.clone(),
-            token_endpoint_urls: token_endpoint_urls(settings),
-        };
-        let refresh = RefreshTokens::new(stores.refresh.clone(), hasher.clone(), settings.refresh_tokens.clone());
-        Self {
-            authenticator: Arc::new(authenticator),
-            proofs: Arc::new(proofs),
-            identity: Arc::new(identity),
-            resources: Arc::new(Resources {
-                resources: settings.protected_resources.clone(),
-            }),
-            minter: Arc::new(TokenMinter {
-                tokens: access_tokens(settings),
-                keys,
-            }),
-            refresh: Arc::new(refresh),
-        }
-    }
-}
-
-fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) -> Grants {
-    Grants {
-        jwt_bearer: JwtBearerGrant {
-            assertions: AssertionRules::new(
-                &settings.public_base_url,
-                settings.assertion.max_lifetime,
-                settings.assertion.leeway,
-            ),
-            keys,
-            authenticator: deps.authenticator.clone(),
-            proofs: deps.proofs.clone(),
-            identity: deps.identity.clone(),
-            resources: deps.resources.clone(),
-            minter: deps.minter.clone(),
-        },
-        client_credentials: ClientCredentialsGrant {
-            authenticator: deps.authenticator.clone(),
-            proofs: deps.proofs.clone(),
-            resources: deps.resources.clone(),
-            minter: deps.minter.clone(),
-        },
-        authorization_code: AuthorizationCodeGrant {
-            authenticator: deps.authenticator.clone(),
-            proofs: deps.proofs.clone(),
-            identity: deps.identity.clone(),
-            resources: deps.resources.clone(),
-            minter: deps.minter.clone(),
-            refresh: deps.refresh.clone(),
-        },
-        refresh_token: RefreshTokenGrant {
-            authenticator: deps.authenticator.clone(),
-            proofs: deps.proofs.clone(),
-            identity: deps.identity.clone(),
-            resources: deps.resources.clone(),
-            minter: deps.minter.clone(),
-            refresh: deps.refresh.clone(),
-        },
-    }
-}
-
-fn access_tokens(settings: &Settings) -> AccessTokens {
-    let token = &settings.access_token;
-    let resources: Vec<String> = settings
-        .protected_resources
-        .iter()
-        .map(|r| r.resource.clone())
-        .collect();
-    AccessTokens::new(
-        &settings.public_base_url,
-        settings.audience(),
-        &resources,
-        token.ttl,
-        token.leeway,
-    )
-}
-
-/// `private_key_jwt`: assertions name the token endpoint or the issuer.
-fn private_key_jwt(settings: &Settings, fetched_keys: Arc<RemoteKeys>, stores: &Stores) -> PrivateKeyJwt {
-    let endpoint = &settings.token_endpoint;
-    let mut audiences = token_endpoint_urls(settings);
-    audiences.push(settings.public_base_url.clone());
-    PrivateKeyJwt {
-        algs: endpoint.auth_algorithms(),
-        audiences,
-        leeway_secs: settings.access_token.leeway.as_secs(),
-        max_lifetime_secs: endpoint.client_assertion_max_lifetime.as_secs(),
-        fetched_keys,
-        inline_keys: InlineKeys::default(),
-        replay: stores.replay.clone(),
-    }
 }
 
 fn registrar(
@@ -264,30 +124,4 @@ fn registration_rules(
 fn scopes(list: &[String]) -> Result<protocol::scope::ScopeSet, shared::settings::SettingsError> {
     protocol::scope::ScopeSet::from_tokens(list)
         .map_err(|e| shared::settings::SettingsError::invalid("client_registration.scopes", e.to_string()))
-}
-
-/// DPoP proofs at the token endpoint, with server nonces when the operator asks for them.
-fn dpop_verifier(endpoint: &TokenEndpointSettings, hasher: &SecretHasher) -> Option<DpopVerifier> {
-    endpoint.dpop.enabled.then(|| {
-        let nonces = endpoint
-            .dpop
-            .require_nonce
-            .then(|| Nonces::new(hasher.clone(), endpoint.dpop.nonce_lifetime));
-        DpopVerifier::new(endpoint.dpop_algorithms(), endpoint.dpop.proof_window, nonces)
-    })
-}
-
-/// The URLs a client assertion or DPoP proof may name for the token endpoint: the public
-/// one, and the mTLS alias (RFC 8705 §5) when client certificates reach us.
-fn token_endpoint_urls(settings: &Settings) -> Vec<String> {
-    let mtls = &settings.token_endpoint.mtls;
-    let mut urls = vec![settings.token_endpoint_url()];
-    if let Some(base) = mtls
-        .endpoint_base_url
-        .as_deref()
-        .filter(|_| mtls.trusted_header.is_some())
-    {
-        urls.push(format!("{base}/oauth2/token"));
-    }
-    urls
 }

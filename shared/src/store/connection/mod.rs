@@ -11,86 +11,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{Cmd, ConnectionAddr, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
+use redis::sentinel::SentinelClient;
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
+use self::build::{SentinelUrl, cluster, sentinel_master, single};
 use super::StoreError;
+use super::topology::Topology;
+
+mod build;
 use crate::settings::StoreSettings;
-
-/// Where the store's Redis is, read from `store.redis_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Topology {
-    /// One server, by its own URL.
-    Single(String),
-    /// Seed nodes of a Cluster, each as a `redis://` or `rediss://` URL.
-    Cluster(Vec<String>),
-    Sentinel {
-        sentinels: Vec<(String, u16)>,
-        master: String,
-        tls: bool,
-        /// From the URL's user info; for the data nodes, not the sentinels.
-        username: Option<String>,
-        password: Option<String>,
-    },
-}
-
-impl Topology {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let (scheme, rest) = url.split_once("://").ok_or("is not a URL")?;
-        let (tls, kind) = match scheme {
-            "redis" | "rediss" | "redis+unix" | "unix" => return Ok(Self::Single(url.to_owned())),
-            "redis+cluster" => (false, "cluster"),
-            "rediss+cluster" => (true, "cluster"),
-            "redis+sentinel" => (false, "sentinel"),
-            "rediss+sentinel" => (true, "sentinel"),
-            other => return Err(format!("has an unknown scheme `{other}`")),
-        };
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
-            Some((userinfo, hosts)) => (Some(userinfo), hosts),
-            None => (None, authority),
-        };
-        let hosts: Vec<&str> = hosts.split(',').filter(|h| !h.is_empty()).collect();
-        if hosts.is_empty() {
-            return Err("names no host".into());
-        }
-        if kind == "cluster" {
-            let node_scheme = if tls { "rediss" } else { "redis" };
-            let credentials = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
-            let nodes = hosts
-                .iter()
-                .map(|h| format!("{node_scheme}://{credentials}{h}"))
-                .collect();
-            return Ok(Self::Cluster(nodes));
-        }
-        let master = path.trim_matches('/');
-        if master.is_empty() || master.contains('/') {
-            return Err("must end with the master's name: redis+sentinel://host:port,…/<master>".into());
-        }
-        let sentinels = hosts
-            .iter()
-            .map(|h| {
-                let (host, port) = h.rsplit_once(':').unwrap_or((h, "26379"));
-                let port = port.parse().map_err(|_| format!("has a bad port in `{h}`"))?;
-                Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port))
-            })
-            .collect::<Result<_, String>>()?;
-        let (username, password) = match userinfo.map(|u| u.split_once(':').unwrap_or((u, ""))) {
-            Some((user, pass)) => (
-                Some(user.to_owned()).filter(|u| !u.is_empty()),
-                Some(pass.to_owned()).filter(|p| !p.is_empty()),
-            ),
-            None => (None, None),
-        };
-        Ok(Self::Sentinel {
-            sentinels,
-            master: master.to_owned(),
-            tls,
-            username,
-            password,
-        })
-    }
-}
 
 /// A connection every Redis store uses: cheap to clone, connects lazily, reconnects on
 /// its own, every command bounded by `store.response_timeout`.
@@ -127,34 +56,8 @@ impl RedisConnection {
             .set_response_timeout(Some(settings.response_timeout))
             .set_number_of_retries(1);
         Ok(Self(match topology {
-            Topology::Single(url) => {
-                let mut info = url.as_str().into_connection_info()?;
-                if let Some(password) = &password {
-                    let redis_settings = info.redis_settings().clone().set_password(password);
-                    info = info.set_redis_settings(redis_settings);
-                }
-                let client = match certificates {
-                    Some(certs) => redis::Client::build_with_tls(info, certs)?,
-                    None => redis::Client::open(info)?,
-                };
-                Inner::Single(ConnectionManager::new_lazy_with_config(client, manager_config)?)
-            }
-            Topology::Cluster(nodes) => {
-                let mut builder = ClusterClient::builder(nodes)
-                    .connection_timeout(settings.connect_timeout)
-                    .response_timeout(settings.response_timeout)
-                    .retries(1);
-                if let Some(certs) = certificates {
-                    builder = builder.certs(certs);
-                }
-                if let Some(password) = &password {
-                    builder = builder.password(password);
-                }
-                Inner::Cluster(Arc::new(LazyCluster {
-                    client: builder.build()?,
-                    connection: tokio::sync::OnceCell::new(),
-                }))
-            }
+            Topology::Single(url) => single(&url, certificates, password.as_deref(), manager_config)?,
+            Topology::Cluster(nodes) => cluster(nodes, settings, certificates, password.as_deref())?,
             Topology::Sentinel {
                 sentinels,
                 master,
@@ -162,38 +65,13 @@ impl RedisConnection {
                 username,
                 password: url_password,
             } => {
-                let addr = |(host, port): (String, u16)| match tls {
-                    true => ConnectionAddr::TcpTls {
-                        host,
-                        port,
-                        insecure: false,
-                        tls_params: None,
-                    },
-                    false => ConnectionAddr::Tcp(host, port),
+                let sentinel = SentinelUrl {
+                    sentinels,
+                    master,
+                    tls,
+                    username,
                 };
-                let mut builder =
-                    SentinelClientBuilder::new(sentinels.into_iter().map(addr), master, SentinelServerType::Master)?;
-                if tls {
-                    builder = builder
-                        .set_client_to_redis_tls_mode(redis::TlsMode::Secure)
-                        .set_client_to_sentinel_tls_mode(redis::TlsMode::Secure);
-                    if let Some(certs) = certificates {
-                        builder = builder
-                            .set_client_to_redis_certificates(certs.clone())
-                            .set_client_to_sentinel_certificates(certs);
-                    }
-                }
-                if let Some(username) = username {
-                    builder = builder.set_client_to_redis_username(username);
-                }
-                if let Some(password) = password.or(url_password) {
-                    builder = builder.set_client_to_redis_password(password);
-                }
-                Inner::Sentinel(Arc::new(SentinelMaster {
-                    sentinel: tokio::sync::Mutex::new(builder.build()?),
-                    current: Mutex::new(None),
-                    config: manager_config,
-                }))
+                sentinel_master(sentinel, certificates, password.or(url_password), manager_config)?
             }
         }))
     }

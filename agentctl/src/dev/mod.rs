@@ -2,6 +2,8 @@
 //! keep their own settings and stores and still talk gRPC to each other over loopback;
 //! their HTTP routes share one port, as they would behind the ingress.
 
+mod settings;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -9,8 +11,8 @@ use clap::Args;
 use identity_service::startup::IdentityService;
 use jwks_service::startup::JwksService;
 use shared::grpc::ServeError;
-use shared::serve::{BindError, CommonSettings, Context, Listeners, Parts, Service, StartupError};
-use shared::settings::{ListenSettings, PeerSettings, Profile, ServiceSettings, Sources, StoreBackend, StoreSettings};
+use shared::serve::{BindError, Context, Listeners, Parts, Service, StartupError};
+use shared::settings::{ListenSettings, ServiceSettings, Sources};
 use shared::store::Connections;
 use token_service::startup::TokenService;
 
@@ -123,55 +125,7 @@ impl DevSystem {
             .clone()
             .unwrap_or_else(|| format!("http://{}", listeners.http_addr()));
         let server_tls = crate::dev_pki::prepare(&args.tls_dir).map_err(DevError::Pki)?;
-        let peer = |name: &str| PeerSettings {
-            server_name: Some(name.to_owned()),
-            ..PeerSettings::new(&format!("https://{}", listeners.grpc_addr()))
-        };
-        let internal_tls = shared::tls::InternalTlsSettings {
-            dir: Some(args.tls_dir.clone()),
-            allowed_clients: Vec::new(),
-        };
-        let store = match &args.redis_url {
-            Some(url) => StoreSettings {
-                backend: StoreBackend::Redis,
-                redis_url: url.clone(),
-                ..StoreSettings::default()
-            },
-            None => StoreSettings {
-                backend: StoreBackend::Memory,
-                ..StoreSettings::default()
-            },
-        };
-
-        // Every service in development, on one store, with the runner's internal TLS.
-        let common = CommonSettings {
-            profile: Profile::Development,
-            store,
-            internal_tls,
-            ..CommonSettings::allowing(&[])
-        };
-        let mut jwks = jwks_service::settings::Settings {
-            common: common.clone(),
-            ..Default::default()
-        };
-        jwks.keys.kek.file = args.kek_file.clone();
-        let mut identity = identity_service::settings::Settings {
-            common: common.clone(),
-            public_base_url: issuer.clone(),
-            jwks: peer("jwks-service"),
-            token: peer("token-service"),
-            ..Default::default()
-        };
-        if let Some(outbox) = &args.outbox {
-            identity.mail.outbox_dir = outbox.clone();
-        }
-        let token = token_service::settings::Settings {
-            common,
-            public_base_url: issuer.clone(),
-            identity: peer("identity-service"),
-            jwks: peer("jwks-service"),
-            ..Default::default()
-        };
+        let (jwks, identity, token) = settings::dev_settings(args, &issuer, listeners.grpc_addr());
         // One Redis connection for the whole process, whichever services use it.
         let connections = Connections::default();
         let (jwks, jwks_parts) = build::<JwksService>(jwks, sources.clone(), &connections).await?;
