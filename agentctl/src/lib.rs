@@ -9,6 +9,11 @@
 //! - [`certs`]: `agentctl certs init`, the internal CA and per-service certificates.
 //! - [`cli`]: the command line.
 
+//!
+//! Arrows run one way (the floors `tools/floors/agentctl.txt` checks): the transport
+//! (`channel`, `dev_pki`) under the commands (`clients`, `keys`, `certs`, `dev`), under
+//! `cli`.
+
 #![forbid(unsafe_code)]
 
 pub mod certs;

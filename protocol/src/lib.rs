@@ -10,6 +10,10 @@
 //! - [`scope`]: RFC 6749 §3.3 scope tokens and sets.
 //! - [`secrets`]: random secrets, keyed hashes, constant-time comparison.
 //! - [`id`]: `<prefix>_<hex>` identifiers (registrations, clients, claim attempts).
+//!
+//! Arrows run one way, from the later modules of this list to the earlier (the floors
+//! `tools/floors/protocol.txt` checks): `secrets`, `scope` and `jose::alg` are values;
+//! `id` uses `secrets`; `jose` uses both; `oauth` uses `jose::alg` and `scope`.
 
 #![forbid(unsafe_code)]
 

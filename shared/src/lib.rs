@@ -21,6 +21,11 @@
 //! - [`tls`]: internal mTLS (TLS 1.3, peers checked by service name).
 //! - [`time`]: the clock, and times on the wire (RFC 3339).
 //! - `testing` (feature `testing`): a real `redis-server` per test.
+//!
+//! Arrows run one way, up these floors (the floors `tools/floors/shared.txt` checks):
+//! values (`time`, `secrets`, `audit`, `media`, `envelope`), `settings` and
+//! `client_address`, `telemetry`, then `shutdown`, `tls`, `fetch`, `store`, then
+//! `health`, `grpc` and `pki`, `ratelimit`, `keys`, `serve`, and `testing` last.
 
 #![forbid(unsafe_code)]
 
