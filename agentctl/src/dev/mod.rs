@@ -176,8 +176,7 @@ async fn build<S: Service>(
         source,
     };
     let settings = S::Settings::load_over(defaults, sources).map_err(|e| fail(e.into()))?;
-    let context =
-        Context::load(S::common(&settings).parts(), S::NAME, connections.clone()).map_err(|e| fail(e.into()))?;
+    let context = Context::load(S::common(&settings), S::NAME, connections.clone()).map_err(|e| fail(e.into()))?;
     S::build(&settings, &context).await.map_err(fail)
 }
 

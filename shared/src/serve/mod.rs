@@ -25,10 +25,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::grpc::ServeError;
-use crate::settings::{ListenSettings, ServiceSettings, SettingsError, Validated};
+use crate::settings::{ServiceSettings, SettingsError, Validated};
 use crate::shutdown::ShutdownSettings;
 use crate::store::Connections;
-use crate::tls::{InternalTls, InternalTlsSettings};
+use crate::tls::InternalTls;
 
 pub use common::CommonSettings;
 pub use listeners::{BindError, Listeners};
@@ -47,30 +47,6 @@ pub enum StartupError {
     Bind(#[from] BindError),
 }
 
-/// The listen addresses and drain schedule every service's settings carry, borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct Common<'a> {
-    pub profile: crate::settings::Profile,
-    pub http: &'a ListenSettings,
-    pub grpc: &'a ListenSettings,
-    pub metrics: &'a ListenSettings,
-    pub shutdown: ShutdownSettings,
-    pub internal_tls: &'a InternalTlsSettings,
-}
-
-impl CommonSettings {
-    pub fn parts(&self) -> Common<'_> {
-        Common {
-            profile: self.profile,
-            http: &self.http,
-            grpc: &self.grpc,
-            metrics: &self.metrics.listen,
-            shutdown: self.shutdown,
-            internal_tls: &self.internal_tls,
-        }
-    }
-}
-
 /// What the process hands a service it builds: its internal TLS identity (read once)
 /// and the process's Redis connections (one per Redis, shared by every service).
 #[derive(Debug)]
@@ -81,7 +57,7 @@ pub struct Context {
 
 impl Context {
     /// Reads the internal TLS identity of service `name`, once.
-    pub fn load(common: Common<'_>, name: &str, connections: Connections) -> Result<Self, SettingsError> {
+    pub fn load(common: &CommonSettings, name: &str, connections: Connections) -> Result<Self, SettingsError> {
         Ok(Self {
             tls: common.internal_tls.load(name, common.profile)?,
             connections,
@@ -99,7 +75,7 @@ impl Context {
     }
 
     /// The gRPC server's mutual-TLS config, accepting `allowed` clients.
-    pub fn grpc_tls(&self, common: Common<'_>) -> Result<Option<Arc<rustls::ServerConfig>>, SettingsError> {
+    pub fn grpc_tls(&self, common: &CommonSettings) -> Result<Option<Arc<rustls::ServerConfig>>, SettingsError> {
         common.internal_tls.server_config(self.tls.as_ref())
     }
 }
@@ -136,11 +112,11 @@ impl<S: Service> Application<S> {
 
     /// Builds the service, then binds its listeners (port 0 picks free ports).
     pub async fn start(settings: Validated<S::Settings>) -> Result<Self, StartupError> {
-        let common = S::common(&settings).parts();
+        let common = S::common(&settings);
         let context = Context::load(common, S::NAME, Connections::default())?;
         let grpc_tls = context.grpc_tls(common)?;
         let (service, parts) = S::build(&settings, &context).await?;
-        let listeners = Listeners::bind(common.http, common.grpc, Some(common.metrics))?;
+        let listeners = Listeners::bind(&common.http, &common.grpc, Some(&common.metrics.listen))?;
         Ok(Self {
             listeners,
             service,
