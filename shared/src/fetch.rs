@@ -36,6 +36,9 @@ pub struct Fetched {
 pub struct Fetcher {
     http: reqwest::Client,
     destinations: Destinations,
+    /// A file holding the bearer token each fetch presents, read at every fetch (a
+    /// Kubernetes service-account token rotates under it).
+    bearer_token_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Fetcher {
@@ -73,7 +76,19 @@ impl Fetcher {
         let http = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self { http, destinations })
+        Ok(Self {
+            http,
+            destinations,
+            bearer_token_file: None,
+        })
+    }
+
+    /// Every fetch presents the token in `path` as `Authorization: Bearer` (RFC 6750
+    /// §2.1), as the Kubernetes API server asks of those reading its issuer's keys.
+    #[must_use]
+    pub fn with_bearer_token_file(mut self, path: std::path::PathBuf) -> Self {
+        self.bearer_token_file = Some(path);
+        self
     }
 
     pub fn destinations(&self) -> Destinations {
@@ -89,13 +104,13 @@ impl Fetcher {
     pub async fn get(&self, url: &Url, media_types: &[&str], max_bytes: usize) -> Result<Fetched, String> {
         check_url(url.as_str(), self.destinations)?;
         let fetched_at = Instant::now();
-        let mut response = self
-            .http
-            .get(url.clone())
-            .header(ACCEPT, media_types.join(", "))
-            .send()
-            .await
-            .map_err(|e| with_causes(&e))?;
+        let mut request = self.http.get(url.clone()).header(ACCEPT, media_types.join(", "));
+        if let Some(path) = &self.bearer_token_file {
+            let token = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the bearer token file {}: {e}", path.display()))?;
+            request = request.bearer_auth(token.trim());
+        }
+        let mut response = request.send().await.map_err(|e| with_causes(&e))?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }

@@ -54,6 +54,10 @@ pub struct Settings {
     /// Refresh tokens of the authorization code flow.
     #[serde(default)]
     pub refresh_tokens: crate::refresh::RefreshSettings,
+    /// Issuers whose workload tokens authenticate federated clients (Kubernetes
+    /// service-account issuers, SPIFFE trust domains, other OpenID Providers).
+    #[serde(default)]
+    pub workload_identity: crate::client_auth::workload::settings::WorkloadIdentitySettings,
 }
 
 /// Clients that are not registered here at all.
@@ -152,6 +156,7 @@ impl Default for Settings {
             client_registration: ClientRegistrationSettings::default(),
             clients: ClientSettings::default(),
             refresh_tokens: crate::refresh::RefreshSettings::default(),
+            workload_identity: Default::default(),
         }
     }
 }

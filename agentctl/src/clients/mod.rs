@@ -13,6 +13,7 @@ use crate::channel::TokenTarget;
 use self::commands::{add_secret, create, delete, list, revoke_secret, set_cert, set_enabled, set_keys, show, update};
 
 mod commands;
+mod federate;
 mod print;
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +41,31 @@ pub enum ClientsCommand {
     /// tls_client_auth / self_signed_tls_client_auth: the client's certificate.
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Workload identity federation: the client authenticates with the token its
+    /// workload already has (a Kubernetes service-account token, a SPIFFE JWT-SVID)
+    /// from a trusted issuer, and holds no secret. Repeat for several workloads.
+    Federate(WorkloadArgs),
+    /// Unbind a workload `federate` bound (the last one stays).
+    Unfederate(WorkloadArgs),
+}
+
+/// A workload: its issuer, and its subject exactly or (written as such) a prefix.
+#[derive(Debug, Args)]
+#[group(id = "subject_match", required = true, multiple = false, args = ["subject", "subject_prefix"])]
+pub struct WorkloadArgs {
+    pub client_id: String,
+    /// A trusted issuer, exactly as token-service's workload_identity.issuers names it.
+    #[arg(long)]
+    pub issuer: String,
+    /// The token's exact sub: system:serviceaccount:NAMESPACE:NAME or spiffe://DOMAIN/PATH.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Every sub starting with this, ending where a segment does
+    /// (system:serviceaccount:NAMESPACE: or spiffe://DOMAIN/PATH/).
+    #[arg(long)]
+    pub subject_prefix: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,5 +220,7 @@ pub async fn run(command: ClientsCommand) -> Result<(), ClientsError> {
         ClientsCommand::Secret(SecretCommand::Revoke(args)) => revoke_secret(args).await,
         ClientsCommand::Keys(KeysCommand::Set(args)) => set_keys(args).await,
         ClientsCommand::Cert(CertCommand::Set(args)) => set_cert(args).await,
+        ClientsCommand::Federate(args) => federate::federate(args, true).await,
+        ClientsCommand::Unfederate(args) => federate::federate(args, false).await,
     }
 }

@@ -45,6 +45,11 @@ pub(super) fn client_json(client: &pb::ClientInfo) -> Value {
         "certificate": (!client.certificate.is_empty()).then_some(&client.certificate),
         "requires_dpop": client.requires_dpop,
         "introspect": client.introspect,
+        "workloads": client.workloads.iter().map(|w| json!({
+            "issuer": w.issuer,
+            "subject": w.subject,
+            "match": matching(w),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -73,6 +78,15 @@ pub(super) fn print_client(client: &pb::ClientInfo, as_json: bool) {
     if !client.certificate.is_empty() {
         println!("certificate:   {}", client.certificate);
     }
+    for workload in &client.workloads {
+        let star = if workload.prefix { "*" } else { "" };
+        println!(
+            "workload:      {} {}{star} ({})",
+            workload.issuer,
+            workload.subject,
+            matching(workload)
+        );
+    }
     println!("requires_dpop: {}", yes_no(client.requires_dpop));
     println!("introspect:    {}", yes_no(client.introspect));
 }
@@ -87,12 +101,21 @@ pub(super) fn print_table(clients: &[pb::ClientInfo]) {
             "{:<36} {:<16} {:<28} {:<8} {:<7} {}",
             client.client_id,
             truncate(&client.name, 16),
-            client.auth_method,
+            if client.workloads.is_empty() {
+                client.auth_method.clone()
+            } else {
+                format!("{} (workload)", client.auth_method)
+            },
             if client.enabled { "yes" } else { "no" },
             client.secrets.len(),
             client.scopes.join(" ")
         );
     }
+}
+
+/// Exact unless the operator wrote a prefix; shown wherever a binding is.
+fn matching(workload: &pb::WorkloadSubject) -> &'static str {
+    if workload.prefix { "prefix" } else { "exact" }
 }
 
 fn truncate(text: &str, width: usize) -> String {

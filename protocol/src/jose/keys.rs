@@ -114,12 +114,14 @@ fn verifying_keys(set: &Value) -> Result<KeySet, String> {
             continue;
         };
         let kid = jwk.common.key_id.clone().unwrap_or_default();
-        if jwk
-            .common
-            .public_key_use
-            .as_ref()
-            .is_some_and(|u| *u != PublicKeyUse::Signature)
-        {
+        // A SPIFFE bundle marks the keys of JWT-SVIDs `jwt-svid` (SPIFFE Trust Domain
+        // and Bundle §4.2.2); its `x509-svid` keys, like `enc` keys, verify nothing here.
+        let signs = |u: &PublicKeyUse| match u {
+            PublicKeyUse::Signature => true,
+            PublicKeyUse::Other(other) => other == "jwt-svid",
+            PublicKeyUse::Encryption => false,
+        };
+        if jwk.common.public_key_use.as_ref().is_some_and(|u| !signs(u)) {
             continue;
         }
         let usable = super::alg::key_algorithms(declared.as_deref(), &jwk)

@@ -32,10 +32,14 @@ pub mod auth_method {
     pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
     pub const TLS_CLIENT_AUTH: &str = "tls_client_auth";
     pub const SELF_SIGNED_TLS_CLIENT_AUTH: &str = "self_signed_tls_client_auth";
+    /// draft-ietf-oauth-spiffe-client-auth-02 §4: a SPIFFE JWT-SVID as client assertion.
+    pub const SPIFFE_JWT: &str = "spiffe_jwt";
 }
 
 /// RFC 7523 §2.2 `client_assertion_type`.
 pub const CLIENT_ASSERTION_JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// draft-ietf-oauth-spiffe-client-auth-02 §3.1: a SPIFFE JWT-SVID as client assertion.
+pub const CLIENT_ASSERTION_JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
 
 /// The asymmetric JWS algorithms we verify from clients (never `none`, never HMAC).
 /// `Ed25519` is RFC 9864's name for EdDSA on Ed25519, which oauth4webapi, jose and dpop
@@ -46,7 +50,9 @@ pub const ASYMMETRIC_ALGS: [&str; 5] = ["ES256", "Ed25519", "EdDSA", "RS256", "P
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokenEndpointSettings {
     /// Client authentication methods accepted. The two mTLS methods are offered only
-    /// when `mtls.trusted_header` is set.
+    /// when `mtls.trusted_header` is set; `spiffe_jwt` (a SPIFFE JWT-SVID as client
+    /// assertion) is not in the default list and goes in when a SPIFFE workload issuer
+    /// is configured.
     pub auth_methods: Vec<String>,
     /// Algorithms accepted on `private_key_jwt` client assertions.
     pub auth_signing_algs: Vec<String>,
@@ -133,6 +139,7 @@ impl TokenEndpointSettings {
                 PRIVATE_KEY_JWT,
                 TLS_CLIENT_AUTH,
                 SELF_SIGNED_TLS_CLIENT_AUTH,
+                SPIFFE_JWT,
             ];
             if !known.contains(&method.as_str()) {
                 return Err(InvalidSetting::invalid(

@@ -97,16 +97,26 @@ impl fmt::Debug for RemoteKeys {
 
 impl RemoteKeys {
     pub fn new(settings: &RemoteKeySettings, destinations: Destinations) -> Result<Self, SettingsError> {
+        let fetcher =
+            Fetcher::new(settings.fetch_timeout, destinations).map_err(|e| SettingsError::invalid("jwks", e))?;
+        Self::with_fetcher(settings, fetcher)
+    }
+
+    /// Key sets fetched by `fetcher` (one that trusts a private CA, say).
+    pub fn with_fetcher(settings: &RemoteKeySettings, fetcher: Fetcher) -> Result<Self, SettingsError> {
         if settings.min_cache > settings.max_cache {
             return Err(SettingsError::invalid("min_cache", "must not exceed max_cache"));
         }
-        let fetcher =
-            Fetcher::new(settings.fetch_timeout, destinations).map_err(|e| SettingsError::invalid("jwks", e))?;
         Ok(Self {
             fetcher,
             settings: settings.clone(),
             sets: StdMutex::new(HashMap::new()),
         })
+    }
+
+    /// The fetcher the sets come through (a provider's discovery document may too).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
     }
 
     /// Where this fetcher may connect.

@@ -4,10 +4,12 @@
 mod provider;
 mod sentinel;
 mod topologies;
+mod workload;
 
 pub use provider::{TestKey, TestProvider};
 pub use sentinel::{RedisSentinel, SENTINEL_MASTER};
 pub use topologies::{RedisCluster, RedisTls};
+pub use workload::TestWorkloadIssuer;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

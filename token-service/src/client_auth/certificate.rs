@@ -36,7 +36,7 @@ impl MutualTls {
                 };
                 registered || by_key
             }
-            AuthMethod::ClientSecret | AuthMethod::PrivateKeyJwt | AuthMethod::None => false,
+            AuthMethod::ClientSecret | AuthMethod::PrivateKeyJwt | AuthMethod::Workload | AuthMethod::None => false,
         };
         if matched {
             Ok(())

@@ -37,7 +37,10 @@ impl ClientAuthenticator {
         client_id: Option<&str>,
     ) -> Result<Identified, OAuthError> {
         if let Some(credentials) = credentials {
-            if let ClientCredentials::Assertion { client_id, assertion } = &credentials
+            if let ClientCredentials::Assertion {
+                client_id, assertion, ..
+            } = &credentials
+                && self.workloads.claimed_by(assertion).is_none()
                 && let Some(id) = client_id.clone().or_else(|| claimed_issuer(assertion))
                 && MetadataDocuments::is_document_id(&id)
             {

@@ -10,12 +10,16 @@
 //!   the certificate the ingress verified and forwarded in
 //!   `token_endpoint.mtls.trusted_header`, never one from any other header and never
 //!   when that setting is unset (the edge reads it);
+//! - [`workload`]: workload identity federation, a token the client's workload already
+//!   has (Kubernetes, SPIFFE, OIDC) as its client assertion, from a trusted issuer;
 //! - [`identify`]: who a request for a human's grant comes from, public clients too.
 
 pub mod certificate;
+mod federated;
 mod identify;
 pub mod private_key_jwt;
 pub mod secret;
+pub mod workload;
 
 use std::sync::Arc;
 
@@ -26,6 +30,7 @@ pub use self::certificate::MutualTls;
 pub use self::identify::Identified;
 pub use self::private_key_jwt::{Asserting, InlineKeys, PrivateKeyJwt};
 pub use self::secret::ClientSecrets;
+use self::workload::WorkloadIssuers;
 use crate::clients::{AuthMethod, Client, ClientId, ClientStore, PresentedCertificate};
 use crate::error::OAuthError;
 use crate::registration::metadata_document::MetadataDocuments;
@@ -40,10 +45,13 @@ pub enum ClientCredentials {
         secret: String,
         method: &'static str,
     },
-    /// `private_key_jwt`; `client_id` is optional beside it (RFC 7521 §4.2).
+    /// `private_key_jwt`; `client_id` is optional beside it (RFC 7521 §4.2). A workload's
+    /// token comes this way too; `spiffe` when sent as
+    /// draft-ietf-oauth-spiffe-client-auth's `jwt-spiffe` assertion type.
     Assertion {
         client_id: Option<String>,
         assertion: String,
+        spiffe: bool,
     },
     /// A `client_id` with the TLS client certificate the ingress vouches for, and
     /// whether the ingress verified its chain to the client CA it trusts.
@@ -58,6 +66,7 @@ impl ClientCredentials {
     pub fn method(&self) -> &'static str {
         match self {
             Self::Secret { method, .. } => method,
+            Self::Assertion { spiffe: true, .. } => auth_method::SPIFFE_JWT,
             Self::Assertion { .. } => auth_method::PRIVATE_KEY_JWT,
             Self::Certificate { .. } => auth_method::TLS_CLIENT_AUTH,
         }
@@ -83,6 +92,8 @@ pub struct ClientAuthenticator {
     pub mutual_tls: MutualTls,
     /// Clients whose id is the URL of their metadata document.
     pub documents: Arc<MetadataDocuments>,
+    /// Trusted issuers of workload tokens (federated clients).
+    pub workloads: Arc<WorkloadIssuers>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +107,31 @@ fn claimed_issuer(assertion: &str) -> Option<String> {
     jsonwebtoken::dangerous::insecure_decode_claims::<UnverifiedIssuer>(assertion)
         .ok()
         .and_then(|c| c.iss)
+}
+
+/// The client credentials claim to be: the `client_id` sent, or (RFC 7523 §3) a client
+/// assertion's issuer; the check that follows is what makes the claim count.
+fn claimed_client(credentials: &ClientCredentials) -> Result<String, OAuthError> {
+    Ok(match credentials {
+        ClientCredentials::Secret { client_id, .. } | ClientCredentials::Certificate { client_id, .. } => {
+            client_id.clone()
+        }
+        ClientCredentials::Assertion {
+            client_id, assertion, ..
+        } => match client_id {
+            Some(id) => id.clone(),
+            None => {
+                let issuer = claimed_issuer(assertion)
+                    .ok_or(OAuthError::InvalidClient("the client assertion names no issuer"))?;
+                if ClientId::parse(&issuer).is_err() && issuer.contains("://") {
+                    return Err(OAuthError::InvalidClient(
+                        "the client assertion's iss is neither a client_id nor a trusted workload issuer",
+                    ));
+                }
+                issuer
+            }
+        },
+    })
 }
 
 /// A failure of credentials the client sent outside the `Authorization` header.
@@ -122,18 +158,22 @@ impl ClientAuthenticator {
     }
 
     async fn check(&self, credentials: ClientCredentials) -> Result<Authenticated, OAuthError> {
-        let claimed_id = match &credentials {
-            ClientCredentials::Secret { client_id, .. } | ClientCredentials::Certificate { client_id, .. } => {
-                client_id.clone()
+        if let ClientCredentials::Assertion {
+            client_id,
+            assertion,
+            spiffe,
+        } = &credentials
+        {
+            if let Some(issuer) = self.workloads.claimed_by(assertion) {
+                return self.federated(issuer, client_id.as_deref(), assertion, *spiffe).await;
             }
-            ClientCredentials::Assertion { client_id, assertion } => match client_id {
-                Some(id) => id.clone(),
-                // RFC 7523 §3: the client is the assertion's issuer; the signature below
-                // is what makes the claim count.
-                None => claimed_issuer(assertion)
-                    .ok_or(OAuthError::InvalidClient("the client assertion names no issuer"))?,
-            },
-        };
+            if *spiffe {
+                return Err(OAuthError::InvalidClient(
+                    "the JWT-SVID is of no issuer or trust domain this server trusts",
+                ));
+            }
+        }
+        let claimed_id = claimed_client(&credentials)?;
         let client = self.registered(&claimed_id).await?;
         let Some(client) = client else {
             tracing::info!(client_id = %claimed_id, "client authentication failed: unknown client");
@@ -186,6 +226,11 @@ impl ClientAuthenticator {
             }
             AuthMethod::PrivateKeyJwt => method == auth_method::PRIVATE_KEY_JWT,
             AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => method == auth_method::TLS_CLIENT_AUTH,
+            AuthMethod::Workload => {
+                return Err(OAuthError::InvalidClient(
+                    "this client authenticates with its workload's token, and this assertion is not from a trusted workload issuer",
+                ));
+            }
             // A public client has nothing to present; see `identify`.
             AuthMethod::None => false,
         };

@@ -14,6 +14,7 @@ use shared::keys::remote::{Destinations, check_url};
 
 use crate::error::AdminError;
 
+use super::workload::{MAX_WORKLOADS, WorkloadBinding, WorkloadKind};
 use super::{AuthMethod, CertificateBinding, Client, ClientKeys, IssuedSecret, MAX_SECRETS, issue_secret};
 
 /// More keys than a rotating client ever publishes at once.
@@ -94,6 +95,7 @@ pub fn set_keys(client: &mut Client, keys: ClientKeys, destinations: Destination
     client.keys = Some(keys);
     client.certificate = None;
     client.secrets.clear();
+    client.workloads.clear();
     Ok(())
 }
 
@@ -112,6 +114,50 @@ pub fn set_certificate(client: &mut Client, binding: CertificateBinding) -> Resu
     client.certificate = Some(binding);
     client.keys = None;
     client.secrets.clear();
+    client.workloads.clear();
+    Ok(())
+}
+
+/// Binds the client to a workload of an issuer of `kind`: it becomes a federated client,
+/// and its secrets, keys and certificate go. Binding one it has is no change.
+pub fn federate(client: &mut Client, binding: WorkloadBinding, kind: WorkloadKind) -> Result<(), AdminError> {
+    binding.check(kind).map_err(invalid)?;
+    if client.self_registered {
+        return Err(AdminError::Conflict(
+            "a self-registered client cannot stand for a workload; create a client for it".into(),
+        ));
+    }
+    if client.workloads.contains(&binding) {
+        return Ok(());
+    }
+    if client.workloads.len() >= MAX_WORKLOADS {
+        return Err(AdminError::Conflict(format!(
+            "the client already stands for {MAX_WORKLOADS} workloads"
+        )));
+    }
+    client.auth_method = AuthMethod::Workload;
+    client.workloads.push(binding);
+    client.secrets.clear();
+    client.keys = None;
+    client.certificate = None;
+    Ok(())
+}
+
+/// Unbinds a workload. The last one stays, as the last secret does: a client with no
+/// credential could never authenticate again, which is what `disable` is for.
+pub fn unfederate(client: &mut Client, binding: &WorkloadBinding) -> Result<(), AdminError> {
+    let Some(index) = client.workloads.iter().position(|b| b == binding) else {
+        return Err(AdminError::NotFound(format!(
+            "the client is not bound to {}",
+            binding.display()
+        )));
+    };
+    if client.workloads.len() == 1 {
+        return Err(AdminError::Conflict(
+            "this is the client's only workload; federate another first, or disable the client".into(),
+        ));
+    }
+    client.workloads.remove(index);
     Ok(())
 }
 

@@ -7,9 +7,11 @@
 //!   only as keyed hashes, at most [`MAX_SECRETS`] at once so a rotation can overlap.
 //! - [`certificate`]: RFC 8705 certificates, as registered and as presented.
 //! - [`lifecycle`]: what the operator's `ClientAdmin` API does to a client.
+//! - [`workload`]: the workloads whose own tokens authenticate a federated client.
 
 pub mod certificate;
 pub mod lifecycle;
+pub mod workload;
 
 use protocol::id::{IdKind, PrefixedId};
 use protocol::scope::ScopeSet;
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use shared::store::StoreError;
 
 pub use certificate::{CertificateBinding, PresentedCertificate};
+pub use workload::WorkloadBinding;
 
 /// Hash context of client secrets.
 pub const CLIENT_SECRET_CONTEXT: &str = "client_secret";
@@ -53,6 +56,9 @@ pub enum AuthMethod {
     PrivateKeyJwt,
     TlsClientAuth,
     SelfSignedTlsClientAuth,
+    /// Workload identity federation: a token its workload already has, as a
+    /// `private_key_jwt`-shaped client assertion (or `spiffe_jwt`).
+    Workload,
 }
 
 impl AuthMethod {
@@ -63,6 +69,8 @@ impl AuthMethod {
             Self::PrivateKeyJwt => protocol::oauth::auth_method::PRIVATE_KEY_JWT,
             Self::TlsClientAuth => protocol::oauth::auth_method::TLS_CLIENT_AUTH,
             Self::SelfSignedTlsClientAuth => protocol::oauth::auth_method::SELF_SIGNED_TLS_CLIENT_AUTH,
+            // RFC 7591 has no name of its own for it: the assertion is a private_key_jwt.
+            Self::Workload => protocol::oauth::auth_method::PRIVATE_KEY_JWT,
         }
     }
 }
@@ -99,6 +107,9 @@ pub struct Client {
     pub keys: Option<ClientKeys>,
     #[serde(default)]
     pub certificate: Option<CertificateBinding>,
+    /// The workloads whose tokens authenticate it (`AuthMethod::Workload`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<WorkloadBinding>,
     /// The most a `client_credentials` token of this client may carry.
     pub allowed_scopes: ScopeSet,
     pub created_at: i64,
@@ -137,6 +148,7 @@ impl Client {
             secrets: Vec::new(),
             keys: None,
             certificate: None,
+            workloads: Vec::new(),
             allowed_scopes: ScopeSet::default(),
             created_at,
             disabled: false,
@@ -217,6 +229,16 @@ pub trait ClientStore: Send + Sync + std::fmt::Debug {
     async fn list(&self) -> Result<Vec<Client>, StoreError>;
     /// `false` if there was no such client.
     async fn delete(&self, id: &ClientId) -> Result<bool, StoreError>;
+    /// Indexes `binding` as `id`'s, unless another client holds it: then that client.
+    /// The record is what authenticates; the index only finds it when a request names
+    /// no `client_id`.
+    async fn bind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<Option<ClientId>, StoreError>;
+    /// Indexes `binding` as `id`'s whoever held it (the holder no longer does).
+    async fn rebind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError>;
+    /// Drops `binding` from the index if `id` holds it.
+    async fn unbind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError>;
+    /// The client bound to `subject` of `issuer`: exactly, else by the longest prefix.
+    async fn workload_client(&self, issuer: &str, subject: &str) -> Result<Option<ClientId>, StoreError>;
 }
 
 #[cfg(test)]

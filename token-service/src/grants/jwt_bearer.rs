@@ -1,5 +1,7 @@
 //! RFC 7523 §2.1: an identity assertion as authorization grant. Agents are public
-//! clients; credentials, when a client does send them, must still be right.
+//! clients; credentials, when a client does send them, must still be right. A federated
+//! client (workload identity) authenticating the exchange is the agent's runtime, and
+//! the token's `client_id` is it.
 //!
 //! The assertion is verified here, with the keys jwks-service publishes (the exchange's
 //! one signature check); identity-service is asked only for the registration's current
@@ -17,7 +19,8 @@ use shared::keys::watch::KeyRingWatch;
 use super::request::{JwtBearerRequest, Presented};
 use super::{DpopProofs, Resources};
 use crate::access_token::{Confirmation, Minted, TokenMinter, TokenRequest};
-use crate::client_auth::ClientAuthenticator;
+use crate::client_auth::{ClientAuthenticator, ClientCredentials};
+use crate::clients::{AuthMethod, Client};
 use crate::error::OAuthError;
 use crate::peers::identity::IdentityClient;
 
@@ -37,12 +40,11 @@ pub struct JwtBearerGrant {
 impl JwtBearerGrant {
     pub async fn exchange(&self, request: JwtBearerRequest, presented: Presented) -> Result<Minted, OAuthError> {
         let audiences = self.resources.requested(&request.scoping)?;
-        let (mut x5t_s256, mut named) = (None, presented.client_id);
-        if let Some(credentials) = presented.credentials {
-            let authenticated = self.authenticator.authenticate(credentials).await?;
-            x5t_s256 = authenticated.certificate_thumbprint;
-            named = Some(authenticated.client.client_id.to_string());
-        }
+        let Presenter {
+            x5t_s256,
+            named,
+            runtime,
+        } = self.presenter(presented.credentials, presented.client_id).await?;
         // Everything that can be refused here is, before the DPoP proof's replay entry is
         // written and before identity-service is asked.
         let claims = self.verify_assertion(&request.assertion)?;
@@ -55,35 +57,60 @@ impl JwtBearerGrant {
             ));
         }
         let jkt = self.proofs.key(&presented.dpop).await?;
-        let registration = self.identity.lookup(&claims, &request.assertion).await?;
-        // Bound by the assertion's `cnf` and by the registration's key: the proof must be
-        // of each (they are the same key for every assertion we issue).
-        let asserted = claims.cnf.as_ref().map(|cnf| &cnf.jkt);
-        for bound in [asserted, registration.bound_jkt.as_ref()].into_iter().flatten() {
-            match &jkt {
-                Some(proved) if proved == bound => {}
-                Some(_) => {
-                    return Err(OAuthError::InvalidGrant(
-                        "this assertion is bound to another DPoP key".into(),
-                    ));
-                }
-                None => {
-                    return Err(OAuthError::InvalidGrant(
-                        "this assertion is bound to a DPoP key; send a DPoP proof of it".into(),
-                    ));
-                }
-            }
+        if runtime.as_ref().is_some_and(|client| client.requires_dpop) && jkt.is_none() {
+            return Err(super::dpop_required());
         }
+        let registration = self.identity.lookup(&claims, &request.assertion).await?;
+        check_binding(
+            claims.cnf.as_ref().map(|cnf| &cnf.jkt),
+            registration.bound_jkt.as_ref(),
+            jkt.as_ref(),
+        )?;
         let scope = self
             .resources
             .narrow(&registration.scopes, &request.scoping, &audiences)?;
+        let client_id = runtime
+            .as_ref()
+            .map_or(registration.client_id.as_str(), |client| client.client_id.as_str());
         self.minter.mint(TokenRequest {
             subject: &registration.subject,
-            client_id: &registration.client_id,
+            client_id,
             scope,
             audiences,
             cnf: Confirmation { jkt, x5t_s256 },
             grant_id: None,
+        })
+    }
+
+    /// Who presents the agent's grant: the client its credentials authenticate (a
+    /// federated one stands for the workload the agent runs in, and the token is issued
+    /// to it), or the public client the request names, if any.
+    async fn presenter(
+        &self,
+        credentials: Option<ClientCredentials>,
+        client_id: Option<String>,
+    ) -> Result<Presenter, OAuthError> {
+        let Some(credentials) = credentials else {
+            return Ok(Presenter {
+                x5t_s256: None,
+                named: client_id,
+                runtime: None,
+            });
+        };
+        let authenticated = self.authenticator.authenticate(credentials).await?;
+        let x5t_s256 = authenticated.certificate_thumbprint;
+        Ok(if authenticated.client.auth_method == AuthMethod::Workload {
+            Presenter {
+                x5t_s256,
+                named: None,
+                runtime: Some(authenticated.client),
+            }
+        } else {
+            Presenter {
+                x5t_s256,
+                named: Some(authenticated.client.client_id.to_string()),
+                runtime: None,
+            }
         })
     }
 
@@ -105,4 +132,39 @@ impl JwtBearerGrant {
                 OAuthError::from(refused)
             })
     }
+}
+
+/// Who presents an exchange.
+struct Presenter {
+    /// The certificate the client authenticated with (RFC 8705 binding).
+    x5t_s256: Option<String>,
+    /// The client the assertion must have been issued to.
+    named: Option<String>,
+    /// A federated client the token is issued to instead.
+    runtime: Option<Client>,
+}
+
+/// Bound by the assertion's `cnf` and by the registration's key: the proof must be of
+/// each (they are the same key for every assertion we issue).
+fn check_binding(
+    asserted: Option<&String>,
+    registered: Option<&String>,
+    proved: Option<&String>,
+) -> Result<(), OAuthError> {
+    for bound in [asserted, registered].into_iter().flatten() {
+        match proved {
+            Some(proved) if proved == bound => {}
+            Some(_) => {
+                return Err(OAuthError::InvalidGrant(
+                    "this assertion is bound to another DPoP key".into(),
+                ));
+            }
+            None => {
+                return Err(OAuthError::InvalidGrant(
+                    "this assertion is bound to a DPoP key; send a DPoP proof of it".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

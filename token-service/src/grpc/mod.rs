@@ -4,6 +4,7 @@
 //! `ClientDirectory`. Generated protobuf types stop here.
 
 pub mod directory;
+mod federation;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use shared::audit::Actor;
 use shared::keys::remote::Destinations;
 use tonic::{Request, Response, Status};
 
+use crate::client_auth::workload::WorkloadIssuers;
 use crate::clients::lifecycle::{self, Changes};
 use crate::clients::{CertificateBinding, Client, ClientId, ClientKeys, ClientStore, new_client};
 use crate::error::AdminError;
@@ -26,6 +28,8 @@ pub struct ClientAdminGrpc {
     pub hasher: SecretHasher,
     /// Where a registered `jwks_uri` may point.
     pub destinations: Destinations,
+    /// The issuers a client may be federated with.
+    pub workloads: Arc<WorkloadIssuers>,
 }
 
 impl ClientAdminGrpc {
@@ -59,8 +63,12 @@ impl ClientAdminGrpc {
         apply: impl FnOnce(&mut Client) -> Result<(), AdminError>,
     ) -> Result<Response<pb::ClientInfo>, Status> {
         let mut client = self.load(client_id).await?;
+        let before = client.workloads.clone();
         apply(&mut client)?;
-        Ok(self.save(client, change).await?)
+        self.index_gained(&before, &client).await?;
+        let saved = self.save(client.clone(), change).await?;
+        self.index_lost(&before, &client).await?;
+        Ok(saved)
     }
 
     fn destinations(&self) -> Destinations {
@@ -111,6 +119,7 @@ fn info(client: &Client) -> pb::ClientInfo {
             .unwrap_or_default(),
         requires_dpop: client.requires_dpop,
         introspect: client.introspect,
+        workloads: client.workloads.iter().map(federation::info).collect(),
     }
 }
 
@@ -192,8 +201,18 @@ impl ClientAdmin for ClientAdminGrpc {
     ) -> Result<Response<pb::DeleteClientResponse>, Status> {
         let client_id = request.into_inner().client_id;
         let id = ClientId::parse(&client_id).map_err(|_| AdminError::invalid("not a client id (cli_…)"))?;
+        let workloads = match self.clients.get(&id).await.map_err(AdminError::from)? {
+            Some(client) => client.workloads,
+            None => Vec::new(),
+        };
         if !self.clients.delete(&id).await.map_err(AdminError::from)? {
             return Err(AdminError::not_found(format!("no client {client_id}")).into());
+        }
+        for binding in &workloads {
+            self.clients
+                .unbind_workload(binding, &id)
+                .await
+                .map_err(AdminError::from)?;
         }
         tracing::info!(client_id = %id, "machine client deleted");
         shared::audit::record("client_deleted", Actor::Operator, id.as_str(), "success");
@@ -252,5 +271,16 @@ impl ClientAdmin for ClientAdminGrpc {
             lifecycle::set_certificate(client, binding)
         })
         .await
+    }
+
+    async fn federate_client(&self, request: Request<pb::WorkloadRequest>) -> Result<Response<pb::ClientInfo>, Status> {
+        self.federate(request.into_inner()).await
+    }
+
+    async fn unfederate_client(
+        &self,
+        request: Request<pb::WorkloadRequest>,
+    ) -> Result<Response<pb::ClientInfo>, Status> {
+        self.unfederate(request.into_inner()).await
     }
 }

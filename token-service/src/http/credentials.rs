@@ -9,7 +9,7 @@ use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
-use protocol::oauth::{CLIENT_ASSERTION_JWT_BEARER, MtlsSettings, auth_method};
+use protocol::oauth::{CLIENT_ASSERTION_JWT_BEARER, CLIENT_ASSERTION_JWT_SPIFFE, MtlsSettings, auth_method};
 
 use super::form::FormParams;
 use crate::client_auth::{BAD_CREDENTIALS, ClientCredentials};
@@ -56,13 +56,16 @@ pub fn presented_credentials(
         _ => {}
     }
     match (form.get("client_assertion_type"), form.get("client_assertion")) {
-        (Some(CLIENT_ASSERTION_JWT_BEARER), Some(assertion)) => found.push(ClientCredentials::Assertion {
-            client_id: form.get("client_id").map(str::to_owned),
-            assertion: assertion.to_owned(),
-        }),
+        (Some(kind @ (CLIENT_ASSERTION_JWT_BEARER | CLIENT_ASSERTION_JWT_SPIFFE)), Some(assertion)) => {
+            found.push(ClientCredentials::Assertion {
+                client_id: form.get("client_id").map(str::to_owned),
+                assertion: assertion.to_owned(),
+                spiffe: kind == CLIENT_ASSERTION_JWT_SPIFFE,
+            });
+        }
         (Some(_), Some(_)) => {
             return Err(OAuthError::InvalidClientCredentials(
-                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer (or jwt-spiffe)",
             ));
         }
         (None, None) => {}

@@ -10,6 +10,7 @@ use shared::keys::remote::RemoteKeys;
 use shared::keys::watch::KeyRingWatch;
 
 use crate::access_token::{AccessTokens, TokenMinter};
+use crate::client_auth::workload::WorkloadIssuers;
 use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
 use crate::grants::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DpopProofs, Grants, JwtBearerGrant, RefreshTokenGrant, Resources,
@@ -58,16 +59,16 @@ impl GrantDeps {
         keys: KeyRingWatch,
         identity: IdentityClient,
         hasher: &SecretHasher,
-        fetched_keys: &Arc<RemoteKeys>,
-        documents: &Arc<MetadataDocuments>,
+        trusted: &Trusted,
     ) -> Self {
         let authenticator = ClientAuthenticator {
             clients: stores.clients.clone(),
             endpoint: settings.token_endpoint.clone(),
             secrets: ClientSecrets { hasher: hasher.clone() },
-            private_key_jwt: private_key_jwt(settings, fetched_keys.clone(), stores),
+            private_key_jwt: private_key_jwt(settings, trusted.fetched_keys.clone(), stores),
             mutual_tls: MutualTls,
-            documents: documents.clone(),
+            documents: trusted.documents.clone(),
+            workloads: trusted.workloads.clone(),
         };
         let proofs = DpopProofs {
             verifier: dpop_verifier(&settings.token_endpoint, hasher),
@@ -176,7 +177,7 @@ fn dpop_verifier(endpoint: &TokenEndpointSettings, hasher: &SecretHasher) -> Opt
 
 /// The URLs a client assertion or DPoP proof may name for the token endpoint: the public
 /// one, and the mTLS alias (RFC 8705 §5) when client certificates reach us.
-fn token_endpoint_urls(settings: &Settings) -> Vec<String> {
+pub(super) fn token_endpoint_urls(settings: &Settings) -> Vec<String> {
     let mtls = &settings.token_endpoint.mtls;
     let mut urls = vec![settings.token_endpoint_url()];
     if let Some(base) = mtls
@@ -187,4 +188,13 @@ fn token_endpoint_urls(settings: &Settings) -> Vec<String> {
         urls.push(format!("{base}/oauth2/token"));
     }
     urls
+}
+
+/// What client authentication fetches from elsewhere: clients' `jwks_uri` sets, client
+/// ID metadata documents, and the trusted workload issuers' keys.
+#[derive(Debug)]
+pub(super) struct Trusted {
+    pub fetched_keys: Arc<RemoteKeys>,
+    pub documents: Arc<MetadataDocuments>,
+    pub workloads: Arc<WorkloadIssuers>,
 }

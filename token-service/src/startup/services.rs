@@ -17,7 +17,8 @@ use crate::registration::{ClientRegistrar, RegistrationRules};
 use crate::settings::Settings;
 use crate::store::Stores;
 
-use super::grants::{GrantDeps, grants};
+use super::grants::{GrantDeps, Trusted, grants, token_endpoint_urls};
+use crate::client_auth::workload::WorkloadIssuers;
 
 /// What the service serves: the HTTP endpoints and the two gRPC servers.
 pub(super) struct Built {
@@ -47,15 +48,13 @@ pub(super) fn build(
         scopes(&settings.client_registration.scopes)?,
         destinations,
     )?);
-    let deps = GrantDeps::new(
-        settings,
-        stores,
-        keys.clone(),
-        identity,
-        &hasher,
-        &fetched_keys,
-        &documents,
-    );
+    let workloads = workload_issuers(settings, stores)?;
+    let trusted = Trusted {
+        fetched_keys: fetched_keys.clone(),
+        documents: documents.clone(),
+        workloads: workloads.clone(),
+    };
+    let deps = GrantDeps::new(settings, stores, keys.clone(), identity, &hasher, &trusted);
     let endpoints = Endpoints {
         grants: Arc::new(grants(settings, keys, &deps)),
         proofs: deps.proofs.clone(),
@@ -74,12 +73,26 @@ pub(super) fn build(
         clients: stores.clients.clone(),
         hasher,
         destinations,
+        workloads,
     };
     Ok(Built {
         endpoints,
         admin,
         directory,
     })
+}
+
+/// The trusted workload issuers; a workload token's `aud` names us as a client
+/// assertion's does (the issuer, or the token endpoint).
+fn workload_issuers(settings: &Settings, stores: &Stores) -> Result<Arc<WorkloadIssuers>, StartupError> {
+    let mut ours = token_endpoint_urls(settings);
+    ours.push(settings.public_base_url.clone());
+    Ok(Arc::new(WorkloadIssuers::new(
+        &settings.workload_identity,
+        &ours,
+        settings.access_token.leeway.as_secs(),
+        stores.replay.clone(),
+    )?))
 }
 
 fn registrar(

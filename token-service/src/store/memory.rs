@@ -5,7 +5,7 @@ use shared::store::{Reachable, StoreError};
 use shared::time::unix_now;
 
 use crate::clients::ClientStore;
-use crate::clients::{Client, ClientId};
+use crate::clients::{Client, ClientId, WorkloadBinding};
 use crate::revocation::DenylistStore;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +35,12 @@ impl DenylistStore for MemoryDenylist {
 #[derive(Debug, Default)]
 pub struct MemoryClientStore {
     clients: Mutex<HashMap<ClientId, Client>>,
+    /// (issuer, subject, prefix) → the client bound to it.
+    workloads: Mutex<HashMap<(String, String, bool), ClientId>>,
+}
+
+fn workload_key(binding: &WorkloadBinding) -> (String, String, bool) {
+    (binding.issuer.clone(), binding.subject.clone(), binding.prefix)
 }
 
 #[async_trait::async_trait]
@@ -74,6 +80,40 @@ impl ClientStore for MemoryClientStore {
 
     async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
         Ok(lock(&self.clients).remove(id).is_some())
+    }
+
+    async fn bind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<Option<ClientId>, StoreError> {
+        let mut workloads = lock(&self.workloads);
+        let holder = workloads.entry(workload_key(binding)).or_insert_with(|| id.clone());
+        Ok((holder != id).then(|| holder.clone()))
+    }
+
+    async fn rebind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError> {
+        lock(&self.workloads).insert(workload_key(binding), id.clone());
+        Ok(())
+    }
+
+    async fn unbind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError> {
+        let mut workloads = lock(&self.workloads);
+        let key = workload_key(binding);
+        if workloads.get(&key) == Some(id) {
+            workloads.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn workload_client(&self, issuer: &str, subject: &str) -> Result<Option<ClientId>, StoreError> {
+        let workloads = lock(&self.workloads);
+        if let Some(id) = workloads.get(&(issuer.to_owned(), subject.to_owned(), false)) {
+            return Ok(Some(id.clone()));
+        }
+        let longest = workloads
+            .iter()
+            .filter(|((iss, prefix, is_prefix), _)| {
+                *is_prefix && iss == issuer && subject.len() > prefix.len() && subject.starts_with(prefix.as_str())
+            })
+            .max_by_key(|((_, prefix, _), _)| prefix.len());
+        Ok(longest.map(|(_, id)| id.clone()))
     }
 }
 

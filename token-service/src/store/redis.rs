@@ -3,7 +3,7 @@ use shared::store::RedisConnection;
 use shared::store::{Keyspace, Reachable, StoreError, decode_json, encode_json};
 
 use crate::clients::ClientStore;
-use crate::clients::{Client, ClientId};
+use crate::clients::{Client, ClientId, WorkloadBinding};
 use crate::revocation::DenylistStore;
 
 /// `{prefix}token:deny:<jti>`, expiring when the token would have.
@@ -72,7 +72,17 @@ impl RedisClientStore {
     fn index(&self) -> String {
         self.keys.key("clients", "all")
     }
+
+    /// One hash per issuer and kind of match: subject (or prefix) → client id.
+    fn workloads(&self, issuer: &str, prefix: bool) -> String {
+        let kind = if prefix { "workload_prefix" } else { "workload" };
+        self.keys.key(kind, issuer)
+    }
 }
+
+/// `HDEL` only if the field still names this client.
+const UNBIND: &str =
+    r"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 
 #[async_trait::async_trait]
 impl ClientStore for RedisClientStore {
@@ -135,6 +145,55 @@ impl ClientStore for RedisClientStore {
         let removed: i64 = self.conn.clone().del(self.keys.key("client", id.as_str())).await?;
         let _: i64 = self.conn.clone().srem(self.index(), id.as_str()).await?;
         Ok(removed > 0)
+    }
+
+    async fn bind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<Option<ClientId>, StoreError> {
+        let key = self.workloads(&binding.issuer, binding.prefix);
+        let mut conn = self.conn.clone();
+        let set: bool = conn.hset_nx(&key, &binding.subject, id.as_str()).await?;
+        if set {
+            return Ok(None);
+        }
+        let holder: Option<String> = conn.hget(&key, &binding.subject).await?;
+        Ok(holder
+            .and_then(|holder| ClientId::parse(&holder).ok())
+            .filter(|holder| holder != id))
+    }
+
+    async fn rebind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError> {
+        let key = self.workloads(&binding.issuer, binding.prefix);
+        let _: i64 = self.conn.clone().hset(&key, &binding.subject, id.as_str()).await?;
+        Ok(())
+    }
+
+    async fn unbind_workload(&self, binding: &WorkloadBinding, id: &ClientId) -> Result<(), StoreError> {
+        let key = self.workloads(&binding.issuer, binding.prefix);
+        let _: i64 = redis::Script::new(UNBIND)
+            .key(&key)
+            .arg(&binding.subject)
+            .arg(id.as_str())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn workload_client(&self, issuer: &str, subject: &str) -> Result<Option<ClientId>, StoreError> {
+        let mut conn = self.conn.clone();
+        let exact: Option<String> = conn.hget(self.workloads(issuer, false), subject).await?;
+        let found = match exact {
+            Some(id) => Some(id),
+            None => {
+                // Prefix bindings are few per issuer (one per namespace or path).
+                let prefixes: std::collections::HashMap<String, String> =
+                    conn.hgetall(self.workloads(issuer, true)).await?;
+                prefixes
+                    .into_iter()
+                    .filter(|(prefix, _)| subject.len() > prefix.len() && subject.starts_with(prefix.as_str()))
+                    .max_by_key(|(prefix, _)| prefix.len())
+                    .map(|(_, id)| id)
+            }
+        };
+        Ok(found.and_then(|id| ClientId::parse(&id).ok()))
     }
 }
 

@@ -27,3 +27,4 @@ mod rotation;
 mod sessions;
 mod store_contract;
 mod token;
+mod workload;

@@ -7,7 +7,7 @@ use protocol::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
 use shared::time::unix_now;
-use token_service::clients::{ClientId, ClientStore, new_client};
+use token_service::clients::{ClientId, ClientStore, WorkloadBinding, new_client};
 use token_service::refresh::{RefreshFamily, RefreshTokenStore};
 use token_service::revocation::DenylistStore;
 use token_service::store::{MemoryClientStore, MemoryDenylist, MemoryRefreshTokens, Stores, from_settings};
@@ -84,6 +84,79 @@ async fn client_contract(clients: Arc<dyn ClientStore>) {
         .map(|c| c.client_id)
         .collect();
     assert_eq!(listed, std::slice::from_ref(&second.client.client_id));
+}
+
+/// The workload index: one holder per binding, exact before the longest prefix.
+async fn workload_contract(clients: Arc<dyn ClientStore>) {
+    const ISSUER: &str = "https://k8s.example";
+    let binding = |subject: &str, prefix: bool| WorkloadBinding {
+        issuer: ISSUER.into(),
+        subject: subject.into(),
+        prefix,
+    };
+    let (a, b, c) = (ClientId::random(), ClientId::random(), ClientId::random());
+    let exact = binding("system:serviceaccount:ns:agent", false);
+    let namespace = binding("system:serviceaccount:ns:", true);
+    let everyone = binding("system:serviceaccount:", true);
+    assert_eq!(
+        clients.workload_client(ISSUER, &exact.subject).await.expect("read"),
+        None
+    );
+    assert_eq!(clients.bind_workload(&exact, &a).await.expect("bind"), None);
+    assert_eq!(
+        clients.bind_workload(&exact, &a).await.expect("bind again"),
+        None,
+        "its own"
+    );
+    assert_eq!(
+        clients.bind_workload(&exact, &b).await.expect("bind"),
+        Some(a.clone()),
+        "held"
+    );
+    assert_eq!(clients.bind_workload(&namespace, &b).await.expect("bind"), None);
+    assert_eq!(clients.bind_workload(&everyone, &c).await.expect("bind"), None);
+    let find = |subject: &'static str| {
+        let clients = clients.clone();
+        async move { clients.workload_client(ISSUER, subject).await.expect("read") }
+    };
+    assert_eq!(
+        find("system:serviceaccount:ns:agent").await,
+        Some(a.clone()),
+        "exact first"
+    );
+    assert_eq!(
+        find("system:serviceaccount:ns:other").await,
+        Some(b.clone()),
+        "longest prefix"
+    );
+    assert_eq!(find("system:serviceaccount:ns2:other").await, Some(c.clone()));
+    assert_eq!(
+        find("system:serviceaccount:ns:").await,
+        Some(c.clone()),
+        "a prefix is not its own match"
+    );
+    assert_eq!(
+        clients
+            .workload_client("https://other.example", &exact.subject)
+            .await
+            .expect("read"),
+        None,
+        "per issuer"
+    );
+    clients.unbind_workload(&exact, &b).await.expect("not b's");
+    assert_eq!(
+        find("system:serviceaccount:ns:agent").await,
+        Some(a.clone()),
+        "only its holder unbinds"
+    );
+    clients.unbind_workload(&exact, &a).await.expect("unbind");
+    assert_eq!(
+        find("system:serviceaccount:ns:agent").await,
+        Some(b.clone()),
+        "then the prefix"
+    );
+    clients.rebind_workload(&namespace, &a).await.expect("rebind");
+    assert_eq!(find("system:serviceaccount:ns:agent").await, Some(a));
 }
 
 async fn replay_contract(replay: Arc<dyn ReplayCache>) {
@@ -199,6 +272,7 @@ async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
 async fn memory_stores_meet_the_contracts() {
     denylist_contract(Arc::new(MemoryDenylist::default())).await;
     client_contract(Arc::new(MemoryClientStore::default())).await;
+    workload_contract(Arc::new(MemoryClientStore::default())).await;
     replay_contract(Arc::new(MemoryReplayCache::default())).await;
     refresh_contract(Arc::new(MemoryRefreshTokens::default())).await;
 }
@@ -213,7 +287,8 @@ async fn redis_stores_meet_the_contracts() {
         refresh,
     } = from_settings(&redis.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
-    client_contract(clients).await;
+    client_contract(clients.clone()).await;
+    workload_contract(clients).await;
     replay_contract(replay).await;
     refresh_contract(refresh).await;
 }
@@ -228,7 +303,8 @@ async fn redis_cluster_stores_meet_the_contracts() {
         refresh,
     } = from_settings(&cluster.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
-    client_contract(clients).await;
+    client_contract(clients.clone()).await;
+    workload_contract(clients).await;
     replay_contract(replay).await;
     refresh_contract(refresh).await;
     println!("keys per cluster node: {:?}", cluster.keys_per_node());
