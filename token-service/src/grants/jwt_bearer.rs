@@ -82,6 +82,12 @@ impl JwtBearerGrant {
         })
     }
 
+    /// Whether `assertion` is a trusted issuer's workload token rather than our own
+    /// identity assertion (unverified: it only chooses who verifies it).
+    pub fn is_workload_token(&self, assertion: &str) -> bool {
+        self.authenticator.workloads.claimed_by(assertion).is_some()
+    }
+
     /// Who presents the agent's grant: the client its credentials authenticate (a
     /// federated one stands for the workload the agent runs in, and the token is issued
     /// to it), or the public client the request names, if any.

@@ -21,8 +21,9 @@ pub use proof::DpopProofs;
 pub use refresh_token::RefreshTokenGrant;
 pub use scope::Resources;
 
-use self::request::{GrantRequest, Presented};
+use self::request::{ClientCredentialsRequest, GrantRequest, JwtBearerRequest, Presented};
 use crate::access_token::Minted;
+use crate::client_auth::ClientCredentials;
 use crate::error::OAuthError;
 
 /// Every grant this server issues tokens for.
@@ -37,11 +38,49 @@ pub struct Grants {
 impl Grants {
     pub async fn exchange(&self, request: GrantRequest, presented: Presented) -> Result<Minted, OAuthError> {
         match request {
+            GrantRequest::JwtBearer(request) if self.jwt_bearer.is_workload_token(&request.assertion) => {
+                self.workload_grant(request, presented).await
+            }
             GrantRequest::JwtBearer(request) => self.jwt_bearer.exchange(request, presented).await,
             GrantRequest::ClientCredentials(request) => self.client_credentials.exchange(request, presented).await,
             GrantRequest::AuthorizationCode(request) => self.authorization_code.exchange(request, presented).await,
             GrantRequest::RefreshToken(request) => self.refresh_token.exchange(request, presented).await,
         }
+    }
+}
+
+impl Grants {
+    /// MCP's workload identity federation extension (SEP-1933): the workload's token is
+    /// the jwt-bearer grant itself, with no client credentials. It authenticates the
+    /// client that stands for the workload, exactly as the same token would as a client
+    /// assertion, and the token is that client's, as client_credentials would issue it;
+    /// a token refused is the grant refused (`invalid_grant`).
+    async fn workload_grant(&self, request: JwtBearerRequest, presented: Presented) -> Result<Minted, OAuthError> {
+        if presented.credentials.is_some() {
+            return Err(OAuthError::InvalidRequest(
+                "a workload token is the grant or the client authentication, not both".into(),
+            ));
+        }
+        let presented = Presented {
+            credentials: Some(ClientCredentials::Assertion {
+                client_id: presented.client_id.clone(),
+                assertion: request.assertion,
+                spiffe: false,
+            }),
+            ..presented
+        };
+        let request = ClientCredentialsRequest {
+            scoping: request.scoping,
+        };
+        self.client_credentials
+            .exchange(request, presented)
+            .await
+            .map_err(|refused| match refused {
+                OAuthError::InvalidClient(why) | OAuthError::InvalidClientCredentials(why) => {
+                    OAuthError::InvalidGrant(why.into())
+                }
+                other => other,
+            })
     }
 }
 

@@ -600,3 +600,62 @@ async fn a_federated_client_exchanges_an_agents_assertion_and_the_token_names_it
         .await;
     assert_oauth_error(response, 400, "invalid_client").await;
 }
+
+#[tokio::test]
+async fn the_mcp_extension_form_takes_the_workload_token_as_the_jwt_bearer_grant_itself() {
+    let cluster_issuer = TestWorkloadIssuer::start().await;
+    let system = system_trusting(vec![cluster(&cluster_issuer)]).await;
+    let id = federated(
+        &system,
+        &cluster_issuer.issuer,
+        "system:serviceaccount:agents:reporter",
+        false,
+    )
+    .await;
+    // SEP-1933: grant_type jwt-bearer, the workload token as `assertion`, no client
+    // credentials, `aud` our token endpoint.
+    let token = cluster_issuer.sign(&cluster_issuer.service_account_claims("agents", "reporter", TOKEN_ENDPOINT, 600));
+    let grant = |assertion: &str| {
+        vec![
+            ("grant_type", JWT_BEARER.to_owned()),
+            ("assertion", assertion.to_owned()),
+        ]
+    };
+    let body = assert_ok(system.post_form("/oauth2/token", &as_refs(&grant(&token))).await).await;
+    let claims = claims_of(body["access_token"].as_str().expect("token"));
+    assert_eq!(
+        (claims["client_id"].as_str(), claims["sub"].as_str()),
+        (Some(id.as_str()), Some(id.as_str()))
+    );
+    assert_eq!(body["scope"], "reports:read");
+
+    // A token the client-assertion rules refuse is a refused grant.
+    let stray = cluster_issuer.sign(&cluster_issuer.service_account_claims("agents", "stray", TOKEN_ENDPOINT, 600));
+    let body = assert_oauth_error(
+        system.post_form("/oauth2/token", &as_refs(&grant(&stray))).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .expect("text")
+            .contains("no client stands for this workload"),
+        "{body}"
+    );
+    // The token is the grant or the client authentication, never both.
+    let mut both = grant(&token);
+    both.push(("client_assertion_type", JWT_BEARER_ASSERTION.into()));
+    both.push(("client_assertion", token.clone()));
+    assert_oauth_error(
+        system.post_form("/oauth2/token", &as_refs(&both)).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+}
+
+fn as_refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}

@@ -79,6 +79,12 @@ impl WorkloadIssuers {
                     "two issuers name this trust domain",
                 ));
             }
+            if default_audiences.contains(&entry.issuer) {
+                return Err(SettingsError::invalid(
+                    format!("{key}.issuer"),
+                    "is this server itself; a workload issuer is another party",
+                ));
+            }
             if issuers.by_issuer.insert(entry.issuer.clone(), issuer).is_some() {
                 return Err(SettingsError::invalid(format!("{key}.issuer"), "is configured twice"));
             }
