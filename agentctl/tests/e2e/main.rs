@@ -31,3 +31,4 @@ mod mcp_sdk;
 mod outbox;
 mod stock_clients;
 mod token_flow;
+mod workload;

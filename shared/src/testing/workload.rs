@@ -65,6 +65,11 @@ impl TestWorkloadIssuer {
         self.dir.path().join("ca.pem")
     }
 
+    /// The public JWK of the issuer's signing key.
+    pub fn jwk(&self) -> &Value {
+        &self.key.jwk
+    }
+
     /// How many times the JWKS was fetched.
     pub fn jwks_fetches(&self) -> usize {
         self.jwks_fetches.load(Ordering::SeqCst)

@@ -998,3 +998,86 @@ fn dev_redis_takes_its_password_from_a_file_not_its_command_line() {
     );
     assert_eq!(conf_mode, [0o600], "the generated config file is Redis's alone");
 }
+
+/// `k8s/examples/agent`: validates as the overlays do, runs as the restricted profile
+/// asks, and reads a projected token meant for our issuer alone, short-lived, from the
+/// file its environment names.
+#[test]
+fn the_example_agent_reads_a_short_lived_token_for_our_issuer_from_its_projected_volume() {
+    let dir = repo().join("k8s/examples/agent");
+    let yaml = run(Command::new("kubectl").arg("kustomize").arg(&dir), "");
+    let file = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(file.path(), &yaml).expect("write");
+    let report = run(
+        Command::new("kubernetes-validate")
+            .args(["--strict", "-k", KUBERNETES, "--quiet"])
+            .arg(file.path()),
+        "",
+    );
+    let example = yaml_documents(&yaml);
+    println!(
+        "examples/agent: {} objects valid against Kubernetes {KUBERNETES} {report}",
+        example.len()
+    );
+
+    let issuer = containers(objects("production"))
+        .iter()
+        .find_map(|(_, _, env)| env_value(env, "AGENTAUTH__PUBLIC_BASE_URL").map(str::to_owned))
+        .expect("the issuer is configured");
+    let deployment = named(&example, "Deployment", "reporter");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let account = named(&example, "ServiceAccount", "reporter");
+    assert_eq!(pod["serviceAccountName"], "reporter");
+    assert_eq!(
+        pod["automountServiceAccountToken"], false,
+        "no API credential in the pod"
+    );
+    assert_eq!(account["automountServiceAccountToken"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+
+    let volume = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["projected"].is_object())
+        .expect("a projected volume");
+    let token = &volume["projected"]["sources"][0]["serviceAccountToken"];
+    assert_eq!(
+        token["audience"].as_str(),
+        Some(issuer.as_str()),
+        "meant for our issuer"
+    );
+    assert_eq!(token["expirationSeconds"], 600);
+    let container = &pod["containers"][0];
+    let security = &container["securityContext"];
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    let mount = container["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .expect("the token volume is mounted");
+    assert_eq!(mount["readOnly"], true);
+    let path = format!(
+        "{}/{}",
+        mount["mountPath"].as_str().expect("path"),
+        token["path"].as_str().expect("path")
+    );
+    let env = container["env"].as_array().expect("env");
+    let named_file = env
+        .iter()
+        .find(|v| v["name"] == "AGENTAUTH_WORKLOAD_TOKEN_FILE")
+        .expect("the agent is told where its token is");
+    assert_eq!(named_file["value"].as_str(), Some(path.as_str()));
+    let endpoint = env
+        .iter()
+        .find(|v| v["name"] == "AGENTAUTH_TOKEN_ENDPOINT")
+        .expect("endpoint");
+    assert_eq!(
+        endpoint["value"].as_str(),
+        Some(format!("{issuer}/oauth2/token").as_str())
+    );
+}

@@ -505,6 +505,16 @@ async fn a_jwt_svid_authenticates_by_the_spiffe_assertion_type_and_by_its_trust_
     let mut claims = spire.svid_claims(&spiffe_id, ISSUER, 300);
     claims.as_object_mut().expect("object").remove("iss");
     let svid = spire.sign(&claims);
+    // A JWT-SVID by the SPIFFE library's own rules (signature by the trust domain's
+    // bundle, audience, exp, header), so these tests hold us to real SVIDs.
+    let mut bundle = spiffe::JwtBundle::new(spiffe::TrustDomain::new(TRUST_DOMAIN).expect("trust domain"));
+    bundle
+        .add_jwk_authority_json(spire.jwk().to_string().as_bytes())
+        .expect("authority");
+    let mut bundles = spiffe::JwtBundleSet::new();
+    bundles.add_bundle(bundle);
+    let parsed = spiffe::JwtSvid::parse_and_validate(&svid, &bundles, &[ISSUER]).expect("a valid JWT-SVID");
+    assert_eq!(parsed.spiffe_id().to_string(), spiffe_id);
     let body = assert_ok(client_credentials(&system, JWT_SPIFFE_ASSERTION, &svid, None, None).await).await;
     assert_eq!(
         claims_of(body["access_token"].as_str().expect("token"))["client_id"],
