@@ -26,6 +26,8 @@
 //!   `ValidateAssertion` (one verification, one store read).
 //! - [`providers`]: trusted providers: their keys, and [`providers::ProviderTrust`], which
 //!   turns their ID-JAGs and security events into typed claims, each accepted once.
+//! - [`upstream`]: sign-in at the company's identity providers (OpenID Connect relying
+//!   party): the flow and the ID token's validation.
 //! - [`assertion`]: minting and verifying identity assertions (`oauth-id-jag+jwt`).
 //! - [`ratelimit`]: sliding-window limits shared through Redis.
 //! - [`mail`]: outgoing mail (SMTP, or a file outbox in development).
@@ -54,4 +56,5 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upstream;
 pub mod validation;

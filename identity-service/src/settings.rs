@@ -51,6 +51,9 @@ pub struct Settings {
     #[serde(default)]
     pub providers: Vec<ProviderSettings>,
     pub provider_keys: ProviderKeySettings,
+    /// How humans sign in: emailed codes, and the company's identity providers.
+    #[serde(default)]
+    pub humans: crate::upstream::settings::HumanSettings,
     pub rate_limits: RateLimitSettings,
     /// What token-service's token endpoint accepts, for the discovery document: give
     /// both services the same section.
@@ -122,6 +125,7 @@ impl Default for Settings {
             providers: Vec::new(),
             protected_resources: Vec::new(),
             provider_keys: ProviderKeySettings::default(),
+            humans: Default::default(),
             rate_limits: RateLimitSettings::default(),
             token_endpoint: TokenEndpointSettings::default(),
         }

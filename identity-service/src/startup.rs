@@ -180,6 +180,12 @@ fn authorizations(
                 .iter()
                 .map(|r| r.resource.clone())
                 .collect(),
+            upstream: Arc::new(crate::upstream::UpstreamProviders::new(
+                &settings.humans,
+                &settings.public_base_url,
+                &settings.provider_keys,
+                settings.assertion.leeway.as_secs(),
+            )?),
         },
         settings.authorize.clone(),
     )))

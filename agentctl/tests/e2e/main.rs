@@ -31,4 +31,5 @@ mod mcp_sdk;
 mod outbox;
 mod stock_clients;
 mod token_flow;
+mod upstream;
 mod workload;

@@ -46,6 +46,9 @@ pub enum AuthorizeError {
     RateLimited { retry_after: Duration },
     #[error("{0}")]
     Unavailable(String),
+    /// A sign-in at an identity provider that did not end with a person.
+    #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -66,6 +69,8 @@ impl AuthorizeError {
             Self::StaleForm => 403,
             Self::Redirect(_) => 303,
             Self::RateLimited { .. } => 429,
+            Self::Upstream(crate::upstream::UpstreamError::Unavailable(_)) => 503,
+            Self::Upstream(_) => 400,
             Self::Unavailable(_) | Self::Store(StoreError::Unavailable(_)) => 503,
             Self::Store(StoreError::Corrupt { .. }) | Self::Internal(_) => 500,
         }

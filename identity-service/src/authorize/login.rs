@@ -7,18 +7,33 @@
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor};
 
-use super::record::{HumanId, LoginAttempt, LoginId, human_id};
+use super::record::{HumanId, LoginAttempt, LoginId, human_id, upstream_human_id};
 use super::{Authorizations, AuthorizeError, LOGIN_CODE_CONTEXT};
 use crate::email::Email;
 use crate::mail::Mail;
+use crate::upstream::UpstreamIdentity;
 
 /// A human who signed in, as their session keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub human: HumanId,
     pub email: Email,
-    /// Unix seconds of the sign-in.
+    /// Unix seconds of the sign-in (at the provider, when it said).
     pub auth_time: i64,
+    /// The identity provider signed in at (`humans.identity_providers[].id`); none for
+    /// an emailed code.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Whether the address is this human's own: proven by an emailed code, or verified
+    /// by a provider the operator lets link by it. Only then do agents claimed with the
+    /// address belong to this human.
+    #[serde(default = "proven")]
+    pub email_linked: bool,
+}
+
+/// Sessions from before providers existed signed in by emailed code.
+fn proven() -> bool {
+    true
 }
 
 impl Authorizations {
@@ -107,6 +122,30 @@ impl Authorizations {
             human,
             email: attempt.email,
             auth_time: now,
+            provider: None,
+            email_linked: true,
+        })
+    }
+
+    /// The human an identity provider signed in: `(provider, sub)`, or, only where the
+    /// operator set `link_by_verified_email` and the provider says the address is
+    /// verified, whoever used that address before. Never a silent link otherwise.
+    pub fn upstream_signed_in(&self, identity: UpstreamIdentity, now: i64) -> Result<SignedIn, AuthorizeError> {
+        let email = Email::parse(&identity.email).map_err(|_| AuthorizeError::InvalidEmail)?;
+        let linked = identity.link_by_verified_email && identity.email_verified;
+        let human = if linked {
+            human_id(&self.hasher, &email)
+        } else {
+            upstream_human_id(&self.hasher, &identity.provider, &identity.subject)
+        };
+        audit::record("signed_in", Actor::Human, human.as_str(), "success");
+        tracing::info!(provider = %identity.provider, human = %human, "signed in at an identity provider");
+        Ok(SignedIn {
+            human,
+            email,
+            auth_time: identity.auth_time.unwrap_or(now).min(now),
+            provider: Some(identity.provider),
+            email_linked: linked,
         })
     }
 }

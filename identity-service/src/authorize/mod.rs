@@ -7,7 +7,8 @@
 //!   because errors may go back to the redirect URI only once it is known good.
 //! - who a client is: asked of token-service, which owns every client
 //!   (`crate::peers::token_service`).
-//! - `login`: sign-in by email and a one-time code.
+//! - `login`: sign-in by email and a one-time code, and the human an identity
+//!   provider's sign-in (`crate::upstream`) names.
 //! - `consent`: grants, a human's consent to a client, remembered per human and client.
 //! - `code`: authorization codes, stored hashed, spent once; a replay revokes the grant.
 //! - `record`: what the store keeps; [`store`]: the traits of where it is kept.
@@ -33,6 +34,7 @@ use shared::settings::SettingsError;
 use self::store::{AuthorizationStore, SessionStore};
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimits;
+use crate::upstream::UpstreamProviders;
 
 pub use crate::peers::token_service::ClientDirectory;
 pub use code::{Presented, Redeemed, Redemption};
@@ -138,6 +140,8 @@ pub struct Authorizations {
     /// What a request may name: `scopes_supported` and the protected resources.
     scopes_supported: ScopeSet,
     resources: Vec<String>,
+    /// The identity providers humans may sign in at.
+    upstream: Arc<UpstreamProviders>,
 }
 
 /// What [`Authorizations`] is built from.
@@ -152,6 +156,7 @@ pub struct AuthorizationParts {
     pub issuer: String,
     pub scopes_supported: ScopeSet,
     pub resources: Vec<String>,
+    pub upstream: Arc<UpstreamProviders>,
 }
 
 impl Authorizations {
@@ -167,7 +172,12 @@ impl Authorizations {
             issuer: parts.issuer,
             scopes_supported: parts.scopes_supported,
             resources: parts.resources,
+            upstream: parts.upstream,
         }
+    }
+
+    pub fn upstream(&self) -> &UpstreamProviders {
+        &self.upstream
     }
 
     pub fn issuer(&self) -> &str {

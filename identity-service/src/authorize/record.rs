@@ -30,6 +30,14 @@ pub fn human_id(hasher: &SecretHasher, email: &Email) -> HumanId {
     HumanId::from_digest(&hasher.tag(HUMAN_ID_CONTEXT, &email.normalized()))
 }
 
+const UPSTREAM_HUMAN_ID_CONTEXT: &str = "upstream_human_id";
+
+/// The human an identity provider knows as `subject`: keyed by (provider, sub), never by
+/// an address alone.
+pub fn upstream_human_id(hasher: &SecretHasher, provider: &str, subject: &str) -> HumanId {
+    HumanId::from_digest(&hasher.tag(UPSTREAM_HUMAN_ID_CONTEXT, &format!("{provider}\n{subject}")))
+}
+
 /// Grants: `gnt_` and 32 hex digits.
 #[derive(Debug)]
 pub enum GrantKind {}

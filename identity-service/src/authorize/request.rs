@@ -36,9 +36,17 @@ pub struct AuthorizationRequest {
     pub resources: Vec<String>,
     pub challenge: CodeChallenge,
     pub prompt: Prompt,
+    /// OIDC `max_age`: the human must have signed in within this many seconds.
+    pub max_age: Option<u64>,
 }
 
 impl AuthorizationRequest {
+    /// Whether `auth_time` is too long ago for this request (or `prompt=login` asks
+    /// for a new sign-in anyway).
+    pub fn wants_fresh_sign_in(&self, auth_time: i64, now: i64) -> bool {
+        self.prompt.login || self.max_age.is_some_and(|max| now - auth_time > max as i64)
+    }
+
     /// An error for the client at its (checked) redirect URI.
     pub fn refuse(&self, error: &'static str, description: impl Into<String>) -> AuthorizeError {
         Back {
@@ -73,6 +81,7 @@ struct Protocol {
     scopes: ScopeSet,
     resources: Vec<String>,
     prompt: Prompt,
+    max_age: Option<u64>,
 }
 
 /// The query's pairs, decoded.
@@ -132,6 +141,7 @@ impl Authorizations {
             resources: protocol.resources,
             challenge: protocol.challenge,
             prompt: protocol.prompt,
+            max_age: protocol.max_age,
         })
     }
 
@@ -151,6 +161,7 @@ impl Authorizations {
             "code_challenge_method",
             "scope",
             "prompt",
+            "max_age",
         ] {
             params.single(name).map_err(invalid)?;
         }
@@ -186,6 +197,13 @@ impl Authorizations {
             scopes: self.requested_scopes(params, client, back)?,
             resources: self.requested_resources(params, back)?,
             prompt: prompt(params.single("prompt").ok().flatten()).map_err(invalid)?,
+            max_age: params
+                .single("max_age")
+                .ok()
+                .flatten()
+                .map(|raw| raw.parse::<u64>())
+                .transpose()
+                .map_err(|_| invalid("`max_age` must be a number of seconds".into()))?,
         })
     }
 

@@ -44,9 +44,15 @@ pub async fn view(
         let browser = Browser::load(&session, &auth, now);
         browser.save(&session)?;
         let Some(who) = browser.signed_in.clone() else {
-            return Ok(pages::sign_in(&browser.csrf, None));
+            return Ok(pages::sign_in(&browser.csrf, auth.upstream(), None));
         };
-        let owned = registrations.owned_by(&who.email).await?;
+        // Agents are claimed with an address: they are this human's only when the
+        // address is (never a silent link through a provider's unverified claim).
+        let owned = if who.email_linked {
+            registrations.owned_by(&who.email).await?
+        } else {
+            Vec::new()
+        };
         let agents: Vec<AgentRow<'_>> = owned
             .iter()
             .map(|registration| AgentRow {
@@ -66,7 +72,16 @@ pub async fn view(
             "ended" => Some("Signed out: that session no longer works anywhere."),
             _ => None,
         };
-        Ok(pages::overview(&who, (&agents, &grants, this), &browser.csrf, notice))
+        let with = match &who.provider {
+            Some(id) => auth.upstream().display_name(id).unwrap_or(id).to_owned(),
+            None => "an emailed code".to_owned(),
+        };
+        Ok(pages::overview(
+            (&who, &with),
+            (&agents, &grants, this),
+            &browser.csrf,
+            notice,
+        ))
     };
     outcome.await.or_page(auth.issuer())
 }
@@ -86,7 +101,7 @@ pub async fn login(
             .await?
         {
             Sent::Code => Ok(pages::code_entry(&browser.csrf, (StatusCode::OK, None))),
-            Sent::BadAddress(message) => Ok(pages::sign_in(&browser.csrf, Some(&message))),
+            Sent::BadAddress(message) => Ok(pages::sign_in(&browser.csrf, auth.upstream(), Some(&message))),
         }
     };
     outcome.await.or_page(auth.issuer())

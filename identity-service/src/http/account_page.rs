@@ -5,10 +5,11 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 
-use super::html::{escape, page};
+use super::html::{escape, page, page_sending_to};
 use crate::authorize::record::Grant;
 use crate::authorize::{SessionView, SignedIn};
 use crate::registration::Registration;
+use crate::upstream::UpstreamProviders;
 
 fn csrf_field(csrf: &str) -> String {
     format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(csrf))
@@ -20,17 +21,32 @@ fn notice(message: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-pub fn sign_in(csrf: &str, message: Option<&str>) -> HttpResponse {
+pub fn sign_in(csrf: &str, upstream: &UpstreamProviders, message: Option<&str>) -> HttpResponse {
+    let providers = super::provider_buttons::provider_forms(upstream, "/agent/account/upstream", &csrf_field(csrf));
+    let email = if upstream.email_codes() {
+        format!(
+            "<p>{or}Enter your email address and we will send you a code.</p>\
+             <form method=\"post\" action=\"/agent/account/login\">{csrf}\
+             <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
+             autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+            or = if providers.is_empty() { "" } else { "Or: " },
+            csrf = csrf_field(csrf),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
         "<h1>Your agents</h1><p>Sign in to see the agents you claimed and the applications \
-         you allowed. Enter your email address and we will send you a code.</p>{notice}\
-         <form method=\"post\" action=\"/agent/account/login\">{csrf}\
-         <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
-         autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+         you allowed.</p>{notice}{providers}{email}",
         notice = notice(message),
-        csrf = csrf_field(csrf),
     );
-    page(StatusCode::OK, "Your agents", &body)
+    let targets = upstream.origins().join(" ");
+    page_sending_to(
+        StatusCode::OK,
+        "Your agents",
+        &body,
+        Some(targets.as_str()).filter(|t| !t.is_empty()),
+    )
 }
 
 pub fn code_entry(csrf: &str, (status, message): (StatusCode, Option<&str>)) -> HttpResponse {
@@ -59,13 +75,14 @@ pub struct Sessions<'a> {
 }
 
 pub fn overview(
-    who: &SignedIn,
+    (who, signed_in_with): (&SignedIn, &str),
     (agents, grants, sessions): (&[AgentRow<'_>], &[Grant], Sessions<'_>),
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
     let body = format!(
-        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong>.</p>{notice}\
+        "<h1>Your agents</h1><p>Signed in as <strong>{email}</strong> <span id=\"signed-in-with\">with \
+         {with}</span>.</p>{notice}\
          <h2>Agents you claimed</h2><table id=\"agents\"><tr><th>Agent</th><th>Type</th>\
          <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
          <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
@@ -73,8 +90,10 @@ pub fn overview(
          <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in</th>\
          <th>Ends</th><th></th></tr>{sessions}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
-         <button type=\"submit\" id=\"logout\">Sign out of this browser</button></form>",
+         <button type=\"submit\" id=\"logout\">Sign out of this browser</button> \
+         <button type=\"submit\" id=\"switch\">Use another account</button></form>",
         email = escape(who.email.as_str()),
+        with = escape(signed_in_with),
         agents = agent_rows(agents, csrf),
         grants = grant_rows(grants, csrf),
         sessions = session_rows(&sessions, csrf),

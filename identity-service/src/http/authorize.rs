@@ -14,19 +14,21 @@ use shared::time::unix_now;
 
 use super::authorize_page as pages;
 use super::authorize_page::{ErrorPage, OrErrorPage};
-use super::session::{Browser, Checked, Sent, read_form};
+use super::session::{AfterSignIn, Browser, Checked, Sent, read_form};
 use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 
 /// Every form's fields; which are needed depends on the form.
 #[derive(Debug, Default, Deserialize)]
-struct FlowForm {
+pub(super) struct FlowForm {
     #[serde(default)]
-    request: String,
+    pub request: String,
     #[serde(default)]
     csrf: String,
     email: Option<String>,
     code: Option<String>,
     decision: Option<String>,
+    /// The identity provider to sign in at.
+    pub provider: Option<String>,
 }
 
 pub async fn authorize(
@@ -41,9 +43,20 @@ pub async fn authorize(
         let browser = Browser::load(&session, &auth, now);
         browser.save(&session)?;
         match browser.signed_in.clone() {
-            Some(who) if !checked.prompt.login => proceed(&auth, &browser, (&checked, query), &who, now).await,
+            Some(who) if !checked.wants_fresh_sign_in(who.auth_time, now) => {
+                proceed(&auth, &browser, (&checked, query), &who, now).await
+            }
             _ if checked.prompt.none => Err(checked.refuse("login_required", "the human is not signed in")),
-            _ => Ok(pages::login(&checked, &browser.carry(query), None)),
+            _ => match auth.upstream().only() {
+                // The only way to sign in is one provider: straight there.
+                Some(provider) => {
+                    let then = AfterSignIn::Authorize(query.to_owned());
+                    browser
+                        .go_upstream(&session, &auth, provider, then, fresh(&checked))
+                        .await
+                }
+                None => Ok(pages::login(&checked, &browser.carry(query), auth.upstream(), None)),
+            },
         }
     };
     outcome.await.or_page(auth.issuer())
@@ -65,7 +78,7 @@ pub async fn login(
         let carry = browser.carry(&form.request);
         match sent {
             Sent::Code => Ok(pages::code_entry(&checked, &carry, (StatusCode::OK, None))),
-            Sent::BadAddress(message) => Ok(pages::login(&checked, &carry, Some(&message))),
+            Sent::BadAddress(message) => Ok(pages::login(&checked, &carry, auth.upstream(), Some(&message))),
         }
     };
     outcome.await.or_page(auth.issuer())
@@ -119,7 +132,7 @@ pub async fn consent(
 
 /// A signed-in human's next step: back to the client with a code when their consent
 /// stands, else the consent page (or `consent_required` under `prompt=none`).
-async fn proceed(
+pub(super) async fn proceed(
     auth: &Authorizations,
     browser: &Browser,
     (request, raw): (&AuthorizationRequest, &str),
@@ -136,9 +149,17 @@ async fn proceed(
     Ok(pages::consent(request, &browser.carry(raw), who))
 }
 
+/// What the provider is asked to enforce for this request (`prompt=login`, `max_age`).
+pub(super) fn fresh(request: &AuthorizationRequest) -> crate::upstream::Freshness {
+    crate::upstream::Freshness {
+        login: request.prompt.login,
+        max_age: request.max_age,
+    }
+}
+
 /// A form post of the flow: a form body, this session's CSRF token, and the
 /// authorization request it carries checked again from scratch.
-async fn accept_form(
+pub(super) async fn accept_form(
     http: &HttpRequest,
     body: &[u8],
     session: &Session,

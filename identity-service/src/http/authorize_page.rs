@@ -8,6 +8,7 @@ use actix_web::http::header::LOCATION;
 
 use super::html::{escape, page_sending_to, protect};
 use crate::authorize::{AuthorizationRequest, AuthorizeError, SignedIn};
+use crate::upstream::UpstreamProviders;
 
 /// The hidden fields every form of the flow carries.
 pub struct Carry<'a> {
@@ -27,18 +28,41 @@ impl Carry<'_> {
     }
 }
 
-pub fn login(request: &AuthorizationRequest, carry: &Carry<'_>, message: Option<&str>) -> HttpResponse {
+pub fn login(
+    request: &AuthorizationRequest,
+    carry: &Carry<'_>,
+    upstream: &UpstreamProviders,
+    message: Option<&str>,
+) -> HttpResponse {
+    let providers = super::provider_buttons::provider_forms(upstream, "/oauth2/authorize/upstream", &carry.fields());
+    let email = if upstream.email_codes() {
+        format!(
+            "<p>{or}Enter your email address and we will send you a code.</p>\
+             <form method=\"post\" action=\"/oauth2/authorize/login\">{fields}\
+             <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
+             autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+            or = if providers.is_empty() { "" } else { "Or: " },
+            fields = carry.fields(),
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>Sign in</h1><p><strong>{client}</strong> wants to act for you. \
-         Enter your email address and we will send you a code.</p>{message}\
-         <form method=\"post\" action=\"/oauth2/authorize/login\">{fields}\
-         <label for=\"email\">Email</label> <input id=\"email\" name=\"email\" type=\"email\" \
-         autocomplete=\"email\" required> <button type=\"submit\" id=\"send\">Send me a code</button></form>",
+        "<h1>Sign in</h1><p><strong>{client}</strong> wants to act for you. Sign in to \
+         continue.</p>{message}{providers}{email}",
         client = escape(&request.client.name),
         message = notice(message),
-        fields = carry.fields(),
     );
-    flow_page(StatusCode::OK, "Sign in", &body, request)
+    // The provider buttons' forms end in a redirect to the provider: CSP's form-action
+    // must allow it, beside the client's redirect URI.
+    let mut targets: Vec<String> = form_target(&request.redirect_uri).into_iter().collect();
+    targets.extend(upstream.origins());
+    page_sending_to(
+        StatusCode::OK,
+        "Sign in",
+        &body,
+        Some(&targets.join(" ")).filter(|t| !t.is_empty()).map(String::as_str),
+    )
 }
 
 pub fn code_entry(

@@ -10,11 +10,13 @@ mod discovery;
 mod events;
 mod html;
 pub(crate) mod json;
+mod provider_buttons;
 mod register;
 pub mod resource_metadata;
 mod server_sessions;
 pub use server_sessions::ServerSessions;
 mod session;
+mod sign_in;
 mod skill;
 
 pub use register::RegistrationRequest;
@@ -55,11 +57,14 @@ pub const ROUTES: &[&str] = &[
     "/oauth2/authorize/login",
     "/oauth2/authorize/verify",
     "/oauth2/authorize/consent",
+    "/oauth2/authorize/upstream",
     "/agent/account",
     "/agent/account/login",
     "/agent/account/verify",
     "/agent/account/revoke",
     "/agent/account/logout",
+    "/agent/account/upstream",
+    "/agent/sign-in/callback",
 ];
 
 /// How the human's session cookie is sealed and scoped.
@@ -136,7 +141,8 @@ fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations
             .route("", web::get().to(authorize::authorize))
             .route("/login", web::post().to(authorize::login))
             .route("/verify", web::post().to(authorize::verify))
-            .route("/consent", web::post().to(authorize::consent)),
+            .route("/consent", web::post().to(authorize::consent))
+            .route("/upstream", web::post().to(sign_in::from_authorize)),
     )
     .service(
         web::scope("/agent/account")
@@ -149,7 +155,16 @@ fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations
             .route("/verify", web::post().to(account::verify))
             .route("/revoke", web::post().to(account::revoke))
             .route("/sessions/end", web::post().to(account::end_session))
-            .route("/logout", web::post().to(account::logout)),
+            .route("/logout", web::post().to(account::logout))
+            .route("/upstream", web::post().to(sign_in::from_account)),
+    )
+    // Where identity providers send the browser back, in the same session.
+    .service(
+        web::scope("/agent/sign-in")
+            .app_data(web::Data::from(authorizations.clone()))
+            .wrap(session(cookie))
+            .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
+            .route("/callback", web::get().to(sign_in::callback)),
     );
 }
 

@@ -6,13 +6,16 @@
 //! ever signed in. The authorization endpoint and the account page share it.
 
 use actix_session::Session;
-use actix_web::HttpRequest;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::authorize_page::Carry;
+use super::html::protect;
 use crate::authorize::record::LoginId;
 use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
+use crate::upstream::{Freshness, PendingSignIn};
 
 const SESSION_KEY: &str = "browser";
 
@@ -28,6 +31,18 @@ pub struct Browser {
     pub login: Option<LoginId>,
     #[serde(default)]
     pub signed_in: Option<SignedIn>,
+    /// A sign-in sent to an identity provider, and where to go when it is back.
+    #[serde(default)]
+    pub upstream: Option<(PendingSignIn, AfterSignIn)>,
+}
+
+/// Where a human goes once an identity provider has signed them in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AfterSignIn {
+    /// Back into the authorization request (its query, as it arrived).
+    Authorize(String),
+    /// The account page.
+    Account,
 }
 
 impl Browser {
@@ -38,6 +53,7 @@ impl Browser {
             created_at: now,
             login: None,
             signed_in: None,
+            upstream: None,
         }
     }
 
@@ -128,6 +144,24 @@ impl Browser {
             Err(AuthorizeError::WrongCode) => Ok(Checked::WrongCode(AuthorizeError::WrongCode.to_string())),
             Err(error) => Err(error),
         }
+    }
+
+    /// Sends the browser to `provider`, remembering the sign-in (and what follows it) in
+    /// this session alone.
+    pub async fn go_upstream(
+        mut self,
+        session: &Session,
+        auth: &Authorizations,
+        provider: &str,
+        then: AfterSignIn,
+        fresh: Freshness,
+    ) -> Result<HttpResponse, AuthorizeError> {
+        let (pending, location) = auth.upstream().begin(provider, fresh).await?;
+        self.upstream = Some((pending, then));
+        self.save(session)?;
+        let mut response = HttpResponse::SeeOther();
+        protect(&mut response, "'self'");
+        Ok(response.insert_header((LOCATION, location)).finish())
     }
 
     pub fn carry<'a>(&'a self, request: &'a str) -> Carry<'a> {

@@ -4,7 +4,9 @@
 //!   stream, and [`key_ring`], a ring from the stream's message.
 //! - [`remote`]: key sets others publish (providers, clients), fetched within bounds,
 //!   cached, SSRF-safe where the URL is someone else's.
+//! - [`discovery`]: an operator-configured issuer's OpenID Connect discovery document.
 
+pub mod discovery;
 pub mod remote;
 pub mod watch;
 

@@ -27,4 +27,5 @@ mod rotation;
 mod sessions;
 mod store_contract;
 mod token;
+mod upstream;
 mod workload;

@@ -2,22 +2,16 @@
 //! or from OIDC discovery at its `issuer`, fetched only where the operator pointed (a
 //! private address too, since a cluster's issuer often is one) and cached.
 
-use std::sync::OnceLock;
-use std::time::Instant;
-
 use protocol::jose::keys::{RemoteKeyError, VerifyingKey};
 use serde::Deserialize;
 use shared::fetch::{Destinations, Fetcher};
+use shared::keys::discovery::Discovery;
 use shared::keys::remote::{RemoteKeySettings, RemoteKeys, check_url};
 use shared::settings::SettingsError;
-use tokio::sync::Mutex;
 use url::Url;
 
 use super::settings::{WorkloadIssuerSettings, WorkloadKind};
 use crate::error::OAuthError;
-
-/// A discovery document is a few KiB.
-const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
 
 /// A trusted issuer, as configured, with its keys.
 #[derive(Debug)]
@@ -31,22 +25,13 @@ pub struct TrustedIssuer {
     pub trust_domain: Option<String>,
     pub single_use_jti: bool,
     keys: RemoteKeys,
-    /// The configured `jwks_uri`, or the discovered one once found.
-    jwks_uri: OnceLock<Url>,
-    /// Discovery attempts, at most one per refetch cooldown while failing.
-    discovery: Mutex<Attempts>,
-    cooldown: std::time::Duration,
+    /// The configured `jwks_uri`, or the one discovery names (fetched on first use).
+    discovery: Discovery<KeysAt>,
 }
 
-#[derive(Debug, Default)]
-struct Attempts {
-    last: Option<Instant>,
-    error: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Discovery {
-    issuer: String,
+/// What this issuer's discovery document tells us: where its keys are.
+#[derive(Debug, Clone, Deserialize)]
+struct KeysAt {
     jwks_uri: String,
 }
 
@@ -72,11 +57,13 @@ impl TrustedIssuer {
         if let Some(path) = &settings.bearer_token_file {
             fetcher = fetcher.with_bearer_token_file(path.clone());
         }
-        let jwks_uri = OnceLock::new();
-        if let Some(uri) = &settings.jwks_uri {
-            let url = check_url(uri, Destinations::Configured).map_err(|reason| invalid("jwks_uri", reason))?;
-            let _ = jwks_uri.set(url);
-        }
+        let discovery = match &settings.jwks_uri {
+            Some(uri) => {
+                check_url(uri, Destinations::Configured).map_err(|reason| invalid("jwks_uri", reason))?;
+                Discovery::known(&settings.issuer, KeysAt { jwks_uri: uri.clone() })
+            }
+            None => Discovery::new(&settings.issuer, keys.refetch_cooldown),
+        };
         let trust_domain = settings.trust_domain.clone();
         if let Some(domain) = &trust_domain {
             spiffe::TrustDomain::new(domain)
@@ -102,9 +89,7 @@ impl TrustedIssuer {
             trust_domain,
             single_use_jti: settings.single_use_jti,
             keys: RemoteKeys::with_fetcher(keys, fetcher)?,
-            jwks_uri,
-            discovery: Mutex::new(Attempts::default()),
-            cooldown: keys.refetch_cooldown,
+            discovery,
         })
     }
 
@@ -127,54 +112,11 @@ impl TrustedIssuer {
     }
 
     async fn jwks_uri(&self) -> Result<Url, OAuthError> {
-        if let Some(url) = self.jwks_uri.get() {
-            return Ok(url.clone());
-        }
-        let mut attempts = self.discovery.lock().await;
-        if let Some(url) = self.jwks_uri.get() {
-            return Ok(url.clone());
-        }
         let unavailable = |cause: String| OAuthError::TemporarilyUnavailable {
             what: "the workload issuer's discovery document",
             cause,
         };
-        if let (Some(at), Some(error)) = (attempts.last, &attempts.error)
-            && at.elapsed() < self.cooldown
-        {
-            return Err(unavailable(error.clone()));
-        }
-        attempts.last = Some(Instant::now());
-        match self.discover().await {
-            Ok(url) => {
-                attempts.error = None;
-                Ok(self.jwks_uri.get_or_init(|| url).clone())
-            }
-            Err(error) => {
-                tracing::warn!(issuer = %self.issuer, %error, "workload issuer discovery failed");
-                attempts.error = Some(error.clone());
-                Err(unavailable(error))
-            }
-        }
-    }
-
-    /// OpenID Connect Discovery 1.0 §4: the document at the issuer, which must name the
-    /// issuer exactly (§4.3), and its `jwks_uri`.
-    async fn discover(&self) -> Result<Url, String> {
-        let at = format!("{}/.well-known/openid-configuration", self.issuer.trim_end_matches('/'));
-        let url = check_url(&at, Destinations::Configured)?;
-        let fetched = self
-            .keys
-            .fetcher()
-            .get(&url, &["application/json"], MAX_DISCOVERY_BYTES)
-            .await?;
-        let document: Discovery =
-            serde_json::from_slice(&fetched.body).map_err(|e| format!("not a discovery document: {e}"))?;
-        if document.issuer != self.issuer {
-            return Err(format!(
-                "the discovery document names issuer `{}`, not `{}`",
-                document.issuer, self.issuer
-            ));
-        }
-        check_url(&document.jwks_uri, Destinations::Configured)
+        let found = self.discovery.get(self.keys.fetcher()).await.map_err(unavailable)?;
+        check_url(&found.jwks_uri, Destinations::Configured).map_err(unavailable)
     }
 }

@@ -1,0 +1,102 @@
+//! Sign-in at a company's identity provider end to end: `agentctl dev` as the relying
+//! party of a real OpenID Provider (panva's oidc-provider, from npm, with its own key
+//! and its development login and consent forms), a person at a browser (requests)
+//! authorizing a public OAuth client through it, and the account page naming it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{DevServer, describe, run};
+
+const REDIRECT: &str = "http://127.0.0.1:33418/callback";
+
+fn node_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/node")
+}
+
+/// The provider's process, stopped when dropped.
+struct Idp(Child);
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_idp(port: u16, redirect_uri: &str, secret: &str) -> (Idp, Value) {
+    assert!(
+        node_dir().join("node_modules/oidc-provider").exists(),
+        "run `npm ci` in {} (.ci/test does)",
+        node_dir().display()
+    );
+    let mut child = Command::new("node")
+        .current_dir(node_dir())
+        .args(["company_idp.mjs", &port.to_string(), redirect_uri, secret])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut line).expect("the provider says where it listens");
+    // Whatever else it prints is drained, so a closed pipe never stops it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let announced: Value = serde_json::from_str(&line).expect("one JSON line");
+    (Idp(child), announced)
+}
+
+#[test]
+fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let secret = protocol_secret();
+    let secret_file = dir.path().join("corp-client-secret");
+    std::fs::write(&secret_file, &secret).expect("secret file");
+    let config = dir.path().join("agentauth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[humans.identity_providers]]\nid = \"corp\"\ndisplay_name = \"Corp SSO\"\n\
+             issuer = \"http://127.0.0.1:{port}\"\nclient_id = \"agentauth\"\n\
+             client_secret_file = \"{}\"\nlink_by_verified_email = true\n",
+            secret_file.display()
+        ),
+    )
+    .expect("config");
+    let server = DevServer::start_with_env(&[("AGENTAUTH_CONFIG", config.to_str().expect("UTF-8"))]);
+    let base = server.http.trim_end_matches('/').to_owned();
+    let (_idp, announced) = start_idp(port, &format!("{base}/agent/sign-in/callback"), &secret);
+    assert_eq!(announced["issuer"], format!("http://127.0.0.1:{port}"));
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/upstream_browser.py");
+    let output = run(Command::new("python3")
+        .arg(script)
+        .args([&base, REDIRECT, "corp", "ada"]));
+    assert!(output.status.success(), "upstream_browser.py: {}", describe(&output));
+    let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    println!("signed in at oidc-provider: {result}");
+    assert!(
+        result["sub"].as_str().is_some_and(|s| s.starts_with("usr_")),
+        "{result}"
+    );
+    assert_eq!(result["client_id"], result["registered_client_id"], "{result}");
+    assert_eq!(result["scope"], "agent:read");
+    assert_eq!(result["account_signed_in_with"], "with Corp SSO");
+    assert_eq!(result["account_email"], true);
+    assert_eq!(result["provider_pages"], json!(["login", "consent"]), "{result}");
+}
+
+fn protocol_secret() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    format!(
+        "corp-secret-{}",
+        SystemTime::now().duration_since(UNIX_EPOCH).expect("time").as_nanos()
+    )
+}

@@ -1,0 +1,102 @@
+//! Sign-in at an identity provider, for the authorization endpoint and the account page
+//! alike: the form that sends the browser there, and the redirect URI it comes back to.
+//!
+//! - `POST /oauth2/authorize/upstream`: `provider`, with the flow's `request` and `csrf`.
+//! - `POST /agent/account/upstream`: `provider`, `csrf`.
+//! - `GET /agent/sign-in/callback`: the provider's answer (`code`, `state`, `iss`, or
+//!   `error`); the pending sign-in leaves the session as it is read (used once).
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use shared::time::unix_now;
+
+use super::authorize::{accept_form, fresh, proceed};
+use super::authorize_page::{ErrorPage, OrErrorPage, see_other};
+use super::session::{AfterSignIn, Browser, read_form};
+use crate::authorize::Authorizations;
+use crate::upstream::{Callback, Freshness, UpstreamError};
+
+#[derive(Debug, Default, Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    provider: Option<String>,
+}
+
+/// `POST /oauth2/authorize/upstream`.
+pub async fn from_authorize(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> Result<HttpResponse, ErrorPage> {
+    let now = unix_now();
+    let outcome = async {
+        let (form, browser, checked) = accept_form(&http, &body, &session, &auth, now).await?;
+        let provider = form.provider.clone().unwrap_or_default();
+        let then = AfterSignIn::Authorize(form.request.clone());
+        browser
+            .go_upstream(&session, &auth, &provider, then, fresh(&checked))
+            .await
+    };
+    outcome.await.or_page(auth.issuer())
+}
+
+/// `POST /agent/account/upstream`.
+pub async fn from_account(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> Result<HttpResponse, ErrorPage> {
+    let now = unix_now();
+    let outcome = async {
+        let form: AccountForm = read_form(&http, &body)?;
+        let browser = Browser::load(&session, &auth, now);
+        browser.check_csrf(&form.csrf)?;
+        let provider = form.provider.unwrap_or_default();
+        browser
+            .go_upstream(&session, &auth, &provider, AfterSignIn::Account, Freshness::default())
+            .await
+    };
+    outcome.await.or_page(auth.issuer())
+}
+
+/// `GET /agent/sign-in/callback`.
+pub async fn callback(
+    query: web::Query<Callback>,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> Result<HttpResponse, ErrorPage> {
+    let now = unix_now();
+    let outcome = async {
+        let mut browser = Browser::load(&session, &auth, now);
+        // Taken out before anything else: a replayed answer finds nothing.
+        let Some((pending, then)) = browser.upstream.take() else {
+            return Err(UpstreamError::NotThisSignIn.into());
+        };
+        browser.save(&session)?;
+        let finished = auth.upstream().finish(&pending, &query, now).await;
+        let identity = match (finished, &then) {
+            (Ok(identity), _) => identity,
+            // RFC 6749 §4.1.2.1: the human was not signed in, so the client hears
+            // access_denied at its redirect URI; nothing the provider said is passed on.
+            (Err(UpstreamError::Denied), AfterSignIn::Authorize(request)) => {
+                let checked = auth.check_request(request).await?;
+                return Err(checked.refuse("access_denied", "the human was not signed in at the identity provider"));
+            }
+            (Err(refused), _) => return Err(refused.into()),
+        };
+        let who = auth.upstream_signed_in(identity, now)?;
+        let browser = Browser::sign_in(&session, who.clone(), now)?;
+        match then {
+            AfterSignIn::Authorize(request) => {
+                let checked = auth.check_request(&request).await?;
+                proceed(&auth, &browser, (&checked, &request), &who, now).await
+            }
+            AfterSignIn::Account => Ok(see_other("/agent/account", "/agent/account")),
+        }
+    };
+    outcome.await.or_page(auth.issuer())
+}

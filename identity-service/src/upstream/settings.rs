@@ -1,0 +1,84 @@
+//! `humans`: how people sign in, by emailed code and at their company's identity
+//! providers (OpenID Connect).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// How humans sign in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HumanSettings {
+    /// Upstream OpenID Providers offered on the sign-in pages.
+    #[serde(default)]
+    pub identity_providers: Vec<IdentityProviderSettings>,
+    /// Offer the emailed 6-digit code too. With one provider and codes off, sign-in goes
+    /// straight to the provider.
+    #[serde(default = "yes")]
+    pub email_codes: bool,
+}
+
+impl Default for HumanSettings {
+    fn default() -> Self {
+        Self {
+            identity_providers: Vec::new(),
+            email_codes: true,
+        }
+    }
+}
+
+/// One upstream OpenID Provider, as the relying party we are registered as there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityProviderSettings {
+    /// Our name for it, in URLs and in a human's identity: `[a-z0-9-]`, stable.
+    pub id: String,
+    /// What the sign-in button says.
+    pub display_name: String,
+    /// Its issuer; its endpoints and keys come from discovery there.
+    pub issuer: String,
+    pub client_id: String,
+    /// The client secret, in a file (`client_secret_basic`).
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes asked for; `openid` is always among them.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Only addresses of these domains sign in (empty: any).
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+    #[serde(default)]
+    pub claims_mapping: ClaimsMapping,
+    /// A verified address from this provider is the same human as whoever used that
+    /// address before (by emailed code or another provider). Off: a person here is
+    /// (provider, sub) alone, and no account is ever linked silently.
+    #[serde(default)]
+    pub link_by_verified_email: bool,
+    /// PEM CA certificates to trust for this provider besides the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Which ID token claims say what.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimsMapping {
+    /// The claim holding the person's address.
+    pub email: String,
+    /// The claim saying the provider verified it (a boolean).
+    pub email_verified: String,
+}
+
+impl Default for ClaimsMapping {
+    fn default() -> Self {
+        Self {
+            email: "email".into(),
+            email_verified: "email_verified".into(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(str::to_owned).to_vec()
+}
