@@ -180,6 +180,11 @@ fn authorizations(
                 .iter()
                 .map(|r| r.resource.clone())
                 .collect(),
+            resource_names: settings
+                .protected_resources
+                .iter()
+                .filter_map(|r| Some((r.resource.clone(), r.resource_name.clone()?)))
+                .collect(),
             upstream: Arc::new(crate::upstream::UpstreamProviders::new(
                 &settings.humans,
                 &settings.public_base_url,

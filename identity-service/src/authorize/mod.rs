@@ -142,6 +142,8 @@ pub struct Authorizations {
     resources: Vec<String>,
     /// The identity providers humans may sign in at.
     upstream: Arc<UpstreamProviders>,
+    /// RFC 9728 `resource_name`s, for the consent page.
+    resource_names: std::collections::HashMap<String, String>,
 }
 
 /// What [`Authorizations`] is built from.
@@ -157,6 +159,7 @@ pub struct AuthorizationParts {
     pub scopes_supported: ScopeSet,
     pub resources: Vec<String>,
     pub upstream: Arc<UpstreamProviders>,
+    pub resource_names: std::collections::HashMap<String, String>,
 }
 
 impl Authorizations {
@@ -173,7 +176,13 @@ impl Authorizations {
             scopes_supported: parts.scopes_supported,
             resources: parts.resources,
             upstream: parts.upstream,
+            resource_names: parts.resource_names,
         }
+    }
+
+    /// A protected resource's human-readable name (RFC 9728 `resource_name`).
+    pub fn resource_name(&self, resource: &str) -> Option<&str> {
+        self.resource_names.get(resource).map(String::as_str)
     }
 
     pub fn upstream(&self) -> &UpstreamProviders {

@@ -91,7 +91,7 @@ pub fn overview(
          <th>Ends</th><th></th></tr>{sessions}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
          <button type=\"submit\" id=\"logout\">Sign out of this browser</button> \
-         <button type=\"submit\" id=\"switch\">Use another account</button></form>",
+         <button type=\"submit\" id=\"switch\" class=\"secondary\">Use another account</button></form>",
         email = escape(who.email.as_str()),
         with = escape(signed_in_with),
         agents = agent_rows(agents, csrf),
@@ -117,6 +117,12 @@ fn revoke_form(csrf: &str, kind: &str, id: &str) -> String {
 }
 
 fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
+    if agents.is_empty() {
+        return "<tr><td colspan=\"6\" class=\"empty\" id=\"no-agents\">You have not claimed any agent yet. \
+                An agent you run can ask you to claim it: it gives you a link, and the mail we send \
+                asks for a code. Claimed agents appear here, and you can revoke them.</td></tr>"
+            .to_owned();
+    }
     agents
         .iter()
         .map(|row| {
@@ -140,6 +146,12 @@ fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
 }
 
 fn grant_rows(grants: &[Grant], csrf: &str) -> String {
+    if grants.is_empty() {
+        return "<tr><td colspan=\"6\" class=\"empty\" id=\"no-grants\">No application can act for you yet. \
+                When an application (an MCP client, say) sends you here and you allow it, it appears \
+                here, with what it may do, and you can take it back.</td></tr>"
+            .to_owned();
+    }
     grants
         .iter()
         .map(|g| {

@@ -146,7 +146,7 @@ pub(super) async fn proceed(
     if request.prompt.none {
         return Err(request.refuse("consent_required", "the human has not consented to this request"));
     }
-    Ok(pages::consent(request, &browser.carry(raw), who))
+    Ok(pages::consent(request, &browser.carry(raw), who, auth))
 }
 
 /// What the provider is asked to enforce for this request (`prompt=login`, `max_age`).

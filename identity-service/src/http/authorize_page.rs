@@ -84,7 +84,12 @@ pub fn code_entry(
     flow_page(status, "Check your mail", &body, request)
 }
 
-pub fn consent(request: &AuthorizationRequest, carry: &Carry<'_>, who: &SignedIn) -> HttpResponse {
+pub fn consent(
+    request: &AuthorizationRequest,
+    carry: &Carry<'_>,
+    who: &SignedIn,
+    names: &crate::authorize::Authorizations,
+) -> HttpResponse {
     let host = url::Url::parse(&request.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -94,13 +99,21 @@ pub fn consent(request: &AuthorizationRequest, carry: &Carry<'_>, who: &SignedIn
         .iter()
         .map(|s| format!("<li><code>{}</code></li>", escape(s.as_str())))
         .collect();
+    // RFC 9728 `resource_name` where the resource has one, else its URL; with none
+    // asked for, the tokens are for whatever accepts this server's default audience.
     let resources: String = if request.resources.is_empty() {
-        "<li>this server's default audience</li>".to_owned()
+        format!(
+            "<li>services that accept this server's tokens (<code>{}</code>)</li>",
+            escape(names.issuer())
+        )
     } else {
         request
             .resources
             .iter()
-            .map(|r| format!("<li><code>{}</code></li>", escape(r)))
+            .map(|r| match names.resource_name(r) {
+                Some(name) => format!("<li>{} (<code>{}</code>)</li>", escape(name), escape(r)),
+                None => format!("<li><code>{}</code></li>", escape(r)),
+            })
             .collect()
     };
     let body = format!(
@@ -110,7 +123,7 @@ pub fn consent(request: &AuthorizationRequest, carry: &Carry<'_>, who: &SignedIn
          <p>It asks for:</p><ul id=\"scopes\">{scopes}</ul><p>At:</p><ul id=\"resources\">{resources}</ul>\
          <form method=\"post\" action=\"/oauth2/authorize/consent\">{fields}\
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button> \
-         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",
+         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\" class=\"secondary\">Deny</button></form>",
         client = escape(&request.client.name),
         email = escape(who.email.as_str()),
         host = escape(&host),

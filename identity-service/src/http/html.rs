@@ -52,7 +52,9 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f6f7f9;ma
 main{max-width:32rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:12px;\
 box-shadow:0 1px 4px rgba(0,0,0,.1)}h1{font-size:1.4rem}\
 .code{font:700 2.4rem ui-monospace,monospace;letter-spacing:.3em;text-align:center}\
-button{font-size:1rem;padding:.6rem 1.2rem;border-radius:8px;border:0;background:#2453d6;color:#fff}";
+button{font-size:1rem;padding:.6rem 1.2rem;border-radius:8px;border:0;background:#2453d6;color:#fff}\
+button.secondary{background:#fff;color:#2453d6;border:1px solid #2453d6}\
+.empty{color:#555}";
 
 /// Minimal HTML escaping for text and attribute values.
 pub fn escape(text: &str) -> String {

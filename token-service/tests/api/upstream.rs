@@ -244,6 +244,12 @@ async fn a_human_signs_in_at_the_company_provider_and_consents() {
     assert_eq!(consent.status(), 200);
     let page = consent.text().await.expect("page");
     assert!(page.contains("ada@corp.example"), "{page}");
+    // The resource by its RFC 9728 name, and Deny the secondary button.
+    assert!(
+        page.contains("MCP server (<code>https://mcp.example.com/mcp</code>)"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"deny\" class=\"secondary\""), "{page}");
     let back = decide(&mut browser, &authorization, &page, "allow").await;
     let params = redirect_params(&back);
     assert_eq!(params["state"], authorization.state);
@@ -254,6 +260,12 @@ async fn a_human_signs_in_at_the_company_provider_and_consents() {
         account.contains("with Corp SSO"),
         "the account page names the provider: {account}"
     );
+    assert!(
+        account.contains("id=\"switch\""),
+        "and offers another account: {account}"
+    );
+    // Nothing claimed: said in words, not bare headers.
+    assert!(account.contains("You have not claimed any agent yet"), "{account}");
 }
 
 fn at_hash(token: &str) -> String {
