@@ -1,7 +1,8 @@
 //! Sign-in at a company's identity provider end to end: `agentctl dev` as the relying
 //! party of a real OpenID Provider (panva's oidc-provider, from npm, with its own key
 //! and its development login and consent forms), a person at a browser (requests)
-//! authorizing a public OAuth client through it, and the account page naming it.
+//! authorizing a public OAuth client through it, the account page naming it, and
+//! signing out at the provider ending the session here (back-channel logout).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -91,6 +92,10 @@ fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
     assert_eq!(result["account_signed_in_with"], "with Corp SSO");
     assert_eq!(result["account_email"], true);
     assert_eq!(result["provider_pages"], json!(["login", "consent"]), "{result}");
+    assert_eq!(
+        result["signed_out_by_provider"], true,
+        "signing out at the provider ended the session here (back-channel logout): {result}"
+    );
 }
 
 fn protocol_secret() -> String {

@@ -82,7 +82,16 @@ def main(base, redirect_uri, provider_id, person):
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     account = browser.get(f"{base}/agent/account").text
     said = re.search(r"<span id=\"signed-in-with\">(.*?)</span>", account, re.S)
+    # Signing out at the provider: it tells agentauth over the back channel, which ends
+    # this browser's session there.
+    idp = "http://" + urlparse(sent.headers["location"]).netloc
+    end = browser.get(f"{idp}/session/end")
+    action, fields = forms(end.text)[0]
+    done = browser.post(urljoin(end.url, action), data={**fields, "logout": "yes"})
+    assert done.status_code == 200, done.text
+    after = browser.get(f"{base}/agent/account").text
     print(json.dumps({
+        "signed_out_by_provider": "Signed in as" not in after and f"provider-{provider_id}" in after,
         "sub": claims["sub"], "client_id": claims["client_id"], "scope": claims["scope"],
         "registered_client_id": client_id,
         "account_signed_in_with": said and " ".join(said.group(1).split()),

@@ -29,6 +29,10 @@ pub struct SignedIn {
     /// address belong to this human.
     #[serde(default = "proven")]
     pub email_linked: bool,
+    /// The human `(provider, sub)` names, when signed in at a provider (the same as
+    /// `human` unless an address linked them).
+    #[serde(default)]
+    pub upstream_human: Option<HumanId>,
 }
 
 /// Sessions from before providers existed signed in by emailed code.
@@ -124,6 +128,7 @@ impl Authorizations {
             auth_time: now,
             provider: None,
             email_linked: true,
+            upstream_human: None,
         })
     }
 
@@ -133,10 +138,11 @@ impl Authorizations {
     pub fn upstream_signed_in(&self, identity: UpstreamIdentity, now: i64) -> Result<SignedIn, AuthorizeError> {
         let email = Email::parse(&identity.email).map_err(|_| AuthorizeError::InvalidEmail)?;
         let linked = identity.link_by_verified_email && identity.email_verified;
+        let upstream = upstream_human_id(&self.hasher, &identity.provider, &identity.subject);
         let human = if linked {
             human_id(&self.hasher, &email)
         } else {
-            upstream_human_id(&self.hasher, &identity.provider, &identity.subject)
+            upstream.clone()
         };
         audit::record("signed_in", Actor::Human, human.as_str(), "success");
         tracing::info!(provider = %identity.provider, human = %human, "signed in at an identity provider");
@@ -146,6 +152,7 @@ impl Authorizations {
             auth_time: identity.auth_time.unwrap_or(now).min(now),
             provider: Some(identity.provider),
             email_linked: linked,
+            upstream_human: Some(upstream),
         })
     }
 }

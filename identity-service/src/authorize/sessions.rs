@@ -2,7 +2,11 @@
 //! its own (never its id), when it began and ends, and which one is this browser's.
 //! Ending one ends it for every copy of its cookie.
 
+use super::record::upstream_human_id;
 use super::{Authorizations, AuthorizeError, SignedIn};
+
+/// Where the session middleware keeps the browser's state (`crate::http::session`).
+const BROWSER_STATE: &str = "browser";
 
 /// One live session of a human.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,5 +45,32 @@ impl Authorizations {
         self.sessions.end_session(&handle).await?;
         tracing::info!(human = %who.human, "session ended from the account page");
         Ok(true)
+    }
+
+    /// OpenID Connect Back-Channel Logout: ends, on every replica, each session in which
+    /// `subject` signed in at `provider` (and no session of the same human begun another
+    /// way); how many.
+    pub async fn end_upstream_sessions(&self, provider: &str, subject: &str) -> Result<usize, AuthorizeError> {
+        let upstream = upstream_human_id(&self.hasher, provider, subject);
+        let mut ended = 0;
+        for (handle, record) in self.sessions.sessions_of(&upstream).await? {
+            let signed_in_at = record
+                .state
+                .get(BROWSER_STATE)
+                .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+                .and_then(|browser| browser["signed_in"]["provider"].as_str().map(str::to_owned));
+            if signed_in_at.as_deref() == Some(provider) {
+                self.sessions.end_session(&handle).await?;
+                ended += 1;
+            }
+        }
+        shared::audit::record(
+            "signed_out",
+            shared::audit::Actor::Provider(provider),
+            upstream.as_str(),
+            "success",
+        );
+        tracing::info!(%provider, human = %upstream, ended, "back-channel logout");
+        Ok(ended)
     }
 }

@@ -48,6 +48,11 @@ pub struct SessionRecord {
     pub state: std::collections::HashMap<String, String>,
     /// The human signed in, for their list of sessions.
     pub human: Option<HumanId>,
+    /// Who signed in at an identity provider, as `(provider, sub)` names them, when that
+    /// is not `human` (an address linked them): the session is listed under it too, so a
+    /// provider's back-channel logout finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<HumanId>,
     /// A name the human may see for it (never the cookie's id or the handle).
     pub label: String,
     pub created_at: i64,

@@ -189,9 +189,18 @@ pub async fn logout(
 ) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
-        accept(&http, &body, &session, &auth, now)?;
+        let (_, browser) = accept(&http, &body, &session, &auth, now)?;
         session.purge();
-        Ok(back_to_account())
+        // Signed in at a provider that supports RP-initiated logout: offer it there too.
+        let provider = browser.signed_in.and_then(|who| who.provider);
+        let elsewhere = match &provider {
+            Some(id) => auth.upstream().end_session_url(id).await.map(|url| (id.clone(), url)),
+            None => None,
+        };
+        Ok(match elsewhere {
+            Some((id, url)) => pages::signed_out(auth.upstream().display_name(&id).unwrap_or(&id), &url),
+            None => back_to_account(),
+        })
     };
     outcome.await.or_page(auth.issuer())
 }

@@ -49,6 +49,19 @@ pub fn sign_in(csrf: &str, upstream: &UpstreamProviders, message: Option<&str>) 
     )
 }
 
+/// After signing out here: the offer to sign out at the provider too (OpenID Connect
+/// RP-Initiated Logout 1.0), a plain link.
+pub fn signed_out(provider: &str, end_session_url: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>Signed out</h1><p>You are signed out here. You may still be signed in at \
+         {provider}.</p><p><a id=\"provider-logout\" href=\"{url}\">Sign out at {provider} too</a></p>\
+         <p><a href=\"/agent/account\">Sign in again</a></p>",
+        provider = escape(provider),
+        url = escape(end_session_url),
+    );
+    page(StatusCode::OK, "Signed out", &body)
+}
+
 pub fn code_entry(csrf: &str, (status, message): (StatusCode, Option<&str>)) -> HttpResponse {
     let body = format!(
         "<h1>Check your mail</h1><p>We sent a 6-digit code. Enter it here to sign in.</p>{notice}\

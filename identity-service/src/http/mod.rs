@@ -65,6 +65,7 @@ pub const ROUTES: &[&str] = &[
     "/agent/account/logout",
     "/agent/account/upstream",
     "/agent/sign-in/callback",
+    "/agent/sign-in/backchannel-logout/{path}",
 ];
 
 /// How the human's session cookie is sealed and scoped.
@@ -157,6 +158,13 @@ fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations
             .route("/sessions/end", web::post().to(account::end_session))
             .route("/logout", web::post().to(account::logout))
             .route("/upstream", web::post().to(sign_in::from_account)),
+    )
+    // A provider's server, not a browser: no session.
+    .service(
+        web::resource("/agent/sign-in/backchannel-logout/{provider:.*}")
+            .app_data(web::Data::from(authorizations.clone()))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route(web::post().to(sign_in::backchannel_logout)),
     )
     // Where identity providers send the browser back, in the same session.
     .service(

@@ -46,11 +46,11 @@ impl ServerSessions {
         let now = unix_now();
         let browser = Browser::in_state(&state);
         let created_at = browser.as_ref().map_or(now, Browser::created_at);
+        let who = browser.as_ref().and_then(|b| b.signed_in.clone());
+        let who = who.as_ref();
         SessionRecord {
-            human: browser
-                .as_ref()
-                .and_then(|b| b.signed_in.as_ref())
-                .map(|who| who.human.clone()),
+            human: who.map(|w| w.human.clone()),
+            upstream: who.and_then(|w| w.upstream_human.clone().filter(|u| *u != w.human)),
             label: browser.map(|b| b.label).unwrap_or_default(),
             created_at,
             expires_at: created_at + ttl.whole_seconds(),

@@ -5,8 +5,11 @@
 //! - `POST /agent/account/upstream`: `provider`, `csrf`.
 //! - `GET /agent/sign-in/callback`: the provider's answer (`code`, `state`, `iss`, or
 //!   `error`); the pending sign-in leaves the session as it is read (used once).
+//! - `POST /agent/sign-in/backchannel-logout/{provider}`: OpenID Connect Back-Channel
+//!   Logout 1.0, a `logout_token`; 200, or 400 with an OAuth-style error (§2.8).
 
 use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use shared::time::unix_now;
@@ -99,4 +102,49 @@ pub async fn callback(
         }
     };
     outcome.await.or_page(auth.issuer())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LogoutForm {
+    logout_token: Option<String>,
+}
+
+/// `POST /agent/sign-in/backchannel-logout/{provider}`: the provider's logout token
+/// ends the person's sessions begun there, on every replica.
+pub async fn backchannel_logout(
+    provider: web::Path<String>,
+    http: HttpRequest,
+    body: web::Bytes,
+    auth: web::Data<Authorizations>,
+) -> HttpResponse {
+    let outcome = async {
+        let form: LogoutForm = read_form(&http, &body)?;
+        let token = form.logout_token.unwrap_or_default();
+        let subject = auth.upstream().verify_logout(&provider, &token, unix_now()).await?;
+        auth.end_upstream_sessions(&provider, &subject).await
+    };
+    let (status, body) = match outcome.await {
+        Ok(_) => (StatusCode::OK, serde_json::json!({})),
+        Err(error) => {
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let description = if status.is_server_error() {
+                tracing::warn!(%error, "back-channel logout failed");
+                "the logout could not be done now; try again".to_owned()
+            } else {
+                error.to_string()
+            };
+            let code = if status.is_server_error() {
+                "temporarily_unavailable"
+            } else {
+                "invalid_request"
+            };
+            (
+                status,
+                serde_json::json!({ "error": code, "error_description": description }),
+            )
+        }
+    };
+    HttpResponse::build(status)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body)
 }

@@ -55,7 +55,7 @@ impl SessionStore for MemorySessions {
         let mut own: Vec<(String, SessionRecord)> = self
             .live()
             .iter()
-            .filter(|(_, r)| r.human.as_ref() == Some(human))
+            .filter(|(_, r)| r.human.as_ref() == Some(human) || r.upstream.as_ref() == Some(human))
             .map(|(h, r)| (h.clone(), r.clone()))
             .collect();
         own.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_at));

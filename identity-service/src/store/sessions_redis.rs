@@ -63,22 +63,24 @@ impl SessionStore for RedisSessions {
             .arg(record.expires_at)
             .query_async(&mut conn)
             .await?;
-        let Some(human) = record.human.as_ref().filter(|_| record.expires_at > unix_now()) else {
+        if record.expires_at <= unix_now() {
             return Ok(());
-        };
-        let index = self.index(human);
-        let _: i64 = self
-            .index_session
-            .key(&index)
-            .arg(handle)
-            .arg(record.created_at)
-            .arg(record.expires_at)
-            .invoke_async(&mut conn)
-            .await?;
-        let excess: Vec<String> = conn.zrange(&index, 0, -(MAX_SESSIONS_PER_HUMAN as isize) - 1).await?;
-        for oldest in excess {
-            let _: () = conn.del(self.keys.key("session", &oldest)).await?;
-            let _: () = conn.zrem(&index, &oldest).await?;
+        }
+        for human in record.human.iter().chain(record.upstream.iter()) {
+            let index = self.index(human);
+            let _: i64 = self
+                .index_session
+                .key(&index)
+                .arg(handle)
+                .arg(record.created_at)
+                .arg(record.expires_at)
+                .invoke_async(&mut conn)
+                .await?;
+            let excess: Vec<String> = conn.zrange(&index, 0, -(MAX_SESSIONS_PER_HUMAN as isize) - 1).await?;
+            for oldest in excess {
+                let _: () = conn.del(self.keys.key("session", &oldest)).await?;
+                let _: () = conn.zrem(&index, &oldest).await?;
+            }
         }
         Ok(())
     }
@@ -93,8 +95,10 @@ impl SessionStore for RedisSessions {
         let mut conn = self.conn.clone();
         let record = self.session(handle).await?;
         let _: () = conn.del(self.keys.key("session", handle)).await?;
-        if let Some(human) = record.and_then(|r| r.human) {
-            let _: () = conn.zrem(self.index(&human), handle).await?;
+        if let Some(record) = record {
+            for human in record.human.iter().chain(record.upstream.iter()) {
+                let _: () = conn.zrem(self.index(human), handle).await?;
+            }
         }
         Ok(())
     }

@@ -47,45 +47,92 @@ pub async fn validate(
     jwks_uri: &Url,
     expected: &Expected<'_>,
 ) -> Result<IdClaims, UpstreamError> {
-    let refuse = UpstreamError::BadIdToken;
-    let header = jsonwebtoken::decode_header(token).map_err(|_| refuse("the ID token is not a signed JWT"))?;
-    let named = format!("{:?}", header.alg);
-    if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-        return Err(refuse(
-            "the ID token is HMAC-signed; only the provider's own keys are trusted",
-        ));
+    let signer = Signer {
+        keys,
+        jwks_uri,
+        algs: expected.algs,
+        issuer: expected.issuer,
+        client_id: expected.client_id,
+        leeway: expected.leeway,
+    };
+    let (alg, claims) = signer.verify(token, None, &["iss", "aud", "exp", "sub"]).await?;
+    check_claims(&claims, expected, alg)
+}
+
+/// Who must have signed a provider's token, and for whom.
+#[derive(Debug)]
+pub struct Signer<'a> {
+    pub keys: &'a RemoteKeys,
+    pub jwks_uri: &'a Url,
+    /// The provider's advertised algorithms.
+    pub algs: &'a [String],
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub leeway: u64,
+}
+
+impl Signer<'_> {
+    /// One signature check with the provider's key, an `alg` it advertises (never
+    /// `none` or HMAC), `typ` (when `typ` is given, the header's must be it), `iss`,
+    /// `aud` including us, the `required` claims and the times: the claims.
+    pub async fn verify(
+        &self,
+        token: &str,
+        typ: Option<&str>,
+        required: &[&str],
+    ) -> Result<(Algorithm, Value), UpstreamError> {
+        let refuse = UpstreamError::BadIdToken;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| refuse("the token is not a signed JWT"))?;
+        let named = format!("{:?}", header.alg);
+        if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return Err(refuse(
+                "the token is HMAC-signed; only the provider's own keys are trusted",
+            ));
+        }
+        if !self.algs.contains(&named) {
+            return Err(refuse("the token's alg is not one the provider advertises"));
+        }
+        if header.crit.is_some() {
+            return Err(refuse("the token names a critical extension"));
+        }
+        if let Some(typ) = typ
+            && !header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(typ))
+        {
+            return Err(refuse("the token's typ is not the one this kind of token has"));
+        }
+        let key = self
+            .keys
+            .key(self.jwks_uri, header.kid.as_deref())
+            .await
+            .map_err(|e| match e {
+                RemoteKeyError::Unavailable(cause) | RemoteKeyError::Forbidden(cause) => {
+                    UpstreamError::Unavailable(cause)
+                }
+                _ => refuse("the token's kid names none of the provider's keys"),
+            })?;
+        if !key.accepts(JwsAlg::Jwt(header.alg)) {
+            return Err(refuse("the token's alg does not fit the provider's key"));
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[self.issuer]);
+        validation.set_audience(&[self.client_id]);
+        validation.set_required_spec_claims(required);
+        validation.leeway = self.leeway;
+        validation.validate_nbf = true;
+        validation.validate_exp = required.contains(&"exp");
+        let data = jsonwebtoken::decode::<Value>(token, &key.key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            refuse(match e.kind() {
+                ErrorKind::InvalidSignature => "the token's signature is invalid",
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::InvalidIssuer => "the token's iss is not the provider's",
+                ErrorKind::InvalidAudience => "the token's aud is not this server",
+                ErrorKind::ImmatureSignature => "the token is not valid yet",
+                _ => "the token lacks a required claim, or is malformed",
+            })
+        })?;
+        Ok((header.alg, data.claims))
     }
-    if !expected.algs.contains(&named) {
-        return Err(refuse("the ID token's alg is not one the provider advertises"));
-    }
-    if header.crit.is_some() {
-        return Err(refuse("the ID token names a critical extension"));
-    }
-    let key = keys.key(jwks_uri, header.kid.as_deref()).await.map_err(|e| match e {
-        RemoteKeyError::Unavailable(cause) | RemoteKeyError::Forbidden(cause) => UpstreamError::Unavailable(cause),
-        _ => refuse("the ID token's kid names none of the provider's keys"),
-    })?;
-    if !key.accepts(JwsAlg::Jwt(header.alg)) {
-        return Err(refuse("the ID token's alg does not fit the provider's key"));
-    }
-    let mut validation = Validation::new(header.alg);
-    validation.set_issuer(&[expected.issuer]);
-    validation.set_audience(&[expected.client_id]);
-    validation.set_required_spec_claims(&["iss", "aud", "exp", "sub"]);
-    validation.leeway = expected.leeway;
-    validation.validate_nbf = true;
-    let data = jsonwebtoken::decode::<Value>(token, &key.key, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        refuse(match e.kind() {
-            ErrorKind::InvalidSignature => "the ID token's signature is invalid",
-            ErrorKind::ExpiredSignature => "the ID token has expired",
-            ErrorKind::InvalidIssuer => "the ID token's iss is not the provider's",
-            ErrorKind::InvalidAudience => "the ID token's aud is not this server",
-            ErrorKind::ImmatureSignature => "the ID token is not valid yet",
-            _ => "the ID token lacks iss, aud, exp or sub, or is malformed",
-        })
-    })?;
-    check_claims(&data.claims, expected, header.alg)
 }
 
 fn check_claims(claims: &Value, expected: &Expected<'_>, alg: Algorithm) -> Result<IdClaims, UpstreamError> {

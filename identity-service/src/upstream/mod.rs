@@ -8,10 +8,13 @@
 //! - [`settings`]: the providers an operator configures;
 //! - [`id_token`]: the ID token's validation (OpenID Connect Core §3.1.3.7).
 
+mod error;
 pub mod id_token;
+mod logout;
 mod provider;
 pub mod settings;
 
+pub use self::error::UpstreamError;
 pub use self::provider::UpstreamProvider;
 
 use std::sync::Arc;
@@ -24,32 +27,6 @@ use url::Url;
 
 use self::id_token::Expected;
 use self::settings::HumanSettings;
-
-/// Why an upstream sign-in did not end with a person. The texts are ours: nothing the
-/// provider or the browser sent is echoed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("there is no such identity provider here")]
-    UnknownProvider,
-    #[error("the identity provider cannot be reached now: {0}")]
-    Unavailable(String),
-    /// The provider said no (`access_denied`, `login_required`, …).
-    #[error("the identity provider did not sign you in")]
-    Denied,
-    /// This browser did not start this sign-in, or already finished it.
-    #[error("this sign-in was not started in this browser, or was already used; start again")]
-    NotThisSignIn,
-    #[error("the sign-in answer came from another identity provider than the one it was sent to")]
-    MixUp,
-    #[error("the identity provider's ID token was refused: {0}")]
-    BadIdToken(&'static str),
-    #[error("the identity provider refused the code: {0}")]
-    CodeRefused(String),
-    #[error("the identity provider gave no email address")]
-    NoEmail,
-    #[error("this account's email domain may not sign in here")]
-    DomainNotAllowed,
-}
 
 /// What the provider's discovery document tells us.
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +43,18 @@ pub(crate) struct ProviderMetadata {
     authorization_response_iss_parameter_supported: bool,
     #[serde(default)]
     userinfo_endpoint: Option<String>,
+}
+
+impl ProviderMetadata {
+    /// `id_token_signing_alg_values_supported`; RS256 when it names none (OIDC
+    /// Discovery §3 makes RS256 the one every provider supports).
+    fn signing_algs(&self) -> Vec<String> {
+        if self.id_token_signing_alg_values_supported.is_empty() {
+            vec!["RS256".to_owned()]
+        } else {
+            self.id_token_signing_alg_values_supported.clone()
+        }
+    }
 }
 
 /// A sign-in sent to a provider and not yet back: kept in the browser's session, the
@@ -184,7 +173,7 @@ impl UpstreamProviders {
         self.get(id).ok().map(|p| p.settings.display_name.as_str())
     }
 
-    fn get(&self, id: &str) -> Result<&UpstreamProvider, UpstreamError> {
+    pub(crate) fn get(&self, id: &str) -> Result<&UpstreamProvider, UpstreamError> {
         self.providers
             .iter()
             .find(|p| p.settings.id == id)
@@ -267,11 +256,7 @@ impl UpstreamProviders {
         let (id_token, access_token) = upstream
             .redeem(&metadata, code, &pending.verifier, &self.redirect_uri)
             .await?;
-        let algs = if metadata.id_token_signing_alg_values_supported.is_empty() {
-            vec!["RS256".to_owned()]
-        } else {
-            metadata.id_token_signing_alg_values_supported.clone()
-        };
+        let algs = metadata.signing_algs();
         let jwks_uri = check_url(&metadata.jwks_uri, Destinations::Configured).map_err(UpstreamError::Unavailable)?;
         let expected = Expected {
             issuer: &metadata.issuer,
@@ -288,12 +273,5 @@ impl UpstreamProviders {
             .add_userinfo(&metadata, &mut claims, access_token.as_deref())
             .await?;
         upstream.identity(claims)
-    }
-
-    /// Where to end the person's session at `provider` too (RP-initiated logout), if it
-    /// says.
-    pub async fn end_session_endpoint(&self, provider: &str) -> Option<String> {
-        let upstream = self.get(provider).ok()?;
-        upstream.metadata().await.ok()?.end_session_endpoint
     }
 }

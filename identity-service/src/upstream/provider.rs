@@ -73,7 +73,7 @@ impl UpstreamProvider {
         })
     }
 
-    pub(super) async fn metadata(&self) -> Result<ProviderMetadata, UpstreamError> {
+    pub(crate) async fn metadata(&self) -> Result<ProviderMetadata, UpstreamError> {
         self.discovery
             .get(self.keys.fetcher())
             .await

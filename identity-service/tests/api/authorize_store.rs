@@ -192,6 +192,7 @@ async fn redis_authorizations_meet_the_contract() {
 
 fn session(human: Option<&HumanId>, label: &str, created_at: i64) -> SessionRecord {
     SessionRecord {
+        upstream: None,
         state: [("browser".to_owned(), format!("{{\"label\":\"{label}\"}}"))].into(),
         human: human.cloned(),
         label: label.into(),

@@ -497,3 +497,124 @@ async fn an_unverified_address_never_links_to_whoever_used_it() {
     let account = browser.get("/agent/account").await.text().await.expect("page");
     assert!(account.contains("with Corp SSO"), "{account}");
 }
+
+/// A logout token of the provider for `sub`, shaped by `change`.
+fn logout_token(provider: &Provider, sub: &str, change: impl Fn(&mut Value)) -> String {
+    let mut claims = json!({
+        "iss": provider.issuer, "aud": CLIENT_ID, "iat": unix_now(), "jti": protocol::secrets::random_token(8),
+        "sub": sub, "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    change(&mut claims);
+    provider.key.signer().sign("logout+jwt", &claims).expect("sign")
+}
+
+async fn post_logout(system: &TestSystem, provider_id: &str, token: &str) -> reqwest::Response {
+    system
+        .http
+        .post(system.identity_url(&format!("/agent/sign-in/backchannel-logout/{provider_id}")))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .expect("identity reachable")
+}
+
+#[tokio::test]
+async fn the_providers_back_channel_logout_ends_the_session_and_sign_out_offers_the_providers() {
+    let provider = Provider::start().await;
+    let (system, _dir) = system_with(&provider, |_| {}).await;
+    let client = public_client(&system, "MCP client").await;
+    let authorization = Authorization::new(&client);
+    let (claims, key) = (
+        provider.claims("", "u-7", "grace@corp.example", true),
+        provider.key.signer(),
+    );
+    provider.answer(move |nonce: &str| key.sign("JWT", &with_nonce(&claims, nonce)).expect("sign"));
+    let signed_in = || async {
+        let mut browser = Browser::new(&system);
+        let (state, _) = go_upstream(&provider, &mut browser, &authorization).await;
+        assert_eq!(
+            come_back(&mut browser, &state, Some(&provider.issuer)).await.status(),
+            200
+        );
+        browser
+    };
+    let mut first = signed_in().await;
+    let mut second = signed_in().await;
+    let account = |page: String| page.contains("Signed in as");
+    assert!(account(first.get("/agent/account").await.text().await.expect("page")));
+
+    // §2.6: every rule of the logout token; a refused one ends nothing.
+    for (why, token) in [
+        ("nonce", logout_token(&provider, "u-7", |c| c["nonce"] = "n".into())),
+        (
+            "back-channel logout event",
+            logout_token(&provider, "u-7", |c| {
+                c.as_object_mut().expect("object").remove("events");
+            }),
+        ),
+        (
+            "aud is not this server",
+            logout_token(&provider, "u-7", |c| c["aud"] = "another-rp".into()),
+        ),
+        (
+            "iat is not recent",
+            logout_token(&provider, "u-7", |c| c["iat"] = json!(unix_now() - 3600)),
+        ),
+        (
+            "names no sub",
+            logout_token(&provider, "u-7", |c| {
+                c.as_object_mut().expect("object").remove("sub");
+            }),
+        ),
+    ] {
+        let response = post_logout(&system, "corp", &token).await;
+        assert_eq!(response.status(), 400, "{why}");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.expect("json");
+        assert!(
+            body["error_description"].as_str().expect("text").contains(why),
+            "{why}: {body}"
+        );
+    }
+    let forged = TestKey::generate("corp-1")
+        .signer()
+        .sign(
+            "logout+jwt",
+            &json!({
+                "iss": provider.issuer, "aud": CLIENT_ID, "iat": unix_now(), "jti": "x", "sub": "u-7",
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            }),
+        )
+        .expect("sign");
+    assert_eq!(post_logout(&system, "corp", &forged).await.status(), 400);
+    assert_eq!(
+        post_logout(&system, "nope", &logout_token(&provider, "u-7", |_| {}))
+            .await
+            .status(),
+        400
+    );
+    assert!(
+        account(first.get("/agent/account").await.text().await.expect("page")),
+        "still signed in"
+    );
+
+    // The real one ends both of u-7's sessions.
+    let response = post_logout(&system, "corp", &logout_token(&provider, "u-7", |_| {})).await;
+    assert_eq!(response.status(), 200);
+    for browser in [&mut first, &mut second] {
+        let page = browser.get("/agent/account").await.text().await.expect("page");
+        assert!(
+            !account(page.clone()) && page.contains("Sign in with Corp SSO"),
+            "{page}"
+        );
+    }
+
+    // Signing out here offers the provider's end_session_endpoint (RP-initiated logout).
+    let mut third = signed_in().await;
+    let page = third.get("/agent/account").await.text().await.expect("page");
+    let out = third.post("/agent/account/logout", &[("csrf", &csrf(&page))]).await;
+    assert_eq!(out.status(), 200);
+    let page = out.text().await.expect("page");
+    let link = format!("href=\"{}/logout?client_id={CLIENT_ID}\"", provider.issuer);
+    assert!(page.contains(&link), "{page}");
+}

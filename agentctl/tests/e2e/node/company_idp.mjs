@@ -25,6 +25,8 @@ const provider = new Provider(issuer, {
       grant_types: ["authorization_code"],
       response_types: ["code"],
       redirect_uris: [redirectUri],
+      // agentauth's back-channel logout endpoint, beside its sign-in callback.
+      backchannel_logout_uri: redirectUri.replace("/agent/sign-in/callback", "/agent/sign-in/backchannel-logout/corp"),
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: "ES256",
     },
@@ -38,10 +40,17 @@ const provider = new Provider(issuer, {
       },
     };
   },
-  features: { devInteractions: { enabled: true } },
+  features: { devInteractions: { enabled: true }, backchannelLogout: { enabled: true } },
   pkce: { required: () => true },
   jwks: { keys: [key] },
+  // The relying party of this test runs on loopback, which oidc-provider's SSRF
+  // protection (a dispatcher refusing special-use addresses) would refuse for the
+  // back-channel logout; this provider's only outgoing calls are to it.
+  fetch: (url, options) => fetch(url, { ...options, dispatcher: undefined }),
 });
+// What became of each back-channel logout, on stderr for the test's log.
+provider.on("backchannel.error", (ctx, error, client) => console.error(`backchannel.error ${client.clientId}: ${error}`));
+provider.on("backchannel.success", (ctx, client) => console.error(`backchannel.success ${client.clientId}`));
 provider.listen(port, "127.0.0.1", () => {
   console.log(JSON.stringify({ issuer, client_id: clientId }));
 });
