@@ -17,7 +17,7 @@ use crate::helpers::{DevServer, str_field};
 
 /// A loopback "native client": answers every request with a small page and reports
 /// each request's target.
-fn callback_server() -> (u16, mpsc::Receiver<String>) {
+pub(crate) fn callback_server() -> (u16, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let (sender, targets) = mpsc::channel();

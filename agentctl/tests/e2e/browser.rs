@@ -140,6 +140,16 @@ impl Browser {
         source.as_str().expect("page source").to_owned()
     }
 
+    /// Saves what the browser shows as a PNG at `path` (W3C "Take Screenshot").
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine as _;
+        let shot = self.command(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot.as_str().expect("base64 PNG"))
+            .expect("base64");
+        std::fs::write(path, png).expect("write the screenshot");
+    }
+
     /// Ends the session (closing Chromium) and stops the driver.
     pub async fn close(mut self) {
         self.command(reqwest::Method::DELETE, "", None).await;

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
+use crate::browser::Browser;
 use crate::helpers::{DevServer, describe, run};
 
 const REDIRECT: &str = "http://127.0.0.1:33418/callback";
@@ -50,8 +51,9 @@ fn start_idp(port: u16, redirect_uri: &str, secret: &str) -> (Idp, Value) {
     (Idp(child), announced)
 }
 
-#[test]
-fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
+/// `agentctl dev` as the relying party of a running oidc-provider ("Corp SSO", id
+/// `corp`), linking verified addresses.
+fn dev_with_company_idp() -> (DevServer, Idp, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -73,9 +75,16 @@ fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
     .expect("config");
     let server = DevServer::start_with_env(&[("AGENTAUTH_CONFIG", config.to_str().expect("UTF-8"))]);
     let base = server.http.trim_end_matches('/').to_owned();
-    let (_idp, announced) = start_idp(port, &format!("{base}/agent/sign-in/callback"), &secret);
+    let (idp, announced) = start_idp(port, &format!("{base}/agent/sign-in/callback"), &secret);
     assert_eq!(announced["issuer"], format!("http://127.0.0.1:{port}"));
 
+    (server, idp, dir)
+}
+
+#[test]
+fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
+    let (server, _idp, _dir) = dev_with_company_idp();
+    let base = server.http.trim_end_matches('/').to_owned();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/upstream_browser.py");
     let output = run(Command::new("python3")
         .arg(script)
@@ -104,4 +113,83 @@ fn protocol_secret() -> String {
         "corp-secret-{}",
         SystemTime::now().duration_since(UNIX_EPOCH).expect("time").as_nanos()
     )
+}
+
+/// Where the screenshots of the pages go: a test artifact under `target/`.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+#[tokio::test]
+async fn chromium_signs_in_through_the_company_providers_own_pages() {
+    let (server, _idp, _dir) = dev_with_company_idp();
+    let base = server.http.trim_end_matches('/').to_owned();
+    let (port, callbacks) = crate::authorize_browser::callback_server();
+    let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+    let registered: Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/register"))
+        .json(&json!({
+            "client_name": "Browser Test Client", "redirect_uris": [redirect_uri],
+            "token_endpoint_auth_method": "none", "grant_types": ["authorization_code"],
+        }))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    let client_id = registered["client_id"].as_str().expect("client_id");
+    let verifier = protocol::secrets::random_token(48);
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("scope", "agent:read")
+        .append_pair("state", "s-1")
+        .append_pair(
+            "code_challenge",
+            &protocol::oauth::pkce::CodeChallenge::s256_of(&verifier),
+        )
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+
+    let shots = screenshots();
+    let browser = Browser::launch().await;
+    browser.open(&format!("{base}/oauth2/authorize?{query}")).await;
+    browser.find("#provider-corp").await;
+    browser.screenshot(&shots.join("sign-in.png")).await;
+    // Our CSP's form-action lets this form's redirect go to the provider.
+    browser.click("#provider-corp").await;
+    browser.type_into("input[name=login]", "ada").await;
+    browser.type_into("input[name=password]", "any").await;
+    browser.screenshot(&shots.join("provider-login.png")).await;
+    browser.click("button[type=submit]").await;
+    // The provider's consent form (its `prompt` field says so), then back to us.
+    browser.find("input[name=prompt][value=consent]").await;
+    browser.screenshot(&shots.join("provider-consent.png")).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.text("#client").await, "Browser Test Client");
+    browser.screenshot(&shots.join("consent.png")).await;
+    browser.click("#allow").await;
+    assert_eq!(
+        browser.text("#done").await,
+        "signed in",
+        "the browser reached the client"
+    );
+    let target = callbacks.recv().expect("the redirect reached the client");
+    assert!(target.contains("code=") && target.contains("state=s-1"), "{target}");
+
+    browser.open(&format!("{base}/agent/account")).await;
+    assert_eq!(browser.text("#signed-in-with").await, "with Corp SSO");
+    browser.find("#no-agents").await;
+    browser.screenshot(&shots.join("account.png")).await;
+    browser.close().await;
+    for page in ["sign-in", "provider-login", "provider-consent", "consent", "account"] {
+        let path = shots.join(format!("{page}.png"));
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1000, "{} is a screenshot", path.display());
+        println!("screenshot: {} ({size} bytes)", path.display());
+    }
 }
