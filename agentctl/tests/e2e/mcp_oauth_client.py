@@ -10,7 +10,9 @@ PKCE and `resource`, the token request, and later a refresh. Given a document po
 a TLS certificate, the client is named by its client ID metadata document instead,
 served over https at https://localhost:<port>/client.json. The human's part (email,
 the mailed code, consent) is played over HTTP by `Human`, reading the code from the
-development outbox. Prints one JSON line of what it saw.
+development outbox; with UPSTREAM_PROVIDER set in the environment, the human signs in
+at that identity provider instead (its login and consent forms, as
+`upstream_browser.py` plays them). Prints one JSON line of what it saw.
 """
 
 import asyncio
@@ -39,6 +41,7 @@ METADATA = f"http://127.0.0.1:{PORT}/.well-known/oauth-protected-resource/mcp"
 REDIRECT = "http://127.0.0.1:33419/callback"
 JWKS = jwt.PyJWKClient(f"{ISSUER}/.well-known/jwks.json")
 SEEN = {"subjects": []}
+UPSTREAM = os.environ.get("UPSTREAM_PROVIDER")
 
 
 class McpEndpoint(BaseHTTPRequestHandler):
@@ -135,11 +138,14 @@ class Human:
         query = urlparse(authorization_url).query
         login = browser.get(authorization_url, allow_redirects=False, timeout=10)
         assert login.status_code == 200, login.text
-        form = {"request": query, "csrf": self.field(login.text, "csrf"), "email": "ada@example.com"}
-        sent = browser.post(f"{ISSUER}/oauth2/authorize/login", data=form, allow_redirects=False, timeout=10)
-        assert sent.status_code == 200, sent.text
-        form = {"request": query, "csrf": self.field(sent.text, "csrf"), "code": self.newest_code()}
-        consent = browser.post(f"{ISSUER}/oauth2/authorize/verify", data=form, allow_redirects=False, timeout=10)
+        if UPSTREAM:
+            consent = self.at_provider(browser, login.text)
+        else:
+            form = {"request": query, "csrf": self.field(login.text, "csrf"), "email": "ada@example.com"}
+            sent = browser.post(f"{ISSUER}/oauth2/authorize/login", data=form, allow_redirects=False, timeout=10)
+            assert sent.status_code == 200, sent.text
+            form = {"request": query, "csrf": self.field(sent.text, "csrf"), "code": self.newest_code()}
+            consent = browser.post(f"{ISSUER}/oauth2/authorize/verify", data=form, allow_redirects=False, timeout=10)
         assert consent.status_code == 200, consent.text
         form = {"request": query, "csrf": self.field(consent.text, "csrf"), "decision": "allow"}
         back = browser.post(f"{ISSUER}/oauth2/authorize/consent", data=form, allow_redirects=False, timeout=10)
@@ -148,6 +154,24 @@ class Human:
         assert location.startswith(REDIRECT), location
         params = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
         self.result = AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
+
+    def at_provider(self, browser, login_page):
+        """The provider's button, its login and consent forms, and back: our consent page."""
+        from upstream_browser import forms  # beside this script
+
+        action, fields = next((a, f) for a, f in forms(login_page) if f.get("provider") == UPSTREAM)
+        sent = browser.post(f"{ISSUER}{action}", data=fields, allow_redirects=False, timeout=10)
+        assert sent.status_code == 303, sent.text
+        page = browser.get(sent.headers["location"], timeout=10)
+        for _ in range(4):
+            if page.url.startswith(ISSUER):
+                break
+            action, fields = forms(page.text)[0]
+            if "login" in fields:
+                fields.update(login="ada", password="any")
+            page = browser.post(requests.compat.urljoin(page.url, action), data=fields, timeout=10)
+        assert page.url.startswith(ISSUER), page.url
+        return page
 
     async def callback(self):
         return self.result

@@ -54,6 +54,11 @@ fn start_idp(port: u16, redirect_uri: &str, secret: &str) -> (Idp, Value) {
 /// `agentctl dev` as the relying party of a running oidc-provider ("Corp SSO", id
 /// `corp`), linking verified addresses.
 fn dev_with_company_idp() -> (DevServer, Idp, tempfile::TempDir) {
+    dev_with_company_idp_and("")
+}
+
+/// [`dev_with_company_idp`], with `more` settings (TOML) beside the provider's.
+fn dev_with_company_idp_and(more: &str) -> (DevServer, Idp, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -68,7 +73,7 @@ fn dev_with_company_idp() -> (DevServer, Idp, tempfile::TempDir) {
         format!(
             "[[humans.identity_providers]]\nid = \"corp\"\ndisplay_name = \"Corp SSO\"\n\
              issuer = \"http://127.0.0.1:{port}\"\nclient_id = \"agentauth\"\n\
-             client_secret_file = \"{}\"\nlink_by_verified_email = true\n",
+             client_secret_file = \"{}\"\nlink_by_verified_email = true\n{more}",
             secret_file.display()
         ),
     )
@@ -192,4 +197,32 @@ async fn chromium_signs_in_through_the_company_providers_own_pages() {
         assert!(size > 1000, "{} is a screenshot", path.display());
         println!("screenshot: {} ({size} bytes)", path.display());
     }
+}
+
+#[test]
+fn the_mcp_python_sdk_authorizes_while_the_person_signs_in_at_the_company_provider() {
+    let port = shared::testing::reserve_port();
+    let resource = format!("\n[[protected_resources]]\nresource = \"http://127.0.0.1:{port}/mcp\"\n");
+    let (server, _idp, _dir) = dev_with_company_idp_and(&resource);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/mcp_oauth_client.py");
+    let output = run(Command::new("python3")
+        .env("UPSTREAM_PROVIDER", "corp")
+        .arg(script)
+        .arg(&server.http)
+        .arg(port.to_string())
+        .arg(server.outbox.path()));
+    assert!(output.status.success(), "mcp_oauth_client.py: {}", describe(&output));
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    println!("MCP Python SDK, the person signed in at oidc-provider: {seen}");
+    assert!(
+        seen["first"]["sub"].as_str().is_some_and(|s| s.starts_with("usr_")),
+        "{seen}"
+    );
+    assert_eq!(seen["second"]["sub"], seen["first"]["sub"]);
+    assert_eq!(seen["refreshed"], true, "{seen}");
+    assert_eq!(
+        std::fs::read_dir(server.outbox.path()).expect("outbox").count(),
+        0,
+        "no code was mailed: the person signed in at the provider"
+    );
 }
