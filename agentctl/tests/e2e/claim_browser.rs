@@ -10,7 +10,7 @@ use crate::helpers::{DevServer, str_field};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-async fn post_json(http: &reqwest::Client, url: &str, body: Value) -> Value {
+pub(crate) async fn post_json(http: &reqwest::Client, url: &str, body: Value) -> Value {
     let response = http.post(url).json(&body).send().await.expect("reachable");
     let status = response.status();
     let body: Value = response.json().await.expect("json");
@@ -18,7 +18,7 @@ async fn post_json(http: &reqwest::Client, url: &str, body: Value) -> Value {
     body
 }
 
-async fn exchange(http: &reqwest::Client, base: &str, assertion: &str) -> Value {
+pub(crate) async fn exchange(http: &reqwest::Client, base: &str, assertion: &str) -> Value {
     let response = http
         .post(format!("{base}/oauth2/token"))
         .form(&[("grant_type", JWT_BEARER), ("assertion", assertion)])

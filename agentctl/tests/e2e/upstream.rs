@@ -167,14 +167,11 @@ async fn chromium_signs_in_through_the_company_providers_own_pages() {
     browser.screenshot(&shots.join("sign-in.png")).await;
     // Our CSP's form-action lets this form's redirect go to the provider.
     browser.click("#provider-corp").await;
-    browser.type_into("input[name=login]", "ada").await;
-    browser.type_into("input[name=password]", "any").await;
+    browser.find("input[name=login]").await;
     browser.screenshot(&shots.join("provider-login.png")).await;
-    browser.click("button[type=submit]").await;
-    // The provider's consent form (its `prompt` field says so), then back to us.
-    browser.find("input[name=prompt][value=consent]").await;
-    browser.screenshot(&shots.join("provider-consent.png")).await;
-    browser.click("button[type=submit]").await;
+    // The provider's login, then its consent form (its `prompt` field says so), then
+    // back to us.
+    at_provider(&browser, "ada", Some(&shots)).await;
     assert_eq!(browser.text("#client").await, "Browser Test Client");
     browser.screenshot(&shots.join("consent.png")).await;
     browser.click("#allow").await;
@@ -225,4 +222,57 @@ fn the_mcp_python_sdk_authorizes_while_the_person_signs_in_at_the_company_provid
         0,
         "no code was mailed: the person signed in at the provider"
     );
+}
+
+/// Through the provider's login and consent pages, as `person`, back to us.
+async fn at_provider(browser: &Browser, person: &str, shots: Option<&Path>) {
+    browser.type_into("input[name=login]", person).await;
+    browser.type_into("input[name=password]", "any").await;
+    browser.click("button[type=submit]").await;
+    browser.find("input[name=prompt][value=consent]").await;
+    if let Some(shots) = shots {
+        browser.screenshot(&shots.join("provider-consent.png")).await;
+    }
+    browser.click("button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn a_claim_completes_when_the_company_provider_signs_in_the_named_address() {
+    use crate::claim_browser::{exchange, post_json};
+    let (server, _idp, _dir) = dev_with_company_idp();
+    let http = reqwest::Client::new();
+    let base = server.http.trim_end_matches('/').to_owned();
+    let registered = post_json(&http, &format!("{base}/agent/identity"), json!({"type": "anonymous"})).await;
+    let assertion = registered["identity_assertion"].as_str().expect("assertion");
+    let claim_token = registered["claim_token"].as_str().expect("claim token");
+    let claim = json!({"claim_token": claim_token, "email": "ada@corp.example"});
+    post_json(&http, &format!("{base}/agent/identity/claim"), claim).await;
+    let link = crate::outbox::only_claim_link(server.outbox.path());
+
+    let shots = screenshots();
+    let browser = Browser::launch().await;
+    // Someone else's account at the provider: not the address the agent named.
+    browser.open(&link).await;
+    browser.click("#provider-corp").await;
+    at_provider(&browser, "mallory", None).await;
+    assert!(
+        browser.page_source().await.contains("not the verified owner"),
+        "refused"
+    );
+    // Ada's: the code.
+    browser.open(&link).await;
+    browser.find("#provider-corp").await;
+    browser.screenshot(&shots.join("claim.png")).await;
+    browser.click("#provider-corp").await;
+    at_provider(&browser, "ada", None).await;
+    let code = browser.text("#otp").await;
+    browser.screenshot(&shots.join("claim-code.png")).await;
+    browser.close().await;
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+
+    let completion = json!({"claim_token": claim_token, "otp": code});
+    let claimed = post_json(&http, &format!("{base}/agent/identity/claim/complete"), completion).await;
+    assert_eq!(claimed["status"], "claimed");
+    let token = exchange(&http, &base, assertion).await;
+    assert_eq!(token["scope"], "agent:read agent:write", "the claim lifted the scopes");
 }

@@ -65,6 +65,7 @@ pub const ROUTES: &[&str] = &[
     "/agent/account/logout",
     "/agent/account/upstream",
     "/agent/sign-in/callback",
+    "/agent/sign-in/claim",
     "/agent/sign-in/backchannel-logout/{path}",
 ];
 
@@ -114,9 +115,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>, cookie: &Se
         .service(agent("/agent/identity", web::post().to(register::register)))
         .service(agent("/agent/identity/claim", web::post().to(claim::start)))
         // The human's pages answer in HTML, errors included.
-        .route("/agent/identity/claim/view", web::get().to(claim_page::view))
+        .service(
+            web::resource("/agent/identity/claim/view")
+                .app_data(web::Data::from(authorizations.clone()))
+                .route(web::get().to(claim_page::view)),
+        )
         .service(
             web::resource("/agent/identity/claim/attempt/challenge")
+                .app_data(web::Data::from(authorizations.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .route(web::post().to(claim_page::challenge)),
         )
@@ -172,7 +178,8 @@ fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations
             .app_data(web::Data::from(authorizations.clone()))
             .wrap(session(cookie))
             .wrap(actix_web::middleware::from_fn(server_sessions::outage_is_unavailable))
-            .route("/callback", web::get().to(sign_in::callback)),
+            .route("/callback", web::get().to(sign_in::callback))
+            .route("/claim", web::post().to(sign_in::from_claim)),
     );
 }
 

@@ -43,6 +43,9 @@ pub enum AfterSignIn {
     Authorize(String),
     /// The account page.
     Account,
+    /// The claim ceremony's code, for the claim link's token: the provider's verified
+    /// address must be the one the agent named.
+    Claim(String),
 }
 
 impl Browser {

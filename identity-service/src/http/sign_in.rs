@@ -3,6 +3,8 @@
 //!
 //! - `POST /oauth2/authorize/upstream`: `provider`, with the flow's `request` and `csrf`.
 //! - `POST /agent/account/upstream`: `provider`, `csrf`.
+//! - `POST /agent/sign-in/claim`: `provider`, `token` (a claim link's): the claim's code
+//!   is shown once the provider signs in the address the agent named, verified.
 //! - `GET /agent/sign-in/callback`: the provider's answer (`code`, `state`, `iss`, or
 //!   `error`); the pending sign-in leaves the session as it is read (used once).
 //! - `POST /agent/sign-in/backchannel-logout/{provider}`: OpenID Connect Back-Channel
@@ -17,8 +19,16 @@ use shared::time::unix_now;
 use super::authorize::{accept_form, fresh, proceed};
 use super::authorize_page::{ErrorPage, OrErrorPage, see_other};
 use super::session::{AfterSignIn, Browser, read_form};
-use crate::authorize::Authorizations;
+use crate::authorize::{Authorizations, AuthorizeError};
+use crate::claim::ClaimCeremony;
 use crate::upstream::{Callback, Freshness, UpstreamError};
+
+#[derive(Debug, Default, Deserialize)]
+struct ClaimForm {
+    #[serde(default)]
+    token: String,
+    provider: Option<String>,
+}
 
 #[derive(Debug, Default, Deserialize)]
 struct AccountForm {
@@ -66,11 +76,63 @@ pub async fn from_account(
     outcome.await.or_page(auth.issuer())
 }
 
+/// `POST /agent/sign-in/claim`: the claim page's provider button. The claim link's
+/// token is what it carries (the page has no session to protect with a CSRF token; a
+/// forged post only sends that browser to sign in).
+pub async fn from_claim(
+    http: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<Authorizations>,
+) -> Result<HttpResponse, ErrorPage> {
+    let now = unix_now();
+    let outcome = async {
+        let form: ClaimForm = read_form(&http, &body)?;
+        let browser = Browser::load(&session, &auth, now);
+        let provider = form.provider.unwrap_or_default();
+        browser
+            .go_upstream(
+                &session,
+                &auth,
+                &provider,
+                AfterSignIn::Claim(form.token),
+                // Claiming an agent is confirmed by a sign-in made for it, not an old one.
+                Freshness {
+                    login: true,
+                    max_age: None,
+                },
+            )
+            .await
+    };
+    outcome.await.or_page(auth.issuer())
+}
+
+/// The claim's code for `token`, once the provider signed in the address it names.
+async fn claim_code(
+    claims: &ClaimCeremony,
+    token: &str,
+    identity: &crate::upstream::UpstreamIdentity,
+    now: i64,
+) -> Result<HttpResponse, AuthorizeError> {
+    let refused = |error: crate::error::IdentityError| AuthorizeError::InvalidRequest(error.to_string());
+    let viewed = claims.view_attempt(token, now).await.map_err(refused)?;
+    let same =
+        crate::email::Email::parse(&identity.email).is_ok_and(|email| email.normalized() == viewed.email.normalized());
+    if !identity.email_verified || !same {
+        return Err(AuthorizeError::InvalidRequest(
+            "the account you signed in with is not the verified owner of the address this agent named".into(),
+        ));
+    }
+    let minted = claims.mint_code(token, now).await.map_err(refused)?;
+    Ok(super::claim_page::code_page(claims, token, &minted, now, false))
+}
+
 /// `GET /agent/sign-in/callback`.
 pub async fn callback(
     query: web::Query<Callback>,
     session: Session,
     auth: web::Data<Authorizations>,
+    claims: web::Data<ClaimCeremony>,
 ) -> Result<HttpResponse, ErrorPage> {
     let now = unix_now();
     let outcome = async {
@@ -81,6 +143,9 @@ pub async fn callback(
         };
         browser.save(&session)?;
         let finished = auth.upstream().finish(&pending, &query, now).await;
+        if let (Ok(identity), AfterSignIn::Claim(token)) = (&finished, &then) {
+            return claim_code(&claims, token, identity, now).await;
+        }
         let identity = match (finished, &then) {
             (Ok(identity), _) => identity,
             // RFC 6749 §4.1.2.1: the human was not signed in, so the client hears
@@ -98,7 +163,7 @@ pub async fn callback(
                 let checked = auth.check_request(&request).await?;
                 proceed(&auth, &browser, (&checked, &request), &who, now).await
             }
-            AfterSignIn::Account => Ok(see_other("/agent/account", "/agent/account")),
+            AfterSignIn::Account | AfterSignIn::Claim(_) => Ok(see_other("/agent/account", "/agent/account")),
         }
     };
     outcome.await.or_page(auth.issuer())
