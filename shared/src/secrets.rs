@@ -20,6 +20,16 @@ pub fn read_secret(path: &Path) -> std::io::Result<Secret> {
     Ok(Secret::new(bytes))
 }
 
+/// A PKCS#8 private key from a PEM file (`-----BEGIN PRIVATE KEY-----`), as DER.
+pub fn read_pkcs8_pem(path: &Path) -> Result<Secret, String> {
+    use rustls::pki_types::PrivatePkcs8KeyDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let der = PrivatePkcs8KeyDer::from_pem_slice(&pem)
+        .map_err(|e| format!("{}: not a PKCS#8 private key in PEM: {e}", path.display()))?;
+    Ok(Secret::new(der.secret_pkcs8_der().to_vec()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

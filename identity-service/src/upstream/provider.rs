@@ -14,6 +14,8 @@ use super::{ProviderMetadata, UpstreamError, UpstreamIdentity, id_token};
 pub struct UpstreamProvider {
     pub settings: IdentityProviderSettings,
     client_secret: Option<String>,
+    /// `private_key_jwt` instead of the secret.
+    signer: Option<protocol::jose::SigningKey>,
     pub(super) keys: RemoteKeys,
     discovery: Discovery<ProviderMetadata>,
 }
@@ -58,6 +60,13 @@ impl UpstreamProvider {
                     .map_err(|_| invalid("client_secret_file", "must be UTF-8 text".into()))
             })
             .transpose()?;
+        let signer = signer(key, settings)?;
+        if signer.is_some() && client_secret.is_some() {
+            return Err(invalid(
+                "private_key_jwt",
+                "give client_secret_file or private_key_jwt, not both".into(),
+            ));
+        }
         let roots = settings
             .ca_file
             .as_ref()
@@ -68,6 +77,7 @@ impl UpstreamProvider {
         Ok(Self {
             settings: settings.clone(),
             client_secret,
+            signer,
             keys: RemoteKeys::with_fetcher(keys, fetcher)?,
             discovery: Discovery::new(&settings.issuer, keys.refetch_cooldown),
         })
@@ -103,6 +113,12 @@ impl UpstreamProvider {
             .as_deref()
             .map(|secret| (encode(&self.settings.client_id), encode(secret)));
         let basic = credentials.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str()));
+        let assertion = self.client_assertion(url.as_str())?;
+        let mut form = form.to_vec();
+        if let Some(assertion) = &assertion {
+            form.push(("client_assertion_type", protocol::oauth::CLIENT_ASSERTION_JWT_BEARER));
+            form.push(("client_assertion", assertion));
+        }
         let (status, body) = self
             .keys
             .fetcher()
@@ -126,6 +142,23 @@ impl UpstreamProvider {
             .id_token
             .ok_or(UpstreamError::BadIdToken("the token endpoint gave no ID token"))?;
         Ok((id_token, answer.access_token))
+    }
+
+    /// RFC 7523 §2.2 / OIDC Core §9 `private_key_jwt`: `iss` = `sub` = our client id,
+    /// `aud` the token endpoint, a minute's life, a fresh `jti`.
+    fn client_assertion(&self, token_endpoint: &str) -> Result<Option<String>, UpstreamError> {
+        let Some(signer) = &self.signer else {
+            return Ok(None);
+        };
+        let now = shared::time::unix_now();
+        let claims = serde_json::json!({
+            "iss": self.settings.client_id, "sub": self.settings.client_id, "aud": token_endpoint,
+            "iat": now, "exp": now + 60, "jti": protocol::secrets::random_token(16),
+        });
+        signer
+            .sign("JWT", &claims)
+            .map(Some)
+            .map_err(|e| UpstreamError::Unavailable(format!("cannot sign the client assertion: {e}")))
     }
 
     /// OpenID Connect Core §5.3: many providers put the address in the UserInfo
@@ -197,4 +230,21 @@ impl UpstreamProvider {
             link_by_verified_email: self.settings.link_by_verified_email,
         })
     }
+}
+
+/// The `private_key_jwt` signing key `settings` name, if any.
+fn signer(key: &str, settings: &IdentityProviderSettings) -> Result<Option<protocol::jose::SigningKey>, SettingsError> {
+    let invalid = |field: &str, reason: String| SettingsError::invalid(format!("{key}.{field}"), reason);
+    let Some(key) = &settings.private_key_jwt else {
+        return Ok(None);
+    };
+    let alg = match key.alg.as_str() {
+        "ES256" => jsonwebtoken::Algorithm::ES256,
+        "EdDSA" => jsonwebtoken::Algorithm::EdDSA,
+        other => return Err(invalid("private_key_jwt.alg", format!("`{other}`: ES256 or EdDSA"))),
+    };
+    let der = shared::secrets::read_pkcs8_pem(&key.key_file).map_err(|e| invalid("private_key_jwt.key_file", e))?;
+    protocol::jose::SigningKey::from_pkcs8(&key.kid, alg, der.expose())
+        .map(Some)
+        .map_err(|e| invalid("private_key_jwt.key_file", e.to_string()))
 }

@@ -39,6 +39,10 @@ pub struct IdentityProviderSettings {
     /// The client secret, in a file (`client_secret_basic`).
     #[serde(default)]
     pub client_secret_file: Option<PathBuf>,
+    /// Or a private key (`private_key_jwt`, RFC 7523 §2.2), registered at the provider by
+    /// its public half; instead of a secret.
+    #[serde(default)]
+    pub private_key_jwt: Option<PrivateKeyJwtSettings>,
     /// Scopes asked for; `openid` is always among them.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
@@ -55,6 +59,23 @@ pub struct IdentityProviderSettings {
     /// PEM CA certificates to trust for this provider besides the system's.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+}
+
+/// The key a client assertion to the provider is signed with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivateKeyJwtSettings {
+    /// A PKCS#8 private key in PEM (P-256 for ES256, Ed25519 for EdDSA).
+    pub key_file: PathBuf,
+    /// `ES256` (the default) or `EdDSA`.
+    #[serde(default = "es256")]
+    pub alg: String,
+    /// The `kid` the provider knows the public key by, if it asks for one.
+    #[serde(default)]
+    pub kid: String,
+}
+
+fn es256() -> String {
+    "ES256".into()
 }
 
 /// Which ID token claims say what.

@@ -121,7 +121,8 @@ fn token(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{}", urlencode(CLIENT_SECRET)))
     );
-    let authorized = request.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+    let basic = request.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+    let authorized = basic || assertion_ok(form);
     let verifier = form.iter().any(|(k, v)| k == "code_verifier" && v.len() >= 43);
     let shaped = next.lock().expect("lock");
     match (&*shaped, authorized && verifier) {
@@ -135,6 +136,38 @@ fn token(
         _ => HttpResponse::BadRequest().json(json!({ "error": "invalid_grant" })),
     }
 }
+
+/// The relying party's key for `private_key_jwt`, registered at the stand-in.
+fn rp_key() -> &'static TestKey {
+    static KEY: std::sync::OnceLock<TestKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| TestKey::generate("rp-1"))
+}
+
+/// RFC 7523 §3: a client assertion signed by the RP's key, for us, about the client.
+fn assertion_ok(form: &[(String, String)]) -> bool {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if field("client_assertion_type") != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        return false;
+    }
+    let Some(assertion) = field("client_assertion") else {
+        return false;
+    };
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(rp_key().jwk.clone()).expect("jwk");
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    // The audience (our token endpoint) is checked below, by its path.
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(assertion, &key, &validation).is_ok_and(|data| {
+        data.claims["iss"] == CLIENT_ID
+            && data.claims["sub"] == CLIENT_ID
+            && data.claims["aud"]
+                .as_str()
+                .is_some_and(|aud| aud.ends_with(TOKEN_PATH_SUFFIX))
+            && data.claims["jti"].is_string()
+    })
+}
+
+const TOKEN_PATH_SUFFIX: &str = "/token";
 
 /// RFC 6749 §2.3.1: the client secret is form-urlencoded before Basic.
 fn urlencode(text: &str) -> String {
@@ -154,6 +187,7 @@ async fn system_with(
         issuer: provider.issuer.clone(),
         client_id: CLIENT_ID.into(),
         client_secret_file: Some(secret),
+        private_key_jwt: None,
         scopes: vec!["openid".into(), "email".into()],
         allowed_email_domains: Vec::new(),
         claims_mapping: Default::default(),
@@ -617,4 +651,38 @@ async fn the_providers_back_channel_logout_ends_the_session_and_sign_out_offers_
     let page = out.text().await.expect("page");
     let link = format!("href=\"{}/logout?client_id={CLIENT_ID}\"", provider.issuer);
     assert!(page.contains(&link), "{page}");
+}
+
+#[tokio::test]
+async fn a_private_key_jwt_relying_party_authenticates_at_the_provider_without_a_secret() {
+    use base64::Engine as _;
+    let provider = Provider::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let der = base64::engine::general_purpose::STANDARD.encode(&rp_key().pkcs8);
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{der}\n-----END PRIVATE KEY-----\n");
+    let key_file = dir.path().join("rp-key.pem");
+    std::fs::write(&key_file, pem).expect("key file");
+    let (system, _secret_dir) = system_with(&provider, |corp| {
+        corp.client_secret_file = None;
+        corp.private_key_jwt = Some(identity_service::upstream::settings::PrivateKeyJwtSettings {
+            key_file: key_file.clone(),
+            alg: "ES256".into(),
+            kid: "rp-1".into(),
+        });
+    })
+    .await;
+    let client = public_client(&system, "MCP client").await;
+    let authorization = Authorization::new(&client);
+    let (claims, key) = (
+        provider.claims("", "u-1", "ada@corp.example", true),
+        provider.key.signer(),
+    );
+    provider.answer(move |nonce: &str| key.sign("JWT", &with_nonce(&claims, nonce)).expect("sign"));
+    let mut browser = Browser::new(&system);
+    let (state, _) = go_upstream(&provider, &mut browser, &authorization).await;
+    // The stand-in answers only a valid assertion by the registered key (no Basic).
+    assert_eq!(
+        come_back(&mut browser, &state, Some(&provider.issuer)).await.status(),
+        200
+    );
 }
