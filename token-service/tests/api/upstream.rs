@@ -178,6 +178,14 @@ async fn system_with(
     provider: &Provider,
     tweak: impl FnOnce(&mut identity_service::upstream::settings::IdentityProviderSettings),
 ) -> (TestSystem, tempfile::TempDir) {
+    system_with_codes(provider, true, tweak).await
+}
+
+async fn system_with_codes(
+    provider: &Provider,
+    email_codes: bool,
+    tweak: impl FnOnce(&mut identity_service::upstream::settings::IdentityProviderSettings),
+) -> (TestSystem, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let secret = dir.path().join("client-secret");
     std::fs::write(&secret, CLIENT_SECRET).expect("secret file");
@@ -195,7 +203,11 @@ async fn system_with(
         ca_file: None,
     };
     tweak(&mut settings);
-    let system = spawn_mcp_with(memory(), |identity| identity.humans.identity_providers = vec![settings]).await;
+    let system = spawn_mcp_with(memory(), |identity| {
+        identity.humans.identity_providers = vec![settings];
+        identity.humans.email_codes = email_codes;
+    })
+    .await;
     (system, dir)
 }
 
@@ -685,4 +697,40 @@ async fn a_private_key_jwt_relying_party_authenticates_at_the_provider_without_a
         come_back(&mut browser, &state, Some(&provider.issuer)).await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn with_codes_off_and_one_provider_sign_in_goes_straight_there_asking_what_the_client_asked() {
+    let provider = Provider::start().await;
+    let (system, _dir) = system_with_codes(&provider, false, |_| {}).await;
+    let client = public_client(&system, "MCP client").await;
+    let authorization = Authorization::with(&client, &[("prompt", "login"), ("max_age", "300")]);
+    let mut browser = Browser::new(&system);
+    let straight = browser.authorize(&authorization).await;
+    assert_eq!(straight.status(), 303, "no sign-in page: the provider");
+    let location = straight.headers()["location"].to_str().expect("text").to_owned();
+    assert!(
+        location.starts_with(&format!("{}/authorize?", provider.issuer)),
+        "{location}"
+    );
+    let params: std::collections::HashMap<String, String> = url::Url::parse(&location)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(params["prompt"], "login", "prompt=login passed upstream");
+    assert_eq!(params["max_age"], "300", "max_age passed upstream");
+    // The ID token must then say when the person signed in, and recently enough.
+    *provider.nonce.lock().expect("lock") = params["nonce"].clone();
+    let (mut claims, key) = (
+        provider.claims("", "u-1", "ada@corp.example", true),
+        provider.key.signer(),
+    );
+    claims["auth_time"] = json!(unix_now() - 3600);
+    provider.answer(move |nonce: &str| key.sign("JWT", &with_nonce(&claims, nonce)).expect("sign"));
+    refused(
+        come_back(&mut browser, &params["state"], Some(&provider.issuer)).await,
+        "older than max_age",
+    )
+    .await;
 }
