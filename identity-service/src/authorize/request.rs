@@ -44,7 +44,10 @@ impl AuthorizationRequest {
     /// Whether `auth_time` is too long ago for this request (or `prompt=login` asks
     /// for a new sign-in anyway).
     pub fn wants_fresh_sign_in(&self, auth_time: i64, now: i64) -> bool {
-        self.prompt.login || self.max_age.is_some_and(|max| now - auth_time > max as i64)
+        self.prompt.login
+            || self
+                .max_age
+                .is_some_and(|max| now.saturating_sub(auth_time) > i64::try_from(max).unwrap_or(i64::MAX))
     }
 
     /// An error for the client at its (checked) redirect URI.

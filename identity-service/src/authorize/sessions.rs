@@ -14,6 +14,18 @@ pub struct SessionView {
     pub label: String,
     pub started_at: i64,
     pub ends_at: i64,
+    /// The identity provider it was signed in at (its id); none for an emailed code.
+    pub signed_in_with: Option<String>,
+}
+
+/// The identity provider a stored session was signed in at, from the browser state the
+/// session middleware keeps in it.
+fn signed_in_with(record: &super::store::SessionRecord) -> Option<String> {
+    record
+        .state
+        .get(BROWSER_STATE)
+        .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+        .and_then(|browser| browser["signed_in"]["provider"].as_str().map(str::to_owned))
 }
 
 impl Authorizations {
@@ -25,6 +37,7 @@ impl Authorizations {
             .await?
             .into_iter()
             .map(|(_, record)| SessionView {
+                signed_in_with: signed_in_with(&record),
                 label: record.label,
                 started_at: record.created_at,
                 ends_at: record.expires_at,
@@ -54,12 +67,7 @@ impl Authorizations {
         let upstream = upstream_human_id(&self.hasher, provider, subject);
         let mut ended = 0;
         for (handle, record) in self.sessions.sessions_of(&upstream).await? {
-            let signed_in_at = record
-                .state
-                .get(BROWSER_STATE)
-                .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
-                .and_then(|browser| browser["signed_in"]["provider"].as_str().map(str::to_owned));
-            if signed_in_at.as_deref() == Some(provider) {
+            if signed_in_with(&record).as_deref() == Some(provider) {
                 self.sessions.end_session(&handle).await?;
                 ended += 1;
             }

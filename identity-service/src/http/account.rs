@@ -61,7 +61,14 @@ pub async fn view(
             })
             .collect();
         let grants = auth.grants_of(&who).await?;
-        let sessions = auth.sessions_of(&who).await?;
+        let mut sessions = auth.sessions_of(&who).await?;
+        // Each session by how it was signed in: which providers this human uses.
+        for view in &mut sessions {
+            view.signed_in_with = Some(match view.signed_in_with.take() {
+                Some(id) => auth.upstream().display_name(&id).unwrap_or(&id).to_owned(),
+                None => "an emailed code".to_owned(),
+            });
+        }
         let this = Sessions {
             all: &sessions,
             this: &browser.label,
@@ -141,7 +148,9 @@ pub async fn revoke(
         let who: SignedIn = browser.signed_in.ok_or(AuthorizeError::StaleForm)?;
         let id = form.id.as_deref().unwrap_or_default();
         let revoked = match form.kind.as_deref() {
-            Some("registration") => registrations.revoke_owned(&who.email, id, now).await?,
+            // Agents are the address's: only its proven owner revokes them.
+            Some("registration") if who.email_linked => registrations.revoke_owned(&who.email, id, now).await?,
+            Some("registration") => false,
             Some("grant") => auth.revoke_own_grant(&who, id, now).await?,
             _ => return Err(AuthorizeError::InvalidRequest("say what to revoke".into())),
         };

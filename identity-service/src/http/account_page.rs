@@ -100,8 +100,8 @@ pub fn overview(
          <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
          <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
          <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
-         <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in</th>\
-         <th>Ends</th><th></th></tr>{sessions}</table>\
+         <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in with</th>\
+         <th>Signed in</th><th>Ends</th><th></th></tr>{sessions}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
          <button type=\"submit\" id=\"logout\">Sign out of this browser</button> \
          <button type=\"submit\" id=\"switch\" class=\"secondary\">Use another account</button></form>",
@@ -196,12 +196,13 @@ fn session_rows(sessions: &Sessions<'_>, csrf: &str) -> String {
         .map(|s| {
             let this = s.label == sessions.this;
             format!(
-                "<tr id=\"session-{label}\"><td><code>{label}</code>{marker}</td><td>{started}</td>\
+                "<tr id=\"session-{label}\"><td><code>{label}</code>{marker}</td><td class=\"with\">{with}</td><td>{started}</td>\
                  <td>{ends}</td><td><form method=\"post\" action=\"/agent/account/sessions/end\">{csrf}\
                  <input type=\"hidden\" name=\"id\" value=\"{label}\">\
                  <button type=\"submit\" class=\"end\" id=\"end-{label}\">Sign out</button></form></td></tr>",
                 label = escape(&s.label),
                 marker = if this { " (this browser)" } else { "" },
+                with = escape(s.signed_in_with.as_deref().unwrap_or("")),
                 started = date(s.started_at),
                 ends = date(s.ends_at),
                 csrf = csrf_field(csrf),

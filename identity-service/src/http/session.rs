@@ -117,6 +117,11 @@ impl Browser {
         (email, purpose): (&str, SignInPurpose),
         now: i64,
     ) -> Result<Sent, AuthorizeError> {
+        if !auth.upstream().email_codes() {
+            return Err(AuthorizeError::InvalidRequest(
+                "sign-in by emailed code is off here; sign in at your company's identity provider".into(),
+            ));
+        }
         let ip = shared::client_address::of(http);
         match auth.start_login(email, (purpose, &ip), now).await {
             Ok(id) => {
@@ -138,6 +143,9 @@ impl Browser {
         code: &str,
         now: i64,
     ) -> Result<Checked, AuthorizeError> {
+        if !auth.upstream().email_codes() {
+            return Err(AuthorizeError::LoginExpired);
+        }
         let login = self.login.clone().ok_or(AuthorizeError::LoginExpired)?;
         match auth.finish_login(&login, code.trim(), now).await {
             Ok(who) => Ok(Checked::SignedIn(

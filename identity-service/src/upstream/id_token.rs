@@ -119,7 +119,8 @@ impl Signer<'_> {
         validation.set_required_spec_claims(required);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
-        validation.validate_exp = required.contains(&"exp");
+        // `exp` is always checked when present, and required only where `required` says.
+        validation.validate_exp = true;
         let data = jsonwebtoken::decode::<Value>(token, &key.key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             refuse(match e.kind() {
@@ -171,7 +172,8 @@ fn check_claims(claims: &Value, expected: &Expected<'_>, alg: Algorithm) -> Resu
         let Some(at) = auth_time else {
             return Err(refuse("max_age was asked and the ID token has no auth_time"));
         };
-        if expected.now - at > max_age as i64 + leeway {
+        let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+        if expected.now.saturating_sub(at) > max_age.saturating_add(leeway) {
             return Err(refuse("the provider's sign-in is older than max_age"));
         }
     }

@@ -191,7 +191,10 @@ impl UpstreamProviders {
             state: protocol::secrets::random_token(24),
             nonce: protocol::secrets::random_token(24),
             verifier: protocol::secrets::random_token(48),
-            max_age: fresh.max_age,
+            // A fresh sign-in asked for without max_age is asked as max_age=0 too: the
+            // provider must then say when the person signed in (OIDC Core §3.1.2.1), and
+            // an old sign-in is refused, whether or not it honoured prompt=login.
+            max_age: fresh.max_age.or(fresh.login.then_some(0)),
         };
         let mut url = Url::parse(&metadata.authorization_endpoint)
             .map_err(|_| UpstreamError::Unavailable("the provider's authorization_endpoint is not a URL".into()))?;
@@ -216,7 +219,7 @@ impl UpstreamProviders {
             if fresh.login {
                 query.append_pair("prompt", "login");
             }
-            if let Some(max_age) = fresh.max_age {
+            if let Some(max_age) = pending.max_age {
                 query.append_pair("max_age", &max_age.to_string());
             }
         }

@@ -32,8 +32,9 @@ pub struct Fetcher {
     http: reqwest::Client,
     destinations: Destinations,
     /// A file holding the bearer token each fetch presents, read at every fetch (a
-    /// Kubernetes service-account token rotates under it).
-    bearer_token_file: Option<std::path::PathBuf>,
+    /// Kubernetes service-account token rotates under it), and the origins it is
+    /// presented to: no other.
+    bearer_token_file: Option<(std::path::PathBuf, Vec<url::Origin>)>,
 }
 
 impl fmt::Debug for Fetcher {
@@ -78,11 +79,13 @@ impl Fetcher {
         })
     }
 
-    /// Every fetch presents the token in `path` as `Authorization: Bearer` (RFC 6750
-    /// §2.1), as the Kubernetes API server asks of those reading its issuer's keys.
+    /// Every fetch to one of `origins` presents the token in `path` as
+    /// `Authorization: Bearer` (RFC 6750 §2.1), as the Kubernetes API server asks of
+    /// those reading its issuer's keys; a URL elsewhere (a `jwks_uri` a discovery
+    /// document names on another host) never sees it.
     #[must_use]
-    pub fn with_bearer_token_file(mut self, path: std::path::PathBuf) -> Self {
-        self.bearer_token_file = Some(path);
+    pub fn with_bearer_token_file(mut self, path: std::path::PathBuf, origins: &[Url]) -> Self {
+        self.bearer_token_file = Some((path, origins.iter().map(Url::origin).collect()));
         self
     }
 
@@ -98,11 +101,11 @@ impl Fetcher {
     /// GETs `url`: a 2xx answer of one of the `media_types`, at most `max_bytes` long.
     pub async fn get(&self, url: &Url, media_types: &[&str], max_bytes: usize) -> Result<Fetched, String> {
         let token = match &self.bearer_token_file {
-            Some(path) => Some(
+            Some((path, origins)) if origins.contains(&url.origin()) => Some(
                 std::fs::read_to_string(path)
                     .map_err(|e| format!("cannot read the bearer token file {}: {e}", path.display()))?,
             ),
-            None => None,
+            _ => None,
         };
         self.get_as(url, media_types, max_bytes, token.as_deref().map(str::trim))
             .await

@@ -511,6 +511,14 @@ async fn an_address_links_only_when_verified_and_allowed_and_domains_are_enforce
     let (state, _) = go_upstream(&provider, &mut browser, &authorization).await;
     let back = come_back(&mut browser, &state, Some(&provider.issuer)).await;
     assert!(redirect_params(&back).contains_key("code"), "the same human as by code");
+    // Their account page lists how each of their sessions signed in.
+    let account = browser.get("/agent/account").await.text().await.expect("page");
+    for how in ["Corp SSO", "an emailed code"] {
+        assert!(
+            account.contains(&format!("<td class=\"with\">{how}</td>")),
+            "{how}: {account}"
+        );
+    }
     // Another domain: refused.
     provider.answer(answer(true, "mallory@elsewhere.example"));
     let mut browser = Browser::new(&system);
@@ -605,6 +613,10 @@ async fn the_providers_back_channel_logout_ends_the_session_and_sign_out_offers_
         (
             "iat is not recent",
             logout_token(&provider, "u-7", |c| c["iat"] = json!(unix_now() - 3600)),
+        ),
+        (
+            "has expired",
+            logout_token(&provider, "u-7", |c| c["exp"] = json!(unix_now() - 300)),
         ),
         (
             "names no sub",
@@ -733,4 +745,22 @@ async fn with_codes_off_and_one_provider_sign_in_goes_straight_there_asking_what
         "older than max_age",
     )
     .await;
+
+    // Codes off means off: the account page's code form is gone, and posting it anyway
+    // mails nothing and signs no one in.
+    let mut browser = Browser::new(&system);
+    let page = browser.get("/agent/account").await.text().await.expect("page");
+    assert!(
+        page.contains("Sign in with Corp SSO") && !page.contains("id=\"send\""),
+        "{page}"
+    );
+    let sent = browser
+        .post("/agent/account/login", &[("csrf", &csrf(&page)), ("email", EMAIL)])
+        .await;
+    refused(sent, "sign-in by emailed code is off").await;
+    assert_eq!(
+        std::fs::read_dir(system.outbox.path()).expect("outbox").count(),
+        0,
+        "no mail"
+    );
 }

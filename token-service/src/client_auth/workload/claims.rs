@@ -62,19 +62,22 @@ pub struct Named {
 /// Checks `claims` against `issuer`'s rules at `now`, with `leeway` seconds of skew.
 pub fn check(issuer: &TrustedIssuer, claims: &WorkloadClaims, now: i64, leeway: i64) -> Result<(), OAuthError> {
     let refuse = |reason: &'static str| Err(OAuthError::InvalidClient(reason));
-    if claims.exp + leeway < now {
+    // Saturating: a signed token with absurd times is refused, never overflows.
+    if claims.exp.saturating_add(leeway) < now {
         return refuse("the workload token has expired");
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now + leeway) {
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
         return refuse("the workload token is not valid yet (nbf)");
     }
-    if claims.iat.is_some_and(|iat| iat > now + leeway) {
+    if claims.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
         return refuse("the workload token was issued in the future (iat)");
     }
     let max = issuer.max_lifetime_secs;
     let too_long = claims
         .iat
-        .map_or(claims.exp - now > max + leeway, |iat| claims.exp - iat > max);
+        .map_or(claims.exp.saturating_sub(now) > max.saturating_add(leeway), |iat| {
+            iat < 0 || claims.exp.saturating_sub(iat) > max
+        });
     if too_long {
         return refuse("the workload token lives longer than this issuer's max_lifetime");
     }

@@ -45,18 +45,7 @@ impl TrustedIssuer {
     ) -> Result<Self, SettingsError> {
         let invalid = |field: &str, reason: String| SettingsError::invalid(format!("{key}.{field}"), reason);
         check_url(&settings.issuer, Destinations::Configured).map_err(|reason| invalid("issuer", reason))?;
-        let roots = settings
-            .ca_file
-            .as_ref()
-            .map(|path| {
-                std::fs::read(path).map_err(|e| invalid("ca_file", format!("cannot read {}: {e}", path.display())))
-            })
-            .transpose()?;
-        let mut fetcher = Fetcher::trusting(keys.fetch_timeout, Destinations::Configured, roots.as_deref())
-            .map_err(|reason| invalid("ca_file", reason))?;
-        if let Some(path) = &settings.bearer_token_file {
-            fetcher = fetcher.with_bearer_token_file(path.clone());
-        }
+        let fetcher = fetcher(settings, keys).map_err(|(field, reason)| invalid(field, reason))?;
         let discovery = match &settings.jwks_uri {
             Some(uri) => {
                 check_url(uri, Destinations::Configured).map_err(|reason| invalid("jwks_uri", reason))?;
@@ -119,4 +108,24 @@ impl TrustedIssuer {
         let found = self.discovery.get(self.keys.fetcher()).await.map_err(unavailable)?;
         check_url(&found.jwks_uri, Destinations::Configured).map_err(unavailable)
     }
+}
+
+/// The fetcher of an issuer's discovery document and keys: its private CA trusted, and
+/// its bearer token presented to the issuer and an operator-named `jwks_uri` alone.
+fn fetcher(settings: &WorkloadIssuerSettings, keys: &RemoteKeySettings) -> Result<Fetcher, (&'static str, String)> {
+    let roots = settings
+        .ca_file
+        .as_ref()
+        .map(|path| std::fs::read(path).map_err(|e| ("ca_file", format!("cannot read {}: {e}", path.display()))))
+        .transpose()?;
+    let mut fetcher = Fetcher::trusting(keys.fetch_timeout, Destinations::Configured, roots.as_deref())
+        .map_err(|reason| ("ca_file", reason))?;
+    if let Some(path) = &settings.bearer_token_file {
+        let mut origins = vec![check_url(&settings.issuer, Destinations::Configured).map_err(|r| ("issuer", r))?];
+        if let Some(uri) = &settings.jwks_uri {
+            origins.push(check_url(uri, Destinations::Configured).map_err(|r| ("jwks_uri", r))?);
+        }
+        fetcher = fetcher.with_bearer_token_file(path.clone(), &origins);
+    }
+    Ok(fetcher)
 }

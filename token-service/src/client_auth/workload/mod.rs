@@ -159,7 +159,7 @@ impl WorkloadIssuers {
         let Some(replay) = &self.replay else {
             return Ok(());
         };
-        let until = claims.exp + self.leeway_secs;
+        let until = claims.exp.saturating_add(self.leeway_secs);
         if !replay
             .first_use(&format!("workload:{}", issuer.issuer), jti, until)
             .await?
