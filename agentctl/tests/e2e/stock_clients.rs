@@ -37,7 +37,7 @@ fn server_with_resource(config_dir: &Path) -> DevServer {
 }
 
 /// `agentctl clients <args> --json` against `server`, parsed.
-fn clients_json(server: &DevServer, args: &[&str]) -> Value {
+pub(crate) fn clients_json(server: &DevServer, args: &[&str]) -> Value {
     let tls = server.tls.path().to_str().expect("UTF-8 path");
     let output =
         run(agentctl()

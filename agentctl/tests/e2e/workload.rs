@@ -9,22 +9,8 @@ use std::process::Command;
 use serde_json::Value;
 use shared::testing::TestWorkloadIssuer;
 
-use crate::helpers::{DevServer, agentctl, describe, run};
-
-fn clients_json(server: &DevServer, args: &[&str]) -> Value {
-    let tls = server.tls.path().to_str().expect("UTF-8 path");
-    let output =
-        run(agentctl()
-            .arg("clients")
-            .args(args)
-            .args(["--json", "--token-grpc", &server.grpc, "--tls-dir", tls]));
-    assert!(
-        output.status.success(),
-        "agentctl clients {args:?}: {}",
-        describe(&output)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
+use crate::helpers::{DevServer, describe, run};
+use crate::stock_clients::clients_json;
 
 /// `agentctl dev` trusting `issuer` as a Kubernetes cluster's, from a settings file.
 fn server_trusting(issuer: &TestWorkloadIssuer, dir: &Path) -> DevServer {
