@@ -255,10 +255,9 @@ async fn a_claim_completes_when_the_company_provider_signs_in_the_named_address(
     browser.open(&link).await;
     browser.click("#provider-corp").await;
     at_provider(&browser, "mallory", None).await;
-    assert!(
-        browser.page_source().await.contains("not the verified owner"),
-        "refused"
-    );
+    // Waits for our page: the provider's redirect back may still be under way.
+    let refused = browser.text("#error").await;
+    assert!(refused.contains("not the verified owner"), "refused: {refused}");
     // Ada's: the code.
     browser.open(&link).await;
     browser.find("#provider-corp").await;
