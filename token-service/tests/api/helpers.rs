@@ -284,15 +284,17 @@ pub async fn assert_ok(response: reqwest::Response) -> Value {
 /// Asserts an RFC 6749 §5.2 error: status, `error` code, description, no-store headers.
 pub async fn assert_oauth_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_no_store(&response);
-    assert_eq!(response.status(), status, "expected {code}");
+    let got = response.status();
+    let headers = response.headers().clone();
+    if got != status {
+        let body = response.text().await.unwrap_or_default();
+        panic!("expected {status} {code}, got {got}: {body}");
+    }
     if status == 401 {
-        assert!(
-            response.headers().contains_key("www-authenticate"),
-            "401 needs a challenge"
-        );
+        assert!(headers.contains_key("www-authenticate"), "401 needs a challenge");
     }
     if status == 503 {
-        assert!(response.headers().contains_key("retry-after"), "503 needs Retry-After");
+        assert!(headers.contains_key("retry-after"), "503 needs Retry-After");
     }
     let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(body["error"], code, "{body}");
