@@ -160,6 +160,7 @@ impl ServiceSettings for Settings {
         }
         protocol::oauth::validate_resources(&self.protected_resources)?;
         self.token_endpoint.validate()?;
+        self.humans.check_id_jag_issuers(&self.token_endpoint.id_jag)?;
         if self.registration.require_dpop && !self.token_endpoint.dpop.enabled {
             return Err(SettingsError::invalid(
                 "registration.require_dpop",

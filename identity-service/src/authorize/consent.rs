@@ -21,7 +21,7 @@ impl Authorizations {
             return Ok(None);
         }
         let standing = self.store.consent(&who.human, &request.client.client_id).await?;
-        Ok(standing.filter(|grant| grant.covers(&request.scopes, &request.resources)))
+        Ok(standing.filter(|grant| grant.is_consent() && grant.covers(&request.scopes, &request.resources)))
     }
 
     /// Records the human's approval of `request`: the standing grant widened to cover
@@ -41,7 +41,7 @@ impl Authorizations {
             .store
             .consent(&who.human, client_id)
             .await?
-            .filter(Grant::is_active);
+            .filter(|grant| grant.is_active() && grant.is_consent());
         let grant = match standing {
             Some(mut grant) => {
                 grant.scopes = grant.scopes.union(&request.scopes);
@@ -62,6 +62,8 @@ impl Authorizations {
                 resources: request.resources.clone(),
                 granted_at: now,
                 revoked_at: None,
+                via: None,
+                upstream: None,
             },
         };
         let grant = if self.store.put_grant(&grant).await? {

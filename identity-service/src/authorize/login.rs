@@ -121,6 +121,7 @@ impl Authorizations {
             return Err(AuthorizeError::LoginExpired);
         }
         let human = human_id(&self.hasher, &attempt.email);
+        self.store.remember_human(&human, now).await?;
         audit::record("signed_in", Actor::Human, human.as_str(), "success");
         Ok(SignedIn {
             human,
@@ -135,15 +136,11 @@ impl Authorizations {
     /// The human an identity provider signed in: `(provider, sub)`, or, only where the
     /// operator set `link_by_verified_email` and the provider says the address is
     /// verified, whoever used that address before. Never a silent link otherwise.
-    pub fn upstream_signed_in(&self, identity: UpstreamIdentity, now: i64) -> Result<SignedIn, AuthorizeError> {
+    pub async fn upstream_signed_in(&self, identity: UpstreamIdentity, now: i64) -> Result<SignedIn, AuthorizeError> {
         let email = Email::parse(&identity.email).map_err(|_| AuthorizeError::InvalidEmail)?;
         let linked = identity.link_by_verified_email && identity.email_verified;
-        let upstream = upstream_human_id(&self.hasher, &identity.provider, &identity.subject);
-        let human = if linked {
-            human_id(&self.hasher, &email)
-        } else {
-            upstream.clone()
-        };
+        let (human, upstream) = self.human_named(&identity.provider, &identity.subject, linked.then_some(&email));
+        self.store.remember_human(&human, now).await?;
         audit::record("signed_in", Actor::Human, human.as_str(), "success");
         tracing::info!(provider = %identity.provider, human = %human, "signed in at an identity provider");
         Ok(SignedIn {
@@ -154,6 +151,17 @@ impl Authorizations {
             email_linked: linked,
             upstream_human: Some(upstream),
         })
+    }
+}
+
+impl Authorizations {
+    /// Who `(provider, subject)` is here, and who they are at the provider: the same
+    /// human, or the one who used `linked` before (an address the provider verified, of
+    /// a provider allowed to link by it). Sign-in and ID-JAGs both follow this rule.
+    pub(super) fn human_named(&self, provider: &str, subject: &str, linked: Option<&Email>) -> (HumanId, HumanId) {
+        let upstream = upstream_human_id(&self.hasher, provider, subject);
+        let human = linked.map_or_else(|| upstream.clone(), |email| human_id(&self.hasher, email));
+        (human, upstream)
     }
 }
 

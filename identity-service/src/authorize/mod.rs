@@ -10,11 +10,13 @@
 //! - `login`: sign-in by email and a one-time code, and the human an identity
 //!   provider's sign-in (`crate::upstream`) names.
 //! - `consent`: grants, a human's consent to a client, remembered per human and client.
+//! - `enterprise`: grants an enterprise identity provider gives by ID-JAG.
 //! - `code`: authorization codes, stored hashed, spent once; a replay revokes the grant.
 //! - `record`: what the store keeps; [`store`]: the traits of where it is kept.
 
 mod code;
 mod consent;
+mod enterprise;
 pub mod error;
 mod login;
 pub mod record;
@@ -38,6 +40,7 @@ use crate::upstream::UpstreamProviders;
 
 pub use crate::peers::token_service::ClientDirectory;
 pub use code::{Presented, Redeemed, Redemption};
+pub use enterprise::{ProviderGrant, ProviderGrantRequest};
 pub use error::{AuthorizeError, ErrorRedirect};
 pub use login::{SignInPurpose, SignedIn};
 pub use request::{AuthorizationRequest, Prompt};

@@ -84,11 +84,25 @@ pub struct Grant {
     pub granted_at: i64,
     #[serde(default)]
     pub revoked_at: Option<i64>,
+    /// The identity provider (its id) whose ID-JAGs this grant rests on; none for a
+    /// consent the human gave here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Who the provider named, as `(provider, sub)` names them, when an address linked
+    /// them to `subject`: the grant is listed under it too, so the provider's security
+    /// events about its user find it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<HumanId>,
 }
 
 impl Grant {
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    /// A consent the human gave here (not an identity provider's grant).
+    pub fn is_consent(&self) -> bool {
+        self.via.is_none()
     }
 
     /// Whether this consent already covers a request for `scopes` and `resources`.

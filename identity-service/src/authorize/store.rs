@@ -34,8 +34,15 @@ pub trait AuthorizationStore: Send + Sync + std::fmt::Debug {
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
     /// The grant a human last gave a client, if any (revoked ones included).
     async fn consent(&self, subject: &HumanId, client_id: &str) -> Result<Option<Grant>, StoreError>;
-    /// Every grant a human gave, newest first.
+    /// Every grant a human gave, newest first, and those an identity provider gave for
+    /// its user `subject` names (a grant's `upstream`).
     async fn grants_of(&self, subject: &HumanId) -> Result<Vec<Grant>, StoreError>;
+
+    /// Remembers that a human exists (signed in, or an identity provider named them);
+    /// `true` the first time.
+    async fn remember_human(&self, human: &HumanId, now: i64) -> Result<bool, StoreError>;
+    /// Whether a human was ever remembered.
+    async fn human_known(&self, human: &HumanId) -> Result<bool, StoreError>;
 }
 
 /// A human's browser session, held here so that it can end: the cookie carries only an

@@ -6,10 +6,11 @@ use proto::identity::v1 as pb;
 use proto::identity::v1::identity_service_server::{IdentityService, IdentityServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::authorize::{Authorizations, Presented, Redemption};
+use crate::authorize::{Authorizations, Presented, ProviderGrant, ProviderGrantRequest, Redemption};
 use crate::registration::record::RegistrationStatus;
 use crate::validation::{Outcome, Validation};
 use protocol::jose::assertion::ExchangeRefusal;
+use protocol::scope::ScopeSet;
 
 #[derive(Debug, Clone)]
 pub struct IdentityGrpc {
@@ -72,6 +73,13 @@ impl IdentityService for IdentityGrpc {
         self.grant_status(request).await
     }
 
+    async fn authorize_id_jag(
+        &self,
+        request: Request<pb::AuthorizeIdJagRequest>,
+    ) -> Result<Response<pb::AuthorizeIdJagResponse>, Status> {
+        self.provider_grant(request.into_inner()).await
+    }
+
     async fn get_registration_status(
         &self,
         request: Request<pb::GetRegistrationStatusRequest>,
@@ -119,6 +127,36 @@ impl IdentityGrpc {
         Ok(Response::new(pb::RedeemAuthorizationCodeResponse {
             outcome: Some(outcome),
         }))
+    }
+
+    async fn provider_grant(
+        &self,
+        request: pb::AuthorizeIdJagRequest,
+    ) -> Result<Response<pb::AuthorizeIdJagResponse>, Status> {
+        let scopes = ScopeSet::from_tokens(&request.scopes)
+            .map_err(|_| Status::invalid_argument("scopes must be scope tokens"))?;
+        let asked = ProviderGrantRequest {
+            issuer: request.issuer,
+            subject: request.subject,
+            email: Some(request.email).filter(|e| !e.is_empty()),
+            email_verified: request.email_verified,
+            client_id: request.client_id,
+            client_name: request.client_name,
+            scopes,
+            resources: request.resources,
+            create_human: request.create_human,
+        };
+        match self
+            .authorizations
+            .provider_grant(asked, shared::time::unix_now())
+            .await?
+        {
+            ProviderGrant::Granted { human, grant_id } => Ok(Response::new(pb::AuthorizeIdJagResponse {
+                subject: human.to_string(),
+                grant_id: grant_id.to_string(),
+            })),
+            ProviderGrant::Refused(why) => Err(Status::failed_precondition(why)),
+        }
     }
 
     async fn grant_status(

@@ -17,9 +17,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use shared::time::unix_now;
 
-use super::account_page::{self as pages, AgentRow, Sessions};
+use super::account_page::{self as pages, AgentRow, GrantRow, Sessions};
 use super::authorize_page::{ErrorPage, OrErrorPage};
 use super::session::{Browser, Checked, Sent, read_form};
+use crate::authorize::record::Grant;
 use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::registration::Registrations;
 
@@ -61,13 +62,11 @@ pub async fn view(
             })
             .collect();
         let grants = auth.grants_of(&who).await?;
+        let grants = grant_rows(&auth, &grants);
         let mut sessions = auth.sessions_of(&who).await?;
         // Each session by how it was signed in: which providers this human uses.
         for view in &mut sessions {
-            view.signed_in_with = Some(match view.signed_in_with.take() {
-                Some(id) => auth.upstream().display_name(&id).unwrap_or(&id).to_owned(),
-                None => "an emailed code".to_owned(),
-            });
+            view.signed_in_with = Some(signed_in_with(&auth, view.signed_in_with.as_deref()));
         }
         let this = Sessions {
             all: &sessions,
@@ -79,10 +78,7 @@ pub async fn view(
             "ended" => Some("Signed out: that session no longer works anywhere."),
             _ => None,
         };
-        let with = match &who.provider {
-            Some(id) => auth.upstream().display_name(id).unwrap_or(id).to_owned(),
-            None => "an emailed code".to_owned(),
-        };
+        let with = signed_in_with(&auth, who.provider.as_deref());
         Ok(pages::overview(
             (&who, &with),
             (&agents, &grants, this),
@@ -91,6 +87,28 @@ pub async fn view(
         ))
     };
     outcome.await.or_page(auth.issuer())
+}
+
+/// Each grant with who gave it, when a provider did.
+fn grant_rows<'a>(auth: &'a Authorizations, grants: &'a [Grant]) -> Vec<GrantRow<'a>> {
+    grants
+        .iter()
+        .map(|grant| GrantRow {
+            grant,
+            given_by: grant
+                .via
+                .as_deref()
+                .map(|id| auth.upstream().display_name(id).unwrap_or(id)),
+        })
+        .collect()
+}
+
+/// How a session was signed in, as the page names it.
+fn signed_in_with(auth: &Authorizations, provider: Option<&str>) -> String {
+    match provider {
+        Some(id) => auth.upstream().display_name(id).unwrap_or(id).to_owned(),
+        None => "an emailed code".to_owned(),
+    }
 }
 
 pub async fn login(

@@ -82,6 +82,12 @@ pub struct AgentRow<'a> {
 }
 
 /// The human's sessions, and which one this browser holds.
+/// A grant, and the identity provider that gave it (by ID-JAG), by its display name.
+pub struct GrantRow<'a> {
+    pub grant: &'a Grant,
+    pub given_by: Option<&'a str>,
+}
+
 pub struct Sessions<'a> {
     pub all: &'a [SessionView],
     pub this: &'a str,
@@ -89,7 +95,7 @@ pub struct Sessions<'a> {
 
 pub fn overview(
     (who, signed_in_with): (&SignedIn, &str),
-    (agents, grants, sessions): (&[AgentRow<'_>], &[Grant], Sessions<'_>),
+    (agents, grants, sessions): (&[AgentRow<'_>], &[GrantRow<'_>], Sessions<'_>),
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
@@ -158,7 +164,7 @@ fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
         .collect()
 }
 
-fn grant_rows(grants: &[Grant], csrf: &str) -> String {
+fn grant_rows(grants: &[GrantRow<'_>], csrf: &str) -> String {
     if grants.is_empty() {
         return "<tr><td colspan=\"6\" class=\"empty\" id=\"no-grants\">No application can act for you yet. \
                 When an application (an MCP client, say) sends you here and you allow it, it appears \
@@ -167,7 +173,7 @@ fn grant_rows(grants: &[Grant], csrf: &str) -> String {
     }
     grants
         .iter()
-        .map(|g| {
+        .map(|GrantRow { grant: g, given_by }| {
             let (status, action) = match g.revoked_at {
                 Some(_) => ("revoked", String::new()),
                 None => ("active", revoke_form(csrf, "grant", g.id.as_str())),
@@ -179,7 +185,11 @@ fn grant_rows(grants: &[Grant], csrf: &str) -> String {
             };
             format!(
                 "<tr id=\"{id}\"><td>{name}</td><td><code>{scopes}</code></td><td>{resources}</td>\
-                 <td>{granted}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                 <td>{granted}{by}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                by = given_by.map_or_else(String::new, |by| format!(
+                    "<br><span class=\"given-by\">by your organization, at {}</span>",
+                    escape(by)
+                )),
                 id = escape(g.id.as_str()),
                 name = escape(&g.client_name),
                 scopes = escape(&g.scopes.to_string()),

@@ -30,6 +30,13 @@ fn assertion_types(state: &AppState) -> Vec<&'static str> {
     types
 }
 
+/// The security events `/agent/event/notify` acts on.
+fn events_supported() -> Vec<&'static str> {
+    let mut events = vec![super::events::ASSERTION_REVOKED];
+    events.extend(super::events::USER_EVENTS);
+    events
+}
+
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let mut body = json!({
         "issuer": state.issuer,
@@ -55,7 +62,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
             "claim_endpoint": state.url("/agent/identity/claim"),
             "revocation_uri": state.url("/agent/auth/revoke"),
             "events_endpoint": state.url("/agent/event/notify"),
-            "events_supported": [super::events::ASSERTION_REVOKED],
+            "events_supported": events_supported(),
             "identity_types_supported": identity_types(&state),
             "identity_assertion": {
                 "assertion_types_supported": assertion_types(&state),

@@ -96,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: Arc<AppState>, cookie: &Se
     cfg.app_data(web::Data::from(state.claims.clone()))
         .app_data(web::Data::from(state.trust.clone()))
         .app_data(web::Data::from(state.registrations.clone()))
+        .app_data(web::Data::from(authorizations.clone()))
         .app_data(web::Data::from(state))
         .route(
             "/.well-known/oauth-authorization-server",

@@ -156,7 +156,7 @@ pub async fn callback(
             }
             (Err(refused), _) => return Err(refused.into()),
         };
-        let who = auth.upstream_signed_in(identity, now)?;
+        let who = auth.upstream_signed_in(identity, now).await?;
         let browser = Browser::sign_in(&session, who.clone(), now)?;
         match then {
             AfterSignIn::Authorize(request) => {

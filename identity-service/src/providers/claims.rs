@@ -75,6 +75,10 @@ pub struct SecurityEvent {
     pub iat: NumericDate,
     #[serde(default)]
     pub events: Option<BTreeMap<String, EventPayload>>,
+    /// The Shared Signals Framework's top-level subject (CAEP and RISC events name it
+    /// here rather than in the payload).
+    #[serde(default)]
+    pub sub_id: Option<SubjectIdentifier>,
 }
 
 /// One event's payload; only its subject matters to us (§2.2: other members are ignored).
@@ -110,10 +114,10 @@ impl SecurityEvent {
         Ok(events.get(event))
     }
 
-    /// Who `payload` is about: its `subject`, or the token's own `sub`. A provider may
-    /// only speak for its own users.
+    /// Who `payload` is about: its `subject`, the token's `sub_id`, or its own `sub`. A
+    /// provider may only speak for its own users.
     pub fn subject(&self, payload: Option<&EventPayload>) -> Result<EventSubject, ProviderError> {
-        let subject = payload.and_then(|p| p.subject.as_ref());
+        let subject = payload.and_then(|p| p.subject.as_ref()).or(self.sub_id.as_ref());
         let subject_iss = subject.and_then(|s| s.iss.as_deref()).unwrap_or(&self.iss);
         if subject_iss != self.iss {
             return Err(ProviderError::ForeignSubject);

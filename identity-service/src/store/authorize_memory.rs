@@ -14,6 +14,8 @@ pub struct MemoryAuthorizations {
     logins: Mutex<HashMap<String, Expiring<(LoginAttempt, u32)>>>,
     codes: Mutex<HashMap<String, Expiring<StoredCode>>>,
     grants: Mutex<Grants>,
+    /// Humans who exist here, with when they first did.
+    humans: Mutex<HashMap<String, i64>>,
 }
 
 /// A code, whether it was taken, and whether that first use redeemed.
@@ -154,10 +156,23 @@ impl AuthorizationStore for MemoryAuthorizations {
         let mut found: Vec<Grant> = lock(&self.grants)
             .by_id
             .values()
-            .filter(|g| g.subject == *subject)
+            .filter(|g| g.subject == *subject || g.upstream.as_ref() == Some(subject))
             .cloned()
             .collect();
         found.sort_by_key(|g| std::cmp::Reverse(g.granted_at));
         Ok(found)
+    }
+
+    async fn remember_human(&self, human: &HumanId, now: i64) -> Result<bool, StoreError> {
+        let mut humans = lock(&self.humans);
+        if humans.contains_key(human.as_str()) {
+            return Ok(false);
+        }
+        humans.insert(human.to_string(), now);
+        Ok(true)
+    }
+
+    async fn human_known(&self, human: &HumanId) -> Result<bool, StoreError> {
+        Ok(lock(&self.humans).contains_key(human.as_str()))
     }
 }

@@ -47,8 +47,9 @@ return 1
 /// Under `{prefix}identity:`: `login:<id>` and `code:<hash>` are hashes (`record` JSON,
 /// `tries` / `spent`, `redeemed`) that expire on their own; `grant:<id>` is the grant's JSON,
 /// `consent:<h(sub,client)>` the grant id of that consent, `grants:<sub>` a sorted set
-/// of the human's grant ids by time. Each write is one key, so Redis Cluster needs no
-/// hash tags.
+/// of the human's grant ids by time (and of the grants an identity provider gave for its
+/// user, under that user's id), `human:<id>` when a human first existed. Each write is
+/// one key, so Redis Cluster needs no hash tags.
 #[derive(Clone)]
 pub struct RedisAuthorizations {
     conn: RedisConnection,
@@ -184,6 +185,11 @@ impl AuthorizationStore for RedisAuthorizations {
         let _: () = conn
             .zadd(self.keys.key("grants", grant.subject.as_str()), id, grant.granted_at)
             .await?;
+        if let Some(upstream) = grant.upstream.as_ref().filter(|u| **u != grant.subject) {
+            let _: () = conn
+                .zadd(self.keys.key("grants", upstream.as_str()), id, grant.granted_at)
+                .await?;
+        }
         Ok(true)
     }
 
@@ -213,5 +219,15 @@ impl AuthorizationStore for RedisAuthorizations {
             }
         }
         Ok(grants)
+    }
+
+    async fn remember_human(&self, human: &HumanId, now: i64) -> Result<bool, StoreError> {
+        let key = self.keys.key("human", human.as_str());
+        Ok(self.conn.clone().set_nx(key, now).await?)
+    }
+
+    async fn human_known(&self, human: &HumanId) -> Result<bool, StoreError> {
+        let key = self.keys.key("human", human.as_str());
+        Ok(self.conn.clone().exists(key).await?)
     }
 }

@@ -173,6 +173,14 @@ impl UpstreamProviders {
         self.get(id).ok().map(|p| p.settings.display_name.as_str())
     }
 
+    /// The provider whose issuer is `issuer` (an ID-JAG's or a security event's `iss`).
+    pub fn by_issuer(&self, issuer: &str) -> Option<&UpstreamProvider> {
+        self.providers
+            .iter()
+            .find(|p| p.settings.issuer == issuer)
+            .map(Arc::as_ref)
+    }
+
     pub(crate) fn get(&self, id: &str) -> Result<&UpstreamProvider, UpstreamError> {
         self.providers
             .iter()

@@ -207,20 +207,7 @@ impl UpstreamProvider {
             serde_json::Value::String(text) => text == "true",
             _ => false,
         };
-        if !self.settings.allowed_email_domains.is_empty() {
-            let domain = email
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_ascii_lowercase())
-                .unwrap_or_default();
-            let allowed = self
-                .settings
-                .allowed_email_domains
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(&domain));
-            if !allowed || !verified {
-                return Err(UpstreamError::DomainNotAllowed);
-            }
-        }
+        self.admits(Some(&email), verified)?;
         Ok(UpstreamIdentity {
             provider: self.settings.id.clone(),
             subject: claims.subject,
@@ -229,6 +216,29 @@ impl UpstreamProvider {
             auth_time: claims.auth_time,
             link_by_verified_email: self.settings.link_by_verified_email,
         })
+    }
+}
+
+impl UpstreamProvider {
+    /// `allowed_email_domains`: with a list, only a verified address of one of them
+    /// (none at all is not one of them).
+    pub fn admits(&self, email: Option<&str>, verified: bool) -> Result<(), UpstreamError> {
+        if self.settings.allowed_email_domains.is_empty() {
+            return Ok(());
+        }
+        let domain = email
+            .and_then(|email| email.rsplit_once('@'))
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        let allowed = self
+            .settings
+            .allowed_email_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&domain));
+        if !allowed || !verified {
+            return Err(UpstreamError::DomainNotAllowed);
+        }
+        Ok(())
     }
 }
 

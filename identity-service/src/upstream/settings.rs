@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use protocol::oauth::id_jag::IdJagSettings;
 use serde::{Deserialize, Serialize};
+use shared::settings::SettingsError;
 
 /// How humans sign in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,6 +17,22 @@ pub struct HumanSettings {
     /// straight to the provider.
     #[serde(default = "yes")]
     pub email_codes: bool,
+}
+
+impl HumanSettings {
+    /// Each enterprise provider whose ID-JAGs the token endpoint accepts is one of ours
+    /// (same `issuer`): the person it names is the human who signs in there.
+    pub fn check_id_jag_issuers(&self, id_jag: &IdJagSettings) -> Result<(), SettingsError> {
+        for (i, entry) in id_jag.issuers.iter().enumerate() {
+            if !self.identity_providers.iter().any(|p| p.issuer == entry.issuer) {
+                return Err(SettingsError::invalid(
+                    format!("token_endpoint.id_jag.issuers[{i}].issuer"),
+                    format!("`{}` is none of humans.identity_providers' issuers", entry.issuer),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for HumanSettings {

@@ -42,6 +42,8 @@ fn grant(subject: &HumanId, client_id: &str, granted_at: i64) -> Grant {
         resources: vec![],
         granted_at,
         revoked_at: None,
+        via: None,
+        upstream: None,
     }
 }
 
@@ -49,6 +51,8 @@ pub async fn contract(store: Arc<dyn AuthorizationStore>) {
     logins(store.as_ref()).await;
     codes(store.as_ref()).await;
     grants(store.as_ref()).await;
+    provider_grants(store.as_ref()).await;
+    humans(store.as_ref()).await;
 }
 
 async fn logins(store: &dyn AuthorizationStore) {
@@ -174,6 +178,34 @@ async fn grants(store: &dyn AuthorizationStore) {
         "the newest grant is the consent"
     );
     assert_eq!(store.grants_of(&subject).await.expect("list").len(), 3);
+}
+
+/// A grant an identity provider gave for its user, linked by address to another human,
+/// is listed under both: the human's page shows it, the provider's events find it.
+async fn provider_grants(store: &dyn AuthorizationStore) {
+    let (subject, upstream) = (human(), human());
+    let linked = Grant {
+        via: Some("corp".into()),
+        upstream: Some(upstream.clone()),
+        ..grant(&subject, "client-a", 10)
+    };
+    assert!(store.put_grant(&linked).await.expect("put"));
+    assert_eq!(store.grants_of(&subject).await.expect("list"), vec![linked.clone()]);
+    assert_eq!(store.grants_of(&upstream).await.expect("list"), vec![linked.clone()]);
+    assert_eq!(store.grants_of(&human()).await.expect("list"), vec![]);
+    assert_eq!(store.grant(&linked.id).await.expect("get"), Some(linked));
+}
+
+async fn humans(store: &dyn AuthorizationStore) {
+    let someone = human();
+    assert!(!store.human_known(&someone).await.expect("known"));
+    assert!(
+        store.remember_human(&someone, 5).await.expect("remember"),
+        "the first time"
+    );
+    assert!(!store.remember_human(&someone, 6).await.expect("remember"), "not twice");
+    assert!(store.human_known(&someone).await.expect("known"));
+    assert!(!store.human_known(&human()).await.expect("known"));
 }
 
 #[tokio::test]

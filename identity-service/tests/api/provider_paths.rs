@@ -263,7 +263,13 @@ async fn discovery_advertises_the_provider_surface() {
     assert_eq!(agent["events_endpoint"], format!("{ISSUER}/agent/event/notify"));
     assert_eq!(
         agent["events_supported"],
-        json!(["https://schemas.workos.com/events/agent/auth/identity/assertion/revoked"])
+        json!([
+            "https://schemas.workos.com/events/agent/auth/identity/assertion/revoked",
+            // A provider ending its user's session or account ends what its ID-JAGs granted.
+            "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+            "https://schemas.openid.net/secevent/risc/event-type/account-disabled",
+            "https://schemas.openid.net/secevent/risc/event-type/account-purged",
+        ])
     );
     assert_eq!(
         agent["identity_assertion"]["assertion_types_supported"],

@@ -6,6 +6,7 @@
 //! - [`redirect`]: which redirect URIs a client may register, and exact matching with
 //!   RFC 8252's loopback port exception.
 
+pub mod id_jag;
 pub mod pkce;
 pub mod redirect;
 
@@ -61,6 +62,9 @@ pub struct TokenEndpointSettings {
     pub client_assertion_max_lifetime: Duration,
     pub dpop: DpopSettings,
     pub mtls: MtlsSettings,
+    /// Enterprise identity providers whose ID-JAGs are jwt-bearer grants.
+    #[serde(default)]
+    pub id_jag: id_jag::IdJagSettings,
 }
 
 /// RFC 9449 DPoP.
@@ -125,6 +129,7 @@ impl Default for TokenEndpointSettings {
                 nonce_lifetime: Duration::from_secs(300),
             },
             mtls: MtlsSettings::default(),
+            id_jag: id_jag::IdJagSettings::default(),
         }
     }
 }
@@ -168,7 +173,7 @@ impl TokenEndpointSettings {
                 return Err(InvalidSetting::invalid(key, "must be a header name"));
             }
         }
-        Ok(())
+        self.id_jag.validate()
     }
 
     /// `auth_signing_algs`, parsed (validated names always parse).
@@ -216,6 +221,12 @@ impl TokenEndpointSettings {
         }
         let mtls = self.mtls.trusted_header.is_some();
         out.insert("tls_client_certificate_bound_access_tokens".into(), json!(mtls));
+        if !self.id_jag.issuers.is_empty() {
+            out.insert(
+                "authorization_grant_profiles_supported".into(),
+                json!([id_jag::GRANT_PROFILE]),
+            );
+        }
         if mtls {
             let base = self.mtls.endpoint_base_url.as_deref().unwrap_or(issuer);
             out.insert(

@@ -1,5 +1,7 @@
 //! The grants `/oauth2/token` serves, one service each behind [`Grants`]:
-//! jwt-bearer (RFC 7523), client_credentials, authorization_code and refresh_token.
+//! jwt-bearer (RFC 7523) with our identity assertions or an enterprise identity
+//! provider's ID-JAG ([`id_jag`]), client_credentials, authorization_code and
+//! refresh_token.
 //! What they share has a service of its own:
 //!
 //! - [`request`]: the typed requests the edge parses, one per grant;
@@ -8,6 +10,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod id_jag;
 mod jwt_bearer;
 pub mod proof;
 mod refresh_token;
@@ -16,6 +19,7 @@ pub mod scope;
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
+pub use id_jag::IdJagGrant;
 pub use jwt_bearer::JwtBearerGrant;
 pub use proof::DpopProofs;
 pub use refresh_token::RefreshTokenGrant;
@@ -32,6 +36,7 @@ pub struct Grants {
     pub jwt_bearer: JwtBearerGrant,
     pub client_credentials: ClientCredentialsGrant,
     pub authorization_code: AuthorizationCodeGrant,
+    pub id_jag: IdJagGrant,
     pub refresh_token: RefreshTokenGrant,
 }
 
@@ -41,7 +46,12 @@ impl Grants {
             GrantRequest::JwtBearer(request) if self.jwt_bearer.is_workload_token(&request.assertion) => {
                 self.workload_grant(request, presented).await
             }
-            GrantRequest::JwtBearer(request) => self.jwt_bearer.exchange(request, presented).await,
+            // Told apart by `iss` alone: a provider's ID-JAG never meets our keys, and
+            // an assertion of ours never meets a provider's.
+            GrantRequest::JwtBearer(request) => match self.id_jag.claimed_by(&request.assertion) {
+                Some(provider) => self.id_jag.exchange(&provider, request, presented).await,
+                None => self.jwt_bearer.exchange(request, presented).await,
+            },
             GrantRequest::ClientCredentials(request) => self.client_credentials.exchange(request, presented).await,
             GrantRequest::AuthorizationCode(request) => self.authorization_code.exchange(request, presented).await,
             GrantRequest::RefreshToken(request) => self.refresh_token.exchange(request, presented).await,

@@ -26,6 +26,7 @@ const LOOKUP: &str = "agentauth.identity.v1.IdentityService/LookupRegistration";
 const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
 const REDEEM: &str = "agentauth.identity.v1.IdentityService/RedeemAuthorizationCode";
 const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
+const ID_JAG: &str = "agentauth.identity.v1.IdentityService/AuthorizeIdJag";
 const PEER: &str = "identity-service";
 
 /// A registration's current state, as identity-service reports it for a valid assertion.
@@ -54,6 +55,27 @@ pub struct AuthorizationGrant {
     pub client_id: String,
     pub scopes: ScopeSet,
     pub resources: Vec<String>,
+    pub grant_id: String,
+}
+
+/// What a verified ID-JAG asks of identity-service: the human and the grant.
+#[derive(Debug)]
+pub struct ProviderGrantAsk {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub client_id: String,
+    pub client_name: String,
+    pub scopes: ScopeSet,
+    pub resources: Vec<String>,
+    pub create_human: bool,
+}
+
+/// The human an ID-JAG names, and the grant its tokens rest on.
+#[derive(Debug)]
+pub struct ProviderGrant {
+    pub subject: String,
     pub grant_id: String,
 }
 
@@ -142,6 +164,36 @@ impl IdentityClient {
             }
             None => Err(OAuthError::ServerError("identity-service sent no outcome".into())),
         }
+    }
+
+    /// The human and grant of a verified ID-JAG: one call, never retried (it may record
+    /// a grant). identity-service's refusal (not a person of a sign-in provider here, not
+    /// yet a human) is the grant's refusal.
+    pub async fn provider_grant(&self, ask: ProviderGrantAsk) -> Result<ProviderGrant, OAuthError> {
+        let request = pb::AuthorizeIdJagRequest {
+            issuer: ask.issuer,
+            subject: ask.subject,
+            email: ask.email.unwrap_or_default(),
+            email_verified: ask.email_verified,
+            client_id: ask.client_id,
+            scopes: ask.scopes.to_strings(),
+            resources: ask.resources,
+            create_human: ask.create_human,
+            client_name: ask.client_name,
+        };
+        let response = shared::grpc::call_once(&self.replicas, (PEER, ID_JAG), |channel| async move {
+            client(channel).authorize_id_jag(request).await
+        })
+        .await
+        .map_err(|status| match status.code() {
+            Code::FailedPrecondition => OAuthError::InvalidGrant(status.message().to_owned()),
+            _ => status_error(status),
+        })?
+        .into_inner();
+        Ok(ProviderGrant {
+            subject: response.subject,
+            grant_id: response.grant_id,
+        })
     }
 
     /// Whether the consent `grant_id` names still stands.

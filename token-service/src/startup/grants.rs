@@ -12,6 +12,8 @@ use shared::keys::watch::KeyRingWatch;
 use crate::access_token::{AccessTokens, TokenMinter};
 use crate::client_auth::workload::WorkloadIssuers;
 use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
+use crate::grants::id_jag::IdJagGrant;
+use crate::grants::id_jag::providers::EnterpriseProviders;
 use crate::grants::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DpopProofs, Grants, JwtBearerGrant, RefreshTokenGrant, Resources,
 };
@@ -25,6 +27,7 @@ use crate::store::Stores;
 
 /// What more than one grant (and introspection, revocation) uses.
 pub(super) struct GrantDeps {
+    enterprise: Arc<EnterpriseProviders>,
     authenticator: Arc<ClientAuthenticator>,
     pub(super) proofs: Arc<DpopProofs>,
     identity: Arc<IdentityClient>,
@@ -77,6 +80,7 @@ impl GrantDeps {
         };
         let refresh = RefreshTokens::new(stores.refresh.clone(), hasher.clone(), settings.refresh_tokens.clone());
         Self {
+            enterprise: trusted.enterprise.clone(),
             authenticator: Arc::new(authenticator),
             proofs: Arc::new(proofs),
             identity: Arc::new(identity),
@@ -114,6 +118,15 @@ pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) 
             minter: deps.minter.clone(),
         },
         authorization_code: AuthorizationCodeGrant {
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            identity: deps.identity.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+            refresh: deps.refresh.clone(),
+        },
+        id_jag: IdJagGrant {
+            providers: deps.enterprise.clone(),
             authenticator: deps.authenticator.clone(),
             proofs: deps.proofs.clone(),
             identity: deps.identity.clone(),
@@ -197,4 +210,6 @@ pub(super) struct Trusted {
     pub fetched_keys: Arc<RemoteKeys>,
     pub documents: Arc<MetadataDocuments>,
     pub workloads: Arc<WorkloadIssuers>,
+    /// The enterprise identity providers whose ID-JAGs are grants.
+    pub enterprise: Arc<EnterpriseProviders>,
 }

@@ -19,6 +19,7 @@ use crate::store::Stores;
 
 use super::grants::{GrantDeps, Trusted, grants, token_endpoint_urls};
 use crate::client_auth::workload::WorkloadIssuers;
+use crate::grants::id_jag::providers::EnterpriseProviders;
 
 /// What the service serves: the HTTP endpoints and the two gRPC servers.
 pub(super) struct Built {
@@ -52,6 +53,7 @@ pub(super) fn build(
     let trusted = Trusted {
         fetched_keys: fetched_keys.clone(),
         documents: documents.clone(),
+        enterprise: enterprise_providers(settings, stores, &workloads)?,
         workloads: workloads.clone(),
     };
     let deps = GrantDeps::new(settings, stores, keys.clone(), identity, &hasher, &trusted);
@@ -90,6 +92,30 @@ fn workload_issuers(settings: &Settings, stores: &Stores) -> Result<Arc<Workload
     Ok(Arc::new(WorkloadIssuers::new(
         &settings.workload_identity,
         &ours,
+        settings.access_token.leeway.as_secs(),
+        stores.replay.clone(),
+    )?))
+}
+
+/// `token_endpoint.id_jag.issuers`: never one of the workload issuers too, since a token
+/// of that `iss` would be read as a workload's.
+fn enterprise_providers(
+    settings: &Settings,
+    stores: &Stores,
+    workloads: &WorkloadIssuers,
+) -> Result<Arc<EnterpriseProviders>, StartupError> {
+    let id_jag = &settings.token_endpoint.id_jag;
+    if let Some(i) = id_jag.issuers.iter().position(|p| workloads.get(&p.issuer).is_some()) {
+        return Err(shared::settings::SettingsError::invalid(
+            format!("token_endpoint.id_jag.issuers[{i}].issuer"),
+            "is also a workload issuer; one issuer is one or the other",
+        )
+        .into());
+    }
+    Ok(Arc::new(EnterpriseProviders::new(
+        id_jag,
+        &settings.client_keys,
+        &settings.public_base_url,
         settings.access_token.leeway.as_secs(),
         stores.replay.clone(),
     )?))

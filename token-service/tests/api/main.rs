@@ -11,6 +11,7 @@ mod flow;
 mod helpers;
 mod hostile;
 mod human;
+mod id_jag;
 mod introspect;
 mod machine_clients;
 mod metadata_documents;

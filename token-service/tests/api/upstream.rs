@@ -15,7 +15,7 @@ use crate::human::{
     Authorization, Browser, EMAIL, csrf, decide, public_client, redirect_params, sign_in, spawn_mcp_with,
 };
 
-const CLIENT_ID: &str = "agentauth-at-corp";
+pub(crate) const CLIENT_ID: &str = "agentauth-at-corp";
 const CLIENT_SECRET: &str = "corp client secret";
 
 /// What the stand-in's token endpoint answers next: an ID token, given the nonce.
@@ -23,9 +23,9 @@ type Shape = Box<dyn Fn(&str) -> String + Send>;
 type NextToken = Arc<Mutex<Option<Shape>>>;
 
 /// A stand-in provider: discovery, a JWKS and a token endpoint over http on loopback.
-struct Provider {
-    issuer: String,
-    key: TestKey,
+pub(crate) struct Provider {
+    pub(crate) issuer: String,
+    pub(crate) key: TestKey,
     next: NextToken,
     /// The nonce of the sign-in a test is finishing.
     nonce: Arc<Mutex<String>>,
@@ -33,7 +33,7 @@ struct Provider {
 }
 
 impl Provider {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let key = TestKey::generate("corp-1");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let issuer = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
@@ -94,7 +94,7 @@ impl Provider {
     }
 
     /// The token endpoint's next ID token: `claims` (given the nonce) signed by `sign`.
-    fn answer(&self, shape: impl Fn(&str) -> String + Send + 'static) {
+    pub(crate) fn answer(&self, shape: impl Fn(&str) -> String + Send + 'static) {
         *self.next.lock().expect("lock") = Some(Box::new(shape));
     }
 
@@ -174,6 +174,28 @@ fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// `issuer` as the company's provider "corp" (Corp SSO), its client secret in `dir`.
+pub(crate) fn corp(
+    issuer: &str,
+    dir: &tempfile::TempDir,
+) -> identity_service::upstream::settings::IdentityProviderSettings {
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, CLIENT_SECRET).expect("secret file");
+    identity_service::upstream::settings::IdentityProviderSettings {
+        id: "corp".into(),
+        display_name: "Corp SSO".into(),
+        issuer: issuer.to_owned(),
+        client_id: CLIENT_ID.into(),
+        client_secret_file: Some(secret),
+        private_key_jwt: None,
+        scopes: vec!["openid".into(), "email".into()],
+        allowed_email_domains: Vec::new(),
+        claims_mapping: Default::default(),
+        link_by_verified_email: false,
+        ca_file: None,
+    }
+}
+
 async fn system_with(
     provider: &Provider,
     tweak: impl FnOnce(&mut identity_service::upstream::settings::IdentityProviderSettings),
@@ -187,21 +209,7 @@ async fn system_with_codes(
     tweak: impl FnOnce(&mut identity_service::upstream::settings::IdentityProviderSettings),
 ) -> (TestSystem, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
-    let secret = dir.path().join("client-secret");
-    std::fs::write(&secret, CLIENT_SECRET).expect("secret file");
-    let mut settings = identity_service::upstream::settings::IdentityProviderSettings {
-        id: "corp".into(),
-        display_name: "Corp SSO".into(),
-        issuer: provider.issuer.clone(),
-        client_id: CLIENT_ID.into(),
-        client_secret_file: Some(secret),
-        private_key_jwt: None,
-        scopes: vec!["openid".into(), "email".into()],
-        allowed_email_domains: Vec::new(),
-        claims_mapping: Default::default(),
-        link_by_verified_email: false,
-        ca_file: None,
-    };
+    let mut settings = corp(&provider.issuer, &dir);
     tweak(&mut settings);
     let system = spawn_mcp_with(memory(), |identity| {
         identity.humans.identity_providers = vec![settings];
@@ -212,7 +220,11 @@ async fn system_with_codes(
 }
 
 /// From the login page to the provider: the `state` and `nonce` the redirect carries.
-async fn go_upstream(provider: &Provider, browser: &mut Browser, authorization: &Authorization) -> (String, String) {
+pub(crate) async fn go_upstream(
+    provider: &Provider,
+    browser: &mut Browser,
+    authorization: &Authorization,
+) -> (String, String) {
     let login = browser.authorize(authorization).await;
     assert_eq!(login.status(), 200);
     let page = login.text().await.expect("page");
@@ -246,7 +258,7 @@ async fn go_upstream(provider: &Provider, browser: &mut Browser, authorization: 
 }
 
 /// The provider sends the browser back with a code.
-async fn come_back(browser: &mut Browser, state: &str, iss: Option<&str>) -> reqwest::Response {
+pub(crate) async fn come_back(browser: &mut Browser, state: &str, iss: Option<&str>) -> reqwest::Response {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("code", "a-code").append_pair("state", state);
     if let Some(iss) = iss {
@@ -314,7 +326,7 @@ async fn a_human_signs_in_at_the_company_provider_and_consents() {
     assert!(account.contains("You have not claimed any agent yet"), "{account}");
 }
 
-fn at_hash(token: &str) -> String {
+pub(crate) fn at_hash(token: &str) -> String {
     use base64::Engine as _;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])

@@ -17,7 +17,7 @@ pub enum Audience {
 }
 
 impl Audience {
-    fn values(&self) -> Vec<&str> {
+    pub fn values(&self) -> Vec<&str> {
         match self {
             Self::One(aud) => vec![aud.as_str()],
             Self::Many(auds) => auds.iter().map(String::as_str).collect(),
