@@ -38,7 +38,8 @@ pub struct DevArgs {
     pub tls_dir: std::path::PathBuf,
     /// Key-encryption key file (32 random bytes, base64) sealing signing keys in the store.
     /// Without it an ephemeral KEK is used: fine in memory, but with --redis-url the keys
-    /// stored by one run cannot be opened by the next.
+    /// stored by one run cannot be opened by the next. (Likewise give it a `hash_pepper`,
+    /// e.g. AGENTAUTH__HASH_PEPPER__FILE, or client secrets stop matching after a restart.)
     #[arg(long)]
     pub kek_file: Option<std::path::PathBuf>,
     /// Serve the whole process's Prometheus metrics at http://ADDR/metrics.

@@ -14,17 +14,19 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const UNREACHABLE_REPORTED_WITHIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
-struct MachineClient {
-    id: String,
-    secret: String,
+pub(crate) struct MachineClient {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
-fn create_client(server: &DevServer, scope: &str) -> MachineClient {
-    let output = run(agentctl().args([
-        "clients",
-        "create",
-        "--scope",
-        scope,
+/// `agentctl clients create` with `scopes`, allowed to introspect, against `server`.
+pub(crate) fn create_client(server: &DevServer, scopes: &[&str]) -> MachineClient {
+    let mut command = agentctl();
+    command.args(["clients", "create"]);
+    for scope in scopes {
+        command.args(["--scope", scope]);
+    }
+    let output = run(command.args([
         "--name",
         "e2e",
         "--introspect",
@@ -42,7 +44,7 @@ fn create_client(server: &DevServer, scope: &str) -> MachineClient {
             .map(|value| value.trim().to_owned())
             .unwrap_or_else(|| panic!("no `{name}` line in {stdout}"))
     };
-    assert_eq!(field("scopes:"), scope);
+    assert_eq!(field("scopes:"), scopes.join(" "));
     MachineClient {
         id: field("client_id:"),
         secret: field("client_secret:"),
@@ -90,7 +92,7 @@ async fn agent_access_token(http: &reqwest::Client, base: &str) -> (String, Stri
 #[tokio::test]
 async fn created_client_gets_a_client_credentials_token_with_basic_auth() {
     let server = DevServer::start();
-    let client = create_client(&server, "agent:read");
+    let client = create_client(&server, &["agent:read"]);
 
     let response = reqwest::Client::new()
         .post(format!("{}/oauth2/token", server.http))
@@ -119,7 +121,7 @@ async fn created_client_gets_a_client_credentials_token_with_basic_auth() {
 #[tokio::test]
 async fn created_client_introspects_an_agent_access_token() {
     let server = DevServer::start();
-    let client = create_client(&server, "agent:read");
+    let client = create_client(&server, &["agent:read"]);
     let http = reqwest::Client::new();
     let (registration_id, access_token) = agent_access_token(&http, &server.http).await;
     let introspect = || {

@@ -45,11 +45,18 @@ impl DevServer {
 
     /// Like [`Self::start`], with extra environment (say, `AGENTAUTH_CONFIG`).
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        Self::start_with(&["--http", "127.0.0.1:0"], env)
+    }
+
+    /// Like [`Self::start_with_env`], with `args` (which include `--http`) added.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
         let outbox = tempfile::tempdir().expect("outbox dir");
         let tls = tempfile::tempdir().expect("tls dir");
         let mut child = agentctl()
             .envs(env.iter().copied())
-            .args(["dev", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--outbox"])
+            .args(["dev", "--grpc", "127.0.0.1:0"])
+            .args(args)
+            .arg("--outbox")
             .arg(outbox.path())
             .arg("--tls-dir")
             .arg(tls.path())

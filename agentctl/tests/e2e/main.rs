@@ -16,6 +16,9 @@
 //!   an RSA-PSS key registered without `alg`; and every `agentctl clients` command.
 //! - `mcp_sdk`: the official MCP Python SDK's OAuth client: discovery from a 401, RFC
 //!   7591 registration, authorization code + PKCE + `resource`, refresh.
+//! - `id_jag`: MCP enterprise-managed authorization with the MCP TypeScript SDK's
+//!   `CrossAppAccessProvider`: an ID-JAG from oidc-provider as the company IdP, traded
+//!   at the token endpoint, the token verified with jose.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
@@ -26,6 +29,7 @@ mod claim_browser;
 mod clients;
 mod dev_args;
 mod helpers;
+mod id_jag;
 mod keys;
 mod mcp_sdk;
 mod outbox;

@@ -15,12 +15,12 @@ use crate::helpers::{DevServer, describe, run};
 
 const REDIRECT: &str = "http://127.0.0.1:33418/callback";
 
-fn node_dir() -> PathBuf {
+pub(crate) fn node_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/node")
 }
 
 /// The provider's process, stopped when dropped.
-struct Idp(Child);
+pub(crate) struct Idp(Child);
 
 impl Drop for Idp {
     fn drop(&mut self) {
@@ -29,7 +29,8 @@ impl Drop for Idp {
     }
 }
 
-fn start_idp(port: u16, redirect_uri: &str, secret: &str) -> (Idp, Value) {
+/// `company_idp.mjs` on `port` (its arguments after `port`: `args`), once it listens.
+pub(crate) fn start_idp(port: u16, args: &[&str]) -> (Idp, Value) {
     assert!(
         node_dir().join("node_modules/oidc-provider").exists(),
         "run `npm ci` in {} (.ci/test does)",
@@ -37,7 +38,8 @@ fn start_idp(port: u16, redirect_uri: &str, secret: &str) -> (Idp, Value) {
     );
     let mut child = Command::new("node")
         .current_dir(node_dir())
-        .args(["company_idp.mjs", &port.to_string(), redirect_uri, secret])
+        .args(["company_idp.mjs", &port.to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -80,7 +82,7 @@ fn dev_with_company_idp_and(more: &str) -> (DevServer, Idp, tempfile::TempDir) {
     .expect("config");
     let server = DevServer::start_with_env(&[("AGENTAUTH_CONFIG", config.to_str().expect("UTF-8"))]);
     let base = server.http.trim_end_matches('/').to_owned();
-    let (idp, announced) = start_idp(port, &format!("{base}/agent/sign-in/callback"), &secret);
+    let (idp, announced) = start_idp(port, &[&format!("{base}/agent/sign-in/callback"), &secret]);
     assert_eq!(announced["issuer"], format!("http://127.0.0.1:{port}"));
 
     (server, idp, dir)
@@ -112,7 +114,7 @@ fn a_person_signs_in_at_the_company_provider_for_an_oauth_client() {
     );
 }
 
-fn protocol_secret() -> String {
+pub(crate) fn protocol_secret() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     format!(
         "corp-secret-{}",
