@@ -5,12 +5,12 @@
 // `resource_metadata`; the SDK discovers agentauth as its authorization server, gets an
 // ID-JAG from the IdP by RFC 8693 token exchange (discoverAndRequestJwtAuthGrant), and
 // presents it to agentauth as a jwt-bearer grant with client_secret_basic. The endpoint
-// verifies the token with jose against agentauth's JWKS, the resource as audience. Then
+// verifies the token with jose against agentauth's JWKS, the resource as audience
+// (protected_endpoint.mjs). Then
 // the same ID-JAG once more, which agentauth must refuse.
 //
 //   node id_jag_client.mjs ISSUER PORT IDP_ISSUER IDP_CLIENT_SECRET CLIENT_ID CLIENT_SECRET PERSON
 //       prints one JSON line of what it saw
-import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import {
@@ -19,39 +19,13 @@ import {
   discoverAndRequestJwtAuthGrant,
   extractResourceMetadataUrl,
 } from '@modelcontextprotocol/client';
+import { protectedEndpoint } from './protected_endpoint.mjs';
 
 const [issuer, port, idpIssuer, idpClientSecret, clientId, clientSecret, person] = process.argv.slice(2);
-const RESOURCE = `http://127.0.0.1:${port}/mcp`;
-const METADATA = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
-const SCOPES = 'tickets:read tickets:write';
 const IDP_CLIENT = 'mcp-client';
 const IDP_REDIRECT = 'http://127.0.0.1:33421/callback';
-const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
-
-const server = http.createServer(async (req, res) => {
-  const reply = (status, body, headers = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
-  };
-  if (req.url === '/.well-known/oauth-protected-resource/mcp') {
-    return reply(200, {
-      resource: RESOURCE,
-      authorization_servers: [issuer],
-      scopes_supported: SCOPES.split(' '),
-      bearer_methods_supported: ['header'],
-    });
-  }
-  const challenge = { 'www-authenticate': `Bearer resource_metadata="${METADATA}", scope="${SCOPES}"` };
-  const header = req.headers.authorization ?? '';
-  if (!header.startsWith('Bearer ')) return reply(401, { error: 'unauthorized' }, challenge);
-  try {
-    const { payload } = await jose.jwtVerify(header.slice(7), jwks, { issuer, audience: RESOURCE });
-    return reply(200, { sub: payload.sub, scope: payload.scope, client_id: payload.client_id });
-  } catch (error) {
-    return reply(401, { error: String(error) }, challenge);
-  }
-});
-await new Promise((resolve) => server.listen(Number(port), '127.0.0.1', resolve));
+const server = await protectedEndpoint({ issuer, port, scopes: ['tickets:read', 'tickets:write'] });
+const RESOURCE = server.resource;
 
 /** The person at the IdP's development login and consent forms, for the MCP client:
  * one cookie jar, redirects read rather than followed, until the IdP sends the browser

@@ -3,7 +3,8 @@
 // a protected MCP endpoint answers 401 with `resource_metadata`; the SDK discovers the
 // authorization server, registers (RFC 7591), sends the human to the authorization
 // endpoint with PKCE and `resource`, redeems the code, and later refreshes. The endpoint
-// verifies tokens with jose against agentauth's JWKS, the resource as audience. The
+// verifies tokens with jose against agentauth's JWKS, the resource as audience
+// (protected_endpoint.mjs). The
 // human's part (email, the mailed code, consent) is played over HTTP, the code read from
 // the development outbox.
 //
@@ -12,42 +13,15 @@
 //       the client names itself by a client ID metadata document served over https at
 //       https://localhost:DOCUMENT_PORT/client.json instead of registering
 import https from 'node:https';
-import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import * as jose from 'jose';
+import { protectedEndpoint } from './protected_endpoint.mjs';
 import { auth, extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const [issuer, port, outbox, documentPort, cert, key] = process.argv.slice(2);
-const RESOURCE = `http://127.0.0.1:${port}/mcp`;
-const METADATA = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
 const REDIRECT = 'http://127.0.0.1:33420/callback';
-const jwks = jose.createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
-
-const server = http.createServer(async (req, res) => {
-  const reply = (status, body, headers = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
-  };
-  if (req.url === '/.well-known/oauth-protected-resource/mcp') {
-    return reply(200, {
-      resource: RESOURCE,
-      authorization_servers: [issuer],
-      scopes_supported: ['agent:read'],
-      bearer_methods_supported: ['header'],
-    });
-  }
-  const challenge = { 'www-authenticate': `Bearer resource_metadata="${METADATA}", scope="agent:read"` };
-  const header = req.headers.authorization ?? '';
-  if (!header.startsWith('Bearer ')) return reply(401, { error: 'unauthorized' }, challenge);
-  try {
-    const { payload } = await jose.jwtVerify(header.slice(7), jwks, { issuer, audience: RESOURCE });
-    return reply(200, { sub: payload.sub, scope: payload.scope });
-  } catch (error) {
-    return reply(401, { error: String(error) }, challenge);
-  }
-});
-await new Promise((resolve) => server.listen(Number(port), '127.0.0.1', resolve));
+const server = await protectedEndpoint({ issuer, port, scopes: ['agent:read'] });
+const RESOURCE = server.resource;
 
 let documentUrl;
 let documentServer;
