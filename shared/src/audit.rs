@@ -55,17 +55,38 @@ impl Actor<'_> {
     }
 }
 
-/// Records `event` about `subject` with its `outcome` (`success` or an error code).
-pub fn record(event: &'static str, actor: Actor<'_>, subject: &str, outcome: &str) {
+/// Records a delegation (RFC 8693 token exchange) by `actor` for `subject`: `acting`
+/// is the party the token is now for, `depth` how many actors its chain names.
+pub fn record_delegation(actor: Actor<'_>, subject: &str, acting: &str, depth: usize, outcome: &str) {
     let ip = REQUEST.try_with(|r| r.ip.clone()).unwrap_or_else(|_| "-".into());
+    tracing::info!(
+        target: "audit",
+        event = "token_delegated",
+        actor = %actor.render(),
+        subject,
+        acting,
+        depth,
+        outcome,
+        ip = %ip,
+        trace_id = %trace_id(),
+        "audit"
+    );
+}
+
+fn trace_id() -> String {
     let context = tracing::Span::current().context();
     let span = context.span();
     let span_context = span.span_context();
-    let trace_id = if span_context.is_valid() {
+    if span_context.is_valid() {
         span_context.trace_id().to_string()
     } else {
         "-".into()
-    };
+    }
+}
+
+/// Records `event` about `subject` with its `outcome` (`success` or an error code).
+pub fn record(event: &'static str, actor: Actor<'_>, subject: &str, outcome: &str) {
+    let ip = REQUEST.try_with(|r| r.ip.clone()).unwrap_or_else(|_| "-".into());
     tracing::info!(
         target: "audit",
         event,
@@ -73,7 +94,7 @@ pub fn record(event: &'static str, actor: Actor<'_>, subject: &str, outcome: &st
         subject,
         outcome,
         ip = %ip,
-        trace_id = %trace_id,
+        trace_id = %trace_id(),
         "audit"
     );
 }

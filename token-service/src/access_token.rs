@@ -2,7 +2,10 @@
 //! `client_id`, `scope`, `iat`, `exp`, `jti`, `cnf` when the token is bound to a key
 //! (RFC 9449 §6 `jkt`) or a client certificate (RFC 8705 §3.1 `x5t#S256`), and
 //! `grant_id` when it rests on a human's consent (the authorization code flow), so
-//! introspection can tell when that consent is revoked.
+//! introspection can tell when that consent is revoked. A delegated token (RFC 8693
+//! token exchange) adds `act`, its actors nested newest outermost (§4.1), and
+//! `delegated_from`, the `jti`s of the tokens it was exchanged from, root first, so it
+//! dies with any of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +72,42 @@ pub struct AccessTokenClaims {
     pub cnf: Option<Confirmation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegated_from: Vec<String>,
+}
+
+/// RFC 8693 §4.1: the party acting for the token's subject, and the actors before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Act {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Act>>,
+}
+
+impl Act {
+    /// This actor, then each earlier one.
+    pub fn chain(&self) -> impl Iterator<Item = &Act> {
+        std::iter::successors(Some(self), |actor| actor.act.as_deref())
+    }
+
+    /// How many actors the chain names.
+    pub fn depth(&self) -> usize {
+        self.chain().count()
+    }
+}
+
+/// What makes a token delegated: who acts, what it came from, when it must end.
+#[derive(Debug, Clone)]
+pub struct Delegation {
+    pub act: Act,
+    /// The `jti`s of the tokens it was exchanged from, root first, parent last.
+    pub delegated_from: Vec<String>,
+    /// Its `exp` is no later than this.
+    pub not_after: i64,
 }
 
 /// What a token is for: set by the grant, then minted.
@@ -93,6 +132,8 @@ pub struct Minted {
     pub scope: ScopeSet,
     /// The grant's refresh token, when it hands one out.
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1 `issued_token_type`, for a token exchange's answer.
+    pub issued_token_type: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,12 +160,26 @@ impl AccessTokens {
     }
 
     pub fn mint(&self, signer: &SigningKey, request: TokenRequest<'_>, now: i64) -> Result<Minted, JoseError> {
+        self.mint_delegated(signer, request, None, now)
+    }
+
+    /// [`Self::mint`], with `delegation`'s actors, parents and end when it is one.
+    pub fn mint_delegated(
+        &self,
+        signer: &SigningKey,
+        request: TokenRequest<'_>,
+        delegation: Option<Delegation>,
+        now: i64,
+    ) -> Result<Minted, JoseError> {
         let audiences = if request.audiences.is_empty() {
             vec![self.audiences[0].clone()]
         } else {
             request.audiences
         };
         let token_type = request.cnf.token_type();
+        let full = now + self.ttl.as_secs() as i64;
+        let exp = delegation.as_ref().map_or(full, |d| full.min(d.not_after));
+        let (act, delegated_from) = delegation.map_or((None, Vec::new()), |d| (Some(d.act), d.delegated_from));
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: request.subject.to_owned(),
@@ -132,17 +187,20 @@ impl AccessTokens {
             client_id: request.client_id.to_owned(),
             scope: request.scope.to_string(),
             iat: now,
-            exp: now + self.ttl.as_secs() as i64,
+            exp,
             jti: protocol::secrets::random_token(16),
             cnf: (!request.cnf.is_empty()).then_some(request.cnf),
             grant_id: request.grant_id.map(str::to_owned),
+            act,
+            delegated_from,
         };
         Ok(Minted {
             token: signer.sign(ACCESS_TOKEN_TYP, &claims)?,
             token_type,
-            expires_in: self.ttl.as_secs(),
+            expires_in: u64::try_from(exp - now).unwrap_or(0),
             scope: request.scope,
             refresh_token: None,
+            issued_token_type: None,
         })
     }
 
@@ -164,13 +222,8 @@ pub struct TokenMinter {
 impl TokenMinter {
     /// Mints the token `request` describes, and audits it.
     pub fn mint(&self, request: TokenRequest<'_>) -> Result<Minted, OAuthError> {
-        let now = shared::time::unix_now();
-        let signer = self.signer(now)?;
         let (client_id, subject) = (request.client_id, request.subject);
-        let minted = self
-            .tokens
-            .mint(&signer, request, now)
-            .map_err(|e| OAuthError::ServerError(e.to_string()))?;
+        let minted = self.sign(request, None)?;
         shared::audit::record(
             "token_issued",
             shared::audit::Actor::Client(client_id),
@@ -178,6 +231,30 @@ impl TokenMinter {
             "success",
         );
         Ok(minted)
+    }
+
+    /// Mints a delegated token (RFC 8693) and audits it, naming both principals and
+    /// the chain's depth.
+    pub fn mint_delegated(&self, request: TokenRequest<'_>, delegation: Delegation) -> Result<Minted, OAuthError> {
+        let (client_id, subject) = (request.client_id.to_owned(), request.subject.to_owned());
+        let (actor, depth) = (delegation.act.sub.clone(), delegation.act.depth());
+        let minted = self.sign(request, Some(delegation))?;
+        shared::audit::record_delegation(
+            shared::audit::Actor::Client(&client_id),
+            &subject,
+            &actor,
+            depth,
+            "success",
+        );
+        Ok(minted)
+    }
+
+    fn sign(&self, request: TokenRequest<'_>, delegation: Option<Delegation>) -> Result<Minted, OAuthError> {
+        let now = shared::time::unix_now();
+        let signer = self.signer(now)?;
+        self.tokens
+            .mint_delegated(&signer, request, delegation, now)
+            .map_err(|e| OAuthError::ServerError(e.to_string()))
     }
 
     /// One of our access tokens, verified with the published keys.

@@ -17,9 +17,10 @@
 //! - [`grpc`]: the servers: `ClientAdmin`, the operator API (`agentctl clients
 //!   create`), and `ClientDirectory`, identity-service's lookup of a client.
 //! - [`grants`]: [`grants::Grants`], one service per grant (jwt-bearer,
-//!   client_credentials, authorization_code, refresh_token), with scope narrowing,
-//!   resource indicators and DPoP.
-//! - [`introspection`], [`revocation`]: RFC 7662 and RFC 7009, and the denylist.
+//!   client_credentials, authorization_code, refresh_token, token-exchange), with
+//!   scope narrowing, resource indicators and DPoP.
+//! - [`introspection`], [`revocation`]: RFC 7662 and RFC 7009, and the denylist;
+//!   [`liveness`]: whether a token, and everything it rests on, still stands.
 //! - [`registration`]: [`registration::ClientRegistrar`] (RFC 7591) and client ID
 //!   metadata documents.
 //! - [`client_auth`]: [`client_auth::ClientAuthenticator`], one service per method.
@@ -42,6 +43,7 @@ pub mod grants;
 pub mod grpc;
 pub mod http;
 pub mod introspection;
+pub mod liveness;
 pub mod peers;
 pub mod refresh;
 pub mod registration;

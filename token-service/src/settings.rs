@@ -7,6 +7,7 @@ use shared::serve::CommonSettings;
 
 use shared::settings::{PeerSettings, SecretSetting, ServiceSettings, SettingsError};
 
+pub use crate::grants::token_exchange::DelegationSettings;
 pub use crate::registration::ClientRegistrationPolicy;
 
 /// The name this service's internal certificate is issued to.
@@ -58,6 +59,10 @@ pub struct Settings {
     /// service-account issuers, SPIFFE trust domains, other OpenID Providers).
     #[serde(default)]
     pub workload_identity: crate::client_auth::workload::settings::WorkloadIdentitySettings,
+    /// RFC 8693 token exchange: how deep a chain of actors may go, and how long a
+    /// delegated token lives at most.
+    #[serde(default)]
+    pub delegation: DelegationSettings,
 }
 
 /// Clients that are not registered here at all.
@@ -157,6 +162,7 @@ impl Default for Settings {
             clients: ClientSettings::default(),
             refresh_tokens: crate::refresh::RefreshSettings::default(),
             workload_identity: Default::default(),
+            delegation: DelegationSettings::default(),
         }
     }
 }
@@ -196,6 +202,18 @@ impl ServiceSettings for Settings {
             registration.trust_forwarded_for.is_some(),
         )?;
         self.refresh_tokens.validate()?;
+        if !(1..=10).contains(&self.delegation.max_depth) {
+            return Err(SettingsError::invalid(
+                "delegation.max_depth",
+                "must be between 1 and 10",
+            ));
+        }
+        if self.delegation.max_lifetime < Duration::from_secs(10) {
+            return Err(SettingsError::invalid(
+                "delegation.max_lifetime",
+                "must be at least 10s",
+            ));
+        }
         self.common.shutdown.validate()?;
         self.common.telemetry.validate()?;
         // Last, so the rules above report first; production refuses plaintext gRPC.

@@ -26,6 +26,7 @@ pub(super) async fn create(args: CreateArgs) -> Result<(), ClientsError> {
             name: args.name,
             requires_dpop: args.requires_dpop,
             introspect: args.introspect,
+            may_act: args.may_act,
         })
         .await
         .map_err(refused)?
@@ -70,6 +71,7 @@ pub(super) async fn update(args: UpdateArgs) -> Result<(), ClientsError> {
             scopes: args.scopes,
             requires_dpop: args.requires_dpop,
             introspect: args.introspect,
+            may_act: (args.no_actors || !args.may_act.is_empty()).then_some(pb::Actors { actors: args.may_act }),
         })
         .await
         .map_err(refused)?

@@ -122,6 +122,10 @@ pub struct CreateArgs {
     /// A resource server: may call /oauth2/introspect.
     #[arg(long)]
     pub introspect: bool,
+    /// A party (client id or agent registration id) that may act for this client by
+    /// token exchange (RFC 8693); repeat for several.
+    #[arg(long = "may-act", value_name = "ID")]
+    pub may_act: Vec<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -138,6 +142,12 @@ pub struct UpdateArgs {
     pub requires_dpop: Option<bool>,
     #[arg(long)]
     pub introspect: Option<bool>,
+    /// Replaces who may act for the client by token exchange; repeat for several.
+    #[arg(long = "may-act", value_name = "ID", conflicts_with = "no_actors")]
+    pub may_act: Vec<String>,
+    /// Nobody may act for the client any more.
+    #[arg(long)]
+    pub no_actors: bool,
     #[command(flatten)]
     pub common: Common,
 }

@@ -45,6 +45,7 @@ pub(super) fn client_json(client: &pb::ClientInfo) -> Value {
         "certificate": (!client.certificate.is_empty()).then_some(&client.certificate),
         "requires_dpop": client.requires_dpop,
         "introspect": client.introspect,
+        "may_act": client.may_act,
         "workloads": client.workloads.iter().map(|w| json!({
             "issuer": w.issuer,
             "subject": w.subject,
@@ -89,6 +90,9 @@ pub(super) fn print_client(client: &pb::ClientInfo, as_json: bool) {
     }
     println!("requires_dpop: {}", yes_no(client.requires_dpop));
     println!("introspect:    {}", yes_no(client.introspect));
+    if !client.may_act.is_empty() {
+        println!("may_act:       {}", client.may_act.join(" "));
+    }
 }
 
 pub(super) fn print_table(clients: &[pb::ClientInfo]) {

@@ -19,6 +19,8 @@
 //! - `id_jag`: MCP enterprise-managed authorization with the MCP TypeScript SDK's
 //!   `CrossAppAccessProvider`: an ID-JAG from oidc-provider as the company IdP, traded
 //!   at the token endpoint, the token verified with jose.
+//! - `delegation`: RFC 8693 token exchange through two actors with oauth4webapi, the
+//!   chain read by jose and ended by revoking its root; `clients --may-act`.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 
@@ -27,6 +29,7 @@ mod browser;
 mod certs;
 mod claim_browser;
 mod clients;
+mod delegation;
 mod dev_args;
 mod helpers;
 mod id_jag;

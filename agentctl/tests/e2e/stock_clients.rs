@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::helpers::{DevServer, agentctl, describe, run, str_field};
 
-const RESOURCE: &str = "https://reports.example/api";
+pub(crate) const RESOURCE: &str = "https://reports.example/api";
 
 fn node_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/node")
@@ -26,7 +26,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 /// `agentctl dev` with one protected resource that supports `reports:read` only.
-fn server_with_resource(config_dir: &Path) -> DevServer {
+pub(crate) fn server_with_resource(config_dir: &Path) -> DevServer {
     let config = config_dir.join("agentauth.toml");
     std::fs::write(
         &config,

@@ -4,7 +4,7 @@ use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
+use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN, TOKEN_EXCHANGE};
 
 use crate::state::AppState;
 
@@ -46,7 +46,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint": state.url("/oauth2/revoke"),
         "introspection_endpoint": state.url("/oauth2/introspect"),
         "jwks_uri": state.url("/.well-known/jwks.json"),
-        "grant_types_supported": [AUTHORIZATION_CODE, REFRESH_TOKEN, JWT_BEARER, CLIENT_CREDENTIALS],
+        "grant_types_supported": [AUTHORIZATION_CODE, REFRESH_TOKEN, JWT_BEARER, CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         // OAuth 2.1 §4.1.1 and the MCP specification: S256 only, and clients refuse a

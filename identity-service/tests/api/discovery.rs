@@ -26,7 +26,8 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
             "authorization_code",
             "refresh_token",
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "client_credentials"
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     let auth_methods = body["token_endpoint_auth_methods_supported"].as_array().expect("array");

@@ -23,6 +23,16 @@ pub mod grant_type {
     pub const CLIENT_CREDENTIALS: &str = "client_credentials";
     pub const AUTHORIZATION_CODE: &str = "authorization_code";
     pub const REFRESH_TOKEN: &str = "refresh_token";
+    /// RFC 8693 §2.1.
+    pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+}
+
+/// RFC 8693 §3 token type identifiers.
+pub mod token_type {
+    pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+    pub const REFRESH_TOKEN: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+    pub const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+    pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 }
 
 /// `token_endpoint_auth_method` values (RFC 7591 §2, RFC 8705 §2).

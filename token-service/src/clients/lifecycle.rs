@@ -33,6 +33,32 @@ pub struct Changes {
     pub scopes: Option<ScopeSet>,
     pub requires_dpop: Option<bool>,
     pub introspect: Option<bool>,
+    pub may_act: Option<Vec<String>>,
+}
+
+/// The most actors one client may name.
+const MAX_ACTORS: usize = 32;
+
+/// `may_act` as an operator gave it: client ids and registration ids, each once.
+pub fn actors(given: &[String]) -> Result<Vec<String>, AdminError> {
+    if given.len() > MAX_ACTORS {
+        return Err(invalid(format!("name at most {MAX_ACTORS} actors")));
+    }
+    let mut actors: Vec<String> = Vec::new();
+    for actor in given {
+        let registration = actor
+            .strip_prefix("reg_")
+            .is_some_and(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if !registration && super::ClientId::parse(actor).is_err() {
+            return Err(invalid(
+                "an actor is a client id (cli_…) or an agent's registration id (reg_…)",
+            ));
+        }
+        if !actors.contains(actor) {
+            actors.push(actor.clone());
+        }
+    }
+    Ok(actors)
 }
 
 pub fn update(client: &mut Client, changes: Changes) {
@@ -47,6 +73,9 @@ pub fn update(client: &mut Client, changes: Changes) {
     }
     if let Some(introspect) = changes.introspect {
         client.introspect = introspect;
+    }
+    if let Some(may_act) = changes.may_act {
+        client.may_act = may_act;
     }
 }
 

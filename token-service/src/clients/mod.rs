@@ -132,6 +132,10 @@ pub struct Client {
     /// Registered by the client itself (RFC 7591), not by an operator.
     #[serde(default)]
     pub self_registered: bool,
+    /// RFC 8693 `may_act`: who (client ids, registration ids) may act for this client
+    /// by exchanging its tokens; empty: nobody.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub may_act: Vec<String>,
     /// The one secret of a record written before rotation existed; [`Client::upgraded`]
     /// makes it the first of `secrets`.
     #[serde(default, rename = "secret_hash", skip_serializing)]
@@ -157,6 +161,7 @@ impl Client {
             redirect_uris: Vec::new(),
             logo_uri: None,
             self_registered: false,
+            may_act: Vec::new(),
             legacy_secret_hash: None,
         }
     }

@@ -1,7 +1,7 @@
 //! The grants `/oauth2/token` serves, one service each behind [`Grants`]:
 //! jwt-bearer (RFC 7523) with our identity assertions or an enterprise identity
-//! provider's ID-JAG ([`id_jag`]), client_credentials, authorization_code and
-//! refresh_token.
+//! provider's ID-JAG ([`id_jag`]), client_credentials, authorization_code,
+//! refresh_token, and token-exchange (RFC 8693 delegation, [`token_exchange`]).
 //! What they share has a service of its own:
 //!
 //! - [`request`]: the typed requests the edge parses, one per grant;
@@ -16,6 +16,7 @@ pub mod proof;
 mod refresh_token;
 pub mod request;
 pub mod scope;
+pub mod token_exchange;
 
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
@@ -24,6 +25,7 @@ pub use jwt_bearer::JwtBearerGrant;
 pub use proof::DpopProofs;
 pub use refresh_token::RefreshTokenGrant;
 pub use scope::Resources;
+pub use token_exchange::TokenExchangeGrant;
 
 use self::request::{ClientCredentialsRequest, GrantRequest, JwtBearerRequest, Presented};
 use crate::access_token::Minted;
@@ -38,6 +40,7 @@ pub struct Grants {
     pub authorization_code: AuthorizationCodeGrant,
     pub id_jag: IdJagGrant,
     pub refresh_token: RefreshTokenGrant,
+    pub token_exchange: TokenExchangeGrant,
 }
 
 impl Grants {
@@ -55,6 +58,7 @@ impl Grants {
             GrantRequest::ClientCredentials(request) => self.client_credentials.exchange(request, presented).await,
             GrantRequest::AuthorizationCode(request) => self.authorization_code.exchange(request, presented).await,
             GrantRequest::RefreshToken(request) => self.refresh_token.exchange(request, presented).await,
+            GrantRequest::TokenExchange(request) => self.token_exchange.exchange(request, presented).await,
         }
     }
 }

@@ -61,6 +61,20 @@ pub struct RefreshTokenRequest {
     pub scoping: Scoping,
 }
 
+/// RFC 8693 §2.1: a token to act for (`subject_token`), optionally the actor's own,
+/// and where the new token goes (`resource`, `audience`).
+#[derive(Debug)]
+pub struct TokenExchangeRequest {
+    pub subject_token: String,
+    pub subject_token_type: String,
+    pub actor_token: Option<String>,
+    pub actor_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
+    /// `audience` values (logical names of the target; here, protected resources).
+    pub audiences: Vec<String>,
+    pub scoping: Scoping,
+}
+
 /// A token request, by its `grant_type`.
 #[derive(Debug)]
 pub enum GrantRequest {
@@ -68,4 +82,5 @@ pub enum GrantRequest {
     ClientCredentials(ClientCredentialsRequest),
     AuthorizationCode(AuthorizationCodeRequest),
     RefreshToken(RefreshTokenRequest),
+    TokenExchange(TokenExchangeRequest),
 }

@@ -120,6 +120,7 @@ fn info(client: &Client) -> pb::ClientInfo {
         requires_dpop: client.requires_dpop,
         introspect: client.introspect,
         workloads: client.workloads.iter().map(federation::info).collect(),
+        may_act: client.may_act.clone(),
     }
 }
 
@@ -134,6 +135,7 @@ impl ClientAdmin for ClientAdminGrpc {
         let mut created = new_client(&self.hasher, &request.name, scopes, shared::time::unix_now());
         created.client.requires_dpop = request.requires_dpop;
         created.client.introspect = request.introspect;
+        created.client.may_act = lifecycle::actors(&request.may_act)?;
         self.clients.create(&created.client).await.map_err(AdminError::from)?;
         tracing::info!(client_id = %created.client.client_id, "machine client created");
         let client_id = created.client.client_id.as_str();
@@ -174,6 +176,7 @@ impl ClientAdmin for ClientAdminGrpc {
             },
             requires_dpop: request.requires_dpop,
             introspect: request.introspect,
+            may_act: request.may_act.map(|m| lifecycle::actors(&m.actors)).transpose()?,
         };
         self.change(&request.client_id, "updated", |client| {
             lifecycle::update(client, changes);

@@ -1,6 +1,7 @@
 //! `application/x-www-form-urlencoded` request parameters under RFC 6749's rules:
 //! a parameter sent twice is an error (§3.2), one sent empty counts as absent (§3.1).
-//! The one exception is RFC 8707 `resource`, which a request may repeat.
+//! The exceptions are RFC 8707 `resource` and RFC 8693 `audience`, which a request may
+//! repeat.
 //! Parsing is one linear pass that stops at [`MAX_PARAMS`], so no body of any shape
 //! costs more than its length.
 
@@ -13,8 +14,8 @@ use crate::error::OAuthError;
 /// More parameters than any request to our endpoints carries (a token request with
 /// client authentication, a DPoP-bound grant and resource indicators stays far below).
 pub const MAX_PARAMS: usize = 32;
-/// Parameters a request may send more than once (RFC 8707 §2).
-const REPEATABLE: [&str; 1] = ["resource"];
+/// Parameters a request may send more than once (RFC 8707 §2, RFC 8693 §2.1).
+const REPEATABLE: [&str; 2] = ["resource", "audience"];
 
 #[derive(Debug)]
 pub struct FormParams(Vec<(String, String)>);

@@ -38,5 +38,10 @@ pub async fn introspect(
     if let Some(cnf) = &claims.cnf {
         body["cnf"] = json!(cnf);
     }
+    // RFC 8693 §4.1 (and RFC 7662 §2.2's room for more): who acts, and the chain.
+    if let Some(act) = &claims.act {
+        body["act"] = json!(act);
+        body["delegated_from"] = json!(claims.delegated_from);
+    }
     Ok(HttpResponse::Ok().json(body))
 }

@@ -2,7 +2,7 @@
 //! own request type, then handed to [`Grants`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN};
+use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN, TOKEN_EXCHANGE};
 use serde::Serialize;
 use shared::audit::Actor;
 
@@ -12,7 +12,7 @@ use super::form::FormParams;
 use crate::error::OAuthError;
 use crate::grants::request::{
     AuthorizationCodeRequest, ClientCredentialsRequest, GrantRequest, JwtBearerRequest, Presented, RefreshTokenRequest,
-    Scoping,
+    Scoping, TokenExchangeRequest,
 };
 use crate::grants::{DpopProofs, Grants};
 
@@ -24,6 +24,8 @@ struct TokenResponse {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 pub async fn token(
@@ -57,6 +59,7 @@ pub async fn token(
         expires_in: minted.expires_in,
         scope: minted.scope.to_string(),
         refresh_token: minted.refresh_token,
+        issued_token_type: minted.issued_token_type,
     }))
 }
 
@@ -67,6 +70,7 @@ fn grant_label(grant_type: Option<&str>) -> &'static str {
         Some(CLIENT_CREDENTIALS) => "client_credentials",
         Some(AUTHORIZATION_CODE) => "authorization_code",
         Some(REFRESH_TOKEN) => "refresh_token",
+        Some(TOKEN_EXCHANGE) => "token-exchange",
         Some(_) => "unsupported",
         None => "none",
     }
@@ -108,6 +112,15 @@ fn grant_request(form: &FormParams) -> Result<GrantRequest, OAuthError> {
         }),
         REFRESH_TOKEN => GrantRequest::RefreshToken(RefreshTokenRequest {
             refresh_token: owned("refresh_token")?,
+            scoping: scoping(),
+        }),
+        TOKEN_EXCHANGE => GrantRequest::TokenExchange(TokenExchangeRequest {
+            subject_token: owned("subject_token")?,
+            subject_token_type: owned("subject_token_type")?,
+            actor_token: optional("actor_token"),
+            actor_token_type: optional("actor_token_type"),
+            requested_token_type: optional("requested_token_type"),
+            audiences: form.get_all("audience").map(str::to_owned).collect(),
             scoping: scoping(),
         }),
         _ => return Err(OAuthError::UnsupportedGrantType),

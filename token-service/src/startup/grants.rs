@@ -16,8 +16,10 @@ use crate::grants::id_jag::IdJagGrant;
 use crate::grants::id_jag::providers::EnterpriseProviders;
 use crate::grants::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DpopProofs, Grants, JwtBearerGrant, RefreshTokenGrant, Resources,
+    TokenExchangeGrant,
 };
 use crate::introspection::Introspection;
+use crate::liveness::Liveness;
 use crate::peers::identity::IdentityClient;
 use crate::refresh::RefreshTokens;
 use crate::registration::metadata_document::MetadataDocuments;
@@ -34,16 +36,15 @@ pub(super) struct GrantDeps {
     resources: Arc<Resources>,
     minter: Arc<TokenMinter>,
     refresh: Arc<RefreshTokens>,
+    liveness: Arc<Liveness>,
 }
 
 impl GrantDeps {
-    pub(super) fn introspection(&self, stores: &Stores) -> Introspection {
+    pub(super) fn introspection(&self) -> Introspection {
         Introspection {
             authenticator: self.authenticator.clone(),
             minter: self.minter.clone(),
-            denylist: stores.denylist.clone(),
-            identity: self.identity.clone(),
-            clients: stores.clients.clone(),
+            liveness: self.liveness.clone(),
         }
     }
 
@@ -79,11 +80,17 @@ impl GrantDeps {
             token_endpoint_urls: token_endpoint_urls(settings),
         };
         let refresh = RefreshTokens::new(stores.refresh.clone(), hasher.clone(), settings.refresh_tokens.clone());
+        let identity = Arc::new(identity);
+        let liveness = Liveness {
+            denylist: stores.denylist.clone(),
+            identity: identity.clone(),
+            clients: stores.clients.clone(),
+        };
         Self {
             enterprise: trusted.enterprise.clone(),
             authenticator: Arc::new(authenticator),
             proofs: Arc::new(proofs),
-            identity: Arc::new(identity),
+            identity,
             resources: Arc::new(Resources {
                 resources: settings.protected_resources.clone(),
             }),
@@ -92,11 +99,12 @@ impl GrantDeps {
                 keys,
             }),
             refresh: Arc::new(refresh),
+            liveness: Arc::new(liveness),
         }
     }
 }
 
-pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) -> Grants {
+pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, stores: &Stores) -> Grants {
     Grants {
         jwt_bearer: JwtBearerGrant {
             assertions: AssertionRules::new(
@@ -141,6 +149,15 @@ pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps) 
             resources: deps.resources.clone(),
             minter: deps.minter.clone(),
             refresh: deps.refresh.clone(),
+        },
+        token_exchange: TokenExchangeGrant {
+            authenticator: deps.authenticator.clone(),
+            proofs: deps.proofs.clone(),
+            resources: deps.resources.clone(),
+            minter: deps.minter.clone(),
+            liveness: deps.liveness.clone(),
+            clients: stores.clients.clone(),
+            limits: settings.delegation.clone(),
         },
     }
 }

@@ -58,9 +58,9 @@ pub(super) fn build(
     };
     let deps = GrantDeps::new(settings, stores, keys.clone(), identity, &hasher, &trusted);
     let endpoints = Endpoints {
-        grants: Arc::new(grants(settings, keys, &deps)),
+        grants: Arc::new(grants(settings, keys, &deps, stores)),
         proofs: deps.proofs.clone(),
-        introspection: Arc::new(deps.introspection(stores)),
+        introspection: Arc::new(deps.introspection()),
         revocation: Arc::new(deps.revocation(stores)),
         registrar: Arc::new(registrar(settings, context, stores, &hasher, fetched_keys)?),
         headers: Arc::new(ClientHeaders {

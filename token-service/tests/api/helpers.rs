@@ -183,6 +183,7 @@ pub async fn wait_for_key(mut keys: shared::keys::watch::KeyRingWatch) -> Arc<Si
 }
 
 /// A machine client created through the operator gRPC API.
+#[derive(Clone)]
 pub struct TestClient {
     pub id: String,
     pub secret: String,

@@ -28,5 +28,6 @@ mod rotation;
 mod sessions;
 mod store_contract;
 mod token;
+mod token_exchange;
 mod upstream;
 mod workload;

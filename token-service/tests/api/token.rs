@@ -116,10 +116,18 @@ async fn malformed_requests_are_invalid_request() {
 #[tokio::test]
 async fn unknown_grant_types_are_unsupported_grant_type() {
     let system = spawn().await;
-    for grant in ["password", "urn:ietf:params:oauth:grant-type:token-exchange"] {
+    for grant in ["password", "urn:ietf:params:oauth:grant-type:saml2-bearer"] {
         let response = system.post_form("/oauth2/token", &[("grant_type", grant)]).await;
         assert_oauth_error(response, 400, "unsupported_grant_type").await;
     }
+    // Token exchange is served now: without its parameters it is a malformed request.
+    let response = system
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange")],
+        )
+        .await;
+    assert_oauth_error(response, 400, "invalid_request").await;
 }
 
 #[tokio::test]

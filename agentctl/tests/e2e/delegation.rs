@@ -1,0 +1,97 @@
+//! Delegation (RFC 8693 token exchange) end to end: `agentctl clients create --may-act`
+//! names who may act for an orchestrator, and oauth4webapi (npm) exchanges its token
+//! through two actors; jose verifies the last token and reads its nested `act`; the
+//! orchestrator revokes its own token and introspection sees the whole chain end. Then
+//! `agentctl clients update --no-actors` takes the permission back.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{DevServer, describe, run, str_field};
+use crate::stock_clients::{RESOURCE, clients_json, server_with_resource};
+use crate::upstream::node_dir;
+
+fn create(server: &DevServer, name: &str, more: &[&str]) -> (String, String) {
+    let mut args = vec!["create", "--scope", "reports:read", "--name", name];
+    args.extend_from_slice(more);
+    let created = clients_json(server, &args);
+    (
+        str_field(&created, "client_id").to_owned(),
+        str_field(&created, "client_secret").to_owned(),
+    )
+}
+
+fn delegation_client(server: &DevServer, args: &[&str]) -> Value {
+    let issuer = server.http.trim_end_matches('/');
+    let output = run(Command::new("node")
+        .current_dir(node_dir())
+        .arg("delegation_client.mjs")
+        .args([args[0], issuer, RESOURCE])
+        .args(&args[1..]));
+    assert!(output.status.success(), "delegation_client.mjs: {}", describe(&output));
+    serde_json::from_slice(&output.stdout).expect("one JSON line")
+}
+
+#[test]
+fn oauth4webapi_delegates_through_two_actors_and_the_chain_ends_with_its_root() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with_resource(dir.path());
+    let (researcher, researcher_secret) = create(&server, "researcher", &[]);
+    let (summarizer, summarizer_secret) = create(&server, "summarizer", &[]);
+    let (orchestrator, orchestrator_secret) = create(
+        &server,
+        "orchestrator",
+        &["--introspect", "--may-act", &researcher, "--may-act", &summarizer],
+    );
+    let shown = clients_json(&server, &["show", &orchestrator]);
+    assert_eq!(shown["may_act"], json!([researcher, summarizer]), "{shown}");
+
+    let seen = delegation_client(
+        &server,
+        &[
+            "chain",
+            &orchestrator,
+            &orchestrator_secret,
+            &researcher,
+            &researcher_secret,
+            &summarizer,
+            &summarizer_secret,
+        ],
+    );
+    println!("oauth4webapi delegation: {seen}");
+    let access_token = "urn:ietf:params:oauth:token-type:access_token";
+    assert_eq!(seen["issued_token_type"], json!([access_token, access_token]));
+    assert_eq!(seen["typ"], "at+jwt");
+    assert_eq!(seen["scope"], "reports:read");
+    assert_eq!(seen["claims"]["sub"], orchestrator.as_str());
+    assert_eq!(seen["claims"]["aud"], RESOURCE);
+    assert_eq!(
+        seen["claims"]["act"],
+        json!({
+            "sub": summarizer, "client_id": summarizer,
+            "act": { "sub": researcher, "client_id": researcher },
+        })
+    );
+    assert_eq!(seen["claims"]["delegated_from"][0], seen["root_jti"]);
+    assert_eq!(seen["active_before_revocation"], true);
+    assert_eq!(seen["active_after_revocation"], json!([false, false, false]));
+
+    // The permission taken back, the same hop is refused.
+    let updated = clients_json(&server, &["update", &orchestrator, "--no-actors"]);
+    assert_eq!(updated["may_act"], json!([]), "{updated}");
+    let refused = delegation_client(
+        &server,
+        &[
+            "once",
+            &orchestrator,
+            &orchestrator_secret,
+            &researcher,
+            &researcher_secret,
+        ],
+    );
+    assert_eq!(
+        refused,
+        json!({ "refused": true, "status": 400, "error": "invalid_grant" })
+    );
+}
