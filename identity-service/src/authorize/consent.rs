@@ -25,11 +25,13 @@ impl Authorizations {
     }
 
     /// Records the human's approval of `request`: the standing grant widened to cover
-    /// it, or a new grant when none stands.
+    /// it, or a new grant when none stands. `delegable` is their latest answer to
+    /// whether the client may hand the access on.
     pub async fn approve(
         &self,
         who: &SignedIn,
         request: &AuthorizationRequest,
+        delegable: bool,
         now: i64,
     ) -> Result<Grant, AuthorizeError> {
         let limit = self.settings.authorizations_per_human;
@@ -43,16 +45,7 @@ impl Authorizations {
             .await?
             .filter(|grant| grant.is_active() && grant.is_consent());
         let grant = match standing {
-            Some(mut grant) => {
-                grant.scopes = grant.scopes.union(&request.scopes);
-                for resource in &request.resources {
-                    if !grant.resources.contains(resource) {
-                        grant.resources.push(resource.clone());
-                    }
-                }
-                grant.client_name.clone_from(&request.client.name);
-                grant
-            }
+            Some(grant) => widened(grant, request, delegable),
             None => Grant {
                 id: GrantId::random(),
                 subject: who.human.clone(),
@@ -64,6 +57,7 @@ impl Authorizations {
                 revoked_at: None,
                 via: None,
                 upstream: None,
+                delegable,
             },
         };
         let grant = if self.store.put_grant(&grant).await? {
@@ -129,4 +123,18 @@ impl Authorizations {
             _ => Ok(false),
         }
     }
+}
+
+/// The standing `grant` widened to cover `request`, with the human's latest answer on
+/// handing it on.
+fn widened(mut grant: Grant, request: &AuthorizationRequest, delegable: bool) -> Grant {
+    grant.scopes = grant.scopes.union(&request.scopes);
+    for resource in &request.resources {
+        if !grant.resources.contains(resource) {
+            grant.resources.push(resource.clone());
+        }
+    }
+    grant.client_name.clone_from(&request.client.name);
+    grant.delegable = delegable;
+    grant
 }

@@ -119,6 +119,7 @@ impl Authorizations {
             revoked_at: None,
             via: Some(via),
             upstream: Some(upstream),
+            delegable: false,
         };
         let grant = match standing {
             Some(mut grant) => {

@@ -93,6 +93,10 @@ pub struct Grant {
     /// events about its user find it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<HumanId>,
+    /// The human let the client hand this access on to agents it works with (RFC 8693
+    /// delegation, never wider than the grant, ending with it).
+    #[serde(default)]
+    pub delegable: bool,
 }
 
 impl Grant {

@@ -171,6 +171,7 @@ impl IdentityGrpc {
                 client_id: grant.client_id,
                 scopes: grant.scopes.to_strings(),
                 resources: grant.resources,
+                delegable: grant.delegable,
             },
             None => pb::GetGrantStatusResponse::default(),
         }))

@@ -185,7 +185,12 @@ fn grant_rows(grants: &[GrantRow<'_>], csrf: &str) -> String {
             };
             format!(
                 "<tr id=\"{id}\"><td>{name}</td><td><code>{scopes}</code></td><td>{resources}</td>\
-                 <td>{granted}{by}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                 <td>{granted}{by}{hands_on}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
+                hands_on = if g.delegable {
+                    "<br><span class=\"delegable\">may hand this on to agents it works with</span>"
+                } else {
+                    ""
+                },
                 by = given_by.map_or_else(String::new, |by| format!(
                     "<br><span class=\"given-by\">by your organization, at {}</span>",
                     escape(by)

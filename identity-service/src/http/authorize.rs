@@ -27,6 +27,8 @@ pub(super) struct FlowForm {
     email: Option<String>,
     code: Option<String>,
     decision: Option<String>,
+    /// The consent page's "may hand this on" box: `yes` when ticked.
+    delegate: Option<String>,
     /// The identity provider to sign in at.
     pub provider: Option<String>,
 }
@@ -119,7 +121,8 @@ pub async fn consent(
         let who = browser.signed_in.clone().ok_or(AuthorizeError::StaleForm)?;
         match form.decision.as_deref() {
             Some("allow") => {
-                let grant = auth.approve(&who, &checked, now).await?;
+                let delegable = form.delegate.as_deref() == Some("yes");
+                let grant = auth.approve(&who, &checked, delegable, now).await?;
                 let location = auth.issue_code(&who, &grant, &checked, now).await?;
                 Ok(pages::see_other(&location, &checked.redirect_uri))
             }

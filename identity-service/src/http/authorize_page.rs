@@ -122,6 +122,9 @@ pub fn consent(
          <strong id=\"host\">{host}</strong>.</p>\
          <p>It asks for:</p><ul id=\"scopes\">{scopes}</ul><p>At:</p><ul id=\"resources\">{resources}</ul>\
          <form method=\"post\" action=\"/oauth2/authorize/consent\">{fields}\
+         <p><label><input type=\"checkbox\" name=\"delegate\" value=\"yes\" id=\"delegate\"> \
+         Also let it hand this access on to agents it works with: never more than the above, \
+         and it ends when you revoke this.</label></p>\
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\" class=\"secondary\">Deny</button></form>",
         client = escape(&request.client.name),

@@ -44,6 +44,7 @@ fn grant(subject: &HumanId, client_id: &str, granted_at: i64) -> Grant {
         revoked_at: None,
         via: None,
         upstream: None,
+        delegable: false,
     }
 }
 

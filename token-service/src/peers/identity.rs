@@ -84,6 +84,14 @@ pub struct IdentityClient {
     replicas: Replicas,
 }
 
+/// A human's grant as token exchange needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantStatus {
+    pub active: bool,
+    /// The human let the client hand the access on (RFC 8693 delegation).
+    pub delegable: bool,
+}
+
 impl IdentityClient {
     pub fn new(replicas: Replicas) -> Self {
         Self { replicas }
@@ -198,6 +206,11 @@ impl IdentityClient {
 
     /// Whether the consent `grant_id` names still stands.
     pub async fn grant_active(&self, grant_id: &str) -> Result<bool, OAuthError> {
+        Ok(self.grant_status(grant_id).await?.active)
+    }
+
+    /// Whether the grant stands, and whether its human let the client hand it on.
+    pub async fn grant_status(&self, grant_id: &str) -> Result<GrantStatus, OAuthError> {
         let status = self
             .call(GRANT_STATUS, |mut client| async move {
                 let request = pb::GetGrantStatusRequest {
@@ -208,7 +221,10 @@ impl IdentityClient {
             .await
             .map_err(status_error)?
             .into_inner();
-        Ok(status.active)
+        Ok(GrantStatus {
+            active: status.active,
+            delegable: status.active && status.delegable,
+        })
     }
 
     async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, tonic::Status>

@@ -157,6 +157,7 @@ pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, 
             minter: deps.minter.clone(),
             liveness: deps.liveness.clone(),
             clients: stores.clients.clone(),
+            identity: deps.identity.clone(),
             limits: settings.delegation.clone(),
         },
     }

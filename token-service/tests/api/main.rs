@@ -6,6 +6,7 @@ mod account;
 mod authorization_code;
 mod authorize_hostile;
 mod balancing;
+mod delegation_human;
 mod dpop;
 mod flow;
 mod helpers;

@@ -21,7 +21,7 @@ const MCP_CLIENT: &str = r#"{
 }"#;
 
 impl TestSystem {
-    async fn register_client(&self, body: &str, bearer: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn register_client(&self, body: &str, bearer: Option<&str>) -> reqwest::Response {
         let mut request = self
             .http
             .post(self.token_url("/oauth2/register"))

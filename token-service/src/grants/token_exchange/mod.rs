@@ -37,6 +37,7 @@ use crate::client_auth::ClientAuthenticator;
 use crate::clients::{Client, ClientId, ClientStore};
 use crate::error::OAuthError;
 use crate::liveness::Liveness;
+use crate::peers::identity::IdentityClient;
 
 /// `delegation`: the bounds of every delegated token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +67,7 @@ pub struct TokenExchangeGrant {
     pub minter: Arc<TokenMinter>,
     pub liveness: Arc<Liveness>,
     pub clients: Arc<dyn ClientStore>,
+    pub identity: Arc<IdentityClient>,
     pub limits: DelegationSettings,
 }
 
@@ -90,8 +92,8 @@ impl TokenExchangeGrant {
             .live_token(&request.subject_token, &request.subject_token_type, "subject_token")
             .await?;
         let actor = self.actor(&request, requester).await?;
-        parties::check_holder(requester.client_id.as_str(), &subject, &actor)?;
-        self.check_may_act(&subject, &actor).await?;
+        let holds = parties::check_holder(requester.client_id.as_str(), &subject, &actor)?;
+        self.check_may_act(&subject, &actor, holds).await?;
         let delegation = parties::delegation(&subject, &actor, &self.limits, shared::time::unix_now())?;
         parties::check_certificate(&subject, authenticated.certificate_thumbprint.as_ref())?;
         let jkt = self.proofs.key(&presented.dpop).await?;
@@ -174,15 +176,19 @@ impl TokenExchangeGrant {
         Ok(claims)
     }
 
-    /// The subject must have named the actor: a machine client in its `may_act`.
-    async fn check_may_act(&self, subject: &AccessTokenClaims, actor: &Actor) -> Result<(), OAuthError> {
-        let allowed = match ClientId::parse(&subject.sub) {
-            Ok(id) => self
-                .clients
+    /// The subject must have allowed the actor: a machine client names it in its
+    /// `may_act`; a human let the client hand their grant on, which its holder (and no
+    /// one who merely got hold of the token) may then do for any actor.
+    async fn check_may_act(&self, subject: &AccessTokenClaims, actor: &Actor, holds: bool) -> Result<(), OAuthError> {
+        let allowed = if let Ok(id) = ClientId::parse(&subject.sub) {
+            self.clients
                 .get(&id)
                 .await?
-                .is_some_and(|client| client.may_act.contains(&actor.sub)),
-            Err(_) => false,
+                .is_some_and(|client| client.may_act.contains(&actor.sub))
+        } else if let (Some(grant_id), true) = (&subject.grant_id, holds) {
+            self.identity.grant_status(grant_id).await?.delegable
+        } else {
+            false
         };
         if allowed {
             Ok(())

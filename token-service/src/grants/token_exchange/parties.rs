@@ -20,11 +20,12 @@ pub(super) struct Actor {
 }
 
 /// The requesting client must hold the subject token (the client it was issued to, or
-/// its current actor) or be the actor.
-pub(super) fn check_holder(requester: &str, subject: &AccessTokenClaims, actor: &Actor) -> Result<(), OAuthError> {
+/// its current actor) or be the actor. Whether it holds it, when it may ask.
+pub(super) fn check_holder(requester: &str, subject: &AccessTokenClaims, actor: &Actor) -> Result<bool, OAuthError> {
     let current_actor = subject.act.as_ref().and_then(|act| act.client_id.as_deref());
-    if requester == subject.client_id || Some(requester) == current_actor || requester == actor.client_id {
-        Ok(())
+    let holds = requester == subject.client_id || Some(requester) == current_actor;
+    if holds || requester == actor.client_id {
+        Ok(holds)
     } else {
         Err(OAuthError::UnauthorizedClient(
             "only the subject token's holder or the actor may exchange it",

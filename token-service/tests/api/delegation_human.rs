@@ -1,0 +1,181 @@
+//! Delegation of a human's grant: the human ticks "may hand this on" on the consent
+//! page, and the client they allowed (a confidential one, `private_key_jwt`) exchanges
+//! their token for a sub-agent. Only the client holding the token may; the sub-agent
+//! cannot help itself to it. Revoking the grant ends the whole chain.
+
+use serde_json::{Value, json};
+use shared::testing::RedisServer;
+
+use crate::helpers::{TestSystem, assert_oauth_error, assert_ok, claims_of};
+use crate::human::{Authorization, Browser, EMAIL, REDIRECT, RESOURCE, csrf, redirect_params, sign_in, spawn_mcp_on};
+use crate::proofs::ClientKey;
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// An orchestrator registered for the code flow with its own key (RFC 7591).
+async fn orchestrator(system: &TestSystem, name: &str) -> (String, ClientKey) {
+    let key = ClientKey::generate(name);
+    let body = json!({
+        "client_name": name,
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": serde_json::from_str::<Value>(&key.jwks()).expect("jwks"),
+        "scope": "agent:read agent:write",
+    });
+    let response = system.register_client(&body.to_string(), None).await;
+    assert_eq!(response.status(), 201);
+    let registered: Value = response.json().await.expect("json");
+    (registered["client_id"].as_str().expect("id").to_owned(), key)
+}
+
+/// The human signs in, consents (ticking "may hand this on" when `delegate`), and the
+/// orchestrator redeems the code: the human's token.
+async fn human_token(
+    system: &TestSystem,
+    browser: &mut Browser,
+    client: &(String, ClientKey),
+    delegate: bool,
+) -> String {
+    let authorization = Authorization::new(&client.0);
+    let consent = sign_in(system, browser, &authorization, EMAIL).await;
+    assert_eq!(consent.status(), 200);
+    let page = consent.text().await.expect("page");
+    assert!(page.contains("id=\"delegate\""), "the consent page offers delegation");
+    let token = csrf(&page);
+    let mut form = vec![
+        ("request", authorization.query.as_str()),
+        ("csrf", token.as_str()),
+        ("decision", "allow"),
+    ];
+    if delegate {
+        form.push(("delegate", "yes"));
+    }
+    let back = browser.post("/oauth2/authorize/consent", &form).await;
+    let code = redirect_params(&back)["code"].clone();
+    let assertion = client.1.client_assertion(&client.0);
+    let redeemed = system
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &authorization.verifier),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ],
+        )
+        .await;
+    assert_ok(redeemed).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+/// The orchestrator exchanges `subject` for the party of `actor`.
+async fn hand_on(system: &TestSystem, client: &(String, ClientKey), subject: &str, actor: &str) -> reqwest::Response {
+    let assertion = client.1.client_assertion(&client.0);
+    system
+        .post_form(
+            "/oauth2/token",
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", subject),
+                ("subject_token_type", ACCESS_TOKEN),
+                ("actor_token", actor),
+                ("actor_token_type", ACCESS_TOKEN),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &assertion),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_human_lets_the_client_hand_their_grant_on_and_revoking_it_ends_the_chain() {
+    let redis = RedisServer::start();
+    let system = spawn_mcp_on(redis.store_settings()).await;
+    let allowed = orchestrator(&system, "orchestrator").await;
+    let sub_agent = system.create_client(&["agent:read"]).await;
+    let sub_agent_own = assert_ok(system.client_credentials(&sub_agent, &[]).await).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let mut browser = Browser::new(&system);
+    let human = human_token(&system, &mut browser, &allowed, true).await;
+    let human_claims = claims_of(&human);
+    // The sub-agent cannot help itself to the human's token, even acting for itself.
+    let itself = system
+        .http
+        .post(system.token_url("/oauth2/token"))
+        .basic_auth(&sub_agent.id, Some(&sub_agent.secret))
+        .form(&[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", human.as_str()),
+            ("subject_token_type", ACCESS_TOKEN),
+        ])
+        .send()
+        .await
+        .expect("reachable");
+    assert_oauth_error(itself, 400, "invalid_grant").await;
+    // The client the human allowed hands it on.
+    let body = assert_ok(hand_on(&system, &allowed, &human, &sub_agent_own).await).await;
+    let delegated = body["access_token"].as_str().expect("token").to_owned();
+    let claims = claims_of(&delegated);
+    println!("the human's token, handed on: {claims}");
+    assert_eq!(claims["sub"], human_claims["sub"], "still the human's");
+    assert_eq!(claims["act"], json!({ "sub": sub_agent.id, "client_id": sub_agent.id }));
+    assert_eq!(claims["grant_id"], human_claims["grant_id"]);
+    assert_eq!(claims["aud"], RESOURCE, "the human's resource, when none is asked");
+    assert_eq!(body["scope"], "agent:read", "the human's scopes ∩ the sub-agent's");
+    assert_eq!(system.introspect(&sub_agent, &delegated).await["active"], true);
+    let page = browser.get("/agent/account").await.text().await.expect("page");
+    assert!(page.contains("may hand this on"), "{page}");
+
+    // The human revokes the grant: their token and the one handed on both end.
+    let grant_id = human_claims["grant_id"].as_str().expect("grant").to_owned();
+    let back = browser
+        .post(
+            "/agent/account/revoke",
+            &[
+                ("csrf", csrf(&page).as_str()),
+                ("kind", "grant"),
+                ("id", grant_id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(back.status(), 303);
+    for token in [&human, &delegated] {
+        assert_eq!(system.introspect(&sub_agent, token).await, json!({ "active": false }));
+    }
+}
+
+#[tokio::test]
+async fn without_the_humans_leave_the_client_cannot_hand_their_grant_on() {
+    let redis = RedisServer::start();
+    let system = spawn_mcp_on(redis.store_settings()).await;
+    let client = orchestrator(&system, "orchestrator").await;
+    let sub_agent = system.create_client(&["agent:read"]).await;
+    let sub_agent_own = assert_ok(system.client_credentials(&sub_agent, &[]).await).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let mut browser = Browser::new(&system);
+    let human = human_token(&system, &mut browser, &client, false).await;
+    let refused: Value = assert_oauth_error(
+        hand_on(&system, &client, &human, &sub_agent_own).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    println!("not allowed: {refused}");
+    assert_eq!(
+        system.introspect(&sub_agent, &human).await["active"],
+        true,
+        "nothing spent"
+    );
+}
