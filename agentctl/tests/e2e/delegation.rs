@@ -2,7 +2,11 @@
 //! names who may act for an orchestrator, and oauth4webapi (npm) exchanges its token
 //! through two actors; jose verifies the last token and reads its nested `act`; the
 //! orchestrator revokes its own token and introspection sees the whole chain end. Then
-//! `agentctl clients update --no-actors` takes the permission back.
+//! `agentctl clients update --no-actors` takes the permission back. And the same for a
+//! human's grant: a person (over HTTP, the sign-in code read from the outbox) allows an
+//! orchestrator that registered itself with its own key, ticking "may hand this on";
+//! it hands the token on twice, and the person's revoking the grant on `/agent/account`
+//! ends all three.
 
 use std::process::Command;
 
@@ -93,5 +97,58 @@ fn oauth4webapi_delegates_through_two_actors_and_the_chain_ends_with_its_root() 
     assert_eq!(
         refused,
         json!({ "refused": true, "status": 400, "error": "invalid_grant" })
+    );
+}
+
+#[test]
+fn a_human_lets_an_orchestrator_hand_their_grant_on_twice_and_revoking_it_ends_all_three() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("agentauth.toml");
+    std::fs::write(&config, format!("[[protected_resources]]\nresource = \"{RESOURCE}\"\n")).expect("config file");
+    let server = DevServer::start_with_env(&[("AGENTAUTH_CONFIG", config.to_str().expect("UTF-8 path"))]);
+    let make = |name: &str, more: &[&str]| {
+        let mut args = vec!["create", "--scope", "agent:read", "--name", name];
+        args.extend_from_slice(more);
+        let created = clients_json(&server, &args);
+        (
+            str_field(&created, "client_id").to_owned(),
+            str_field(&created, "client_secret").to_owned(),
+        )
+    };
+    let (researcher, researcher_secret) = make("researcher", &[]);
+    let (summarizer, summarizer_secret) = make("summarizer", &[]);
+    let (rs, rs_secret) = make("resource server", &["--introspect"]);
+    let outbox = server.outbox.path().to_str().expect("UTF-8").to_owned();
+    let seen = delegation_client(
+        &server,
+        &[
+            "human",
+            &outbox,
+            &researcher,
+            &researcher_secret,
+            &summarizer,
+            &summarizer_secret,
+            &rs,
+            &rs_secret,
+        ],
+    );
+    println!("a human's grant, handed on twice: {seen}");
+    let human = seen["claims"]["sub"].as_str().expect("sub");
+    assert!(human.starts_with("usr_"), "the human's token: {seen}");
+    assert!(seen["claims"]["grant_id"].is_string(), "{seen}");
+    assert_eq!(seen["claims"]["aud"], RESOURCE);
+    assert_eq!(seen["scope"], "agent:read");
+    assert_eq!(
+        seen["claims"]["act"],
+        json!({
+            "sub": summarizer, "client_id": summarizer,
+            "act": { "sub": researcher, "client_id": researcher },
+        })
+    );
+    assert_eq!(seen["active_before_revocation"], true);
+    assert_eq!(
+        seen["active_after_revocation"],
+        json!([false, false, false]),
+        "the human's token and both handed on"
     );
 }

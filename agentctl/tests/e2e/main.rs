@@ -20,7 +20,8 @@
 //!   `CrossAppAccessProvider`: an ID-JAG from oidc-provider as the company IdP, traded
 //!   at the token endpoint, the token verified with jose.
 //! - `delegation`: RFC 8693 token exchange through two actors with oauth4webapi, the
-//!   chain read by jose and ended by revoking its root; `clients --may-act`.
+//!   chain read by jose and ended by revoking its root (a machine client's token, or a
+//!   human's grant from the code flow); `clients --may-act`.
 //! - `dev_args`: `agentctl dev` refusing addresses it cannot use, and its SIGTERM drain.
 //! - `helpers`: the `agentctl dev` child and bounded command runs.
 

@@ -13,8 +13,9 @@
 //       the client names itself by a client ID metadata document served over https at
 //       https://localhost:DOCUMENT_PORT/client.json instead of registering
 import https from 'node:https';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { consents } from './human.mjs';
 import { protectedEndpoint } from './protected_endpoint.mjs';
 import { auth, extractResourceMetadataUrl } from '@modelcontextprotocol/sdk/client/auth.js';
 
@@ -41,36 +42,6 @@ if (documentPort) {
   await new Promise((resolve) => documentServer.listen(Number(documentPort), '127.0.0.1', resolve));
 }
 
-/** A person in a browser: one session cookie, redirects read rather than followed. */
-async function human(authorizationUrl) {
-  let cookie = '';
-  const send = async (url, form) => {
-    const response = await fetch(url, {
-      method: form ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: { ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      body: form ? new URLSearchParams(form) : undefined,
-    });
-    const set = response.headers.getSetCookie()[0];
-    if (set) cookie = set.split(';')[0];
-    return response;
-  };
-  const csrf = (page) => /name="csrf" value="([^"]*)"/.exec(page)[1];
-  const request = authorizationUrl.search.slice(1);
-  const login = await send(authorizationUrl);
-  if (login.status !== 200) throw new Error(`login page: ${login.status}`);
-  const sent = await send(`${issuer}/oauth2/authorize/login`, { request, csrf: csrf(await login.text()), email: 'ada@example.com' });
-  if (sent.status !== 200) throw new Error(`send code: ${sent.status}`);
-  const mails = readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort();
-  const mail = readFileSync(`${outbox}/${mails.at(-1)}`, 'utf8').replaceAll('=\r\n', '').replaceAll('=\n', '');
-  const code = /is:\s+(\d{6})\s/.exec(mail)[1];
-  const consent = await send(`${issuer}/oauth2/authorize/verify`, { request, csrf: csrf(await sent.text()), code });
-  if (consent.status !== 200) throw new Error(`verify: ${consent.status}`);
-  const back = await send(`${issuer}/oauth2/authorize/consent`, { request, csrf: csrf(await consent.text()), decision: 'allow' });
-  if (back.status !== 303) throw new Error(`consent: ${back.status}`);
-  return new URL(back.headers.get('location'));
-}
-
 const provider = {
   clientMetadataUrl: documentUrl,
   get redirectUrl() { return REDIRECT; },
@@ -88,7 +59,7 @@ const provider = {
   saveClientInformation(client) { this.client = client; },
   tokens() { return this.saved; },
   saveTokens(tokens) { this.saved = tokens; },
-  async redirectToAuthorization(url) { this.callback = await human(url); },
+  async redirectToAuthorization(url) { this.callback = (await consents({ issuer, outbox, authorizationUrl: url })).back; },
   saveCodeVerifier(verifier) { this.verifier = verifier; },
   codeVerifier() { return this.verifier; },
 };
