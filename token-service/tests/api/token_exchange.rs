@@ -502,3 +502,86 @@ async fn a_dpop_bound_subject_is_exchanged_only_with_a_proof_of_its_key() {
         key.thumbprint()
     );
 }
+
+#[tokio::test]
+async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delegation() {
+    use identity_service::providers::ProviderSettings;
+    use shared::testing::TestProvider;
+
+    let redis = RedisServer::start();
+    let provider = TestProvider::start().await;
+    let trusted = ProviderSettings {
+        issuer: provider.issuer.clone(),
+        jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
+    };
+    let system = crate::helpers::spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
+    // An agent registered by its provider, with its own access token.
+    let id_jag = provider.sign(
+        "oauth-id-jag+jwt",
+        &provider.id_jag_claims(ISSUER, "user-1", "ada@example.com"),
+    );
+    let registered: Value = system
+        .http
+        .post(system.identity_url("/agent/identity"))
+        .json(&json!({
+            "type": "identity_assertion",
+            "assertion_type": "urn:ietf:params:oauth:token-type:id-jag",
+            "assertion": id_jag,
+        }))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("json");
+    let assertion = registered["identity_assertion"].as_str().expect("assertion");
+    let agent = system
+        .post_form(
+            "/oauth2/token",
+            &[("grant_type", crate::helpers::JWT_BEARER), ("assertion", assertion)],
+        )
+        .await;
+    let agent = assert_ok(agent).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let agent_claims = claims_of(&agent);
+    let registration = agent_claims["sub"].as_str().expect("reg").to_owned();
+
+    // A machine client names the agent, by its registration, as one who may act for it.
+    let holder = system.create_client(&["agent:read"]).await;
+    system
+        .admin()
+        .update_client(pb::UpdateClientRequest {
+            client_id: holder.id.clone(),
+            may_act: Some(pb::Actors {
+                actors: vec![registration.clone()],
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("may_act set");
+    let subject = own_token(&system, &holder, &[]).await;
+    let body = assert_ok(exchange(&system, &holder, &subject, Some(&agent), &[]).await).await;
+    let delegated = body["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(
+        claims_of(&delegated)["act"],
+        json!({ "sub": registration, "client_id": agent_claims["client_id"] })
+    );
+    assert_eq!(system.introspect(&holder, &delegated).await["active"], true);
+
+    // The provider revokes the agent: what it was acting with ends; the client's own
+    // token does not.
+    let notified = system
+        .http
+        .post(system.identity_url("/agent/event/notify"))
+        .header("content-type", "application/secevent+jwt")
+        .body(provider.revocation_event(ISSUER, "user-1"))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(notified.status(), 202);
+    assert_eq!(system.introspect(&holder, &delegated).await, json!({ "active": false }));
+    assert_eq!(system.introspect(&holder, &subject).await["active"], true);
+}
