@@ -47,7 +47,7 @@ impl JwtBearerGrant {
         } = self.presenter(presented.credentials, presented.client_id).await?;
         // Everything that can be refused here is, before the DPoP proof's replay entry is
         // written and before identity-service is asked.
-        let claims = self.verify_assertion(&request.assertion)?;
+        let claims = verify_assertion(&self.assertions, &self.keys, &request.assertion)?;
         // RFC 6749 §5.2 invalid_grant: a grant "issued to another client". The token goes
         // to the assertion's client, so a request naming (or authenticating as) another
         // one is refused rather than answered for someone else.
@@ -119,25 +119,30 @@ impl JwtBearerGrant {
             }
         })
     }
+}
 
-    /// Our assertion, verified with the published keys: a refusal is `invalid_grant`, as
-    /// identity-service answered it before; with no key received yet, a 503.
-    fn verify_assertion(&self, assertion: &str) -> Result<AssertionClaims, OAuthError> {
-        let keys = self.keys.borrow().clone();
-        if keys.published_kids().next().is_none() {
-            return Err(OAuthError::TemporarilyUnavailable {
-                what: "signing keys",
-                cause: "no key set received from jwks-service yet".into(),
-            });
-        }
-        self.assertions
-            .verify(&keys, assertion, shared::time::unix_now())
-            .map_err(|refused| {
-                metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => refused.label())
-                    .increment(1);
-                OAuthError::from(refused)
-            })
+/// Our identity assertion, verified with the published keys: a refusal is
+/// `invalid_grant`, as identity-service answered it before; with no key received yet, a
+/// 503.
+pub(super) fn verify_assertion(
+    rules: &AssertionRules,
+    keys: &KeyRingWatch,
+    assertion: &str,
+) -> Result<AssertionClaims, OAuthError> {
+    let keys = keys.borrow().clone();
+    if keys.published_kids().next().is_none() {
+        return Err(OAuthError::TemporarilyUnavailable {
+            what: "signing keys",
+            cause: "no key set received from jwks-service yet".into(),
+        });
     }
+    rules
+        .verify(&keys, assertion, shared::time::unix_now())
+        .map_err(|refused| {
+            metrics::counter!(shared::telemetry::metrics::ASSERTION_VALIDATIONS, "outcome" => refused.label())
+                .increment(1);
+            OAuthError::from(refused)
+        })
 }
 
 /// Who presents an exchange.

@@ -107,12 +107,8 @@ impl GrantDeps {
 pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, stores: &Stores) -> Grants {
     Grants {
         jwt_bearer: JwtBearerGrant {
-            assertions: AssertionRules::new(
-                &settings.public_base_url,
-                settings.assertion.max_lifetime,
-                settings.assertion.leeway,
-            ),
-            keys,
+            assertions: assertion_rules(settings),
+            keys: keys.clone(),
             authenticator: deps.authenticator.clone(),
             proofs: deps.proofs.clone(),
             identity: deps.identity.clone(),
@@ -150,17 +146,33 @@ pub(super) fn grants(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, 
             minter: deps.minter.clone(),
             refresh: deps.refresh.clone(),
         },
-        token_exchange: TokenExchangeGrant {
-            authenticator: deps.authenticator.clone(),
-            proofs: deps.proofs.clone(),
-            resources: deps.resources.clone(),
-            minter: deps.minter.clone(),
-            liveness: deps.liveness.clone(),
-            clients: stores.clients.clone(),
-            identity: deps.identity.clone(),
-            limits: settings.delegation.clone(),
-        },
+        token_exchange: token_exchange(settings, keys.clone(), deps, stores),
     }
+}
+
+/// RFC 8693 delegation: what it checks tokens and assertions with, and its bounds.
+fn token_exchange(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, stores: &Stores) -> TokenExchangeGrant {
+    TokenExchangeGrant {
+        authenticator: deps.authenticator.clone(),
+        proofs: deps.proofs.clone(),
+        resources: deps.resources.clone(),
+        minter: deps.minter.clone(),
+        liveness: deps.liveness.clone(),
+        clients: stores.clients.clone(),
+        identity: deps.identity.clone(),
+        assertions: assertion_rules(settings),
+        keys,
+        limits: settings.delegation.clone(),
+    }
+}
+
+/// Our identity assertions, as token-service verifies them itself.
+fn assertion_rules(settings: &Settings) -> AssertionRules {
+    AssertionRules::new(
+        &settings.public_base_url,
+        settings.assertion.max_lifetime,
+        settings.assertion.leeway,
+    )
 }
 
 fn access_tokens(settings: &Settings) -> AccessTokens {

@@ -45,13 +45,16 @@ async fn delegating(store: shared::settings::StoreSettings) -> TestSystem {
 
 /// `who` may act for `client` (its `may_act`).
 async fn allow(system: &TestSystem, client: &TestClient, who: &[&TestClient]) {
+    allow_ids(system, client, who.iter().map(|c| c.id.clone()).collect()).await;
+}
+
+/// The parties `actors` (client or registration ids) may act for `client`.
+async fn allow_ids(system: &TestSystem, client: &TestClient, actors: Vec<String>) {
     system
         .admin()
         .update_client(pb::UpdateClientRequest {
             client_id: client.id.clone(),
-            may_act: Some(pb::Actors {
-                actors: who.iter().map(|c| c.id.clone()).collect(),
-            }),
+            may_act: Some(pb::Actors { actors }),
             ..Default::default()
         })
         .await
@@ -551,17 +554,7 @@ async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delega
 
     // A machine client names the agent, by its registration, as one who may act for it.
     let holder = system.create_client(&["agent:read"]).await;
-    system
-        .admin()
-        .update_client(pb::UpdateClientRequest {
-            client_id: holder.id.clone(),
-            may_act: Some(pb::Actors {
-                actors: vec![registration.clone()],
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("may_act set");
+    allow_ids(&system, &holder, vec![registration.clone()]).await;
     let subject = own_token(&system, &holder, &[]).await;
     let body = assert_ok(exchange(&system, &holder, &subject, Some(&agent), &[]).await).await;
     let delegated = body["access_token"].as_str().expect("token").to_owned();
@@ -584,4 +577,48 @@ async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delega
     assert_eq!(notified.status(), 202);
     assert_eq!(system.introspect(&holder, &delegated).await, json!({ "active": false }));
     assert_eq!(system.introspect(&holder, &subject).await["active"], true);
+}
+
+#[tokio::test]
+async fn a_sub_agent_acts_with_its_identity_assertion() {
+    let redis = RedisServer::start();
+    let system = delegating(redis.store_settings()).await;
+    let holder = system.create_client(&["agent:read"]).await;
+    let registered = system.register_anonymous().await;
+    let registration = registered["registration_id"].as_str().expect("reg").to_owned();
+    let assertion = registered["identity_assertion"].as_str().expect("assertion").to_owned();
+    allow_ids(&system, &holder, vec![registration.clone()]).await;
+    let subject = own_token(&system, &holder, &[]).await;
+    let with_assertion = |actor: String| {
+        let (system, holder, subject) = (&system, &holder, subject.clone());
+        async move {
+            system
+                .http
+                .post(system.token_url("/oauth2/token"))
+                .basic_auth(&holder.id, Some(&holder.secret))
+                .form(&[
+                    ("grant_type", TOKEN_EXCHANGE),
+                    ("subject_token", subject.as_str()),
+                    ("subject_token_type", ACCESS_TOKEN),
+                    ("actor_token", actor.as_str()),
+                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+                ])
+                .send()
+                .await
+                .expect("reachable")
+        }
+    };
+    let body = assert_ok(with_assertion(assertion.clone()).await).await;
+    let claims = claims_of(body["access_token"].as_str().expect("token"));
+    assert_eq!(claims["act"]["sub"], registration.as_str(), "{claims}");
+    assert_eq!(body["scope"], "agent:read");
+    // An assertion we did not sign is no actor.
+    let mut forged = claims_of(&assertion);
+    forged["sub"] = json!("reg_00000000000000000000000000000000");
+    let forged = TestKey::generate("forger")
+        .signer_as(system.signer.kid())
+        .sign(protocol::jose::assertion::ASSERTION_TYP, &forged)
+        .expect("sign");
+    let refused = assert_oauth_error(with_assertion(forged).await, 400, "invalid_request").await;
+    println!("forged actor assertion: {refused}");
 }

@@ -38,6 +38,8 @@ use crate::clients::{Client, ClientId, ClientStore};
 use crate::error::OAuthError;
 use crate::liveness::Liveness;
 use crate::peers::identity::IdentityClient;
+use protocol::jose::assertion::AssertionRules;
+use shared::keys::watch::KeyRingWatch;
 
 /// `delegation`: the bounds of every delegated token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,9 @@ pub struct TokenExchangeGrant {
     pub liveness: Arc<Liveness>,
     pub clients: Arc<dyn ClientStore>,
     pub identity: Arc<IdentityClient>,
+    /// Our identity assertions, as `actor_token` (`…:token-type:jwt`).
+    pub assertions: AssertionRules,
+    pub keys: KeyRingWatch,
     pub limits: DelegationSettings,
 }
 
@@ -132,6 +137,30 @@ impl TokenExchangeGrant {
     /// requesting client itself.
     async fn actor(&self, request: &TokenExchangeRequest, requester: &Client) -> Result<Actor, OAuthError> {
         Ok(match (&request.actor_token, &request.actor_token_type) {
+            (Some(assertion), Some(kind)) if kind == token_type::JWT => {
+                // A sub-agent's identity assertion: the agent as it is now.
+                let claims = super::jwt_bearer::verify_assertion(&self.assertions, &self.keys, assertion).map_err(
+                    |refused| match refused {
+                        OAuthError::InvalidGrant(why) => OAuthError::InvalidRequest(format!("the actor_token: {why}")),
+                        other => other,
+                    },
+                )?;
+                let agent = self
+                    .identity
+                    .lookup(&claims, assertion)
+                    .await
+                    .map_err(|refused| match refused {
+                        OAuthError::InvalidGrant(why) => OAuthError::InvalidRequest(format!("the actor_token: {why}")),
+                        other => other,
+                    })?;
+                Actor {
+                    sub: agent.subject,
+                    client_id: agent.client_id,
+                    scope: agent.scopes,
+                    jkt: claims.cnf.map(|cnf| cnf.jkt).or(agent.bound_jkt),
+                    exp: Some(claims.exp),
+                }
+            }
             (Some(token), Some(kind)) => {
                 let claims = self.live_token(token, kind, "actor_token").await?;
                 Actor {
@@ -162,8 +191,13 @@ impl TokenExchangeGrant {
     /// `act` reaches a chain but ours.
     async fn live_token(&self, token: &str, kind: &str, name: &str) -> Result<AccessTokenClaims, OAuthError> {
         if kind != token_type::ACCESS_TOKEN {
+            let also = if name == "actor_token" {
+                format!(" or our identity assertions ({})", token_type::JWT)
+            } else {
+                String::new()
+            };
             return Err(OAuthError::InvalidRequest(format!(
-                "{name}_type: only access tokens issued here ({}) are exchanged",
+                "{name}_type: only access tokens issued here ({}){also} are accepted",
                 token_type::ACCESS_TOKEN
             )));
         }
