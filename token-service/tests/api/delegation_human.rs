@@ -94,16 +94,40 @@ async fn hand_on(system: &TestSystem, client: &(String, ClientKey), subject: &st
         .await
 }
 
-#[tokio::test]
-async fn a_human_lets_the_client_hand_their_grant_on_and_revoking_it_ends_the_chain() {
-    let redis = RedisServer::start();
+/// A system on `redis`, an orchestrator a human can allow, and a sub-agent with its
+/// own token.
+struct Parties {
+    system: TestSystem,
+    orchestrator: (String, ClientKey),
+    sub_agent: crate::helpers::TestClient,
+    sub_agent_own: String,
+}
+
+async fn parties(redis: &RedisServer) -> Parties {
     let system = spawn_mcp_on(redis.store_settings()).await;
-    let allowed = orchestrator(&system, "orchestrator").await;
+    let orchestrator = orchestrator(&system, "orchestrator").await;
     let sub_agent = system.create_client(&["agent:read"]).await;
     let sub_agent_own = assert_ok(system.client_credentials(&sub_agent, &[]).await).await["access_token"]
         .as_str()
         .expect("token")
         .to_owned();
+    Parties {
+        system,
+        orchestrator,
+        sub_agent,
+        sub_agent_own,
+    }
+}
+
+#[tokio::test]
+async fn a_human_lets_the_client_hand_their_grant_on_and_revoking_it_ends_the_chain() {
+    let redis = RedisServer::start();
+    let Parties {
+        system,
+        orchestrator: allowed,
+        sub_agent,
+        sub_agent_own,
+    } = parties(&redis).await;
 
     let mut browser = Browser::new(&system);
     let human = human_token(&system, &mut browser, &allowed, true).await;
@@ -157,13 +181,12 @@ async fn a_human_lets_the_client_hand_their_grant_on_and_revoking_it_ends_the_ch
 #[tokio::test]
 async fn without_the_humans_leave_the_client_cannot_hand_their_grant_on() {
     let redis = RedisServer::start();
-    let system = spawn_mcp_on(redis.store_settings()).await;
-    let client = orchestrator(&system, "orchestrator").await;
-    let sub_agent = system.create_client(&["agent:read"]).await;
-    let sub_agent_own = assert_ok(system.client_credentials(&sub_agent, &[]).await).await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let Parties {
+        system,
+        orchestrator: client,
+        sub_agent,
+        sub_agent_own,
+    } = parties(&redis).await;
     let mut browser = Browser::new(&system);
     let human = human_token(&system, &mut browser, &client, false).await;
     let refused: Value = assert_oauth_error(

@@ -5,18 +5,11 @@ use identity_service::providers::ProviderSettings;
 use serde_json::{Value, json};
 use shared::testing::{RedisServer, TestProvider};
 
-use crate::helpers::{ISSUER, JWT_BEARER, assert_oauth_error, assert_ok, spawn_configured};
+use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, spawn_configured};
 
-#[tokio::test]
-async fn after_a_revocation_event_tokens_are_inactive_and_the_exchange_is_invalid_grant() {
-    let redis = RedisServer::start();
-    let provider = TestProvider::start().await;
-    let trusted = ProviderSettings {
-        issuer: provider.issuer.clone(),
-        jwks_uri: provider.jwks_uri.clone(),
-        allow_untyped_id_jag: false,
-    };
-    let system = spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
+/// An agent `provider` registers for its user `user-1` (by ID-JAG): the agent's identity
+/// assertion.
+pub(crate) async fn provider_agent(system: &TestSystem, provider: &TestProvider) -> String {
     let id_jag = provider.sign(
         "oauth-id-jag+jwt",
         &provider.id_jag_claims(ISSUER, "user-1", "ada@example.com"),
@@ -35,8 +28,21 @@ async fn after_a_revocation_event_tokens_are_inactive_and_the_exchange_is_invali
         .json()
         .await
         .expect("json");
-    let assertion = registered["identity_assertion"].as_str().expect("assertion");
-    let form = [("grant_type", JWT_BEARER), ("assertion", assertion)];
+    registered["identity_assertion"].as_str().expect("assertion").to_owned()
+}
+
+#[tokio::test]
+async fn after_a_revocation_event_tokens_are_inactive_and_the_exchange_is_invalid_grant() {
+    let redis = RedisServer::start();
+    let provider = TestProvider::start().await;
+    let trusted = ProviderSettings {
+        issuer: provider.issuer.clone(),
+        jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
+    };
+    let system = spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
+    let assertion = provider_agent(&system, &provider).await;
+    let form = [("grant_type", JWT_BEARER), ("assertion", assertion.as_str())];
     let exchange = || system.post_form("/oauth2/token", &form);
     let token = assert_ok(exchange().await).await["access_token"]
         .as_str()

@@ -520,29 +520,11 @@ async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delega
     };
     let system = crate::helpers::spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
     // An agent registered by its provider, with its own access token.
-    let id_jag = provider.sign(
-        "oauth-id-jag+jwt",
-        &provider.id_jag_claims(ISSUER, "user-1", "ada@example.com"),
-    );
-    let registered: Value = system
-        .http
-        .post(system.identity_url("/agent/identity"))
-        .json(&json!({
-            "type": "identity_assertion",
-            "assertion_type": "urn:ietf:params:oauth:token-type:id-jag",
-            "assertion": id_jag,
-        }))
-        .send()
-        .await
-        .expect("reachable")
-        .json()
-        .await
-        .expect("json");
-    let assertion = registered["identity_assertion"].as_str().expect("assertion");
+    let assertion = crate::provider_revocation::provider_agent(&system, &provider).await;
     let agent = system
         .post_form(
             "/oauth2/token",
-            &[("grant_type", crate::helpers::JWT_BEARER), ("assertion", assertion)],
+            &[("grant_type", crate::helpers::JWT_BEARER), ("assertion", &assertion)],
         )
         .await;
     let agent = assert_ok(agent).await["access_token"]
