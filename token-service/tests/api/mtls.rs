@@ -222,3 +222,68 @@ async fn without_a_trusted_header_a_forged_certificate_header_authenticates_noth
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_certificate_bound_token_is_exchanged_only_over_its_certificate() {
+    const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+    let system = mtls_system().await;
+    let mine = self_signed("orchestrator");
+    let holder = cert_client(
+        &system,
+        pb::set_certificate_request::Binding::CertificatePem(mine.pem.clone()),
+    )
+    .await;
+    let actor = system.create_client(&["reports:read"]).await;
+    system
+        .admin()
+        .update_client(pb::UpdateClientRequest {
+            client_id: holder.clone(),
+            may_act: Some(pb::Actors {
+                actors: vec![actor.id.clone()],
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("may_act set");
+    let bound = assert_ok(with_cert(&system, &holder, &mine, "18").await).await;
+    let bound = bound["access_token"].as_str().expect("token").to_owned();
+    let actor_own = assert_ok(system.client_credentials(&actor, &[]).await).await;
+    let actor_own = actor_own["access_token"].as_str().expect("token").to_owned();
+    // The actor, named in may_act but without the certificate: refused.
+    let by_actor = system
+        .http
+        .post(system.token_url("/oauth2/token"))
+        .basic_auth(&actor.id, Some(&actor.secret))
+        .form(&[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", bound.as_str()),
+            ("subject_token_type", ACCESS_TOKEN),
+        ])
+        .send()
+        .await
+        .expect("reachable");
+    let refused = assert_oauth_error(by_actor, 400, "invalid_request").await;
+    let why = refused["error_description"].as_str().expect("text");
+    assert!(why.contains("certificate"), "{refused}");
+    // The holder over its certificate: the delegated token is bound to it too.
+    let by_holder = system
+        .http
+        .post(system.token_url("/oauth2/token"))
+        .header(CERT_HEADER, mine.header())
+        .header(VERIFY_HEADER, "18")
+        .form(&[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("client_id", holder.as_str()),
+            ("subject_token", bound.as_str()),
+            ("subject_token_type", ACCESS_TOKEN),
+            ("actor_token", actor_own.as_str()),
+            ("actor_token_type", ACCESS_TOKEN),
+        ])
+        .send()
+        .await
+        .expect("reachable");
+    let claims = claims_of(assert_ok(by_holder).await["access_token"].as_str().expect("token"));
+    assert_eq!(claims["cnf"]["x5t#S256"], mine.thumbprint());
+    assert_eq!(claims["act"]["sub"], actor.id.as_str());
+}
