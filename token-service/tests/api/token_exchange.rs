@@ -565,7 +565,7 @@ async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delega
 async fn a_sub_agent_acts_with_its_identity_assertion() {
     let redis = RedisServer::start();
     let system = delegating(redis.store_settings()).await;
-    let holder = system.create_client(&["agent:read"]).await;
+    let holder = system.create_client(&["agent:read", "agent:write"]).await;
     let registered = system.register_anonymous().await;
     let registration = registered["registration_id"].as_str().expect("reg").to_owned();
     let assertion = registered["identity_assertion"].as_str().expect("assertion").to_owned();
@@ -593,7 +593,11 @@ async fn a_sub_agent_acts_with_its_identity_assertion() {
     let body = assert_ok(with_assertion(assertion.clone()).await).await;
     let claims = claims_of(body["access_token"].as_str().expect("token"));
     assert_eq!(claims["act"]["sub"], registration.as_str(), "{claims}");
-    assert_eq!(body["scope"], "agent:read");
+    // An unclaimed agent acts with no more than its pre-claim scopes.
+    assert_eq!(
+        body["scope"], "agent:read",
+        "the holder's read and write ∩ the agent's read"
+    );
     // An assertion we did not sign is no actor.
     let mut forged = claims_of(&assertion);
     forged["sub"] = json!("reg_00000000000000000000000000000000");
