@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use shared::testing::RedisServer;
 
 use crate::helpers::{TestSystem, assert_oauth_error, assert_ok, claims_of};
-use crate::human::{Authorization, Browser, EMAIL, REDIRECT, RESOURCE, csrf, redirect_params, sign_in, spawn_mcp_on};
+use crate::human::{
+    Authorization, Browser, EMAIL, REDIRECT, RESOURCE, csrf, redirect_params, revoke_on_account, sign_in, spawn_mcp_on,
+};
 use crate::proofs::ClientKey;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -162,17 +164,7 @@ async fn a_human_lets_the_client_hand_their_grant_on_and_revoking_it_ends_the_ch
 
     // The human revokes the grant: their token and the one handed on both end.
     let grant_id = human_claims["grant_id"].as_str().expect("grant").to_owned();
-    let back = browser
-        .post(
-            "/agent/account/revoke",
-            &[
-                ("csrf", csrf(&page).as_str()),
-                ("kind", "grant"),
-                ("id", grant_id.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(back.status(), 303);
+    revoke_on_account(&mut browser, &page, &grant_id).await;
     for token in [&human, &delegated] {
         assert_eq!(system.introspect(&sub_agent, token).await, json!({ "active": false }));
     }

@@ -303,3 +303,14 @@ pub async fn active(system: &TestSystem, resource_server: &TestClient, token: &s
         .await;
     response.json::<Value>().await.expect("json")["active"] == true
 }
+
+/// The human revokes grant `id` from their account page `page` (its HTML).
+pub async fn revoke_on_account(browser: &mut Browser, page: &str, id: &str) {
+    let back = browser
+        .post(
+            "/agent/account/revoke",
+            &[("csrf", csrf(page).as_str()), ("kind", "grant"), ("id", id)],
+        )
+        .await;
+    assert_eq!(back.status(), 303, "the account page takes the revocation");
+}

@@ -10,7 +10,9 @@ use shared::testing::{RedisServer, TestWorkloadIssuer};
 use shared::time::unix_now;
 
 use crate::helpers::{ISSUER, JWT_BEARER, TestClient, TestSystem, assert_oauth_error, assert_ok, claims_of, spawn_all};
-use crate::human::{Authorization, Browser, RESOURCE, csrf, decide, public_client, redeem, redirect_params};
+use crate::human::{
+    Authorization, Browser, RESOURCE, decide, public_client, redeem, redirect_params, revoke_on_account,
+};
 
 const TYP: &str = "oauth-id-jag+jwt";
 /// What the MCP server offers; the client is registered for read and write only.
@@ -512,17 +514,7 @@ async fn the_person_is_the_human_who_signs_in_there_and_the_company_or_the_human
     assert!(page.contains("by your organization, at Corp SSO"), "{page}");
     let grant_id = claims["grant_id"].as_str().expect("grant").to_owned();
     assert!(page.contains(&grant_id), "{page}");
-    let back = browser
-        .post(
-            "/agent/account/revoke",
-            &[
-                ("csrf", csrf(&page).as_str()),
-                ("kind", "grant"),
-                ("id", grant_id.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(back.status(), 303);
+    revoke_on_account(&mut browser, &page, &grant_id).await;
     assert_eq!(system.introspect(&client, &access).await, json!({ "active": false }));
     let after = system
         .http

@@ -7,6 +7,16 @@ use shared::testing::{RedisServer, TestProvider};
 
 use crate::helpers::{ISSUER, JWT_BEARER, TestSystem, assert_oauth_error, assert_ok, spawn_configured};
 
+/// A system on `store` that trusts `provider` to register agents.
+pub(crate) async fn trusting(store: shared::settings::StoreSettings, provider: &TestProvider) -> TestSystem {
+    let trusted = ProviderSettings {
+        issuer: provider.issuer.clone(),
+        jwks_uri: provider.jwks_uri.clone(),
+        allow_untyped_id_jag: false,
+    };
+    spawn_configured(store, move |s| s.providers = vec![trusted]).await
+}
+
 /// An agent `provider` registers for its user `user-1` (by ID-JAG): the agent's identity
 /// assertion.
 pub(crate) async fn provider_agent(system: &TestSystem, provider: &TestProvider) -> String {
@@ -35,12 +45,7 @@ pub(crate) async fn provider_agent(system: &TestSystem, provider: &TestProvider)
 async fn after_a_revocation_event_tokens_are_inactive_and_the_exchange_is_invalid_grant() {
     let redis = RedisServer::start();
     let provider = TestProvider::start().await;
-    let trusted = ProviderSettings {
-        issuer: provider.issuer.clone(),
-        jwks_uri: provider.jwks_uri.clone(),
-        allow_untyped_id_jag: false,
-    };
-    let system = spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
+    let system = trusting(redis.store_settings(), &provider).await;
     let assertion = provider_agent(&system, &provider).await;
     let form = [("grant_type", JWT_BEARER), ("assertion", assertion.as_str())];
     let exchange = || system.post_form("/oauth2/token", &form);

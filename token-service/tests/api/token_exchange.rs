@@ -508,19 +508,13 @@ async fn a_dpop_bound_subject_is_exchanged_only_with_a_proof_of_its_key() {
 
 #[tokio::test]
 async fn an_agent_acts_for_a_client_and_its_registration_revoked_ends_the_delegation() {
-    use identity_service::providers::ProviderSettings;
-    use shared::testing::TestProvider;
+    use crate::provider_revocation::{provider_agent, trusting};
 
     let redis = RedisServer::start();
-    let provider = TestProvider::start().await;
-    let trusted = ProviderSettings {
-        issuer: provider.issuer.clone(),
-        jwks_uri: provider.jwks_uri.clone(),
-        allow_untyped_id_jag: false,
-    };
-    let system = crate::helpers::spawn_configured(redis.store_settings(), move |s| s.providers = vec![trusted]).await;
+    let provider = shared::testing::TestProvider::start().await;
+    let system = trusting(redis.store_settings(), &provider).await;
     // An agent registered by its provider, with its own access token.
-    let assertion = crate::provider_revocation::provider_agent(&system, &provider).await;
+    let assertion = provider_agent(&system, &provider).await;
     let agent = system
         .post_form(
             "/oauth2/token",
