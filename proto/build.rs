@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/agentauth/identity/v1/identity.proto",
         "proto/agentauth/keys/v1/keys.proto",
         "proto/agentauth/clients/v1/clients.proto",
+        "proto/agentauth/tokens/v1/delegations.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(files, ["proto"])?;

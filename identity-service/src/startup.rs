@@ -20,6 +20,7 @@ use crate::claim::ClaimCeremony;
 use crate::grpc::IdentityGrpc;
 use crate::http::{ServerSessions, SessionCookie};
 use crate::mail::{MailBackend, Mailer};
+use crate::peers::delegations::DelegationRecords;
 use crate::providers::{ProviderKeys, ProviderTrust};
 use crate::ratelimit::RateLimits;
 use crate::registration::{KeyBinding, RegistrationPolicy, RegistrationStores, Registrations};
@@ -116,9 +117,11 @@ fn app_state(
         settings.rate_limits.clone(),
     );
     let mailer = crate::mail::from_settings(&settings.mail)?;
-    let directory = ClientDirectory::new(context.peer(&settings.token, "token", false)?);
+    let token_service = Arc::new(context.peer(&settings.token, "token", false)?);
+    let directory = ClientDirectory::new(token_service.clone());
+    let delegations = DelegationRecords::new(token_service);
     let stored = (&stores.authorizations, &stores.sessions);
-    let authorizations = authorizations(settings, stored, directory, (&hasher, &mailer, &limits))?;
+    let authorizations = authorizations(settings, stored, (directory, delegations), (&hasher, &mailer, &limits))?;
     let assertion = &settings.assertion;
     Ok(Arc::new(AppState {
         issuer: issuer.to_owned(),
@@ -162,7 +165,7 @@ fn discovery(settings: &Settings, scopes_supported: protocol::scope::ScopeSet) -
 fn authorizations(
     settings: &Settings,
     (store, sessions): (&Arc<dyn AuthorizationStore>, &Arc<dyn SessionStore>),
-    directory: ClientDirectory,
+    (directory, delegations): (ClientDirectory, DelegationRecords),
     (hasher, mailer, limits): (&SecretHasher, &Arc<dyn Mailer>, &RateLimits),
 ) -> Result<Arc<Authorizations>, StartupError> {
     Ok(Arc::new(Authorizations::new(
@@ -170,6 +173,7 @@ fn authorizations(
             store: store.clone(),
             sessions: sessions.clone(),
             directory,
+            delegations,
             hasher: hasher.clone(),
             mailer: mailer.clone(),
             limits: limits.clone(),

@@ -24,3 +24,10 @@ pub mod clients {
         tonic::include_proto!("agentauth.clients.v1");
     }
 }
+
+/// Delegations made by token exchange, served by token-service.
+pub mod tokens {
+    pub mod v1 {
+        tonic::include_proto!("agentauth.tokens.v1");
+    }
+}

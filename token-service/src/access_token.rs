@@ -160,7 +160,7 @@ impl AccessTokens {
     }
 
     pub fn mint(&self, signer: &SigningKey, request: TokenRequest<'_>, now: i64) -> Result<Minted, JoseError> {
-        self.mint_delegated(signer, request, None, now)
+        Ok(self.mint_delegated(signer, request, None, now)?.0)
     }
 
     /// [`Self::mint`], with `delegation`'s actors, parents and end when it is one.
@@ -170,7 +170,7 @@ impl AccessTokens {
         request: TokenRequest<'_>,
         delegation: Option<Delegation>,
         now: i64,
-    ) -> Result<Minted, JoseError> {
+    ) -> Result<(Minted, AccessTokenClaims), JoseError> {
         let audiences = if request.audiences.is_empty() {
             vec![self.audiences[0].clone()]
         } else {
@@ -194,14 +194,15 @@ impl AccessTokens {
             act,
             delegated_from,
         };
-        Ok(Minted {
+        let minted = Minted {
             token: signer.sign(ACCESS_TOKEN_TYP, &claims)?,
             token_type,
             expires_in: u64::try_from(exp - now).unwrap_or(0),
             scope: request.scope,
             refresh_token: None,
             issued_token_type: None,
-        })
+        };
+        Ok((minted, claims))
     }
 
     /// Verifies one of our access tokens (signature, `typ`, `iss`, `aud` one we issue
@@ -223,7 +224,7 @@ impl TokenMinter {
     /// Mints the token `request` describes, and audits it.
     pub fn mint(&self, request: TokenRequest<'_>) -> Result<Minted, OAuthError> {
         let (client_id, subject) = (request.client_id, request.subject);
-        let minted = self.sign(request, None)?;
+        let (minted, _) = self.sign(request, None)?;
         shared::audit::record(
             "token_issued",
             shared::audit::Actor::Client(client_id),
@@ -234,8 +235,12 @@ impl TokenMinter {
     }
 
     /// Mints a delegated token (RFC 8693) and audits it, naming both principals and
-    /// the chain's depth.
-    pub fn mint_delegated(&self, request: TokenRequest<'_>, delegation: Delegation) -> Result<Minted, OAuthError> {
+    /// the chain's depth; with the claims it carries, for the delegation log.
+    pub fn mint_delegated(
+        &self,
+        request: TokenRequest<'_>,
+        delegation: Delegation,
+    ) -> Result<(Minted, AccessTokenClaims), OAuthError> {
         let (client_id, subject) = (request.client_id.to_owned(), request.subject.to_owned());
         let (actor, depth) = (delegation.act.sub.clone(), delegation.act.depth());
         let minted = self.sign(request, Some(delegation))?;
@@ -249,7 +254,11 @@ impl TokenMinter {
         Ok(minted)
     }
 
-    fn sign(&self, request: TokenRequest<'_>, delegation: Option<Delegation>) -> Result<Minted, OAuthError> {
+    fn sign(
+        &self,
+        request: TokenRequest<'_>,
+        delegation: Option<Delegation>,
+    ) -> Result<(Minted, AccessTokenClaims), OAuthError> {
         let now = shared::time::unix_now();
         let signer = self.signer(now)?;
         self.tokens

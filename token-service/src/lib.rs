@@ -38,6 +38,7 @@
 pub mod access_token;
 pub mod client_auth;
 pub mod clients;
+pub mod delegations;
 pub mod error;
 pub mod grants;
 pub mod grpc;

@@ -16,6 +16,7 @@
 
 mod code;
 mod consent;
+mod delegations;
 mod enterprise;
 pub mod error;
 mod login;
@@ -38,6 +39,7 @@ use crate::mail::Mailer;
 use crate::ratelimit::RateLimits;
 use crate::upstream::UpstreamProviders;
 
+pub use crate::peers::delegations::{DelegationRecords, DelegationView};
 pub use crate::peers::token_service::ClientDirectory;
 pub use code::{Presented, Redeemed, Redemption};
 pub use enterprise::{ProviderGrant, ProviderGrantRequest};
@@ -134,6 +136,8 @@ pub struct Authorizations {
     /// Browser sessions, which a human can list and end from their page.
     sessions: Arc<dyn SessionStore>,
     directory: ClientDirectory,
+    /// What was handed on in the human's and their agents' names (token-service's).
+    delegations: DelegationRecords,
     hasher: SecretHasher,
     mailer: Arc<dyn Mailer>,
     limits: RateLimits,
@@ -155,6 +159,7 @@ pub struct AuthorizationParts {
     pub store: Arc<dyn AuthorizationStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub directory: ClientDirectory,
+    pub delegations: DelegationRecords,
     pub hasher: SecretHasher,
     pub mailer: Arc<dyn Mailer>,
     pub limits: RateLimits,
@@ -171,6 +176,7 @@ impl Authorizations {
             store: parts.store,
             sessions: parts.sessions,
             directory: parts.directory,
+            delegations: parts.delegations,
             hasher: parts.hasher,
             mailer: parts.mailer,
             limits: parts.limits,

@@ -6,7 +6,8 @@
 //!
 //! - `GET /agent/account`: the page, or the sign-in form.
 //! - `POST /agent/account/login`, `/agent/account/verify`: sign in.
-//! - `POST /agent/account/revoke`: `kind` `registration` or `grant`, `id`.
+//! - `POST /agent/account/revoke`: `kind` `registration`, `grant` or `delegation` (by
+//!   `jti`: a token handed on in the human's or their agents' names), `id`.
 //! - `POST /agent/account/sessions/end`: `id`, the label of one of the human's sessions.
 //! - `POST /agent/account/logout`.
 
@@ -63,6 +64,8 @@ pub async fn view(
             .collect();
         let grants = auth.grants_of(&who).await?;
         let grants = grant_rows(&auth, &grants);
+        let agent_ids: Vec<String> = owned.iter().map(|r| r.id.as_str().to_owned()).collect();
+        let delegations = auth.delegations_of(&who, &agent_ids).await?;
         let mut sessions = auth.sessions_of(&who).await?;
         // Each session by how it was signed in: which providers this human uses.
         for view in &mut sessions {
@@ -82,11 +85,21 @@ pub async fn view(
         Ok(pages::overview(
             (&who, &with),
             (&agents, &grants, this),
+            &delegations,
             &browser.csrf,
             notice,
         ))
     };
     outcome.await.or_page(auth.issuer())
+}
+
+/// The ids of the agents that are `who`'s: claimed with an address proven theirs.
+async fn own_agents(registrations: &Registrations, who: &SignedIn) -> Result<Vec<String>, AuthorizeError> {
+    if !who.email_linked {
+        return Ok(Vec::new());
+    }
+    let owned = registrations.owned_by(&who.email).await?;
+    Ok(owned.iter().map(|r| r.id.as_str().to_owned()).collect())
 }
 
 /// Each grant with who gave it, when a provider did.
@@ -170,6 +183,10 @@ pub async fn revoke(
             Some("registration") if who.email_linked => registrations.revoke_owned(&who.email, id, now).await?,
             Some("registration") => false,
             Some("grant") => auth.revoke_own_grant(&who, id, now).await?,
+            Some("delegation") => {
+                let agents = own_agents(&registrations, &who).await?;
+                auth.revoke_delegation(&who, &agents, id).await?
+            }
             _ => return Err(AuthorizeError::InvalidRequest("say what to revoke".into())),
         };
         if !revoked {

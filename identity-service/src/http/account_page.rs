@@ -5,15 +5,12 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 
+use super::account_forms::{csrf_field, date, revoke_form};
 use super::html::{escape, page, page_sending_to};
 use crate::authorize::record::Grant;
-use crate::authorize::{SessionView, SignedIn};
+use crate::authorize::{DelegationView, SessionView, SignedIn};
 use crate::registration::Registration;
 use crate::upstream::UpstreamProviders;
-
-fn csrf_field(csrf: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", escape(csrf))
-}
 
 fn notice(message: Option<&str>) -> String {
     message
@@ -96,6 +93,7 @@ pub struct Sessions<'a> {
 pub fn overview(
     (who, signed_in_with): (&SignedIn, &str),
     (agents, grants, sessions): (&[AgentRow<'_>], &[GrantRow<'_>], Sessions<'_>),
+    delegations: &[DelegationView],
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
@@ -106,6 +104,8 @@ pub fn overview(
          <th>Registered</th><th>Claimed</th><th>Status</th><th></th></tr>{agents}</table>\
          <h2>Applications you allowed</h2><table id=\"grants\"><tr><th>Application</th><th>Scopes</th>\
          <th>Resources</th><th>Allowed</th><th>Status</th><th></th></tr>{grants}</table>\
+         <h2>Handed on in the last day</h2><table id=\"delegations\"><tr><th>In the name of</th>\
+         <th>Acting</th><th>For</th><th>Scopes</th><th>When</th><th>Status</th><th></th></tr>{delegations}</table>\
          <h2>Where you are signed in</h2><table id=\"sessions\"><tr><th>Session</th><th>Signed in with</th>\
          <th>Signed in</th><th>Ends</th><th></th></tr>{sessions}</table>\
          <form method=\"post\" action=\"/agent/account/logout\">{csrf}\
@@ -115,24 +115,16 @@ pub fn overview(
         with = escape(signed_in_with),
         agents = agent_rows(agents, csrf),
         grants = grant_rows(grants, csrf),
+        delegations = super::account_delegations::rows(
+            delegations,
+            &grants.iter().map(|row| row.grant).collect::<Vec<_>>(),
+            csrf
+        ),
         sessions = session_rows(&sessions, csrf),
         csrf = csrf_field(csrf),
         notice = notice(message),
     );
     page(StatusCode::OK, "Your agents", &body)
-}
-
-/// The form that revokes one registration or grant.
-fn revoke_form(csrf: &str, kind: &str, id: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/agent/account/revoke\">{csrf}\
-         <input type=\"hidden\" name=\"kind\" value=\"{kind}\">\
-         <input type=\"hidden\" name=\"id\" value=\"{id}\">\
-         <button type=\"submit\" class=\"revoke\" id=\"revoke-{id}\">Revoke</button></form>",
-        csrf = csrf_field(csrf),
-        kind = escape(kind),
-        id = escape(id),
-    )
 }
 
 fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
@@ -224,13 +216,4 @@ fn session_rows(sessions: &Sessions<'_>, csrf: &str) -> String {
             )
         })
         .collect()
-}
-
-/// RFC 3339 UTC, to the minute.
-fn date(unix: i64) -> String {
-    shared::time::rfc3339(unix)
-        .chars()
-        .take(16)
-        .collect::<String>()
-        .replace('T', " ")
 }

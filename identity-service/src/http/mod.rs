@@ -1,6 +1,8 @@
 //! Public HTTP surface of identity-service.
 
 mod account;
+mod account_delegations;
+mod account_forms;
 mod account_page;
 mod authorize;
 mod authorize_page;

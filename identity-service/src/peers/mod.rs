@@ -2,5 +2,7 @@
 //! `crate::grpc`. Generated protobuf types stop in these files.
 //!
 //! - [`token_service`]: token-service's `ClientDirectory`, who an OAuth client is.
+//! - [`delegations`]: token-service's `Delegations`, what was handed on in whose name.
 
+pub mod delegations;
 pub mod token_service;

@@ -35,11 +35,11 @@ pub struct AuthorizingClient {
 
 #[derive(Debug)]
 pub struct ClientDirectory {
-    replicas: Replicas,
+    replicas: std::sync::Arc<Replicas>,
 }
 
 impl ClientDirectory {
-    pub fn new(replicas: Replicas) -> Self {
+    pub fn new(replicas: std::sync::Arc<Replicas>) -> Self {
         Self { replicas }
     }
 

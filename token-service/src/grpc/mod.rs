@@ -1,8 +1,10 @@
 //! `ClientAdmin`: the operator API on the internal port (`agentctl clients …`). Each
 //! change loads the client, applies one [`lifecycle`](crate::clients::lifecycle) step,
 //! stores it and writes one audit event. [`directory`] serves identity-service's
-//! `ClientDirectory`. Generated protobuf types stop here.
+//! `ClientDirectory`, [`delegations`] its account page's `Delegations`. Generated
+//! protobuf types stop here.
 
+pub mod delegations;
 pub mod directory;
 mod federation;
 

@@ -12,6 +12,7 @@ use shared::keys::watch::KeyRingWatch;
 use crate::access_token::{AccessTokens, TokenMinter};
 use crate::client_auth::workload::WorkloadIssuers;
 use crate::client_auth::{ClientAuthenticator, ClientSecrets, InlineKeys, MutualTls, PrivateKeyJwt};
+use crate::delegations::Delegations;
 use crate::grants::id_jag::IdJagGrant;
 use crate::grants::id_jag::providers::EnterpriseProviders;
 use crate::grants::{
@@ -37,6 +38,7 @@ pub(super) struct GrantDeps {
     minter: Arc<TokenMinter>,
     refresh: Arc<RefreshTokens>,
     liveness: Arc<Liveness>,
+    pub(super) delegations: Arc<Delegations>,
 }
 
 impl GrantDeps {
@@ -81,11 +83,11 @@ impl GrantDeps {
         };
         let refresh = RefreshTokens::new(stores.refresh.clone(), hasher.clone(), settings.refresh_tokens.clone());
         let identity = Arc::new(identity);
-        let liveness = Liveness {
+        let liveness = Arc::new(Liveness {
             denylist: stores.denylist.clone(),
             identity: identity.clone(),
             clients: stores.clients.clone(),
-        };
+        });
         Self {
             enterprise: trusted.enterprise.clone(),
             authenticator: Arc::new(authenticator),
@@ -99,7 +101,12 @@ impl GrantDeps {
                 keys,
             }),
             refresh: Arc::new(refresh),
-            liveness: Arc::new(liveness),
+            delegations: Arc::new(Delegations {
+                log: stores.delegations.clone(),
+                denylist: stores.denylist.clone(),
+                liveness: liveness.clone(),
+            }),
+            liveness,
         }
     }
 }
@@ -158,6 +165,7 @@ fn token_exchange(settings: &Settings, keys: KeyRingWatch, deps: &GrantDeps, sto
         resources: deps.resources.clone(),
         minter: deps.minter.clone(),
         liveness: deps.liveness.clone(),
+        log: deps.delegations.clone(),
         clients: stores.clients.clone(),
         identity: deps.identity.clone(),
         assertions: assertion_rules(settings),

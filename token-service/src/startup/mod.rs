@@ -36,12 +36,14 @@ impl Service for TokenService {
         let (keys, key_watcher) = watch::spawn(context.peer(&settings.jwks, "jwks", true)?);
         let identity = IdentityClient::new(context.peer(&settings.identity, "identity", false)?);
         let built = services::build(settings, context, &stores, keys.clone(), identity)?;
-        let (endpoints, admin, directory) = (built.endpoints, built.admin, built.directory);
+        let (endpoints, admin, directory, delegations) =
+            (built.endpoints, built.admin, built.directory, built.delegations);
         let parts = Parts::new()
             .routes(move |cfg| crate::http::configure(cfg, endpoints.clone()))
             .grpc(move |routes, _| {
                 routes.add_service(admin.server());
                 routes.add_service(directory.server());
+                routes.add_service(delegations.server());
             })
             .ready(StoreReady(stores.denylist))
             .ready(SigningKeyReady(keys.clone()))

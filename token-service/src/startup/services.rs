@@ -9,6 +9,7 @@ use shared::serve::{Context, StartupError};
 use shared::settings::Profile;
 
 use crate::grpc::ClientAdminGrpc;
+use crate::grpc::delegations::DelegationsGrpc;
 use crate::grpc::directory::ClientDirectoryGrpc;
 use crate::http::{ClientHeaders, Endpoints};
 use crate::peers::identity::IdentityClient;
@@ -21,11 +22,12 @@ use super::grants::{GrantDeps, Trusted, grants, token_endpoint_urls};
 use crate::client_auth::workload::WorkloadIssuers;
 use crate::grants::id_jag::providers::EnterpriseProviders;
 
-/// What the service serves: the HTTP endpoints and the two gRPC servers.
+/// What the service serves: the HTTP endpoints and the three gRPC servers.
 pub(super) struct Built {
     pub endpoints: Endpoints,
     pub admin: ClientAdminGrpc,
     pub directory: ClientDirectoryGrpc,
+    pub delegations: DelegationsGrpc,
 }
 
 pub(super) fn build(
@@ -67,6 +69,9 @@ pub(super) fn build(
             mtls: settings.token_endpoint.mtls.clone(),
         }),
     };
+    let delegations = DelegationsGrpc {
+        delegations: deps.delegations.clone(),
+    };
     let directory = ClientDirectoryGrpc {
         clients: stores.clients.clone(),
         documents,
@@ -81,6 +86,7 @@ pub(super) fn build(
         endpoints,
         admin,
         directory,
+        delegations,
     })
 }
 

@@ -8,7 +8,8 @@ use shared::testing::RedisServer;
 
 use crate::helpers::{TestSystem, assert_oauth_error, assert_ok, claims_of};
 use crate::human::{
-    Authorization, Browser, EMAIL, REDIRECT, RESOURCE, csrf, redirect_params, revoke_on_account, sign_in, spawn_mcp_on,
+    Authorization, Browser, EMAIL, REDIRECT, RESOURCE, csrf, redirect_params, revoke_kind_on_account,
+    revoke_on_account, sign_in, spawn_mcp_on,
 };
 use crate::proofs::ClientKey;
 
@@ -193,4 +194,93 @@ async fn without_the_humans_leave_the_client_cannot_hand_their_grant_on() {
         true,
         "nothing spent"
     );
+}
+
+/// The row of the account page's delegation table for `jti`.
+fn delegation_row<'a>(page: &'a str, jti: &str) -> &'a str {
+    let start = page.find(&format!("<tr id=\"delegation-{jti}\">")).expect("listed");
+    let row = &page[start..];
+    &row[..row.find("</tr>").expect("row ends")]
+}
+
+#[tokio::test]
+async fn the_account_page_lists_what_was_handed_on_and_revokes_one_delegation() {
+    let redis = RedisServer::start();
+    let Parties {
+        system,
+        orchestrator: allowed,
+        sub_agent,
+        sub_agent_own,
+    } = parties(&redis).await;
+    let mut browser = Browser::new(&system);
+    let human = human_token(&system, &mut browser, &allowed, true).await;
+    let page = browser.get("/agent/account").await.text().await.expect("page");
+    assert!(page.contains("id=\"no-delegations\""), "nothing handed on yet");
+
+    // The orchestrator hands the human's token on; the sub-agent, now its holder,
+    // hands it on again to a second client.
+    let first = assert_ok(hand_on(&system, &allowed, &human, &sub_agent_own).await).await;
+    let first = first["access_token"].as_str().expect("token").to_owned();
+    let second_agent = system.create_client(&["agent:read"]).await;
+    let second_own = assert_ok(system.client_credentials(&second_agent, &[]).await).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let second = system
+        .http
+        .post(system.token_url("/oauth2/token"))
+        .basic_auth(&sub_agent.id, Some(&sub_agent.secret))
+        .form(&[
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", first.as_str()),
+            ("subject_token_type", ACCESS_TOKEN),
+            ("actor_token", second_own.as_str()),
+            ("actor_token_type", ACCESS_TOKEN),
+        ])
+        .send()
+        .await
+        .expect("reachable");
+    let second = assert_ok(second).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let page = browser.get("/agent/account").await.text().await.expect("page");
+    let (first_jti, second_jti) = (claims_of(&first)["jti"].clone(), claims_of(&second)["jti"].clone());
+    let (first_jti, second_jti) = (first_jti.as_str().expect("jti"), second_jti.as_str().expect("jti"));
+    let row = delegation_row(&page, first_jti);
+    println!("handed on: {row}");
+    for shown in [
+        "You, through orchestrator",
+        &sub_agent.id,
+        RESOURCE,
+        "agent:read",
+        "active",
+    ] {
+        assert!(row.contains(shown), "{shown} in {row}");
+    }
+    let row = delegation_row(&page, second_jti);
+    assert!(
+        row.contains(&format!(
+            "<code>{}</code> <span class=\"through\">through <code>{}</code>",
+            second_agent.id, sub_agent.id
+        )),
+        "{row}"
+    );
+
+    // Not one of the human's: nothing is revoked.
+    let stranger = revoke_kind_on_account(&mut browser, &page, "delegation", "not-a-delegation").await;
+    assert_eq!(stranger.status(), 400);
+    // The human revokes the first hand-on: it and what came from it end; their own
+    // token and grant stand.
+    let back = revoke_kind_on_account(&mut browser, &page, "delegation", first_jti).await;
+    assert_eq!(back.status(), 303);
+    for token in [&first, &second] {
+        assert_eq!(system.introspect(&sub_agent, token).await, json!({ "active": false }));
+    }
+    assert_eq!(system.introspect(&sub_agent, &human).await["active"], true);
+    let page = browser.get("/agent/account").await.text().await.expect("page");
+    for jti in [first_jti, second_jti] {
+        assert!(delegation_row(&page, jti).contains("ended"), "{page}");
+    }
 }

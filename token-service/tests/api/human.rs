@@ -306,11 +306,16 @@ pub async fn active(system: &TestSystem, resource_server: &TestClient, token: &s
 
 /// The human revokes grant `id` from their account page `page` (its HTML).
 pub async fn revoke_on_account(browser: &mut Browser, page: &str, id: &str) {
-    let back = browser
+    let back = revoke_kind_on_account(browser, page, "grant", id).await;
+    assert_eq!(back.status(), 303, "the account page takes the revocation");
+}
+
+/// The account page's revoke form for `kind` (`grant`, `registration`, `delegation`).
+pub async fn revoke_kind_on_account(browser: &mut Browser, page: &str, kind: &str, id: &str) -> reqwest::Response {
+    browser
         .post(
             "/agent/account/revoke",
-            &[("csrf", csrf(page).as_str()), ("kind", "grant"), ("id", id)],
+            &[("csrf", csrf(page).as_str()), ("kind", kind), ("id", id)],
         )
-        .await;
-    assert_eq!(back.status(), 303, "the account page takes the revocation");
+        .await
 }

@@ -7,10 +7,14 @@ use protocol::secrets::{Secret, SecretHasher};
 use shared::store::replay::{MemoryReplayCache, ReplayCache};
 use shared::testing::RedisServer;
 use shared::time::unix_now;
+use token_service::access_token::{AccessTokenClaims, Audience};
 use token_service::clients::{ClientId, ClientStore, WorkloadBinding, new_client};
+use token_service::delegations::{DelegationLog, MOST_KEPT};
 use token_service::refresh::{RefreshFamily, RefreshTokenStore};
 use token_service::revocation::DenylistStore;
-use token_service::store::{MemoryClientStore, MemoryDenylist, MemoryRefreshTokens, Stores, from_settings};
+use token_service::store::{
+    MemoryClientStore, MemoryDelegationLog, MemoryDenylist, MemoryRefreshTokens, Stores, from_settings,
+};
 
 async fn denylist_contract(denylist: Arc<dyn DenylistStore>) {
     denylist.ping().await.expect("ping");
@@ -23,6 +27,67 @@ async fn denylist_contract(denylist: Arc<dyn DenylistStore>) {
         !denylist.is_denied("jti-3").await.expect("read"),
         "entries end with the token"
     );
+}
+
+fn delegated(sub: &str, jti: &str, iat: i64) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: "https://issuer.test".into(),
+        sub: sub.into(),
+        aud: Audience::One("https://api.test".into()),
+        client_id: "cli_holder".into(),
+        scope: "a".into(),
+        iat,
+        exp: iat + 300,
+        jti: jti.into(),
+        cnf: None,
+        grant_id: Some("gnt_1".into()),
+        act: None,
+        delegated_from: vec!["root".into()],
+    }
+}
+
+async fn delegation_log_contract(log: Arc<dyn DelegationLog>) {
+    log.ping().await.expect("ping");
+    let now = unix_now();
+    for (jti, iat) in [("old", now - 100), ("middle", now - 50), ("new", now)] {
+        log.record(&delegated("usr_a", jti, iat), now - 1000)
+            .await
+            .expect("record");
+    }
+    log.record(&delegated("usr_b", "other", now), now - 1000)
+        .await
+        .expect("record");
+    let jtis = |listed: Vec<AccessTokenClaims>| listed.into_iter().map(|c| c.jti).collect::<Vec<_>>();
+    let listed = log.list("usr_a", now - 1000).await.expect("list");
+    assert_eq!(listed[0].delegated_from, ["root"], "the claims come back whole");
+    assert_eq!(
+        jtis(listed),
+        ["new", "middle", "old"],
+        "newest first, the subject's own"
+    );
+    assert_eq!(
+        jtis(log.list("usr_a", now - 60).await.expect("list")),
+        ["new", "middle"]
+    );
+    assert!(log.list("usr_c", 0).await.expect("list").is_empty());
+    // A write drops what is older than its window.
+    log.record(&delegated("usr_a", "newer", now + 1), now - 60)
+        .await
+        .expect("record");
+    assert_eq!(
+        jtis(log.list("usr_a", 0).await.expect("list")),
+        ["newer", "new", "middle"]
+    );
+    // And all but the newest MOST_KEPT.
+    for i in 0..MOST_KEPT + 3 {
+        let iat = now + 10 + i64::try_from(i).expect("small");
+        log.record(&delegated("usr_d", &format!("d{i}"), iat), now - 60)
+            .await
+            .expect("record");
+    }
+    let kept = jtis(log.list("usr_d", 0).await.expect("list"));
+    assert_eq!(kept.len(), MOST_KEPT);
+    assert_eq!(kept.last().map(String::as_str), Some("d3"), "the oldest went first");
 }
 
 async fn client_contract(clients: Arc<dyn ClientStore>) {
@@ -271,6 +336,7 @@ async fn refresh_contract(store: Arc<dyn RefreshTokenStore>) {
 #[tokio::test]
 async fn memory_stores_meet_the_contracts() {
     denylist_contract(Arc::new(MemoryDenylist::default())).await;
+    delegation_log_contract(Arc::new(MemoryDelegationLog::default())).await;
     client_contract(Arc::new(MemoryClientStore::default())).await;
     workload_contract(Arc::new(MemoryClientStore::default())).await;
     replay_contract(Arc::new(MemoryReplayCache::default())).await;
@@ -282,11 +348,13 @@ async fn redis_stores_meet_the_contracts() {
     let redis = RedisServer::start();
     let Stores {
         denylist,
+        delegations,
         clients,
         replay,
         refresh,
     } = from_settings(&redis.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
+    delegation_log_contract(delegations).await;
     client_contract(clients.clone()).await;
     workload_contract(clients).await;
     replay_contract(replay).await;
@@ -298,11 +366,13 @@ async fn redis_cluster_stores_meet_the_contracts() {
     let cluster = shared::testing::RedisCluster::start();
     let Stores {
         denylist,
+        delegations,
         clients,
         replay,
         refresh,
     } = from_settings(&cluster.store_settings(), &Default::default()).expect("connect");
     denylist_contract(denylist).await;
+    delegation_log_contract(delegations).await;
     client_contract(clients.clone()).await;
     workload_contract(clients).await;
     replay_contract(replay).await;

@@ -35,6 +35,7 @@ use super::{DpopProofs, Resources, dpop_required};
 use crate::access_token::{AccessTokenClaims, Audience, Confirmation, Minted, TokenMinter, TokenRequest};
 use crate::client_auth::ClientAuthenticator;
 use crate::clients::{Client, ClientId, ClientStore};
+use crate::delegations::Delegations;
 use crate::error::OAuthError;
 use crate::liveness::Liveness;
 use crate::peers::identity::IdentityClient;
@@ -68,6 +69,8 @@ pub struct TokenExchangeGrant {
     pub resources: Arc<Resources>,
     pub minter: Arc<TokenMinter>,
     pub liveness: Arc<Liveness>,
+    /// Where each delegation is recorded for its subject's account page.
+    pub log: Arc<Delegations>,
     pub clients: Arc<dyn ClientStore>,
     pub identity: Arc<IdentityClient>,
     /// Our identity assertions, as `actor_token` (`…:token-type:jwt`).
@@ -115,7 +118,7 @@ impl TokenExchangeGrant {
         } else {
             audiences
         };
-        let mut minted = self.minter.mint_delegated(
+        let (mut minted, claims) = self.minter.mint_delegated(
             TokenRequest {
                 subject: &subject.sub,
                 client_id: requester.client_id.as_str(),
@@ -129,6 +132,7 @@ impl TokenExchangeGrant {
             },
             delegation,
         )?;
+        self.log.record(&claims).await?;
         minted.issued_token_type = Some(token_type::ACCESS_TOKEN);
         Ok(minted)
     }
