@@ -6,7 +6,7 @@
 
 use shared::audit::{self, Actor};
 
-use super::record::{Grant, GrantId};
+use super::record::{Grant, GrantId, HandOn};
 use super::{AuthorizationRequest, Authorizations, AuthorizeError, SignedIn};
 
 impl Authorizations {
@@ -25,13 +25,13 @@ impl Authorizations {
     }
 
     /// Records the human's approval of `request`: the standing grant widened to cover
-    /// it, or a new grant when none stands. `delegable` is their latest answer to
-    /// whether the client may hand the access on.
+    /// it, or a new grant when none stands. `hand_on` is their latest answer to
+    /// whether (and what of it) the client may hand on.
     pub async fn approve(
         &self,
         who: &SignedIn,
         request: &AuthorizationRequest,
-        delegable: bool,
+        hand_on: &HandOn,
         now: i64,
     ) -> Result<Grant, AuthorizeError> {
         let limit = self.settings.authorizations_per_human;
@@ -44,8 +44,8 @@ impl Authorizations {
             .consent(&who.human, client_id)
             .await?
             .filter(|grant| grant.is_active() && grant.is_consent());
-        let grant = match standing {
-            Some(grant) => widened(grant, request, delegable),
+        let mut grant = match standing {
+            Some(grant) => widened(grant, request),
             None => Grant {
                 id: GrantId::random(),
                 subject: who.human.clone(),
@@ -57,9 +57,11 @@ impl Authorizations {
                 revoked_at: None,
                 via: None,
                 upstream: None,
-                delegable,
+                delegable: false,
+                delegable_scopes: None,
             },
         };
+        grant.hand_on(hand_on);
         let grant = if self.store.put_grant(&grant).await? {
             grant
         } else {
@@ -113,6 +115,22 @@ impl Authorizations {
         Ok(self.store.grants_of(&who.human).await?)
     }
 
+    /// The human changes what the client of one of their active consents may hand on;
+    /// `false` when it is not theirs or not active.
+    pub async fn set_own_hand_on(&self, who: &SignedIn, id: &str, answer: HandOn) -> Result<bool, AuthorizeError> {
+        match self.grant(id).await? {
+            Some(mut grant) if grant.subject == who.human && grant.is_active() => {
+                grant.hand_on(&answer);
+                if !self.store.put_grant(&grant).await? {
+                    return Ok(false);
+                }
+                audit::record("consent_hand_on_set", Actor::Human, grant.id.as_str(), "success");
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// The human revokes one of their own consents; `false` when it is not theirs.
     pub async fn revoke_own_grant(&self, who: &SignedIn, id: &str, now: i64) -> Result<bool, AuthorizeError> {
         match self.grant(id).await? {
@@ -125,9 +143,8 @@ impl Authorizations {
     }
 }
 
-/// The standing `grant` widened to cover `request`, with the human's latest answer on
-/// handing it on.
-fn widened(mut grant: Grant, request: &AuthorizationRequest, delegable: bool) -> Grant {
+/// The standing `grant` widened to cover `request`.
+fn widened(mut grant: Grant, request: &AuthorizationRequest) -> Grant {
     grant.scopes = grant.scopes.union(&request.scopes);
     for resource in &request.resources {
         if !grant.resources.contains(resource) {
@@ -135,6 +152,5 @@ fn widened(mut grant: Grant, request: &AuthorizationRequest, delegable: bool) ->
         }
     }
     grant.client_name.clone_from(&request.client.name);
-    grant.delegable = delegable;
     grant
 }

@@ -120,6 +120,7 @@ impl Authorizations {
             via: Some(via),
             upstream: Some(upstream),
             delegable: false,
+            delegable_scopes: None,
         };
         let grant = match standing {
             Some(mut grant) => {

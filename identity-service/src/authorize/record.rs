@@ -97,9 +97,39 @@ pub struct Grant {
     /// delegation, never wider than the grant, ending with it).
     #[serde(default)]
     pub delegable: bool,
+    /// Which of its scopes it may hand on, when the human chose; `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegable_scopes: Option<ScopeSet>,
+}
+
+/// The human's answer to handing the access on: not at all, all of it, or some scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandOn {
+    Nothing,
+    All,
+    Only(ScopeSet),
 }
 
 impl Grant {
+    /// What the client may hand on of this grant: nothing unless the human allowed it.
+    pub fn delegable_scopes(&self) -> ScopeSet {
+        match (&self.delegable, &self.delegable_scopes) {
+            (false, _) => ScopeSet::default(),
+            (true, Some(chosen)) => chosen.intersection(&self.scopes),
+            (true, None) => self.scopes.clone(),
+        }
+    }
+
+    /// Records the human's latest answer on handing it on.
+    pub fn hand_on(&mut self, answer: &HandOn) {
+        (self.delegable, self.delegable_scopes) = match answer {
+            HandOn::Nothing => (false, None),
+            HandOn::All => (true, None),
+            HandOn::Only(scopes) if scopes.is_empty() => (false, None),
+            HandOn::Only(scopes) => (true, Some(scopes.clone())),
+        };
+    }
+
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
     }

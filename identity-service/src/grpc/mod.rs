@@ -88,10 +88,14 @@ impl IdentityService for IdentityGrpc {
         let Some(registration) = self.validation.registration(&subject).await? else {
             return Ok(Response::new(pb::GetRegistrationStatusResponse::default()));
         };
+        let now = shared::time::unix_now();
+        let delegable = registration.delegable(now);
         Ok(Response::new(pb::GetRegistrationStatusResponse {
             known: true,
-            status: status_to_pb(registration.status(shared::time::unix_now())) as i32,
+            status: status_to_pb(registration.status(now)) as i32,
             revoked_at: registration.revoked_at.unwrap_or_default(),
+            may_delegate: delegable.is_some(),
+            delegable_scopes: delegable.map(|s| s.to_strings()).unwrap_or_default(),
         }))
     }
 }
@@ -166,6 +170,7 @@ impl IdentityGrpc {
         let grant = self.authorizations.grant(&request.into_inner().grant_id).await?;
         Ok(Response::new(match grant {
             Some(grant) => pb::GetGrantStatusResponse {
+                delegable_scopes: grant.delegable_scopes().to_strings(),
                 active: grant.is_active(),
                 subject: grant.subject.to_string(),
                 client_id: grant.client_id,

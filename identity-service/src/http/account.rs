@@ -8,6 +8,8 @@
 //! - `POST /agent/account/login`, `/agent/account/verify`: sign in.
 //! - `POST /agent/account/revoke`: `kind` `registration`, `grant` or `delegation` (by
 //!   `jti`: a token handed on in the human's or their agents' names), `id`.
+//! - `POST /agent/account/hand-on`: `kind` `registration` or `grant`, `id`, and the
+//!   `scope`s that agent or application may hand on to other agents (none: nothing).
 //! - `POST /agent/account/sessions/end`: `id`, the label of one of the human's sessions.
 //! - `POST /agent/account/logout`.
 
@@ -26,13 +28,13 @@ use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::registration::Registrations;
 
 #[derive(Debug, Default, Deserialize)]
-struct AccountForm {
+pub(super) struct AccountForm {
     #[serde(default)]
     csrf: String,
     email: Option<String>,
     code: Option<String>,
-    kind: Option<String>,
-    id: Option<String>,
+    pub kind: Option<String>,
+    pub id: Option<String>,
 }
 
 pub async fn view(
@@ -79,6 +81,7 @@ pub async fn view(
         let notice = match http.query_string() {
             "revoked" => Some("Revoked: its tokens no longer work."),
             "ended" => Some("Signed out: that session no longer works anywhere."),
+            "hand-on" => Some("Saved: what it may hand on applies from its next exchange."),
             _ => None,
         };
         let with = signed_in_with(&auth, who.provider.as_deref());
@@ -254,14 +257,14 @@ fn back_to_account() -> HttpResponse {
     back_to("/agent/account")
 }
 
-fn back_to(location: &str) -> HttpResponse {
+pub(super) fn back_to(location: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     super::html::protect(&mut response, "'self'");
     response.insert_header((LOCATION, location)).finish()
 }
 
 /// A form post of the account page: a form body with this session's CSRF token.
-fn accept(
+pub(super) fn accept(
     http: &HttpRequest,
     body: &[u8],
     session: &Session,

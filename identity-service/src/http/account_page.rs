@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 
-use super::account_forms::{csrf_field, date, revoke_form};
+use super::account_forms::{csrf_field, date, hand_on_form, revoke_form};
 use super::html::{escape, page, page_sending_to};
 use crate::authorize::record::Grant;
 use crate::authorize::{DelegationView, SessionView, SignedIn};
@@ -138,10 +138,15 @@ fn agent_rows(agents: &[AgentRow<'_>], csrf: &str) -> String {
         .iter()
         .map(|row| {
             let r = row.registration;
-            let action = if row.status == "revoked" {
-                String::new()
-            } else {
-                revoke_form(csrf, "registration", r.id.as_str())
+            let action = match row.status {
+                "revoked" => String::new(),
+                "claimed" => {
+                    let chosen = r.delegable_scopes.clone().unwrap_or_default();
+                    let id = r.id.as_str();
+                    hand_on_form(csrf, ("registration", id), &r.post_claim_scopes, &chosen)
+                        + &revoke_form(csrf, "registration", id)
+                }
+                _ => revoke_form(csrf, "registration", r.id.as_str()),
             };
             format!(
                 "<tr id=\"{id}\"><td><code>{id}</code></td><td>{kind}</td><td>{created}</td>\
@@ -168,7 +173,11 @@ fn grant_rows(grants: &[GrantRow<'_>], csrf: &str) -> String {
         .map(|GrantRow { grant: g, given_by }| {
             let (status, action) = match g.revoked_at {
                 Some(_) => ("revoked", String::new()),
-                None => ("active", revoke_form(csrf, "grant", g.id.as_str())),
+                None => (
+                    "active",
+                    hand_on_form(csrf, ("grant", g.id.as_str()), &g.scopes, &g.delegable_scopes())
+                        + &revoke_form(csrf, "grant", g.id.as_str()),
+                ),
             };
             let resources = if g.resources.is_empty() {
                 "default".to_owned()
@@ -179,9 +188,12 @@ fn grant_rows(grants: &[GrantRow<'_>], csrf: &str) -> String {
                 "<tr id=\"{id}\"><td>{name}</td><td><code>{scopes}</code></td><td>{resources}</td>\
                  <td>{granted}{by}{hands_on}</td><td class=\"status\">{status}</td><td>{action}</td></tr>",
                 hands_on = if g.delegable {
-                    "<br><span class=\"delegable\">may hand this on to agents it works with</span>"
+                    format!(
+                        "<br><span class=\"delegable\">may hand this on to agents it works with: <code>{}</code></span>",
+                        escape(&g.delegable_scopes().to_string())
+                    )
                 } else {
-                    ""
+                    String::new()
                 },
                 by = given_by.map_or_else(String::new, |by| format!(
                     "<br><span class=\"given-by\">by your organization, at {}</span>",

@@ -15,6 +15,7 @@ use shared::time::unix_now;
 use super::authorize_page as pages;
 use super::authorize_page::{ErrorPage, OrErrorPage};
 use super::session::{AfterSignIn, Browser, Checked, Sent, read_form};
+use crate::authorize::record::HandOn;
 use crate::authorize::{AuthorizationRequest, Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 
 /// Every form's fields; which are needed depends on the form.
@@ -27,7 +28,8 @@ pub(super) struct FlowForm {
     email: Option<String>,
     code: Option<String>,
     decision: Option<String>,
-    /// The consent page's "may hand this on" box: `yes` when ticked.
+    /// The consent page's "may hand this on" box: `yes` when ticked (and which scopes:
+    /// [`super::session::hand_on_answer`]).
     delegate: Option<String>,
     /// The identity provider to sign in at.
     pub provider: Option<String>,
@@ -121,8 +123,12 @@ pub async fn consent(
         let who = browser.signed_in.clone().ok_or(AuthorizeError::StaleForm)?;
         match form.decision.as_deref() {
             Some("allow") => {
-                let delegable = form.delegate.as_deref() == Some("yes");
-                let grant = auth.approve(&who, &checked, delegable, now).await?;
+                let hand_on = super::session::hand_on_answer(&body, form.delegate.as_deref())?;
+                let hand_on = match hand_on {
+                    HandOn::Only(chosen) => HandOn::Only(chosen.intersection(&checked.scopes)),
+                    other => other,
+                };
+                let grant = auth.approve(&who, &checked, &hand_on, now).await?;
                 let location = auth.issue_code(&who, &grant, &checked, now).await?;
                 Ok(pages::see_other(&location, &checked.redirect_uri))
             }

@@ -124,15 +124,33 @@ pub fn consent(
          <form method=\"post\" action=\"/oauth2/authorize/consent\">{fields}\
          <p><label><input type=\"checkbox\" name=\"delegate\" value=\"yes\" id=\"delegate\"> \
          Also let it hand this access on to agents it works with: never more than the above, \
-         and it ends when you revoke this.</label></p>\
+         and it ends when you revoke this.</label> Of it, only:</p>\
+         <input type=\"hidden\" name=\"delegate_scopes_offered\" value=\"yes\">\
+         <ul id=\"delegate-scopes\">{hand_on}</ul>\
          <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\" class=\"secondary\">Deny</button></form>",
         client = escape(&request.client.name),
         email = escape(who.email.as_str()),
         host = escape(&host),
         fields = carry.fields(),
+        hand_on = scope_boxes("delegate_scope", &request.scopes),
     );
     flow_page(StatusCode::OK, "Allow access?", &body, request)
+}
+
+/// One ticked box per scope, each sending `name=<scope>`.
+pub fn scope_boxes(name: &str, scopes: &protocol::scope::ScopeSet) -> String {
+    scopes
+        .to_strings()
+        .iter()
+        .map(|scope| {
+            format!(
+                "<li><label><input type=\"checkbox\" name=\"{name}\" value=\"{scope}\" checked> \
+                 <code>{scope}</code></label></li>",
+                scope = escape(scope)
+            )
+        })
+        .collect()
 }
 
 /// An [`AuthorizeError`] as the human sees it: a page, or a redirect to the client

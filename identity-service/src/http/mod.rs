@@ -3,6 +3,7 @@
 mod account;
 mod account_delegations;
 mod account_forms;
+mod account_hand_on;
 mod account_page;
 mod authorize;
 mod authorize_page;
@@ -64,6 +65,7 @@ pub const ROUTES: &[&str] = &[
     "/agent/account/login",
     "/agent/account/verify",
     "/agent/account/revoke",
+    "/agent/account/hand-on",
     "/agent/account/logout",
     "/agent/account/upstream",
     "/agent/sign-in/callback",
@@ -164,6 +166,7 @@ fn human_pages(cfg: &mut web::ServiceConfig, authorizations: &Arc<Authorizations
             .route("/login", web::post().to(account::login))
             .route("/verify", web::post().to(account::verify))
             .route("/revoke", web::post().to(account::revoke))
+            .route("/hand-on", web::post().to(account_hand_on::hand_on))
             .route("/sessions/end", web::post().to(account::end_session))
             .route("/logout", web::post().to(account::logout))
             .route("/upstream", web::post().to(sign_in::from_account)),

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize_page::Carry;
 use super::html::protect;
-use crate::authorize::record::LoginId;
+use protocol::scope::ScopeSet;
+
+use crate::authorize::record::{HandOn, LoginId};
 use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::upstream::{Freshness, PendingSignIn};
 
@@ -201,6 +203,28 @@ pub enum Checked {
 }
 
 /// A form post's body as `T`: a form submission, nothing else.
+/// Every value a form field `name` was sent with (a list of checkboxes sends several).
+pub fn form_values(body: &[u8], name: &str) -> Vec<String> {
+    url::form_urlencoded::parse(body)
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .collect()
+}
+
+/// What the human chose to let be handed on: the ticked `delegate_scope` boxes when the
+/// page offered them (none ticked: nothing), else all of it when `delegate` is `yes`.
+pub fn hand_on_answer(body: &[u8], delegate: Option<&str>) -> Result<HandOn, AuthorizeError> {
+    if delegate != Some("yes") {
+        return Ok(HandOn::Nothing);
+    }
+    if form_values(body, "delegate_scopes_offered").is_empty() {
+        return Ok(HandOn::All);
+    }
+    let chosen = ScopeSet::from_tokens(form_values(body, "delegate_scope"))
+        .map_err(|_| AuthorizeError::InvalidRequest("the scopes to hand on must be scope tokens".into()))?;
+    Ok(HandOn::Only(chosen))
+}
+
 pub fn read_form<T: DeserializeOwned>(http: &HttpRequest, body: &[u8]) -> Result<T, AuthorizeError> {
     if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
         return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));

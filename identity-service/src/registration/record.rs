@@ -134,6 +134,11 @@ pub struct Registration {
     /// assertion issued for it is bound to that key (`cnf.jkt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jkt: Option<String>,
+    /// What its owner lets it hand on to other agents by token exchange (RFC 8693), set
+    /// on `/agent/account`; `None`: nothing, once claimed. Before its claim an agent may
+    /// hand on its pre-claim scopes, which are all it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegable_scopes: Option<ScopeSet>,
     /// Bumped by every update: the store's compare-and-swap guard, so replicas racing
     /// on one registration never both win.
     pub version: u64,
@@ -194,6 +199,7 @@ impl Registration {
             claimed_at: None,
             revoked_at: None,
             jkt: None,
+            delegable_scopes: None,
             version: 0,
         }
     }
@@ -223,6 +229,17 @@ impl Registration {
             RegistrationStatus::PendingClaim
         } else {
             RegistrationStatus::Unclaimed
+        }
+    }
+
+    /// What the agent may hand on by token exchange now: before its claim, what it holds
+    /// (its pre-claim scopes); once claimed, what its owner allowed of what it holds.
+    /// `None`: nothing (not allowed, or no token may be granted).
+    pub fn delegable(&self, now: i64) -> Option<ScopeSet> {
+        let (status, held) = self.grantable_scopes(now).ok()?;
+        match status {
+            RegistrationStatus::Claimed => Some(self.delegable_scopes.as_ref()?.intersection(&held)),
+            _ => Some(held),
         }
     }
 

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use protocol::scope::ScopeSet;
 use protocol::secrets::SecretHasher;
 use shared::audit::{self, Actor};
 use shared::keys::watch::KeyRingWatch;
 
 use super::policy::RegistrationPolicy;
-use super::record::{Registration, RegistrationId};
+use super::record::{Registration, RegistrationId, RegistrationStatus};
 use super::store::{DelegationStore, RegistrationStore, UserDirectory};
 use super::update::{Edit, edit_registration};
 use crate::assertion::{Assertions, Subject};
@@ -151,6 +152,37 @@ impl Registrations {
         self.revoke(&id, now).await?;
         audit::record("registration_revoked", Actor::Human, id.as_str(), "success");
         Ok(true)
+    }
+
+    /// The human `email` sets what their claimed agent may hand on by token exchange
+    /// (`None` or no scopes: nothing), never more than it holds once claimed; `false`
+    /// when it is not theirs, not claimed, or revoked, which changes nothing.
+    pub async fn set_delegable_owned(
+        &self,
+        email: &Email,
+        id: &str,
+        scopes: &ScopeSet,
+        now: i64,
+    ) -> Result<bool, IdentityError> {
+        let Ok(id) = RegistrationId::parse(id) else {
+            return Ok(false);
+        };
+        let set = self
+            .edit(&id, None, |registration| {
+                let Some(registration) = registration
+                    .filter(|r| r.owner_email.as_ref() == Some(email) && r.status(now) == RegistrationStatus::Claimed)
+                else {
+                    return Ok(Edit::Unchanged(false));
+                };
+                let allowed = scopes.intersection(&registration.post_claim_scopes);
+                registration.delegable_scopes = (!allowed.is_empty()).then_some(allowed);
+                Ok(Edit::Changed(true))
+            })
+            .await?;
+        if set {
+            audit::record("agent_delegation_set", Actor::Human, id.as_str(), "success");
+        }
+        Ok(set)
     }
 
     /// Revokes registration `id`: status `revoked`, its claim handle and attempt dropped.

@@ -3,7 +3,8 @@
 //! one, so its size is the store's size: the id is its 16 bytes, not 36 characters; a
 //! `client_id` equal to the id is not repeated; field names and `null`s are not written.
 //! The version leads in plain digits so the compare-and-swap script reads it without
-//! decoding the rest.
+//! decoding the rest. Fields added later follow the record as postcard values of their
+//! own, written only when set, so a record stored before them still decodes.
 
 use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,10 @@ pub fn encode(registration: &Registration) -> Vec<u8> {
     let mut out = format!("v{}:", registration.version).into_bytes();
     #[allow(clippy::expect_used)]
     out.extend(postcard::to_allocvec(&stored).expect("registrations serialize"));
+    if let Some(scopes) = &registration.delegable_scopes {
+        #[allow(clippy::expect_used)]
+        out.extend(postcard::to_allocvec(scopes).expect("scopes serialize"));
+    }
     out
 }
 
@@ -79,7 +84,12 @@ pub fn decode(key: &str, raw: &[u8]) -> Result<Registration, StoreError> {
             Some((version, &rest[colon + 1..]))
         })
         .ok_or_else(|| corrupt("neither a JSON registration nor `v<version>:` and a record".into()))?;
-    let stored: Stored = postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+    let (stored, later): (Stored, &[u8]) = postcard::take_from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+    let delegable_scopes = if later.is_empty() {
+        None
+    } else {
+        Some(postcard::from_bytes::<ScopeSet>(later).map_err(|e| corrupt(e.to_string()))?)
+    };
     let id = RegistrationId::parse(&format!("reg_{:032x}", u128::from_be_bytes(stored.id)))
         .map_err(|e| corrupt(e.to_string()))?;
     Ok(Registration {
@@ -98,6 +108,7 @@ pub fn decode(key: &str, raw: &[u8]) -> Result<Registration, StoreError> {
         claimed_at: stored.claimed_at,
         revoked_at: stored.revoked_at,
         jkt: stored.jkt,
+        delegable_scopes,
         version,
     })
 }
@@ -158,7 +169,15 @@ mod tests {
         full.claimed_at = Some(1_796_291_100);
         full.revoked_at = Some(1_796_291_200);
         full.jkt = Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into());
+        let before_delegable_scopes = encode(&full);
+        full.delegable_scopes = Some(ScopeSet::parse("agent:read").expect("scope"));
         assert_eq!(decode(key, &encode(&full)).expect("decodes"), full);
+        full.delegable_scopes = None;
+        assert_eq!(
+            decode(key, &before_delegable_scopes).expect("decodes"),
+            full,
+            "a record stored before the field was added"
+        );
     }
 
     #[test]

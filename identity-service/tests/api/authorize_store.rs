@@ -45,6 +45,7 @@ fn grant(subject: &HumanId, client_id: &str, granted_at: i64) -> Grant {
         via: None,
         upstream: None,
         delegable: false,
+        delegable_scopes: None,
     }
 }
 

@@ -394,6 +394,7 @@ async fn registrations_stored_by_earlier_versions_are_read() {
         claimed_at: None,
         revoked_at: Some(4),
         jkt: None,
+        delegable_scopes: None,
         version: 3,
     };
     let _: () = redis::cmd("SET")

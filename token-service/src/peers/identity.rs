@@ -23,9 +23,9 @@ type Propagate = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Sta
 
 const VALIDATE: &str = "agentauth.identity.v1.IdentityService/ValidateAssertion";
 const LOOKUP: &str = "agentauth.identity.v1.IdentityService/LookupRegistration";
-const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
+pub(super) const STATUS: &str = "agentauth.identity.v1.IdentityService/GetRegistrationStatus";
 const REDEEM: &str = "agentauth.identity.v1.IdentityService/RedeemAuthorizationCode";
-const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
+pub(super) const GRANT_STATUS: &str = "agentauth.identity.v1.IdentityService/GetGrantStatus";
 const ID_JAG: &str = "agentauth.identity.v1.IdentityService/AuthorizeIdJag";
 const PEER: &str = "identity-service";
 
@@ -84,14 +84,6 @@ pub struct IdentityClient {
     replicas: Replicas,
 }
 
-/// A human's grant as token exchange needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GrantStatus {
-    pub active: bool,
-    /// The human let the client hand the access on (RFC 8693 delegation).
-    pub delegable: bool,
-}
-
 impl IdentityClient {
     pub fn new(replicas: Replicas) -> Self {
         Self { replicas }
@@ -127,21 +119,6 @@ impl IdentityClient {
             .await
             .map_err(status_error)?;
         registration_state(response.into_inner())
-    }
-
-    /// When the registration behind `subject` was revoked, if it was.
-    pub async fn revoked_at(&self, subject: &str) -> Result<Option<i64>, OAuthError> {
-        let status = self
-            .call(STATUS, |mut client| async move {
-                let request = pb::GetRegistrationStatusRequest {
-                    subject: subject.to_owned(),
-                };
-                client.get_registration_status(request).await
-            })
-            .await
-            .map_err(status_error)?
-            .into_inner();
-        Ok((status.revoked_at > 0).then_some(status.revoked_at))
     }
 
     /// Redeems an authorization code: one call, never retried (a second redemption of
@@ -204,30 +181,7 @@ impl IdentityClient {
         })
     }
 
-    /// Whether the consent `grant_id` names still stands.
-    pub async fn grant_active(&self, grant_id: &str) -> Result<bool, OAuthError> {
-        Ok(self.grant_status(grant_id).await?.active)
-    }
-
-    /// Whether the grant stands, and whether its human let the client hand it on.
-    pub async fn grant_status(&self, grant_id: &str) -> Result<GrantStatus, OAuthError> {
-        let status = self
-            .call(GRANT_STATUS, |mut client| async move {
-                let request = pb::GetGrantStatusRequest {
-                    grant_id: grant_id.to_owned(),
-                };
-                client.get_grant_status(request).await
-            })
-            .await
-            .map_err(status_error)?
-            .into_inner();
-        Ok(GrantStatus {
-            active: status.active,
-            delegable: status.active && status.delegable,
-        })
-    }
-
-    async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, tonic::Status>
+    pub(super) async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, tonic::Status>
     where
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
@@ -253,7 +207,7 @@ fn registration_state(response: pb::ValidateAssertionResponse) -> Result<Registr
     }
 }
 
-fn scopes(tokens: &[String]) -> Result<ScopeSet, OAuthError> {
+pub(super) fn scopes(tokens: &[String]) -> Result<ScopeSet, OAuthError> {
     ScopeSet::from_tokens(tokens)
         .map_err(|e| OAuthError::ServerError(format!("identity-service sent a bad scope: {e}")))
 }
@@ -274,7 +228,7 @@ fn exchange_refusal(refusal: pb::Refusal) -> ExchangeRefusal {
     }
 }
 
-fn status_error(status: tonic::Status) -> OAuthError {
+pub(super) fn status_error(status: tonic::Status) -> OAuthError {
     let code = status.code();
     if shared::grpc::another_replica_may_answer(&status)
         || matches!(code, Code::DeadlineExceeded | Code::ResourceExhausted)

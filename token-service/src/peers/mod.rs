@@ -4,3 +4,6 @@
 //! - [`identity`]: identity-service (registration state, authorization codes, grants).
 
 pub mod identity;
+mod identity_status;
+
+pub use identity_status::GrantStatus;

@@ -11,6 +11,12 @@ use crate::human::{
 
 /// An anonymous agent claimed by `email` through the ceremony; (registration id, token).
 async fn claimed_agent(system: &TestSystem, email: &str) -> (String, String) {
+    let (id, token, _) = claimed_agent_with_assertion(system, email).await;
+    (id, token)
+}
+
+/// [`claimed_agent`], with its identity assertion.
+pub(crate) async fn claimed_agent_with_assertion(system: &TestSystem, email: &str) -> (String, String, String) {
     let registered = system.register_anonymous().await;
     let id = registered["registration_id"].as_str().expect("id").to_owned();
     let claim_token = registered["claim_token"].as_str().expect("claim token").to_owned();
@@ -55,7 +61,8 @@ async fn claimed_agent(system: &TestSystem, email: &str) -> (String, String) {
             .await,
     )
     .await;
-    (id, body["access_token"].as_str().expect("token").to_owned())
+    let token = body["access_token"].as_str().expect("token").to_owned();
+    (id, token, assertion.to_owned())
 }
 
 fn newest_message(system: &TestSystem) -> String {

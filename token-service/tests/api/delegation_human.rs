@@ -18,7 +18,7 @@ const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// An orchestrator registered for the code flow with its own key (RFC 7591).
-async fn orchestrator(system: &TestSystem, name: &str) -> (String, ClientKey) {
+pub(crate) async fn orchestrator(system: &TestSystem, name: &str) -> (String, ClientKey) {
     let key = ClientKey::generate(name);
     let body = json!({
         "client_name": name,
@@ -42,20 +42,33 @@ async fn human_token(
     client: &(String, ClientKey),
     delegate: bool,
 ) -> String {
-    let authorization = Authorization::new(&client.0);
+    let answer: &[(&str, &str)] = if delegate { &[("delegate", "yes")] } else { &[] };
+    human_token_with(system, browser, (client, "agent:read"), answer).await
+}
+
+/// [`human_token`] for `scope`, the consent form answered with `answer` too.
+pub(crate) async fn human_token_with(
+    system: &TestSystem,
+    browser: &mut Browser,
+    (client, scope): (&(String, ClientKey), &str),
+    answer: &[(&str, &str)],
+) -> String {
+    let authorization = Authorization::with(&client.0, &[("scope", scope)]);
     let consent = sign_in(system, browser, &authorization, EMAIL).await;
     assert_eq!(consent.status(), 200);
     let page = consent.text().await.expect("page");
     assert!(page.contains("id=\"delegate\""), "the consent page offers delegation");
+    assert!(
+        page.contains("name=\"delegate_scope\" value=\"agent:read\" checked"),
+        "and each scope, ticked"
+    );
     let token = csrf(&page);
     let mut form = vec![
         ("request", authorization.query.as_str()),
         ("csrf", token.as_str()),
         ("decision", "allow"),
     ];
-    if delegate {
-        form.push(("delegate", "yes"));
-    }
+    form.extend_from_slice(answer);
     let back = browser.post("/oauth2/authorize/consent", &form).await;
     let code = redirect_params(&back)["code"].clone();
     let assertion = client.1.client_assertion(&client.0);
@@ -80,21 +93,28 @@ async fn human_token(
 
 /// The orchestrator exchanges `subject` for the party of `actor`.
 async fn hand_on(system: &TestSystem, client: &(String, ClientKey), subject: &str, actor: &str) -> reqwest::Response {
+    hand_on_with(system, client, (subject, actor), &[]).await
+}
+
+/// [`hand_on`], with `extra` parameters (`scope`, say).
+pub(crate) async fn hand_on_with(
+    system: &TestSystem,
+    client: &(String, ClientKey),
+    (subject, actor): (&str, &str),
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
     let assertion = client.1.client_assertion(&client.0);
-    system
-        .post_form(
-            "/oauth2/token",
-            &[
-                ("grant_type", TOKEN_EXCHANGE),
-                ("subject_token", subject),
-                ("subject_token_type", ACCESS_TOKEN),
-                ("actor_token", actor),
-                ("actor_token_type", ACCESS_TOKEN),
-                ("client_assertion_type", ASSERTION_TYPE),
-                ("client_assertion", &assertion),
-            ],
-        )
-        .await
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("actor_token", actor),
+        ("actor_token_type", ACCESS_TOKEN),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", &assertion),
+    ];
+    form.extend_from_slice(extra);
+    system.post_form("/oauth2/token", &form).await
 }
 
 /// A system on `redis`, an orchestrator a human can allow, and a sub-agent with its

@@ -294,7 +294,7 @@ async fn a_client_that_requires_dpop_gets_no_bearer_token() {
     );
 }
 
-async fn register_with(system: &TestSystem, proof: Option<String>) -> reqwest::Response {
+pub(crate) async fn register_with(system: &TestSystem, proof: Option<String>) -> reqwest::Response {
     let mut request = system
         .http
         .post(system.identity_url("/agent/identity"))

@@ -7,6 +7,7 @@ mod authorization_code;
 mod authorize_hostile;
 mod balancing;
 mod delegation_human;
+mod delegation_policy;
 mod dpop;
 mod flow;
 mod helpers;

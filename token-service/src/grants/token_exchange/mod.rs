@@ -9,8 +9,13 @@
 //!
 //! Who may exchange (RFC 8693 §2.1, §5): the requesting client authenticates, and it is
 //! either the subject token's holder (the client it was issued to, or, for a delegated
-//! token, its current actor) handing work on to an actor, or the actor itself. Either
-//! way the subject must have named the actor in its `may_act`.
+//! token, its current actor) handing work on to an actor, or the actor itself. An agent
+//! handing on its own access authenticates by holding it: its identity assertion as the
+//! `subject_token` (`…:token-type:jwt`), or its DPoP-bound access token with a proof.
+//! The subject must allow it: a machine client names its actors in `may_act`; a human
+//! (on the consent page or `/agent/account`) and an agent's owner (on
+//! `/agent/account`; before its claim, its pre-claim scopes) let the holder hand on the
+//! scopes they chose, to any actor.
 //! A subject token bound to a DPoP key or a certificate is exchanged only with a proof
 //! of that key, or over that certificate.
 //!
@@ -28,13 +33,14 @@ use protocol::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 
 mod parties;
+mod tokens;
 
-use self::parties::Actor;
+use self::parties::{Actor, Requester};
 use super::request::{Presented, TokenExchangeRequest};
 use super::{DpopProofs, Resources, dpop_required};
 use crate::access_token::{AccessTokenClaims, Audience, Confirmation, Minted, TokenMinter, TokenRequest};
 use crate::client_auth::ClientAuthenticator;
-use crate::clients::{Client, ClientId, ClientStore};
+use crate::clients::{ClientId, ClientStore};
 use crate::delegations::Delegations;
 use crate::error::OAuthError;
 use crate::liveness::Liveness;
@@ -90,26 +96,28 @@ impl TokenExchangeGrant {
                 "requested_token_type: only access tokens are issued by token exchange".into(),
             ));
         }
-        let credentials = presented.credentials.ok_or(OAuthError::InvalidClient(
-            "token exchange requires client authentication",
-        ))?;
         let audiences = self.audiences(&request)?;
-        let authenticated = self.authenticator.authenticate(credentials).await?;
-        let requester = &authenticated.client;
-        let subject = self
-            .live_token(&request.subject_token, &request.subject_token_type, "subject_token")
-            .await?;
-        let actor = self.actor(&request, requester).await?;
-        let holds = parties::check_holder(requester.client_id.as_str(), &subject, &actor)?;
-        self.check_may_act(&subject, &actor, holds).await?;
-        let delegation = parties::delegation(&subject, &actor, &self.limits, shared::time::unix_now())?;
-        parties::check_certificate(&subject, authenticated.certificate_thumbprint.as_ref())?;
+        let authenticated = match presented.credentials {
+            Some(credentials) => Some(self.authenticator.authenticate(credentials).await?),
+            None => None,
+        };
+        let subject = self.subject(&request).await?;
         let jkt = self.proofs.key(&presented.dpop).await?;
+        let requester = match authenticated {
+            Some(authenticated) => Requester::client(authenticated),
+            None => Requester::agent(&subject, jkt.as_ref())?,
+        };
+        let subject = subject.claims;
+        let actor = self.actor(&request, &requester).await?;
+        let holds = parties::check_holder(&requester.client_id, &subject, &actor)?;
+        let cap = self.check_may_act(&subject, &actor, holds).await?;
+        let delegation = parties::delegation(&subject, &actor, &self.limits, shared::time::unix_now())?;
+        parties::check_certificate(&subject, requester.certificate.as_ref())?;
         parties::check_proof(&subject, &actor, jkt.as_ref())?;
         if requester.requires_dpop && jkt.is_none() {
             return Err(dpop_required());
         }
-        let scope = self.scope(&subject, &actor, &request, &audiences)?;
+        let scope = self.scope((&subject, cap.as_ref()), &actor, &request, &audiences)?;
         let audiences = if audiences.is_empty() {
             match &subject.aud {
                 Audience::One(one) => vec![one.clone()],
@@ -121,12 +129,12 @@ impl TokenExchangeGrant {
         let (mut minted, claims) = self.minter.mint_delegated(
             TokenRequest {
                 subject: &subject.sub,
-                client_id: requester.client_id.as_str(),
+                client_id: &requester.client_id,
                 scope,
                 audiences,
                 cnf: Confirmation {
                     jkt: actor.jkt.clone().or(jkt),
-                    x5t_s256: authenticated.certificate_thumbprint.clone(),
+                    x5t_s256: requester.certificate.clone(),
                 },
                 grant_id: subject.grant_id.as_deref(),
             },
@@ -137,104 +145,36 @@ impl TokenExchangeGrant {
         Ok(minted)
     }
 
-    /// The actor: the party of `actor_token`, a live token of ours, or without one the
-    /// requesting client itself.
-    async fn actor(&self, request: &TokenExchangeRequest, requester: &Client) -> Result<Actor, OAuthError> {
-        Ok(match (&request.actor_token, &request.actor_token_type) {
-            (Some(assertion), Some(kind)) if kind == token_type::JWT => {
-                // A sub-agent's identity assertion: the agent as it is now.
-                let claims = super::jwt_bearer::verify_assertion(&self.assertions, &self.keys, assertion).map_err(
-                    |refused| match refused {
-                        OAuthError::InvalidGrant(why) => OAuthError::InvalidRequest(format!("the actor_token: {why}")),
-                        other => other,
-                    },
-                )?;
-                let agent = self
-                    .identity
-                    .lookup(&claims, assertion)
-                    .await
-                    .map_err(|refused| match refused {
-                        OAuthError::InvalidGrant(why) => OAuthError::InvalidRequest(format!("the actor_token: {why}")),
-                        other => other,
-                    })?;
-                Actor {
-                    sub: agent.subject,
-                    client_id: agent.client_id,
-                    scope: agent.scopes,
-                    jkt: claims.cnf.map(|cnf| cnf.jkt).or(agent.bound_jkt),
-                    exp: Some(claims.exp),
-                }
-            }
-            (Some(token), Some(kind)) => {
-                let claims = self.live_token(token, kind, "actor_token").await?;
-                Actor {
-                    sub: claims.sub,
-                    client_id: claims.client_id,
-                    scope: ScopeSet::parse(&claims.scope).unwrap_or_default(),
-                    jkt: claims.cnf.and_then(|cnf| cnf.jkt),
-                    exp: Some(claims.exp),
-                }
-            }
-            (None, None) => Actor {
-                sub: requester.client_id.to_string(),
-                client_id: requester.client_id.to_string(),
-                scope: requester.allowed_scopes.clone(),
-                jkt: None,
-                exp: None,
-            },
-            _ => {
-                return Err(OAuthError::InvalidRequest(
-                    "actor_token and actor_token_type are sent together or not at all".into(),
-                ));
-            }
-        })
-    }
-
-    /// `token` as one of our access tokens, still live; anything else is
-    /// `invalid_request` (§2.2.2). Tokens we did not sign never get this far, so no
-    /// `act` reaches a chain but ours.
-    async fn live_token(&self, token: &str, kind: &str, name: &str) -> Result<AccessTokenClaims, OAuthError> {
-        if kind != token_type::ACCESS_TOKEN {
-            let also = if name == "actor_token" {
-                format!(" or our identity assertions ({})", token_type::JWT)
-            } else {
-                String::new()
-            };
-            return Err(OAuthError::InvalidRequest(format!(
-                "{name}_type: only access tokens issued here ({}){also} are accepted",
-                token_type::ACCESS_TOKEN
-            )));
-        }
-        let claims = self.minter.verify(token).map_err(|_| {
-            OAuthError::InvalidRequest(format!("the {name} is not an unexpired access token issued here"))
-        })?;
-        if !self.liveness.is_active(&claims).await? {
-            return Err(OAuthError::InvalidRequest(format!("the {name} is expired or revoked")));
-        }
-        Ok(claims)
-    }
-
-    /// The subject must have allowed the actor: a machine client names it in its
-    /// `may_act`; a human let the client hand their grant on, which its holder (and no
-    /// one who merely got hold of the token) may then do for any actor.
-    async fn check_may_act(&self, subject: &AccessTokenClaims, actor: &Actor, holds: bool) -> Result<(), OAuthError> {
+    /// The subject must have allowed the actor, and says how much may be handed on: a
+    /// machine client names its actors in `may_act` (no cap beyond its token); an
+    /// agent's owner (or, before its claim, its pre-claim scopes) and a human's consent
+    /// let the holder, and no one who merely got hold of the token, hand on the scopes
+    /// they chose to any actor.
+    async fn check_may_act(
+        &self,
+        subject: &AccessTokenClaims,
+        actor: &Actor,
+        holds: bool,
+    ) -> Result<Option<ScopeSet>, OAuthError> {
         let allowed = if let Ok(id) = ClientId::parse(&subject.sub) {
-            self.clients
+            let named = self
+                .clients
                 .get(&id)
                 .await?
-                .is_some_and(|client| client.may_act.contains(&actor.sub))
-        } else if let (Some(grant_id), true) = (&subject.grant_id, holds) {
-            self.identity.grant_status(grant_id).await?.delegable
+                .is_some_and(|client| client.may_act.contains(&actor.sub));
+            named.then_some(None)
+        } else if !holds {
+            None
+        } else if subject.sub.starts_with(parties::AGENT_SUBJECT_PREFIX) {
+            self.identity.delegable(&subject.sub).await?.map(Some)
+        } else if let Some(grant_id) = &subject.grant_id {
+            self.identity.grant_status(grant_id).await?.delegable.map(Some)
         } else {
-            false
+            None
         };
-        if allowed {
-            Ok(())
-        } else {
-            Err(OAuthError::InvalidGrant(
-                "the subject has not allowed this actor to act for it (may_act)".into(),
-            ))
-        }
+        allowed.ok_or_else(|| {
+            OAuthError::InvalidGrant("the subject has not allowed this actor to act for it (may_act)".into())
+        })
     }
 
     /// §2.1 `resource` and `audience`: one protected resource at most, which becomes the
@@ -254,23 +194,25 @@ impl TokenExchangeGrant {
         Ok(targets)
     }
 
-    /// Within the subject token's scope (a wider request is refused, not trimmed), what
-    /// the actor may hold, and what the resource supports.
+    /// Within the subject token's scope and what its subject lets be handed on (a wider
+    /// request is refused, not trimmed), what the actor may hold, and what the resource
+    /// supports.
     fn scope(
         &self,
-        subject: &AccessTokenClaims,
+        (subject, cap): (&AccessTokenClaims, Option<&ScopeSet>),
         actor: &Actor,
         request: &TokenExchangeRequest,
         audiences: &[String],
     ) -> Result<ScopeSet, OAuthError> {
         let held = ScopeSet::parse(&subject.scope).unwrap_or_default();
+        let held = cap.map_or_else(|| held.clone(), |cap| held.intersection(cap));
         if let Some(raw) = &request.scoping.scope {
             let requested = ScopeSet::parse(raw).map_err(|_| {
                 OAuthError::InvalidScope("`scope` must be scope tokens separated by single spaces".into())
             })?;
             if !requested.is_subset(&held) {
                 return Err(OAuthError::InvalidScope(
-                    "a delegated token may not carry a scope its subject token does not".into(),
+                    "a delegated token may not carry a scope its subject token does not, or its subject does not let be handed on".into(),
                 ));
             }
         }

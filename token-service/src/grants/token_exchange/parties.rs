@@ -5,7 +5,61 @@ use protocol::scope::ScopeSet;
 
 use super::DelegationSettings;
 use crate::access_token::{AccessTokenClaims, Act, Delegation};
+use crate::client_auth::Authenticated;
 use crate::error::OAuthError;
+
+/// The subject token, as claims, and whether it was the agent's identity assertion.
+pub(super) struct Subject {
+    pub claims: AccessTokenClaims,
+    pub by_assertion: bool,
+}
+
+/// Agents' subjects are registration ids.
+pub(super) const AGENT_SUBJECT_PREFIX: &str = "reg_";
+
+/// Who asks: an authenticated client, or an agent holding its own credential.
+pub(super) struct Requester {
+    pub client_id: String,
+    pub requires_dpop: bool,
+    /// What it may hold when it acts for itself; `None` for an agent, which names its
+    /// actor.
+    pub scopes: Option<ScopeSet>,
+    /// The certificate it authenticated over (RFC 8705), if it did.
+    pub certificate: Option<String>,
+}
+
+impl Requester {
+    pub fn client(authenticated: Authenticated) -> Self {
+        Self {
+            client_id: authenticated.client.client_id.to_string(),
+            requires_dpop: authenticated.client.requires_dpop,
+            scopes: Some(authenticated.client.allowed_scopes),
+            certificate: authenticated.certificate_thumbprint,
+        }
+    }
+
+    /// Without client credentials, only an agent handing on its own access asks: by
+    /// its identity assertion (as the jwt-bearer grant takes it), or by its access
+    /// token bound to a DPoP key it proves. Anyone else must authenticate.
+    pub fn agent(subject: &Subject, proved: Option<&String>) -> Result<Self, OAuthError> {
+        let claims = &subject.claims;
+        let bound = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_ref());
+        let holds = claims.sub.starts_with(AGENT_SUBJECT_PREFIX)
+            && claims.act.is_none()
+            && (subject.by_assertion || bound.is_some_and(|key| proved == Some(key)));
+        if !holds {
+            return Err(OAuthError::InvalidClient(
+                "token exchange requires client authentication (an agent may present its identity assertion as the subject_token)",
+            ));
+        }
+        Ok(Self {
+            client_id: claims.client_id.clone(),
+            requires_dpop: false,
+            scopes: None,
+            certificate: None,
+        })
+    }
+}
 
 /// The party a delegated token is for: who it is, and what it may hold.
 pub(super) struct Actor {
