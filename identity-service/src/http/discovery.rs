@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use protocol::oauth::grant_type::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER, REFRESH_TOKEN, TOKEN_EXCHANGE};
+use protocol::oauth::token_type;
 
 use crate::state::AppState;
 
@@ -56,6 +57,13 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
         "authorization_response_iss_parameter_supported": true,
         "client_id_metadata_document_supported": state.discovery.client_id_metadata_documents,
         "scopes_supported": state.discovery.scopes_supported.to_strings(),
+        // draft-mcguinness-oauth-actor-profile-00 §10.1: what token exchange takes and
+        // gives (the subject and actor token types it reads, the one type it issues).
+        "actor_profile_token_exchange": {
+            "subject_token_types_supported": [token_type::ACCESS_TOKEN, token_type::JWT],
+            "actor_token_types_supported": [token_type::ACCESS_TOKEN, token_type::JWT],
+            "requested_token_types_supported": [token_type::ACCESS_TOKEN],
+        },
         "agent_auth": {
             "skill": state.url("/auth.md"),
             "identity_endpoint": state.url("/agent/identity"),

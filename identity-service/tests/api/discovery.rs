@@ -30,6 +30,19 @@ async fn metadata_advertises_every_endpoint_from_one_base_url() {
             "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
+    // draft-mcguinness-oauth-actor-profile-00 §10.1, what token exchange reads and issues.
+    let (access_token, jwt) = (
+        "urn:ietf:params:oauth:token-type:access_token",
+        "urn:ietf:params:oauth:token-type:jwt",
+    );
+    assert_eq!(
+        body["actor_profile_token_exchange"],
+        serde_json::json!({
+            "subject_token_types_supported": [access_token, jwt],
+            "actor_token_types_supported": [access_token, jwt],
+            "requested_token_types_supported": [access_token],
+        })
+    );
     let auth_methods = body["token_endpoint_auth_methods_supported"].as_array().expect("array");
     assert!(auth_methods.contains(&"client_secret_basic".into()));
     assert!(auth_methods.contains(&"client_secret_post".into()));
