@@ -116,10 +116,10 @@ impl Authorizations {
     }
 
     /// The human changes what the client of one of their active consents may hand on;
-    /// `false` when it is not theirs or not active.
+    /// `false` when it is not theirs, not active, or an organization's grant (ID-JAG).
     pub async fn set_own_hand_on(&self, who: &SignedIn, id: &str, answer: HandOn) -> Result<bool, AuthorizeError> {
         match self.grant(id).await? {
-            Some(mut grant) if grant.subject == who.human && grant.is_active() => {
+            Some(mut grant) if grant.subject == who.human && grant.is_active() && grant.is_consent() => {
                 grant.hand_on(&answer);
                 if !self.store.put_grant(&grant).await? {
                     return Ok(false);

@@ -66,8 +66,7 @@ pub async fn view(
             .collect();
         let grants = auth.grants_of(&who).await?;
         let grants = grant_rows(&auth, &grants);
-        let agent_ids: Vec<String> = owned.iter().map(|r| r.id.as_str().to_owned()).collect();
-        let delegations = auth.delegations_of(&who, &agent_ids).await?;
+        let delegations = listed_delegations(&auth, &who, &owned).await;
         let mut sessions = auth.sessions_of(&who).await?;
         // Each session by how it was signed in: which providers this human uses.
         for view in &mut sessions {
@@ -88,12 +87,27 @@ pub async fn view(
         Ok(pages::overview(
             (&who, &with),
             (&agents, &grants, this),
-            &delegations,
+            delegations.as_deref(),
             &browser.csrf,
             notice,
         ))
     };
     outcome.await.or_page(auth.issuer())
+}
+
+/// What was handed on in `who`'s and their agents' names. token-service keeps the
+/// record: without it (`None`) the page still lets the human revoke their agents and
+/// grants.
+async fn listed_delegations(
+    auth: &Authorizations,
+    who: &SignedIn,
+    owned: &[crate::registration::Registration],
+) -> Option<Vec<crate::authorize::DelegationView>> {
+    let agent_ids: Vec<String> = owned.iter().map(|r| r.id.as_str().to_owned()).collect();
+    auth.delegations_of(who, &agent_ids)
+        .await
+        .inspect_err(|error| tracing::warn!(%error, "the delegations could not be listed"))
+        .ok()
 }
 
 /// The ids of the agents that are `who`'s: claimed with an address proven theirs.

@@ -7,7 +7,13 @@ use super::html::escape;
 use crate::authorize::DelegationView;
 use crate::authorize::record::Grant;
 
-pub fn rows(delegations: &[DelegationView], grants: &[&Grant], csrf: &str) -> String {
+pub fn rows(delegations: Option<&[DelegationView]>, grants: &[&Grant], csrf: &str) -> String {
+    let Some(delegations) = delegations else {
+        return "<tr><td colspan=\"7\" class=\"empty\" id=\"delegations-unavailable\">What was handed on \
+                cannot be listed right now. Try again in a moment; revoking an agent or an \
+                application above ends what was handed on in its name too.</td></tr>"
+            .to_owned();
+    };
     if delegations.is_empty() {
         return "<tr><td colspan=\"7\" class=\"empty\" id=\"no-delegations\">Nothing was handed on in your \
                 name or your agents' names in the last day. When an application or agent you allowed \

@@ -93,7 +93,7 @@ pub struct Sessions<'a> {
 pub fn overview(
     (who, signed_in_with): (&SignedIn, &str),
     (agents, grants, sessions): (&[AgentRow<'_>], &[GrantRow<'_>], Sessions<'_>),
-    delegations: &[DelegationView],
+    delegations: Option<&[DelegationView]>,
     csrf: &str,
     message: Option<&str>,
 ) -> HttpResponse {
@@ -173,11 +173,13 @@ fn grant_rows(grants: &[GrantRow<'_>], csrf: &str) -> String {
         .map(|GrantRow { grant: g, given_by }| {
             let (status, action) = match g.revoked_at {
                 Some(_) => ("revoked", String::new()),
-                None => (
+                // What an organization's grant may hand on is not the human's to widen.
+                None if g.is_consent() => (
                     "active",
                     hand_on_form(csrf, ("grant", g.id.as_str()), &g.scopes, &g.delegable_scopes())
                         + &revoke_form(csrf, "grant", g.id.as_str()),
                 ),
+                None => ("active", revoke_form(csrf, "grant", g.id.as_str())),
             };
             let resources = if g.resources.is_empty() {
                 "default".to_owned()
