@@ -147,6 +147,11 @@ fn a_human_lets_an_orchestrator_hand_their_grant_on_twice_and_revoking_it_ends_a
     );
     assert_eq!(seen["active_before_revocation"], true);
     assert_eq!(
+        seen["account_lists"],
+        json!([true, true]),
+        "the person's account page lists both hand-ons"
+    );
+    assert_eq!(
         seen["active_after_revocation"],
         json!([false, false, false]),
         "the human's token and both handed on"

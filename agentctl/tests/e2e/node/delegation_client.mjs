@@ -135,9 +135,11 @@ const { payload, protectedHeader } = await jose.jwtVerify(second.access_token, j
 // Introspection as a resource server: the orchestrator itself, or RS.
 const introspector = mode === 'human' ? parties[2] : orchestrator;
 const before = await active(introspector, second.access_token);
+let listed = null;
 if (mode === 'human') {
-  // The human revokes the grant on their account page.
+  // The human sees both hand-ons on their account page, then revokes the grant there.
   const page = await (await browser(`${issuer}/agent/account`)).text();
+  listed = [first, second].map((t) => page.includes(`id="delegation-${jose.decodeJwt(t.access_token).jti}"`));
   const revoked = await browser(`${issuer}/agent/account/revoke`, { csrf: csrf(page), kind: 'grant', id: jose.decodeJwt(root).grant_id });
   if (revoked.status !== 303) throw new Error(`account revoke: ${revoked.status}`);
 } else {
@@ -158,6 +160,7 @@ console.log(JSON.stringify({
   },
   orchestrator: orchestrator.client.client_id,
   root_jti: jose.decodeJwt(root).jti,
+  account_lists: listed,
   active_before_revocation: before,
   active_after_revocation: after,
 }));
