@@ -8,13 +8,12 @@
 use actix_session::Session;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse};
+use protocol::scope::ScopeSet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::authorize_page::Carry;
 use super::html::protect;
-use protocol::scope::ScopeSet;
-
 use crate::authorize::record::{HandOn, LoginId};
 use crate::authorize::{Authorizations, AuthorizeError, SignInPurpose, SignedIn};
 use crate::upstream::{Freshness, PendingSignIn};
@@ -202,7 +201,6 @@ pub enum Checked {
     WrongCode(String),
 }
 
-/// A form post's body as `T`: a form submission, nothing else.
 /// Every value a form field `name` was sent with (a list of checkboxes sends several).
 pub fn form_values(body: &[u8], name: &str) -> Vec<String> {
     url::form_urlencoded::parse(body)
@@ -225,6 +223,7 @@ pub fn hand_on_answer(body: &[u8], delegate: Option<&str>) -> Result<HandOn, Aut
     Ok(HandOn::Only(chosen))
 }
 
+/// A form post's body as `T`: a form submission, nothing else.
 pub fn read_form<T: DeserializeOwned>(http: &HttpRequest, body: &[u8]) -> Result<T, AuthorizeError> {
     if !shared::media::has_media_type(http, "application", "x-www-form-urlencoded") {
         return Err(AuthorizeError::InvalidRequest("expected a form submission".into()));

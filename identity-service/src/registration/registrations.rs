@@ -155,7 +155,7 @@ impl Registrations {
     }
 
     /// The human `email` sets what their claimed agent may hand on by token exchange
-    /// (`None` or no scopes: nothing), never more than it holds once claimed; `false`
+    /// (no scopes: nothing), never more than it holds once claimed; `false`
     /// when it is not theirs, not claimed, or revoked, which changes nothing.
     pub async fn set_delegable_owned(
         &self,
